@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Tollgate.Analytics;
+
+namespace Tollgate.Cli;
+
+/// <summary>Writes spend rows as an aligned table, CSV or JSON. Costs are written exactly, never rounded in CSV or JSON.</summary>
+public static class ReportFormatter
+{
+    public static IReadOnlyList<string> Formats { get; } = ["table", "csv", "json"];
+
+    private static readonly string[] Headers = ["group", "requests", "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "cost_usd", "unpriced_requests", "estimated_requests"];
+
+    public static void Write(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName, string format)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(rows);
+        switch (format)
+        {
+            case "csv":
+                output.WriteLine(string.Join(',', Headers.Select((h, i) => i == 0 ? groupName : h)));
+                foreach (var row in rows)
+                {
+                    output.WriteLine(string.Join(',', Cells(row, exact: true).Select((c, i) => i == 0 ? Csv(c) : c)));
+                }
+
+                break;
+            case "json":
+                using (var buffer = new MemoryStream())
+                {
+                    using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+                    {
+                    writer.WriteStartObject();
+                    writer.WriteString("group_by", groupName);
+                    writer.WriteStartArray("rows");
+                    foreach (var row in rows)
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("group", row.Group);
+                        writer.WriteNumber("requests", row.Requests);
+                        writer.WriteNumber("input_tokens", row.InputTokens);
+                        writer.WriteNumber("cached_input_tokens", row.CachedInputTokens);
+                        writer.WriteNumber("cache_write_tokens", row.CacheWriteTokens);
+                        writer.WriteNumber("output_tokens", row.OutputTokens);
+                        writer.WriteNumber("reasoning_tokens", row.ReasoningTokens);
+                        writer.WriteNumber("cost_usd", row.CostUsd);
+                        writer.WriteNumber("unpriced_requests", row.UnpricedRequests);
+                        writer.WriteNumber("estimated_requests", row.EstimatedRequests);
+                        writer.WriteEndObject();
+                    }
+
+                    writer.WriteEndArray();
+                    writer.WriteEndObject();
+                    }
+
+                    output.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
+                }
+
+                break;
+            default:
+                WriteTable(output, rows, groupName);
+                break;
+        }
+    }
+
+    private static void WriteTable(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName)
+    {
+        string[] headers = [groupName.ToUpperInvariant(), "REQUESTS", "INPUT", "CACHED", "CACHE WRITE", "OUTPUT", "REASONING", "COST (USD)", "UNPRICED", "ESTIMATED"];
+        var table = rows.Select(r => Cells(r, exact: false)).ToList();
+        var total = new SpendRow("TOTAL", rows.Sum(r => r.Requests), rows.Sum(r => r.InputTokens), rows.Sum(r => r.CachedInputTokens),
+            rows.Sum(r => r.CacheWriteTokens), rows.Sum(r => r.OutputTokens), rows.Sum(r => r.ReasoningTokens), rows.Sum(r => r.CostUsd),
+            rows.Sum(r => r.UnpricedRequests), rows.Sum(r => r.EstimatedRequests));
+        var widths = headers.Select((h, i) => Math.Max(h.Length, table.Concat([Cells(total, false)]).Max(c => c[i].Length))).ToArray();
+        var line = new StringBuilder();
+        void Row(string[] cells)
+        {
+            line.Clear();
+            for (var i = 0; i < cells.Length; i++)
+            {
+                line.Append(i == 0 ? cells[i].PadRight(widths[i]) : "  " + cells[i].PadLeft(widths[i]));
+            }
+
+            output.WriteLine(line.ToString().TrimEnd());
+        }
+
+        Row(headers);
+        foreach (var cells in table)
+        {
+            Row(cells);
+        }
+
+        Row([.. widths.Select(w => new string('-', w))]);
+        Row(Cells(total, false));
+    }
+
+    private static string[] Cells(SpendRow r, bool exact) =>
+    [
+        r.Group,
+        Number(r.Requests), Number(r.InputTokens), Number(r.CachedInputTokens), Number(r.CacheWriteTokens),
+        Number(r.OutputTokens), Number(r.ReasoningTokens),
+        exact ? r.CostUsd.ToString(CultureInfo.InvariantCulture) : Money(r.CostUsd),
+        Number(r.UnpricedRequests), Number(r.EstimatedRequests),
+    ];
+
+    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Cents always, and down to a hundred-millionth of a dollar so one cheap request does not read as zero.</summary>
+    private static string Money(decimal value) => value.ToString("0.00######", CultureInfo.InvariantCulture);
+
+    private static string Csv(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+}

@@ -1,0 +1,218 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Tollgate.Configuration;
+
+/// <summary>
+/// Loads <c>tollgate.yaml</c> or a LiteLLM proxy config, resolves secrets from the environment and validates the
+/// result. Every error is collected; an invalid file throws one <see cref="ConfigException"/> listing them all.
+/// </summary>
+public static class ConfigLoader
+{
+    public const string DefaultListen = "http://127.0.0.1:4000";
+
+    /// <summary>Loads from <paramref name="path"/>, or the embedded defaults (mock provider) when it is null.</summary>
+    public static GatewayConfig Load(string? path, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        if (path is null)
+        {
+            return Defaults();
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new ConfigException(path, [$"file not found: {Path.GetFullPath(path)}"]);
+        }
+
+        return Parse(File.ReadAllText(path), path, environment);
+    }
+
+    /// <summary>The embedded defaults: a local SQLite ledger and the built-in mock provider, so nothing needs an API key.</summary>
+    public static GatewayConfig Defaults() => Parse(DefaultConfigYaml, "embedded defaults", _ => null);
+
+    public static GatewayConfig Parse(string yaml, string source, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var diagnostics = new ConfigDiagnostics();
+        var root = ReadRoot(yaml, diagnostics);
+        if (root is null)
+        {
+            throw new ConfigException(source, diagnostics.Errors);
+        }
+
+        var section = new YamlSection(root, string.Empty, diagnostics);
+        var secrets = new SecretResolver(environment);
+        var raw = section.Has("model_list") ? LiteLlmConfigReader.Read(section, secrets) : TollgateConfigReader.Read(section, secrets);
+        var config = Validate(raw, source, diagnostics);
+        if (diagnostics.Errors.Count > 0)
+        {
+            throw new ConfigException(source, diagnostics.Errors);
+        }
+
+        return config;
+    }
+
+    private static YamlMappingNode? ReadRoot(string yaml, ConfigDiagnostics diagnostics)
+    {
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(yaml));
+            if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            {
+                diagnostics.Error("(file)", "must be a YAML mapping with a 'models' list (or a LiteLLM 'model_list')");
+                return null;
+            }
+
+            return root;
+        }
+        catch (YamlException ex)
+        {
+            diagnostics.Error($"(line {ex.Start.Line}, column {ex.Start.Column})", $"invalid YAML: {ex.InnerException?.Message ?? ex.Message}");
+            return null;
+        }
+    }
+
+    private static GatewayConfig Validate(RawConfig raw, string source, ConfigDiagnostics diagnostics)
+    {
+        var listen = ParseListen(raw.Listen ?? DefaultListen, diagnostics);
+        var dataDirectory = raw.DataDirectory ?? "data";
+        var deployments = new List<DeploymentConfig>();
+        if (!raw.HasModelList || raw.Deployments.Count == 0)
+        {
+            diagnostics.Error("models", "at least one model alias is required");
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var d in raw.Deployments)
+        {
+            var deployment = ValidateDeployment(d, diagnostics);
+            if (deployment is null)
+            {
+                continue;
+            }
+
+            var name = deployment.Name;
+            for (var n = 2; !names.Add(name); n++)
+            {
+                if (d.Name is not null)
+                {
+                    diagnostics.Error(d.Path + ".name", $"'{d.Name}' is used by another deployment");
+                    break;
+                }
+
+                name = $"{deployment.Name}#{n}";
+            }
+
+            deployments.Add(deployment with { Name = name });
+        }
+
+        return new GatewayConfig
+        {
+            Listen = listen ?? new Uri(DefaultListen),
+            MasterKey = raw.MasterKey,
+            Storage = new StorageConfig(dataDirectory, raw.SqlitePath ?? Path.Combine(dataDirectory, "tollgate.db")),
+            Deployments = deployments,
+            MaxRequestBodyBytes = raw.MaxRequestBodyBytes ?? 10 * 1024 * 1024,
+            Warnings = diagnostics.Warnings,
+            Source = source,
+        };
+    }
+
+    private static DeploymentConfig? ValidateDeployment(RawDeployment d, ConfigDiagnostics diagnostics)
+    {
+        var errorsBefore = diagnostics.Errors.Count;
+        if (d.Provider is not null && !KnownProviders.IsKnown(d.Provider))
+        {
+            diagnostics.Error(d.Path + ".provider", $"unknown provider '{d.Provider}' (known: {string.Join(", ", KnownProviders.Names)})");
+        }
+
+        Uri? baseUrl = null;
+        if (d.Provider is not null && KnownProviders.IsKnown(d.Provider) && !KnownProviders.IsMock(d.Provider))
+        {
+            var text = d.BaseUrl ?? KnownProviders.DefaultBaseUrl(d.Provider);
+            if (text is null)
+            {
+                diagnostics.Error(d.Path + ".base_url", $"is required for provider '{d.Provider}'");
+            }
+            else if (!Uri.TryCreate(text, UriKind.Absolute, out baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
+            {
+                diagnostics.Error(d.Path + ".base_url", $"'{text}' is not an absolute http(s) URL");
+            }
+        }
+
+        ValidatePrice(d, diagnostics);
+        if (diagnostics.Errors.Count > errorsBefore || d.Alias is null || d.Provider is null || d.Model is null)
+        {
+            return null;
+        }
+
+        return new DeploymentConfig
+        {
+            Alias = d.Alias,
+            Name = d.Name ?? $"{d.Provider.ToLowerInvariant()}/{d.Model}",
+            Provider = d.Provider.ToLowerInvariant(),
+            Model = d.Model,
+            BaseUrl = baseUrl,
+            ApiKey = d.ApiKey,
+            Price = d.Price,
+            PriceAs = d.PriceAs,
+            Timeout = TimeSpan.FromSeconds(d.TimeoutSeconds ?? 600),
+            Mock = KnownProviders.IsMock(d.Provider) ? d.Mock ?? new MockConfig() : null,
+        };
+    }
+
+    private static void ValidatePrice(RawDeployment d, ConfigDiagnostics diagnostics)
+    {
+        if (d.Price is not { } price)
+        {
+            return;
+        }
+
+        var path = d.Path + ".price";
+        var anyTokenPrice = price.InputPerMillion is not null || price.OutputPerMillion is not null || price.CachedInputPerMillion is not null
+            || price.CacheWritePerMillion is not null || price.ReasoningPerMillion is not null;
+        if (price.UsdPerHour is not null && anyTokenPrice)
+        {
+            diagnostics.Error(path, "per_hour cannot be combined with per-token prices");
+        }
+        else if (price.UsdPerHour is null && (price.InputPerMillion is null || price.OutputPerMillion is null))
+        {
+            diagnostics.Error(path, "needs both input_per_million and output_per_million (or per_hour)");
+        }
+
+        if (d.PriceAs is not null)
+        {
+            diagnostics.Error(d.Path + ".price_as", "cannot be combined with price");
+        }
+    }
+
+    private static Uri? ParseListen(string listen, ConfigDiagnostics diagnostics)
+    {
+        var text = listen.Contains("://", StringComparison.Ordinal) ? listen : "http://" + listen;
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp)
+        {
+            return uri;
+        }
+
+        diagnostics.Error("listen", $"'{listen}' is not host:port or an http:// URL");
+        return null;
+    }
+
+    private const string DefaultConfigYaml = """
+        listen: 127.0.0.1:4000
+        storage:
+          data_dir: data
+        models:
+          - alias: mock-gpt
+            provider: mock
+            model: mock-gpt
+            price_as: gpt-4o-mini
+            mock: { latency_ms: 0, chunk_delay_ms: 0, reply_tokens: 40 }
+          - alias: mock-embed
+            provider: mock
+            model: mock-embed
+            price_as: text-embedding-3-small
+        """;
+}

@@ -1,0 +1,56 @@
+namespace Tollgate.Configuration;
+
+/// <summary>The whole validated configuration. Immutable; built only by <see cref="ConfigLoader"/>.</summary>
+public sealed record GatewayConfig
+{
+    public required Uri Listen { get; init; }
+
+    /// <summary>The admin/master key. When absent, a development key is generated and kept in the data folder.</summary>
+    public string? MasterKey { get; init; }
+
+    public required StorageConfig Storage { get; init; }
+
+    public required IReadOnlyList<DeploymentConfig> Deployments { get; init; }
+
+    /// <summary>Largest request body accepted, in bytes; larger ones get 413 without an upstream call.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 10 * 1024 * 1024;
+
+    /// <summary>Non-fatal findings, such as LiteLLM keys Tollgate does not use.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>Where the configuration came from, for the start-up banner.</summary>
+    public required string Source { get; init; }
+}
+
+/// <summary>Where the ledger and other local state live.</summary>
+public sealed record StorageConfig(string DataDirectory, string SqlitePath);
+
+/// <summary>One deployment an alias can be served by.</summary>
+public sealed record DeploymentConfig
+{
+    public required string Alias { get; init; }
+    public required string Name { get; init; }
+    public required string Provider { get; init; }
+    public required string Model { get; init; }
+    public Uri? BaseUrl { get; init; }
+    public string? ApiKey { get; init; }
+    public PriceConfig? Price { get; init; }
+
+    /// <summary>Price this deployment as another catalogue model (for example a mock priced as gpt-4o-mini).</summary>
+    public string? PriceAs { get; init; }
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
+    public MockConfig? Mock { get; init; }
+}
+
+/// <summary>A per-deployment price override: per million tokens, or per hour for a rented GPU.</summary>
+public sealed record PriceConfig(
+    decimal? InputPerMillion,
+    decimal? CachedInputPerMillion,
+    decimal? CacheWritePerMillion,
+    decimal? OutputPerMillion,
+    decimal? ReasoningPerMillion,
+    decimal? UsdPerHour);
+
+/// <summary>Behaviour of the built-in mock provider.</summary>
+public sealed record MockConfig(int LatencyMs = 0, int ChunkDelayMs = 0, int ReplyTokens = 40);

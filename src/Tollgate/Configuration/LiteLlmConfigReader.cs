@@ -1,0 +1,89 @@
+namespace Tollgate.Configuration;
+
+/// <summary>
+/// Reads a LiteLLM proxy config (<c>model_list</c> / <c>litellm_params</c> / <c>general_settings</c>) as it is.
+/// OpenAI and OpenAI-compatible entries are served; keys Tollgate does not use are listed as warnings, and entries
+/// for providers Tollgate does not speak yet are skipped with a warning naming them.
+/// </summary>
+internal static class LiteLlmConfigReader
+{
+    private static readonly string[] RootKeys = ["model_list", "general_settings"];
+    private static readonly string[] EntryKeys = ["model_name", "litellm_params"];
+    private static readonly string[] ParamKeys = ["model", "api_base", "base_url", "api_key", "timeout", "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "cache_creation_input_token_cost"];
+    private static readonly string[] GeneralKeys = ["master_key"];
+
+    public static RawConfig Read(YamlSection root, SecretResolver secrets)
+    {
+        root.RejectUnknown(RootKeys, asWarnings: true);
+        var general = root.Section("general_settings");
+        general?.RejectUnknown(GeneralKeys, asWarnings: true);
+
+        var models = new List<RawDeployment>();
+        foreach (var entry in root.List("model_list"))
+        {
+            entry.RejectUnknown(EntryKeys, asWarnings: true);
+            var alias = entry.String("model_name", required: true);
+            var parameters = entry.Section("litellm_params");
+            if (parameters is null)
+            {
+                entry.Diagnostics.Error(entry.Child("litellm_params"), "is required");
+                continue;
+            }
+
+            parameters.RejectUnknown(ParamKeys, asWarnings: true);
+            var model = parameters.String("model", required: true);
+            if (model is null)
+            {
+                continue;
+            }
+
+            var slash = model.IndexOf('/', StringComparison.Ordinal);
+            var prefix = slash > 0 ? model[..slash] : "openai";
+            if (!KnownProviders.TryFromLiteLlmPrefix(prefix, out var provider))
+            {
+                entry.Diagnostics.Warning(parameters.Child("model"), $"provider '{prefix}' is not supported yet; alias '{alias}' was skipped");
+                continue;
+            }
+
+            var upstreamModel = slash > 0 ? model[(slash + 1)..] : model;
+            var baseUrl = parameters.String("api_base") ?? parameters.String("base_url");
+            if (provider == "ollama" && baseUrl is not null && !baseUrl.TrimEnd('/').EndsWith("/v1", StringComparison.Ordinal))
+            {
+                baseUrl = baseUrl.TrimEnd('/') + "/v1";
+            }
+
+            var input = PerMillion(parameters.Decimal("input_cost_per_token"));
+            var output = PerMillion(parameters.Decimal("output_cost_per_token"));
+            var price = input is null && output is null ? null : new PriceConfig(
+                input,
+                PerMillion(parameters.Decimal("cache_read_input_token_cost")),
+                PerMillion(parameters.Decimal("cache_creation_input_token_cost")),
+                output,
+                null,
+                null);
+            models.Add(new RawDeployment(
+                entry.Path,
+                alias,
+                null,
+                provider,
+                upstreamModel,
+                baseUrl,
+                secrets.Resolve(parameters.String("api_key"), parameters.Child("api_key"), parameters.Diagnostics),
+                price,
+                null,
+                parameters.Int("timeout", min: 1),
+                null));
+        }
+
+        return new RawConfig(
+            null,
+            secrets.Resolve(general?.String("master_key"), "general_settings.master_key", root.Diagnostics),
+            null,
+            null,
+            null,
+            models,
+            root.Has("model_list"));
+    }
+
+    private static decimal? PerMillion(decimal? perToken) => perToken * 1_000_000m;
+}

@@ -1,0 +1,25 @@
+namespace Tollgate.Configuration;
+
+/// <summary>What a reader found in a file, before validation and defaults.</summary>
+internal sealed record RawConfig(
+    string? Listen,
+    string? MasterKey,
+    string? DataDirectory,
+    string? SqlitePath,
+    int? MaxRequestBodyBytes,
+    IReadOnlyList<RawDeployment> Deployments,
+    bool HasModelList);
+
+/// <summary>One deployment as written in a file; any field may be missing or wrong until validated.</summary>
+internal sealed record RawDeployment(
+    string Path,
+    string? Alias,
+    string? Name,
+    string? Provider,
+    string? Model,
+    string? BaseUrl,
+    string? ApiKey,
+    PriceConfig? Price,
+    string? PriceAs,
+    int? TimeoutSeconds,
+    MockConfig? Mock);

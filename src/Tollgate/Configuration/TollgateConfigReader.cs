@@ -1,0 +1,58 @@
+namespace Tollgate.Configuration;
+
+/// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
+internal static class TollgateConfigReader
+{
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models"];
+    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path"];
+    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "price", "price_as", "timeout_seconds", "mock"];
+    private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "per_hour"];
+    private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
+
+    public static RawConfig Read(YamlSection root, SecretResolver secrets)
+    {
+        root.RejectUnknown(RootKeys);
+        var storage = root.Section("storage");
+        storage?.RejectUnknown(StorageKeys);
+
+        var models = new List<RawDeployment>();
+        foreach (var model in root.List("models"))
+        {
+            model.RejectUnknown(ModelKeys);
+            var price = model.Section("price");
+            price?.RejectUnknown(PriceKeys);
+            var mock = model.Section("mock");
+            mock?.RejectUnknown(MockKeys);
+            models.Add(new RawDeployment(
+                model.Path,
+                model.String("alias", required: true),
+                model.String("name"),
+                model.String("provider", required: true),
+                model.String("model", required: true),
+                model.String("base_url"),
+                secrets.Resolve(model.String("api_key"), model.Child("api_key"), model.Diagnostics),
+                price is null ? null : new PriceConfig(
+                    price.Decimal("input_per_million"),
+                    price.Decimal("cached_input_per_million"),
+                    price.Decimal("cache_write_per_million"),
+                    price.Decimal("output_per_million"),
+                    price.Decimal("reasoning_per_million"),
+                    price.Decimal("per_hour")),
+                model.String("price_as"),
+                model.Int("timeout_seconds", min: 1),
+                mock is null ? null : new MockConfig(
+                    mock.Int("latency_ms") ?? 0,
+                    mock.Int("chunk_delay_ms") ?? 0,
+                    mock.Int("reply_tokens", min: 1) ?? 40)));
+        }
+
+        return new RawConfig(
+            root.String("listen"),
+            secrets.Resolve(root.String("master_key"), root.Child("master_key"), root.Diagnostics),
+            storage?.String("data_dir"),
+            storage?.String("sqlite_path"),
+            root.Int("max_request_body_bytes", min: 1024),
+            models,
+            root.Has("models"));
+    }
+}

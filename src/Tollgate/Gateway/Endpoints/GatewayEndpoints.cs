@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Tollgate.Gateway.Errors;
+using Tollgate.Gateway.Pipeline;
+using Tollgate.Providers;
+
+namespace Tollgate.Gateway.Endpoints;
+
+/// <summary>The OpenAI-compatible surface: chat completions, embeddings, models, health; every other path is a JSON 404.</summary>
+public static class GatewayEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        foreach (var prefix in new[] { "/v1", string.Empty })
+        {
+            app.MapPost(prefix + "/chat/completions", (HttpContext context, ProxyRequestHandler handler) => handler.HandleAsync(context, GatewayEndpoint.ChatCompletions));
+            app.MapPost(prefix + "/embeddings", (HttpContext context, ProxyRequestHandler handler) => handler.HandleAsync(context, GatewayEndpoint.Embeddings));
+            app.MapGet(prefix + "/models", ListModelsAsync);
+        }
+
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
+        app.MapFallback((HttpContext context) => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
+            StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url", $"Unrecognized request URL ({context.Request.Method} {context.Request.Path}).")));
+    }
+
+    private static async Task ListModelsAsync(HttpContext context, Authenticator authenticator, DeploymentRouter router, TimeProvider time)
+    {
+        if (authenticator.Authenticate(context.Request, out var error) is null)
+        {
+            await OpenAiErrorWriter.WriteAsync(context.Response, error!);
+            return;
+        }
+
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        context.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        writer.WriteStartObject();
+        writer.WriteString("object", "list");
+        writer.WriteStartArray("data");
+        foreach (var alias in router.Aliases)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", alias);
+            writer.WriteString("object", "model");
+            writer.WriteNumber("created", created);
+            writer.WriteString("owned_by", "tollgate");
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+}

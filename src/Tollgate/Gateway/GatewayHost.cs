@@ -1,0 +1,67 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Tollgate.Configuration;
+using Tollgate.Gateway.Endpoints;
+using Tollgate.Gateway.Errors;
+using Tollgate.Gateway.Pipeline;
+using Tollgate.Ledger;
+using Tollgate.Ledger.Sqlite;
+using Tollgate.Metering;
+using Tollgate.Providers;
+using Tollgate.Providers.Mock;
+using Tollgate.Providers.OpenAiCompatible;
+
+namespace Tollgate.Gateway;
+
+/// <summary>Composes the gateway: services, Kestrel, endpoints. Used by <c>tollgate serve</c>, the tests and the benchmarks.</summary>
+public static class GatewayHost
+{
+    public const int LedgerQueueCapacity = 10_000;
+
+    /// <summary>Builds the web application for <paramref name="config"/>; the caller starts it.</summary>
+    public static WebApplication Build(GatewayConfig config, string masterKey, Action<WebApplicationBuilder>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls(config.Listen.GetLeftPart(UriPartial.Authority));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = config.MaxRequestBodyBytes;
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+
+        var services = builder.Services;
+        services.AddSingleton(config);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(PriceCatalogReader.BuiltIn());
+        services.AddSingleton(new LedgerQueue(LedgerQueueCapacity));
+        services.AddSingleton<ILedgerStore>(new SqliteLedgerStore(config.Storage.SqlitePath));
+        services.AddHostedService<LedgerWriter>();
+        services.AddSingleton<UpstreamHttp>();
+        services.AddSingleton<OpenAiCompatibleAdapter>();
+        services.AddSingleton<MockAdapter>();
+        services.AddSingleton<ProviderRegistry>();
+        services.AddSingleton<DeploymentRouter>();
+        services.AddSingleton(new Authenticator(masterKey));
+        services.AddSingleton(new RequestBodyReader(config.MaxRequestBodyBytes));
+        services.AddSingleton<UsageSettler>();
+        services.AddSingleton<ProxyRequestHandler>();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = context => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
+                StatusCodes.Status500InternalServerError, "api_error", "internal_error", "The gateway failed to process the request.")),
+        });
+        GatewayEndpoints.Map(app);
+        return app;
+    }
+}

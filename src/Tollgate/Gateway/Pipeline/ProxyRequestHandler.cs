@@ -1,0 +1,174 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Tollgate.Gateway.Errors;
+using Tollgate.Ledger;
+using Tollgate.Metering;
+using Tollgate.Providers;
+using Tollgate.Providers.OpenAiCompatible;
+
+namespace Tollgate.Gateway.Pipeline;
+
+/// <summary>
+/// Runs a chat-completions or embeddings request through the stages in order: authenticate, read and guard the
+/// body, attribute, route, forward, meter and settle. Each stage is its own class; this one only sequences them
+/// and answers with the first error value any of them returns.
+/// </summary>
+public sealed class ProxyRequestHandler(
+    Authenticator authenticator,
+    RequestBodyReader bodyReader,
+    DeploymentRouter router,
+    UsageSettler settler,
+    TimeProvider time)
+{
+    public const string RequestIdHeader = "X-Request-ID";
+    public const string DeploymentHeader = "X-Tollgate-Model";
+    public const string CostHeader = "X-Tollgate-Cost-USD";
+
+    public async Task HandleAsync(HttpContext context, GatewayEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var startTimestamp = time.GetTimestamp();
+        var startedAt = time.GetUtcNow();
+        var requestId = "req_" + Guid.CreateVersion7(startedAt).ToString("N");
+        context.Response.Headers[RequestIdHeader] = requestId;
+
+        var caller = authenticator.Authenticate(context.Request, out var authError);
+        if (caller is null)
+        {
+            await OpenAiErrorWriter.WriteAsync(context.Response, authError!);
+            return;
+        }
+
+        var (parsed, bodyError) = await bodyReader.ReadAsync(context.Request, endpoint, context.RequestAborted);
+        if (parsed is null)
+        {
+            await OpenAiErrorWriter.WriteAsync(context.Response, bodyError!);
+            return;
+        }
+
+        using (parsed)
+        {
+            var (attribution, attributionError) = AttributionReader.Read(context.Request.Headers, parsed.Body, caller);
+            if (attribution is null)
+            {
+                await OpenAiErrorWriter.WriteAsync(context.Response, attributionError!);
+                return;
+            }
+
+            var deployment = router.Resolve(parsed.Model);
+            if (deployment is null)
+            {
+                await OpenAiErrorWriter.WriteAsync(context.Response, GatewayError.ModelNotFound(parsed.Model));
+                return;
+            }
+
+            context.Response.Headers[DeploymentHeader] = deployment.Name;
+            var exchange = new Exchange(requestId, startedAt, startTimestamp, endpoint, parsed.Model, deployment, parsed.Body, parsed.Stream, attribution);
+            var request = new ProviderRequest(deployment.Config, endpoint, parsed.Body, parsed.Stream, OpenAiRequestWriter.ClientWantsStreamUsage(parsed.Body));
+            exchange.HourlyMark = deployment.Pricing.Hourly?.Begin() ?? 0;
+            if (parsed.Stream)
+            {
+                await StreamAsync(context, exchange, request);
+            }
+            else
+            {
+                await SendAsync(context, exchange, request);
+            }
+        }
+    }
+
+    private async Task SendAsync(HttpContext context, Exchange exchange, ProviderRequest request)
+    {
+        ProviderResult<UpstreamReply> result;
+        try
+        {
+            result = await exchange.Deployment.Adapter.SendAsync(request, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client left while the provider was working: the provider may still bill the prompt.
+            await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.ClientCancelled, 499, Usage.None, 0, true, "the client closed the connection"));
+            return;
+        }
+
+        if (result.Failure is { } failure)
+        {
+            var error = ToError(failure);
+            await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.UpstreamError, error.Status, Usage.None, 0, false, failure.Message));
+            await OpenAiErrorWriter.WriteAsync(context.Response, error);
+            return;
+        }
+
+        var reply = result.Value!;
+        var status = reply.IsSuccess ? RecordStatus.Ok : RecordStatus.UpstreamError;
+        var record = await settler.SettleAsync(exchange, new ExchangeResult(
+            status, reply.StatusCode, reply.Usage, reply.OutputCharacters, true, reply.IsSuccess ? null : $"provider answered {reply.StatusCode}"));
+        if (record.Cost.Total is { } cost)
+        {
+            context.Response.Headers[CostHeader] = cost.ToString(CultureInfo.InvariantCulture);
+        }
+
+        context.Response.StatusCode = reply.StatusCode;
+        context.Response.ContentType = reply.ContentType;
+        context.Response.ContentLength = reply.Body.Length;
+        await context.Response.Body.WriteAsync(reply.Body, context.RequestAborted);
+    }
+
+    private async Task StreamAsync(HttpContext context, Exchange exchange, ProviderRequest request)
+    {
+        var sink = new SseResponseSink(context.Response, exchange, time);
+        var result = await exchange.Deployment.Adapter.StreamAsync(request, sink, context.RequestAborted);
+        if (result.Failure is { } failure)
+        {
+            var error = ToError(failure);
+            await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.UpstreamError, error.Status, Usage.None, 0, false, failure.Message));
+            await OpenAiErrorWriter.WriteAsync(context.Response, error);
+            return;
+        }
+
+        var outcome = result.Value!;
+        if (outcome.Refused is { } refusal)
+        {
+            await settler.SettleAsync(exchange, new ExchangeResult(
+                RecordStatus.UpstreamError, refusal.StatusCode, refusal.Usage, 0, true, $"provider answered {refusal.StatusCode}"));
+            context.Response.StatusCode = refusal.StatusCode;
+            context.Response.ContentType = refusal.ContentType;
+            await context.Response.Body.WriteAsync(refusal.Body);
+            return;
+        }
+
+        var (status, httpStatus) = outcome.Failure?.Kind switch
+        {
+            null => (RecordStatus.Ok, StatusCodes.Status200OK),
+            ProviderFailureKind.ClientCancelled => (RecordStatus.ClientCancelled, 499),
+            _ => (RecordStatus.StreamCut, StatusCodes.Status502BadGateway),
+        };
+        await settler.SettleAsync(exchange, new ExchangeResult(status, httpStatus, outcome.Usage, outcome.OutputCharacters, true, outcome.Failure?.Message));
+        if (outcome.Failure is { Kind: not ProviderFailureKind.ClientCancelled } cut && sink.Begun)
+        {
+            await WriteStreamErrorAsync(context, GatewayError.Upstream(StatusCodes.Status502BadGateway, cut.Message));
+        }
+    }
+
+    /// <summary>An error inside a stream that has begun: one SSE event with OpenAI's error object.</summary>
+    private static async Task WriteStreamErrorAsync(HttpContext context, GatewayError error)
+    {
+        try
+        {
+            var json = OpenAiErrorWriter.ToJson(error);
+            await context.Response.BodyWriter.WriteAsync("data: "u8.ToArray(), context.RequestAborted);
+            await context.Response.BodyWriter.WriteAsync(json, context.RequestAborted);
+            await context.Response.BodyWriter.WriteAsync("\n\n"u8.ToArray(), context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // The client is gone too; the record is already written.
+        }
+    }
+
+    private static GatewayError ToError(ProviderFailure failure) => failure.Kind switch
+    {
+        ProviderFailureKind.Timeout => GatewayError.Upstream(StatusCodes.Status504GatewayTimeout, "The provider did not answer in time: " + failure.Message),
+        _ => GatewayError.Upstream(StatusCodes.Status502BadGateway, "The provider could not be reached: " + failure.Message),
+    };
+}

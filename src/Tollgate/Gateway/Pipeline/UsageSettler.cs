@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Tollgate.Ledger;
+using Tollgate.Metering;
+
+namespace Tollgate.Gateway.Pipeline;
+
+/// <summary>
+/// Stages 8–9: turns an exchange's outcome into exactly one <see cref="UsageRecord"/> — usage (estimated and flagged
+/// when the provider never reported it), price of the day, cost per token kind — and hands it to the ledger.
+/// </summary>
+public sealed partial class UsageSettler(LedgerQueue ledger, TimeProvider time, ILogger<UsageSettler> logger)
+{
+    private readonly ConcurrentDictionary<string, bool> _warnedUnknown = new(StringComparer.Ordinal);
+
+    /// <summary>Prices usage at the deployment's price of the exchange's day; null when the price is unknown or hourly.</summary>
+    public static decimal? PreviewCost(Exchange exchange, Usage usage)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
+        return exchange.Deployment.Pricing.On(DateOnly.FromDateTime(exchange.StartedAt.UtcDateTime)) is DeploymentPrice.PerToken perToken
+            ? CostCalculator.Price(usage, perToken.Price).Total
+            : null;
+    }
+
+    public async ValueTask<UsageRecord> SettleAsync(Exchange exchange, ExchangeResult result)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
+        ArgumentNullException.ThrowIfNull(result);
+        var end = time.GetTimestamp();
+        var usage = FinalUsage(exchange, result);
+        var (cost, source) = Price(exchange, usage, result.ProviderAnswered);
+        var record = new UsageRecord
+        {
+            Id = exchange.RequestId,
+            Timestamp = exchange.StartedAt,
+            LatencyMs = time.GetElapsedTime(exchange.StartTimestamp, end).TotalMilliseconds,
+            TimeToFirstByteMs = exchange.FirstByteTimestamp is { } first ? time.GetElapsedTime(exchange.StartTimestamp, first).TotalMilliseconds : null,
+            Attribution = exchange.Attribution,
+            Endpoint = exchange.Endpoint == Providers.GatewayEndpoint.Embeddings ? "embeddings" : "chat.completions",
+            Alias = exchange.Alias,
+            Deployment = exchange.Deployment.Name,
+            Provider = exchange.Deployment.Config.Provider,
+            UpstreamModel = exchange.Deployment.Config.Model,
+            Stream = exchange.Stream,
+            Status = result.Status,
+            HttpStatus = result.HttpStatus,
+            Usage = usage,
+            Cost = cost,
+            PriceSource = source,
+            Error = result.Error,
+        };
+        await ledger.EnqueueAsync(record);
+        return record;
+    }
+
+    /// <summary>
+    /// The provider's usage when it reported one. When it did not — a stream cut or cancelled before its usage
+    /// chunk — the prompt and the text actually produced are estimated, and the record says so.
+    /// </summary>
+    private static Usage FinalUsage(Exchange exchange, ExchangeResult result)
+    {
+        var reported = result.ReportedUsage;
+        if (!result.ProviderAnswered || (reported.InputTokens is not null && reported.OutputTokens is not null))
+        {
+            return reported;
+        }
+
+        if (result.Status == RecordStatus.UpstreamError && !reported.IsReported)
+        {
+            // An error answer is not billed by providers; nothing to estimate.
+            return reported;
+        }
+
+        return reported with
+        {
+            InputTokens = reported.InputTokens ?? TokenEstimator.EstimatePrompt(exchange.Body),
+            OutputTokens = reported.OutputTokens ?? TokenEstimator.FromCharacters(result.OutputCharacters),
+            Estimated = true,
+        };
+    }
+
+    private (CostBreakdown Cost, string Source) Price(Exchange exchange, Usage usage, bool providerAnswered)
+    {
+        var pricing = exchange.Deployment.Pricing;
+        if (pricing.Hourly is { } hourly)
+        {
+            var share = hourly.End(exchange.HourlyMark);
+            return (CostBreakdown.Flat(share), "hourly share");
+        }
+
+        var price = pricing.On(DateOnly.FromDateTime(exchange.StartedAt.UtcDateTime));
+        switch (price)
+        {
+            case DeploymentPrice.PerToken perToken:
+                return (providerAnswered ? CostCalculator.Price(usage, perToken.Price) : CostBreakdown.Flat(0), perToken.Source);
+            case DeploymentPrice.Unknown unknown:
+                if (_warnedUnknown.TryAdd(exchange.Deployment.Name, true))
+                {
+                    LogUnknownPrice(logger, exchange.Deployment.Name, unknown.Reason);
+                }
+
+                return (CostBreakdown.Unknown, "unknown: " + unknown.Reason);
+            default:
+                return (CostBreakdown.Unknown, "unknown");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {Deployment} has no known price ({Reason}); its requests are recorded with cost unknown. Add a price override in the config.")]
+    private static partial void LogUnknownPrice(ILogger logger, string deployment, string reason);
+}

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Tollgate.Ledger;
+
+/// <summary>
+/// Moves records from the <see cref="LedgerQueue"/> into the <see cref="ILedgerStore"/> in batches, off the request
+/// path. On shutdown it stops taking new records only after the queue is empty. A failed batch is retried, never
+/// dropped.
+/// </summary>
+public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, ILogger<LedgerWriter> logger) : BackgroundService
+{
+    private const int MaxBatch = 512;
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // The schema exists before the server accepts its first request.
+        await store.InitializeAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Requests still finishing may enqueue until the server has stopped; the host stops the server before
+        // hosted services, so completing here lets the loop drain everything that was accepted.
+        queue.Complete();
+        await base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<UsageRecord>(MaxBatch);
+        var reader = queue.Reader;
+        while (await reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (batch.Count < MaxBatch && reader.TryRead(out var record))
+            {
+                batch.Add(record);
+            }
+
+            await WriteWithRetryAsync(batch);
+            queue.MarkCommitted(batch.Count);
+            batch.Clear();
+        }
+    }
+
+    private async Task WriteWithRetryAsync(List<UsageRecord> batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.AppendAsync(batch, CancellationToken.None);
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogBatchFailed(logger, batch.Count, attempt, ex);
+                await Task.Delay(RetryDelay * Math.Min(attempt, 25), CancellationToken.None);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} usage records failed (attempt {Attempt}); retrying")]
+    private static partial void LogBatchFailed(ILogger logger, int count, int attempt, Exception exception);
+}

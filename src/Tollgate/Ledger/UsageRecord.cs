@@ -1,0 +1,50 @@
+using Tollgate.Metering;
+
+namespace Tollgate.Ledger;
+
+/// <summary>Who a request is charged to: the key plus every attribution field and custom tags.</summary>
+public sealed record Attribution(
+    string? KeyId,
+    string? User,
+    string? Session,
+    string? CostCenter,
+    string? Feature,
+    string? Project,
+    string? Env,
+    IReadOnlyDictionary<string, string> Tags)
+{
+    public static Attribution Empty { get; } = new(null, null, null, null, null, null, null, new Dictionary<string, string>());
+}
+
+/// <summary>Outcome of a request as recorded in the ledger.</summary>
+public static class RecordStatus
+{
+    public const string Ok = "ok";
+    public const string UpstreamError = "upstream_error";
+    public const string ClientCancelled = "client_cancelled";
+    public const string StreamCut = "stream_cut";
+}
+
+/// <summary>Exactly one of these is written for every request that reached a provider.</summary>
+public sealed record UsageRecord
+{
+    public required string Id { get; init; }
+    public required DateTimeOffset Timestamp { get; init; }
+    public required double LatencyMs { get; init; }
+    public double? TimeToFirstByteMs { get; init; }
+    public required Attribution Attribution { get; init; }
+    public required string Endpoint { get; init; }
+    public required string Alias { get; init; }
+    public required string Deployment { get; init; }
+    public required string Provider { get; init; }
+    public required string UpstreamModel { get; init; }
+    public required bool Stream { get; init; }
+    public required string Status { get; init; }
+    public required int HttpStatus { get; init; }
+    public required Usage Usage { get; init; }
+    public required CostBreakdown Cost { get; init; }
+
+    /// <summary>Where the price came from (catalogue entry and date, override, hourly), or why it is unknown.</summary>
+    public required string PriceSource { get; init; }
+    public string? Error { get; init; }
+}

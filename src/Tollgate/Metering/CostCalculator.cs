@@ -1,0 +1,32 @@
+namespace Tollgate.Metering;
+
+/// <summary>
+/// Prices a canonical <see cref="Usage"/> exactly in decimal. Each token is priced once: cache reads and cache writes
+/// are taken out of the input at their own rates, reasoning is taken out of the output at its own rate.
+/// </summary>
+public static class CostCalculator
+{
+    private const decimal PerMillion = 1_000_000m;
+
+    public static CostBreakdown Price(Usage usage, TokenPrice price)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        ArgumentNullException.ThrowIfNull(price);
+
+        var input = usage.UncachedInputTokens * price.InputPerMillion / PerMillion;
+        var cached = (usage.CachedInputTokens ?? 0) * (price.CachedInputPerMillion ?? price.InputPerMillion) / PerMillion;
+        var write = (usage.CacheWriteTokens ?? 0) * (price.CacheWritePerMillion ?? price.InputPerMillion) / PerMillion;
+        var output = usage.VisibleOutputTokens * price.OutputPerMillion / PerMillion;
+        var reasoning = Math.Min(usage.ReasoningTokens ?? 0, usage.OutputTokens ?? 0)
+            * (price.ReasoningPerMillion ?? price.OutputPerMillion) / PerMillion;
+        return new CostBreakdown(input, cached, write, output, reasoning, input + cached + write + output + reasoning);
+    }
+
+    /// <summary>Worst-case cost of a request before it is sent: every prompt token uncached, every allowed output token spent.</summary>
+    public static decimal WorstCase(long promptTokens, long maxOutputTokens, TokenPrice price)
+    {
+        ArgumentNullException.ThrowIfNull(price);
+        var outputRate = Math.Max(price.OutputPerMillion, price.ReasoningPerMillion ?? 0);
+        return (promptTokens * price.InputPerMillion + maxOutputTokens * outputRate) / PerMillion;
+    }
+}

@@ -1,0 +1,46 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Tollgate.Metering;
+
+/// <summary>Reads Tollgate's own catalogue format (USD per million tokens, one entry per model and effective date).</summary>
+public static class PriceCatalogReader
+{
+    private const string BuiltInResource = "Tollgate.Metering.prices.json";
+
+    /// <summary>The catalogue compiled into the binary.</summary>
+    public static PriceCatalog BuiltIn()
+    {
+        using var stream = typeof(PriceCatalogReader).Assembly.GetManifestResourceStream(BuiltInResource)
+            ?? throw new InvalidOperationException($"Embedded resource {BuiltInResource} is missing.");
+        return new PriceCatalog(Read(stream));
+    }
+
+    public static IReadOnlyList<TokenPrice> Read(Stream json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var prices = new List<TokenPrice>();
+        foreach (var entry in document.RootElement.GetProperty("prices").EnumerateArray())
+        {
+            prices.Add(new TokenPrice
+            {
+                Model = entry.GetProperty("model").GetString()!,
+                Provider = entry.TryGetProperty("provider", out var provider) ? provider.GetString() : null,
+                EffectiveFrom = DateOnly.ParseExact(entry.GetProperty("effective_from").GetString()!, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                InputPerMillion = entry.GetProperty("input").GetDecimal(),
+                OutputPerMillion = entry.GetProperty("output").GetDecimal(),
+                CachedInputPerMillion = OptionalDecimal(entry, "cached_input"),
+                CacheWritePerMillion = OptionalDecimal(entry, "cache_write"),
+                ReasoningPerMillion = OptionalDecimal(entry, "reasoning"),
+                BatchInputPerMillion = OptionalDecimal(entry, "batch_input"),
+                BatchOutputPerMillion = OptionalDecimal(entry, "batch_output"),
+                MaxOutputTokens = entry.TryGetProperty("max_output_tokens", out var max) ? max.GetInt32() : null,
+            });
+        }
+
+        return prices;
+    }
+
+    private static decimal? OptionalDecimal(JsonElement entry, string name) =>
+        entry.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDecimal() : null;
+}

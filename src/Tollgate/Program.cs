@@ -1,0 +1,3 @@
+using Tollgate.Cli;
+
+return await TollgateCli.Build().Parse(args).InvokeAsync();

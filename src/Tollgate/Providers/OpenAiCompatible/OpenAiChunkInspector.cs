@@ -1,0 +1,131 @@
+using System.Text.Json;
+using Tollgate.Metering;
+
+namespace Tollgate.Providers.OpenAiCompatible;
+
+/// <summary>What one OpenAI-format stream chunk says that the gateway needs.</summary>
+public readonly record struct OpenAiChunkFacts(bool IsDone, bool HasChoices, Usage? Usage, long ContentCharacters, bool IsError)
+{
+    /// <summary>The usage-only chunk that <c>include_usage</c> adds at the end of a stream: usage and no choices.</summary>
+    public bool IsUsageOnly => Usage is not null && !HasChoices;
+}
+
+/// <summary>
+/// Reads one chunk's JSON without building a document, except for the one chunk that carries usage, which goes to
+/// <see cref="OpenAiUsageMapper"/>. Groq's older <c>x_groq.usage</c> is read too. Content length is counted only to
+/// estimate output when a stream is cut before its usage arrives.
+/// </summary>
+public static class OpenAiChunkInspector
+{
+    public static OpenAiChunkFacts Inspect(ReadOnlySpan<byte> data)
+    {
+        if (data.SequenceEqual("[DONE]"u8))
+        {
+            return new OpenAiChunkFacts(true, false, null, 0, false);
+        }
+
+        var hasChoices = false;
+        var hasUsage = false;
+        var hasGroqUsage = false;
+        var isError = false;
+        long characters = 0;
+        var reader = new Utf8JsonReader(data, new JsonReaderOptions { MaxDepth = 64 });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.PropertyName)
+                {
+                    continue;
+                }
+
+                if (reader.CurrentDepth == 1)
+                {
+                    if (reader.ValueTextEquals("usage"u8))
+                    {
+                        reader.Read();
+                        hasUsage |= reader.TokenType == JsonTokenType.StartObject;
+                        reader.Skip();
+                    }
+                    else if (reader.ValueTextEquals("x_groq"u8))
+                    {
+                        reader.Read();
+                        hasGroqUsage |= reader.TokenType == JsonTokenType.StartObject;
+                        reader.Skip();
+                    }
+                    else if (reader.ValueTextEquals("choices"u8))
+                    {
+                        reader.Read();
+                        if (reader.TokenType == JsonTokenType.StartArray)
+                        {
+                            reader.Read();
+                            hasChoices = reader.TokenType != JsonTokenType.EndArray;
+                            if (hasChoices)
+                            {
+                                characters += CountContent(ref reader, arrayDepth: 1);
+                            }
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+                    else if (reader.ValueTextEquals("error"u8))
+                    {
+                        isError = true;
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return new OpenAiChunkFacts(false, hasChoices, null, characters, isError);
+        }
+
+        Usage? usage = null;
+        if (hasUsage || hasGroqUsage)
+        {
+            using var document = JsonDocument.Parse(data.ToArray());
+            var root = document.RootElement;
+            if (hasUsage && root.TryGetProperty("usage", out var u))
+            {
+                usage = OpenAiUsageMapper.Map(u);
+            }
+            else if (root.TryGetProperty("x_groq", out var groq) && groq.TryGetProperty("usage", out var gu))
+            {
+                usage = OpenAiUsageMapper.Map(gu);
+            }
+        }
+
+        return new OpenAiChunkFacts(false, hasChoices, usage is { IsReported: true } ? usage : null, characters, isError);
+    }
+
+    /// <summary>Sums the lengths of generated text inside the choices array; leaves the reader on the array's end.</summary>
+    private static long CountContent(ref Utf8JsonReader reader, int arrayDepth)
+    {
+        long characters = 0;
+        var inText = false;
+        do
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.PropertyName:
+                    inText = reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("reasoning_content"u8)
+                        || reader.ValueTextEquals("reasoning"u8) || reader.ValueTextEquals("arguments"u8) || reader.ValueTextEquals("refusal"u8);
+                    break;
+                case JsonTokenType.String when inText:
+                    characters += reader.ValueSpan.Length;
+                    inText = false;
+                    break;
+                case JsonTokenType.EndArray when reader.CurrentDepth == arrayDepth:
+                    return characters;
+                default:
+                    inText = false;
+                    break;
+            }
+        }
+        while (reader.Read());
+
+        return characters;
+    }
+}

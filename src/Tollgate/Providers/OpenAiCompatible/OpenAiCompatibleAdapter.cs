@@ -1,0 +1,216 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Tollgate.Metering;
+using Tollgate.Providers.Streaming;
+
+namespace Tollgate.Providers.OpenAiCompatible;
+
+/// <summary>
+/// Serves every host that speaks OpenAI's chat-completions format (OpenAI, Groq, DeepSeek, Together, OpenRouter,
+/// vLLM, Ollama, llama.cpp server). Bodies pass through; streams are relayed event by event as they arrive.
+/// </summary>
+public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapter
+{
+    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
+
+    public async Task<ProviderResult<UpstreamReply>> SendAsync(ProviderRequest request, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(request.Deployment.Timeout);
+        try
+        {
+            using var message = BuildRequest(request);
+            using var response = await http.Invoker.SendAsync(message, timeout.Token);
+            var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
+            if (!response.IsSuccessStatusCode)
+            {
+                return new UpstreamReply((int)response.StatusCode, body, contentType, Usage.None, 0);
+            }
+
+            var (usage, characters) = ReadCompletion(body);
+            return new UpstreamReply((int)response.StatusCode, body, contentType, usage, characters);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new ProviderFailure(ProviderFailureKind.Timeout, $"no answer within {request.Deployment.Timeout.TotalSeconds:0} s");
+        }
+        catch (HttpRequestException ex)
+        {
+            return new ProviderFailure(ProviderFailureKind.Unreachable, ex.Message);
+        }
+    }
+
+    public async Task<ProviderResult<StreamOutcome>> StreamAsync(ProviderRequest request, IStreamSink sink, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(request.Deployment.Timeout);
+        HttpResponseMessage response;
+        try
+        {
+            using var message = BuildRequest(request);
+            response = await http.Invoker.SendAsync(message, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new ProviderFailure(ProviderFailureKind.Timeout, $"no answer within {request.Deployment.Timeout.TotalSeconds:0} s");
+        }
+        catch (HttpRequestException ex)
+        {
+            return new ProviderFailure(ProviderFailureKind.Unreachable, ex.Message);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+                return StreamOutcome.FromRefusal(new UpstreamReply(
+                    (int)response.StatusCode, body, response.Content.Headers.ContentType?.ToString() ?? "application/json", Usage.None, 0));
+            }
+
+            await using var upstream = await response.Content.ReadAsStreamAsync(timeout.Token);
+            return await RelayAsync(PipeReader.Create(upstream), request.ClientWantsStreamUsage, sink, timeout.Token, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Relays an OpenAI-format event stream. The usage-only chunk is kept from a client that did not ask for it;
+    /// usage is taken from it either way. The trailer goes just before <c>[DONE]</c>.
+    /// </summary>
+    internal static async Task<StreamOutcome> RelayAsync(
+        PipeReader upstream, bool clientWantsUsage, IStreamSink sink, CancellationToken timeoutToken, CancellationToken clientToken)
+    {
+        Usage usage = Usage.None;
+        long characters = 0;
+        var begun = false;
+        var sawDone = false;
+        byte[]? scratch = null;
+        try
+        {
+            while (true)
+            {
+                var read = await upstream.ReadAsync(timeoutToken);
+                var buffer = read.Buffer;
+                while (SseEventFramer.TryReadEvent(ref buffer, out var sseEvent))
+                {
+                    var bytes = sseEvent.IsSingleSegment ? sseEvent.First : sseEvent.ToArray();
+                    var facts = OpenAiChunkInspector.Inspect(SseEventFramer.Data(bytes.Span, ref scratch));
+                    characters += facts.ContentCharacters;
+                    if (facts.Usage is { } reported)
+                    {
+                        usage = reported;
+                    }
+
+                    if (!begun)
+                    {
+                        await sink.BeginAsync(clientToken);
+                        begun = true;
+                    }
+
+                    if (facts.IsDone)
+                    {
+                        sawDone = true;
+                        await sink.WriteTrailerAsync(usage, clientToken);
+                    }
+
+                    if (!(facts.IsUsageOnly && !clientWantsUsage))
+                    {
+                        await sink.WriteEventAsync(bytes, clientToken);
+                    }
+                }
+
+                upstream.AdvanceTo(buffer.Start, buffer.End);
+                if (read.IsCompleted)
+                {
+                    if (!begun)
+                    {
+                        await sink.BeginAsync(clientToken);
+                    }
+
+                    // A stream that ends before [DONE] and before its usage was cut short.
+                    return new StreamOutcome(null, usage, characters, sawDone || usage.IsReported
+                        ? null
+                        : new ProviderFailure(ProviderFailureKind.StreamCut, "the provider closed the stream before it finished"));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (clientToken.IsCancellationRequested)
+        {
+            return new StreamOutcome(null, usage, characters, new ProviderFailure(ProviderFailureKind.ClientCancelled, "the client closed the connection"));
+        }
+        catch (OperationCanceledException)
+        {
+            return new StreamOutcome(null, usage, characters, new ProviderFailure(ProviderFailureKind.Timeout, "the stream passed the deployment's timeout"));
+        }
+        catch (IOException ex)
+        {
+            var kind = clientToken.IsCancellationRequested ? ProviderFailureKind.ClientCancelled : ProviderFailureKind.StreamCut;
+            return new StreamOutcome(null, usage, characters, new ProviderFailure(kind, ex.Message));
+        }
+        catch (HttpRequestException ex)
+        {
+            return new StreamOutcome(null, usage, characters, new ProviderFailure(ProviderFailureKind.StreamCut, ex.Message));
+        }
+        finally
+        {
+            await upstream.CompleteAsync();
+        }
+    }
+
+    private static HttpRequestMessage BuildRequest(ProviderRequest request)
+    {
+        var deployment = request.Deployment;
+        var path = request.Endpoint == GatewayEndpoint.Embeddings ? "embeddings" : "chat/completions";
+        var baseUrl = deployment.BaseUrl!.AbsoluteUri.TrimEnd('/');
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        OpenAiRequestWriter.Write(request.Body, deployment.Model, request.Stream, buffer);
+        var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
+        content.Headers.ContentType = JsonContentType;
+        var message = new HttpRequestMessage(HttpMethod.Post, $"{baseUrl}/{path}") { Content = content, Version = new Version(1, 1) };
+        if (!string.IsNullOrEmpty(deployment.ApiKey))
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", deployment.ApiKey);
+        }
+
+        message.Headers.Accept.ParseAdd(request.Stream ? "text/event-stream" : "application/json");
+        return message;
+    }
+
+    /// <summary>Usage and generated-text length of a whole chat completion or embeddings response.</summary>
+    internal static (Usage Usage, long OutputCharacters) ReadCompletion(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return (Usage.None, 0);
+            }
+
+            var usage = root.TryGetProperty("usage", out var u) ? OpenAiUsageMapper.Map(u) : Usage.None;
+            long characters = 0;
+            if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var choice in choices.EnumerateArray())
+                {
+                    if (choice.TryGetProperty("message", out var message) && message.TryGetProperty("content", out var content)
+                        && content.ValueKind == JsonValueKind.String)
+                    {
+                        characters += content.GetString()!.Length;
+                    }
+                }
+            }
+
+            return (usage, characters);
+        }
+        catch (JsonException)
+        {
+            return (Usage.None, 0);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Tollgate.Providers.OpenAiCompatible;
+
+/// <summary>
+/// Writes the client's body for the upstream: every field passes through unchanged except <c>model</c> (the alias
+/// becomes the deployment's model) and, for streams, <c>stream_options.include_usage</c>, which is always asked for
+/// so that a stream is metered from the provider's own count.
+/// </summary>
+public static class OpenAiRequestWriter
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = true };
+
+    public static void Write(JsonElement body, string upstreamModel, bool stream, IBufferWriter<byte> output)
+    {
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        writer.WriteStartObject();
+        var wroteModel = false;
+        var wroteStreamOptions = false;
+        foreach (var property in body.EnumerateObject())
+        {
+            if (property.NameEquals("model"u8))
+            {
+                writer.WriteString("model"u8, upstreamModel);
+                wroteModel = true;
+            }
+            else if (stream && property.NameEquals("stream_options"u8))
+            {
+                WriteStreamOptions(writer, property.Value);
+                wroteStreamOptions = true;
+            }
+            else
+            {
+                property.WriteTo(writer);
+            }
+        }
+
+        if (!wroteModel)
+        {
+            writer.WriteString("model"u8, upstreamModel);
+        }
+
+        if (stream && !wroteStreamOptions)
+        {
+            WriteStreamOptions(writer, default);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>True when the client itself asked for the usage chunk of a stream.</summary>
+    public static bool ClientWantsStreamUsage(JsonElement body) =>
+        body.TryGetProperty("stream_options", out var options)
+        && options.ValueKind == JsonValueKind.Object
+        && options.TryGetProperty("include_usage", out var include)
+        && include.ValueKind == JsonValueKind.True;
+
+    private static void WriteStreamOptions(Utf8JsonWriter writer, JsonElement clientOptions)
+    {
+        writer.WritePropertyName("stream_options"u8);
+        writer.WriteStartObject();
+        if (clientOptions.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var option in clientOptions.EnumerateObject())
+            {
+                if (!option.NameEquals("include_usage"u8))
+                {
+                    option.WriteTo(writer);
+                }
+            }
+        }
+
+        writer.WriteBoolean("include_usage"u8, true);
+        writer.WriteEndObject();
+    }
+}
