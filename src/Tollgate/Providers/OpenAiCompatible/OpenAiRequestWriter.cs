@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Tollgate.Providers.OpenAiCompatible;
@@ -10,7 +12,12 @@ namespace Tollgate.Providers.OpenAiCompatible;
 /// </summary>
 public static class OpenAiRequestWriter
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = true };
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Indented = false,
+        SkipValidation = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static void Write(JsonElement body, string upstreamModel, bool stream, IBufferWriter<byte> output)
     {
@@ -32,7 +39,7 @@ public static class OpenAiRequestWriter
             }
             else
             {
-                property.WriteTo(writer);
+                CopyVerbatim(writer, property);
             }
         }
 
@@ -56,6 +63,22 @@ public static class OpenAiRequestWriter
         && options.TryGetProperty("include_usage", out var include)
         && include.ValueKind == JsonValueKind.True;
 
+    /// <summary>Copies a property with its value's original bytes, so text is not re-escaped on the way through.</summary>
+    private static void CopyVerbatim(Utf8JsonWriter writer, JsonProperty property)
+    {
+        var rawName = JsonMarshal.GetRawUtf8PropertyName(property);
+        if (rawName.Contains((byte)'\\'))
+        {
+            writer.WritePropertyName(property.Name);
+        }
+        else
+        {
+            writer.WritePropertyName(rawName);
+        }
+
+        writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(property.Value), skipInputValidation: true);
+    }
+
     private static void WriteStreamOptions(Utf8JsonWriter writer, JsonElement clientOptions)
     {
         writer.WritePropertyName("stream_options"u8);
@@ -66,7 +89,7 @@ public static class OpenAiRequestWriter
             {
                 if (!option.NameEquals("include_usage"u8))
                 {
-                    option.WriteTo(writer);
+                    CopyVerbatim(writer, option);
                 }
             }
         }

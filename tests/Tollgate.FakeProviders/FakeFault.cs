@@ -1,0 +1,19 @@
+namespace Tollgate.FakeProviders;
+
+/// <summary>What a fake upstream does wrong on purpose.</summary>
+public enum FakeFault
+{
+    None,
+
+    /// <summary>Answers with <see cref="FakeOpenAiUpstream.FaultStatus"/> and an OpenAI error body (429 carries Retry-After).</summary>
+    ErrorStatus,
+
+    /// <summary>Closes a stream after half its content chunks, before the usage chunk and [DONE].</summary>
+    CutStream,
+
+    /// <summary>Answers 200 with a body that is not JSON.</summary>
+    BadJson,
+
+    /// <summary>Waits <see cref="FakeOpenAiUpstream.FirstByteDelay"/> before answering.</summary>
+    SlowFirstByte,
+}

@@ -1,0 +1,224 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Tollgate.FakeProviders;
+
+/// <summary>
+/// A small OpenAI-compatible server on 127.0.0.1 (Kestrel, port 0) that speaks the exact wire format of
+/// <c>/v1/chat/completions</c> (JSON and SSE, with <c>usage: null</c> on every chunk when usage is asked for, as
+/// OpenAI does) and <c>/v1/embeddings</c>, records what it receives, and injects faults on request.
+/// </summary>
+public sealed class FakeOpenAiUpstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<ReceivedRequest> _received = new();
+
+    private FakeOpenAiUpstream(WebApplication app)
+    {
+        _app = app;
+    }
+
+    public Uri BaseUrl { get; private set; } = null!;
+
+    public IReadOnlyCollection<ReceivedRequest> Received => _received;
+
+    public string ReplyText { get; set; } = "Hello from the fake upstream. Xin chào, thế giới! 👋";
+
+    public FakeUsage Usage { get; set; } = new(42, 17);
+
+    /// <summary>When false, the upstream never reports usage (an old OpenAI-compatible server).</summary>
+    public bool ReportsUsage { get; set; } = true;
+
+    public FakeFault Fault { get; set; }
+
+    public int FaultStatus { get; set; } = 500;
+
+    public TimeSpan FirstByteDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Delay between stream chunks.</summary>
+    public TimeSpan ChunkDelay { get; set; }
+
+    /// <summary>When set, the fake records nothing: for benchmarks, where the queue would only grow.</summary>
+    public bool RecordRequests { get; set; } = true;
+
+    /// <summary>The exact bytes of the last non-streamed body, and of every event of the last stream, as sent.</summary>
+    public byte[] LastResponseBody { get; private set; } = [];
+
+    public IReadOnlyList<string> LastStreamEvents { get; private set; } = [];
+
+    public static async Task<FakeOpenAiUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var fake = new FakeOpenAiUpstream(app);
+        app.MapPost("/v1/chat/completions", fake.ChatAsync);
+        app.MapPost("/v1/embeddings", fake.EmbeddingsAsync);
+        await app.StartAsync();
+        fake.BaseUrl = new Uri(app.Urls.First() + "/v1");
+        return fake;
+    }
+
+    public void ClearReceived() => _received.Clear();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private async Task<ReceivedRequest> ReceiveAsync(HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        var request = new ReceivedRequest(
+            context.Request.Path,
+            context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            buffer.ToArray());
+        if (RecordRequests)
+        {
+            _received.Enqueue(request);
+        }
+
+        return request;
+    }
+
+    private async Task ChatAsync(HttpContext context)
+    {
+        var request = await ReceiveAsync(context);
+        if (await FaultBeforeAnswerAsync(context))
+        {
+            return;
+        }
+
+        var json = request.Json;
+        var model = json.GetProperty("model").GetString()!;
+        var stream = json.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+        if (stream)
+        {
+            var includeUsage = json.TryGetProperty("stream_options", out var o) && o.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
+            await StreamAsync(context, model, includeUsage && ReportsUsage);
+            return;
+        }
+
+        var body = Encoding.UTF8.GetBytes(
+            "{\"id\":\"chatcmpl-fake1\",\"object\":\"chat.completion\",\"created\":1764000000,\"model\":" + JsonSerializer.Serialize(model + "-2025-01-01")
+            + ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + JsonSerializer.Serialize(ReplyText)
+            + ",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}]"
+            + (ReportsUsage ? ",\"usage\":" + UsageJson() : string.Empty)
+            + ",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_fake\"}");
+        LastResponseBody = body;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers["openai-processing-ms"] = "12";
+        await context.Response.Body.WriteAsync(body);
+    }
+
+    private async Task StreamAsync(HttpContext context, string model, bool includeUsage)
+    {
+        context.Response.ContentType = "text/event-stream; charset=utf-8";
+        var events = new List<string>();
+        var usageField = includeUsage ? ",\"usage\":null" : string.Empty;
+        var head = "{\"id\":\"chatcmpl-fake2\",\"object\":\"chat.completion.chunk\",\"created\":1764000000,\"model\":" + JsonSerializer.Serialize(model) + ",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_fake\",\"choices\":";
+        var pieces = SplitIntoPieces(ReplyText);
+        events.Add("data: " + head + "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}]" + usageField + "}\n\n");
+        events.AddRange(pieces.Select(p => "data: " + head + "[{\"index\":0,\"delta\":{\"content\":" + JsonSerializer.Serialize(p) + "},\"logprobs\":null,\"finish_reason\":null}]" + usageField + "}\n\n"));
+        events.Add("data: " + head + "[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]" + usageField + "}\n\n");
+        if (includeUsage)
+        {
+            events.Add("data: " + head + "[],\"usage\":" + UsageJson() + "}\n\n");
+        }
+
+        events.Add("data: [DONE]\n\n");
+        var send = Fault == FakeFault.CutStream ? events.Take(1 + pieces.Count / 2).ToList() : events;
+        LastStreamEvents = send;
+        foreach (var e in send)
+        {
+            if (ChunkDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(ChunkDelay, context.RequestAborted);
+            }
+
+            await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(e), context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+
+        if (Fault == FakeFault.CutStream)
+        {
+            // Let Kestrel put the flushed events on the wire first: an abort discards what is still queued.
+            await Task.Delay(100, context.RequestAborted);
+            context.Abort();
+        }
+    }
+
+    private async Task EmbeddingsAsync(HttpContext context)
+    {
+        var request = await ReceiveAsync(context);
+        if (await FaultBeforeAnswerAsync(context))
+        {
+            return;
+        }
+
+        var model = request.Json.GetProperty("model").GetString()!;
+        var body = Encoding.UTF8.GetBytes(
+            "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.1,-0.2,0.3]}],\"model\":" + JsonSerializer.Serialize(model)
+            + ",\"usage\":{\"prompt_tokens\":" + Usage.PromptTokens + ",\"total_tokens\":" + Usage.PromptTokens + "}}");
+        LastResponseBody = body;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(body);
+    }
+
+    private async Task<bool> FaultBeforeAnswerAsync(HttpContext context)
+    {
+        switch (Fault)
+        {
+            case FakeFault.ErrorStatus:
+                context.Response.StatusCode = FaultStatus;
+                if (FaultStatus == 429)
+                {
+                    context.Response.Headers.RetryAfter = "2";
+                }
+
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("{\"error\":{\"message\":\"Injected failure " + FaultStatus + "\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
+                return true;
+            case FakeFault.BadJson:
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("{\"id\":\"chatcmpl-broken\",\"choices\":[{");
+                return true;
+            case FakeFault.SlowFirstByte:
+                await Task.Delay(FirstByteDelay, context.RequestAborted);
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    private string UsageJson() =>
+        "{\"prompt_tokens\":" + Usage.PromptTokens + ",\"completion_tokens\":" + Usage.CompletionTokens
+        + ",\"total_tokens\":" + (Usage.PromptTokens + Usage.CompletionTokens)
+        + ",\"prompt_tokens_details\":{\"cached_tokens\":" + Usage.CachedTokens + ",\"audio_tokens\":0}"
+        + ",\"completion_tokens_details\":{\"reasoning_tokens\":" + Usage.ReasoningTokens + ",\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}";
+
+    private static List<string> SplitIntoPieces(string text)
+    {
+        var pieces = new List<string>();
+        var start = 0;
+        for (var i = 1; i <= text.Length; i++)
+        {
+            if (i == text.Length || text[i] == ' ')
+            {
+                pieces.Add(text[start..i]);
+                start = i;
+            }
+        }
+
+        return pieces;
+    }
+}

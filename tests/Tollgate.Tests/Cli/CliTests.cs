@@ -1,0 +1,92 @@
+using Tollgate.Analytics;
+using Tollgate.Cli;
+using Xunit;
+
+namespace Tollgate.Tests.Cli;
+
+public sealed class CliTests
+{
+    private static readonly SpendRow[] Rows =
+    [
+        new("gpt-4o-mini", 3, 300, 100, 0, 90, 0, 0.0000123456789m, 0, 1),
+        new("team, \"core\"", 1, 10, 0, 0, 5, 0, 1.5m, 0, 0),
+    ];
+
+    [Fact]
+    public void Csv_carries_exact_costs_and_quotes_awkward_groups()
+    {
+        var output = new StringWriter();
+
+        ReportFormatter.Write(output, Rows, "model", "csv");
+
+        var lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("model,requests,input_tokens,cached_input_tokens,cache_write_tokens,output_tokens,reasoning_tokens,cost_usd,unpriced_requests,estimated_requests", lines[0]);
+        Assert.Equal("gpt-4o-mini,3,300,100,0,90,0,0.0000123456789,0,1", lines[1]);
+        Assert.Equal("\"team, \"\"core\"\"\",1,10,0,0,5,0,1.5,0,0", lines[2]);
+    }
+
+    [Fact]
+    public void The_table_has_a_total_line_and_small_costs_do_not_read_as_zero()
+    {
+        var output = new StringWriter();
+
+        ReportFormatter.Write(output, Rows, "model", "table");
+
+        var text = output.ToString();
+        Assert.Contains("0.00001235", text, StringComparison.Ordinal);
+        Assert.Matches(@"TOTAL\s+4\s+310", text);
+    }
+
+    [Fact]
+    public void Json_is_machine_readable_with_decimal_costs()
+    {
+        var output = new StringWriter();
+
+        ReportFormatter.Write(output, Rows, "feature", "json");
+
+        var json = System.Text.Json.JsonDocument.Parse(output.ToString()).RootElement;
+        Assert.Equal("feature", json.GetProperty("group_by").GetString());
+        Assert.Equal(0.0000123456789m, json.GetProperty("rows")[0].GetProperty("cost_usd").GetDecimal());
+    }
+
+    [Theory]
+    [InlineData("7d", 7 * 24 * 60)]
+    [InlineData("24h", 24 * 60)]
+    [InlineData("90m", 90)]
+    [InlineData("2w", 14 * 24 * 60)]
+    public void Since_accepts_durations(string text, int minutes)
+    {
+        var now = new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+
+        Assert.True(SinceParser.TryParse(text, now, out var since));
+        Assert.Equal(now.AddMinutes(-minutes), since);
+    }
+
+    [Fact]
+    public void Since_accepts_a_utc_date_and_rejects_nonsense()
+    {
+        Assert.True(SinceParser.TryParse("2026-11-01", DateTimeOffset.UtcNow, out var since));
+        Assert.Equal(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero), since);
+        Assert.False(SinceParser.TryParse("last week", DateTimeOffset.UtcNow, out _));
+        Assert.False(SinceParser.TryParse("7y", DateTimeOffset.UtcNow, out _));
+    }
+
+    [Fact]
+    public async Task Report_on_a_missing_ledger_explains_what_to_do_and_fails()
+    {
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            var exit = await TollgateCli.Build().Parse(["report", "--db", "/nonexistent/ledger.db"]).InvokeAsync();
+
+            Assert.Equal(1, exit);
+            Assert.Contains("No ledger at", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using Tollgate.Configuration;
+using Xunit;
+
+namespace Tollgate.Tests.Configuration;
+
+public sealed class ConfigLoaderTests
+{
+    private static GatewayConfig Parse(string yaml, params (string Name, string Value)[] environment) =>
+        ConfigLoader.Parse(yaml, "test.yaml", name => environment.FirstOrDefault(e => e.Name == name).Value);
+
+    [Fact]
+    public void A_valid_config_resolves_secrets_defaults_and_prices()
+    {
+        var config = Parse("""
+            listen: 0.0.0.0:8080
+            master_key: ${TG_MASTER}
+            models:
+              - alias: fast
+                provider: groq
+                model: llama-3.1-8b-instant
+                api_key: ${GROQ_KEY}
+              - alias: local
+                provider: vllm
+                model: Qwen/Qwen2.5-7B-Instruct
+                base_url: http://10.0.0.5:8000/v1
+                price: { per_hour: 0.79 }
+                timeout_seconds: 30
+            """, ("TG_MASTER", "sk-master"), ("GROQ_KEY", "gsk-1"));
+
+        Assert.Equal(new Uri("http://0.0.0.0:8080"), config.Listen);
+        Assert.Equal("sk-master", config.MasterKey);
+        Assert.Equal("gsk-1", config.Deployments[0].ApiKey);
+        Assert.Equal(new Uri("https://api.groq.com/openai/v1"), config.Deployments[0].BaseUrl);
+        Assert.Equal("groq/llama-3.1-8b-instant", config.Deployments[0].Name);
+        Assert.Equal(0.79m, config.Deployments[1].Price!.UsdPerHour);
+        Assert.Equal(TimeSpan.FromSeconds(30), config.Deployments[1].Timeout);
+        Assert.Equal(Path.Combine("data", "tollgate.db"), config.Storage.SqlitePath);
+    }
+
+    [Fact]
+    public void Every_error_is_listed_not_just_the_first()
+    {
+        var ex = Assert.Throws<ConfigException>(() => Parse("""
+            listen: "ftp://nowhere"
+            colour: blue
+            models:
+              - alias: a
+                provider: openia
+                model: gpt-4o
+              - provider: openai
+                model: gpt-4o
+                api_key: ${MISSING_KEY}
+                price: { input_per_million: 1 }
+              - alias: c
+                provider: vllm
+                model: m
+                timeout_seconds: -5
+                price: { per_hour: 1, output_per_million: 2 }
+            """));
+
+        Assert.Contains(ex.Errors, e => e.StartsWith("listen:", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("colour: unknown key", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("models[0].provider: unknown provider 'openia'", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e == "models[1].alias: is required");
+        Assert.Contains(ex.Errors, e => e == "models[1].api_key: environment variable MISSING_KEY is not set");
+        Assert.Contains(ex.Errors, e => e.StartsWith("models[1].price: needs both", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e == "models[2].base_url: is required for provider 'vllm'");
+        Assert.Contains(ex.Errors, e => e.StartsWith("models[2].timeout_seconds:", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e == "models[2].price: per_hour cannot be combined with per-token prices");
+        Assert.Equal(9, ex.Errors.Count);
+        Assert.Contains("models[1].api_key", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Broken_yaml_and_an_empty_model_list_are_errors_with_a_location()
+    {
+        var broken = Assert.Throws<ConfigException>(() => Parse("models:\n  - alias: a\n   provider: x: y\n"));
+        Assert.Contains(broken.Errors, e => e.StartsWith("(line", StringComparison.Ordinal));
+
+        var empty = Assert.Throws<ConfigException>(() => Parse("listen: 127.0.0.1:4000\n"));
+        Assert.Contains("models: at least one model alias is required", empty.Errors);
+    }
+
+    [Fact]
+    public void A_litellm_proxy_config_is_accepted_as_is_with_unknown_keys_as_warnings()
+    {
+        var config = Parse("""
+            model_list:
+              - model_name: gpt-4o-mini
+                litellm_params:
+                  model: openai/gpt-4o-mini
+                  api_key: os.environ/OPENAI_API_KEY
+                  rpm: 60
+                model_info:
+                  id: abc
+              - model_name: cheap
+                litellm_params:
+                  model: deepseek/deepseek-chat
+                  api_key: os.environ/DEEPSEEK_API_KEY
+                  input_cost_per_token: 0.00000028
+                  output_cost_per_token: 0.00000042
+              - model_name: local
+                litellm_params:
+                  model: ollama_chat/llama3.1
+                  api_base: http://localhost:11434
+              - model_name: claude
+                litellm_params:
+                  model: anthropic/claude-sonnet-4-5
+            litellm_settings:
+              drop_params: true
+            general_settings:
+              master_key: os.environ/LITELLM_MASTER_KEY
+              database_url: postgres://x
+            """, ("OPENAI_API_KEY", "sk-openai"), ("DEEPSEEK_API_KEY", "sk-ds"), ("LITELLM_MASTER_KEY", "sk-1234"));
+
+        Assert.Equal("sk-1234", config.MasterKey);
+        Assert.Equal(3, config.Deployments.Count);
+        var openai = config.Deployments[0];
+        Assert.Equal(("gpt-4o-mini", "openai", "gpt-4o-mini", "sk-openai"), (openai.Alias, openai.Provider, openai.Model, openai.ApiKey));
+        Assert.Equal(new Uri("https://api.openai.com/v1"), openai.BaseUrl);
+        Assert.Equal(0.28m, config.Deployments[1].Price!.InputPerMillion);
+        Assert.Equal(0.42m, config.Deployments[1].Price!.OutputPerMillion);
+        Assert.Equal(new Uri("http://localhost:11434/v1"), config.Deployments[2].BaseUrl);
+        Assert.Contains(config.Warnings, w => w.StartsWith("model_list[0].litellm_params.rpm", StringComparison.Ordinal));
+        Assert.Contains(config.Warnings, w => w.StartsWith("model_list[0].model_info", StringComparison.Ordinal));
+        Assert.Contains(config.Warnings, w => w.StartsWith("litellm_settings", StringComparison.Ordinal));
+        Assert.Contains(config.Warnings, w => w.StartsWith("general_settings.database_url", StringComparison.Ordinal));
+        Assert.Contains(config.Warnings, w => w.Contains("provider 'anthropic' is not supported yet; alias 'claude' was skipped", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_embedded_defaults_serve_the_mock_provider_priced_from_the_catalogue()
+    {
+        var config = ConfigLoader.Defaults();
+
+        Assert.Equal(new Uri("http://127.0.0.1:4000"), config.Listen);
+        Assert.Null(config.MasterKey);
+        Assert.Contains(config.Deployments, d => d is { Alias: "mock-gpt", Provider: "mock", PriceAs: "gpt-4o-mini" });
+    }
+
+    [Fact]
+    public void A_missing_file_is_an_error_naming_it()
+    {
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load("/nonexistent/tollgate.yaml", _ => null));
+
+        Assert.Contains("/nonexistent/tollgate.yaml", ex.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Tollgate.FakeProviders;
+using Tollgate.Ledger;
+using Tollgate.Tests.Support;
+using Xunit;
+
+namespace Tollgate.Tests.Gateway;
+
+/// <summary>Every request that reached (or tried to reach) a provider leaves exactly one record, whatever happened.</summary>
+public sealed class UpstreamFailureTests : IAsyncLifetime
+{
+    private FakeOpenAiUpstream _upstream = null!;
+    private TestGateway _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeOpenAiUpstream.StartAsync();
+        _gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", _upstream.BaseUrl));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private Task<HttpResponseMessage> PostAsync(bool stream) => _gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
+        "{\"model\":\"gpt-4o-mini\",\"stream\":" + (stream ? "true" : "false") + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", Encoding.UTF8, "application/json"));
+
+    [Theory]
+    [InlineData(500, false)]
+    [InlineData(429, false)]
+    [InlineData(503, true)]
+    public async Task A_provider_error_is_passed_to_the_client_and_recorded_at_zero_cost(int status, bool stream)
+    {
+        _upstream.Fault = FakeFault.ErrorStatus;
+        _upstream.FaultStatus = status;
+
+        var response = await PostAsync(stream);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Contains("Injected failure", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var record = Assert.Single(await _gateway.RecordsAsync(1));
+        Assert.Equal((RecordStatus.UpstreamError, status, 0m), (record.Status, record.HttpStatus, record.Cost.Total!.Value));
+    }
+
+    [Fact]
+    public async Task An_unreachable_provider_is_a_502_in_openai_shape_and_one_record()
+    {
+        var closedPort = FreePort();
+        await using var gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("gone", "gpt-4o-mini", new Uri($"http://127.0.0.1:{closedPort}/v1")));
+
+        var response = await gateway.Client.PostAsync("/v1/chat/completions", new StringContent("{\"model\":\"gone\",\"messages\":[]}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("upstream_error", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+        var record = Assert.Single(await gateway.RecordsAsync(1));
+        Assert.Equal((RecordStatus.UpstreamError, 0m), (record.Status, record.Cost.Total!.Value));
+        Assert.False(record.Usage.IsReported);
+    }
+
+    [Fact]
+    public async Task A_provider_answering_broken_json_is_passed_through_and_estimated()
+    {
+        _upstream.Fault = FakeFault.BadJson;
+
+        var response = await PostAsync(stream: false);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var record = Assert.Single(await _gateway.RecordsAsync(1));
+        Assert.True(record.Usage.Estimated);
+    }
+
+    [Fact]
+    public async Task Records_still_queued_at_shutdown_are_written_before_the_process_stops()
+    {
+        const int requests = 40;
+        await Task.WhenAll(Enumerable.Range(0, requests).Select(i => PostAsync(stream: i % 2 == 0)));
+
+        var records = await _gateway.StopAndReadAsync();
+
+        Assert.Equal(requests, records.Count);
+        Assert.Equal(requests, records.Select(r => r.Id).Distinct().Count());
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

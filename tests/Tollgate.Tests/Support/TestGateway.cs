@@ -1,0 +1,116 @@
+using System.ClientModel;
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAI;
+using OpenAI.Chat;
+using Tollgate.Configuration;
+using Tollgate.Gateway;
+using Tollgate.Ledger;
+using Tollgate.Ledger.Sqlite;
+
+namespace Tollgate.Tests.Support;
+
+/// <summary>The real gateway on 127.0.0.1 (port 0) with a throw-away SQLite ledger.</summary>
+internal sealed class TestGateway : IAsyncDisposable
+{
+    public const string MasterKey = "sk-test-master-0123456789abcdef";
+
+    private readonly WebApplication _app;
+    private readonly string _directory;
+
+    private TestGateway(WebApplication app, string directory, GatewayConfig config)
+    {
+        _app = app;
+        _directory = directory;
+        Config = config;
+        BaseUrl = new Uri(app.Urls.First());
+        Client = new HttpClient { BaseAddress = BaseUrl };
+        Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", MasterKey);
+    }
+
+    public Uri BaseUrl { get; }
+
+    public GatewayConfig Config { get; }
+
+    /// <summary>A plain client that sends the master key.</summary>
+    public HttpClient Client { get; }
+
+    public static async Task<TestGateway> StartAsync(string yaml, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "tollgate-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var config = ConfigLoader.Parse(yaml, "test", name => environment?.GetValueOrDefault(name)) with
+        {
+            Listen = new Uri("http://127.0.0.1:0"),
+            Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")),
+        };
+        var app = GatewayHost.Build(config, config.MasterKey ?? MasterKey);
+        await app.StartAsync();
+        return new TestGateway(app, directory, config);
+    }
+
+    /// <summary>A deployment block pointing an alias at a fake upstream.</summary>
+    public static string Model(string alias, string model, Uri baseUrl, string extra = "") => $"""
+          - alias: {alias}
+            provider: openai
+            model: {model}
+            base_url: {baseUrl}
+            api_key: sk-upstream-secret
+        {extra}
+        """;
+
+    public ChatClient OpenAiChat(string model) =>
+        new(model, new ApiKeyCredential(MasterKey), new OpenAIClientOptions { Endpoint = new Uri(BaseUrl, "/v1") });
+
+    /// <summary>Waits until the ledger holds at least <paramref name="expected"/> records and the queue is empty, then reads them all.</summary>
+    public async Task<IReadOnlyList<UsageRecord>> RecordsAsync(int expected)
+    {
+        var queue = _app.Services.GetRequiredService<LedgerQueue>();
+        var store = _app.Services.GetRequiredService<ILedgerStore>();
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        List<UsageRecord> records;
+        do
+        {
+            await Task.Delay(20);
+            records = await ReadAllAsync(store);
+        }
+        while ((records.Count < expected || queue.Pending > 0) && DateTime.UtcNow < deadline);
+
+        return records;
+    }
+
+    /// <summary>Stops the gateway (draining its ledger queue) and reads the ledger file afterwards.</summary>
+    public async Task<IReadOnlyList<UsageRecord>> StopAndReadAsync()
+    {
+        await _app.StopAsync();
+        await using var store = new SqliteLedgerStore(Config.Storage.SqlitePath);
+        return await ReadAllAsync(store);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A pooled SQLite handle may still be closing; the folder is in the temp directory anyway.
+        }
+    }
+
+    private static async Task<List<UsageRecord>> ReadAllAsync(ILedgerStore store)
+    {
+        var records = new List<UsageRecord>();
+        await foreach (var record in store.ReadAsync(DateTimeOffset.UnixEpoch, CancellationToken.None))
+        {
+            records.Add(record);
+        }
+
+        return records;
+    }
+}
