@@ -10,7 +10,13 @@ namespace Tollgate.Ledger;
 /// </summary>
 public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, ILogger<LedgerWriter> logger) : BackgroundService
 {
-    private const int MaxBatch = 512;
+    private const int MaxBatch = 1024;
+
+    /// <summary>
+    /// After the first record of a batch arrives, wait this long for more, so a busy gateway commits hundreds of
+    /// records per transaction instead of one.
+    /// </summary>
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -34,14 +40,24 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
         var reader = queue.Reader;
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
-            while (batch.Count < MaxBatch && reader.TryRead(out var record))
+            Drain(reader, batch);
+            if (batch.Count < MaxBatch && !stoppingToken.IsCancellationRequested)
             {
-                batch.Add(record);
+                await Task.Delay(Linger, CancellationToken.None);
+                Drain(reader, batch);
             }
 
             await WriteWithRetryAsync(batch);
             queue.MarkCommitted(batch.Count);
             batch.Clear();
+        }
+    }
+
+    private static void Drain(System.Threading.Channels.ChannelReader<UsageRecord> reader, List<UsageRecord> batch)
+    {
+        while (batch.Count < MaxBatch && reader.TryRead(out var record))
+        {
+            batch.Add(record);
         }
     }
 

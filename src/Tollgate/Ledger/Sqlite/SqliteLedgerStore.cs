@@ -19,6 +19,8 @@ public sealed class SqliteLedgerStore : ILedgerStore
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error";
 
     private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private SqliteInsertWriter? _writer;
 
     public SqliteLedgerStore(string databasePath)
     {
@@ -66,31 +68,23 @@ public sealed class SqliteLedgerStore : ILedgerStore
             return;
         }
 
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        var names = Columns.Split(", ");
-        command.CommandText = $"INSERT OR IGNORE INTO usage_records ({Columns}) VALUES ({string.Join(", ", names.Select(n => "$" + n))})";
-        var parameters = names.ToDictionary(n => n, n =>
+        await _writeGate.WaitAsync(cancellationToken);
+        try
         {
-            // No explicit SqliteType: the type is taken from each value, so integers stay integers.
-            var parameter = new SqliteParameter { ParameterName = "$" + n };
-            command.Parameters.Add(parameter);
-            return parameter;
-        });
-        foreach (var record in records)
-        {
-            var values = ToColumns(record);
-            foreach (var (name, value) in values)
-            {
-                parameters[name].Value = value ?? DBNull.Value;
-            }
-
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            _writer ??= await SqliteInsertWriter.OpenAsync(await OpenAsync(cancellationToken), Columns);
+            _writer.Append(records);
         }
-
-        await transaction.CommitAsync(cancellationToken);
+        catch
+        {
+            // A broken connection is opened afresh for the retry.
+            _writer?.Dispose();
+            _writer = null;
+            throw;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
     }
 
     public async IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -108,6 +102,9 @@ public sealed class SqliteLedgerStore : ILedgerStore
 
     public ValueTask DisposeAsync()
     {
+        _writer?.Dispose();
+        _writer = null;
+        _writeGate.Dispose();
         SqliteConnection.ClearAllPools();
         return ValueTask.CompletedTask;
     }
@@ -120,45 +117,6 @@ public sealed class SqliteLedgerStore : ILedgerStore
         pragma.CommandText = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
         await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
-    }
-
-    private static IEnumerable<(string Name, object? Value)> ToColumns(UsageRecord r)
-    {
-        var a = r.Attribution;
-        yield return ("id", r.Id);
-        yield return ("ts_ms", r.Timestamp.ToUnixTimeMilliseconds());
-        yield return ("latency_ms", r.LatencyMs);
-        yield return ("ttfb_ms", r.TimeToFirstByteMs);
-        yield return ("key_id", a.KeyId);
-        yield return ("user_id", a.User);
-        yield return ("session_id", a.Session);
-        yield return ("cost_center", a.CostCenter);
-        yield return ("feature", a.Feature);
-        yield return ("project", a.Project);
-        yield return ("env", a.Env);
-        yield return ("tags", JsonSerializer.Serialize(a.Tags, LedgerJsonContext.Default.IReadOnlyDictionaryStringString));
-        yield return ("endpoint", r.Endpoint);
-        yield return ("alias", r.Alias);
-        yield return ("deployment", r.Deployment);
-        yield return ("provider", r.Provider);
-        yield return ("upstream_model", r.UpstreamModel);
-        yield return ("stream", r.Stream ? 1 : 0);
-        yield return ("status", r.Status);
-        yield return ("http_status", r.HttpStatus);
-        yield return ("input_tokens", r.Usage.InputTokens);
-        yield return ("cached_input_tokens", r.Usage.CachedInputTokens);
-        yield return ("cache_write_tokens", r.Usage.CacheWriteTokens);
-        yield return ("output_tokens", r.Usage.OutputTokens);
-        yield return ("reasoning_tokens", r.Usage.ReasoningTokens);
-        yield return ("usage_estimated", r.Usage.Estimated ? 1 : 0);
-        yield return ("cost_input", Money(r.Cost.Input));
-        yield return ("cost_cached_input", Money(r.Cost.CachedInput));
-        yield return ("cost_cache_write", Money(r.Cost.CacheWrite));
-        yield return ("cost_output", Money(r.Cost.Output));
-        yield return ("cost_reasoning", Money(r.Cost.Reasoning));
-        yield return ("cost_total", r.Cost.Total is { } total ? Money(total) : null);
-        yield return ("price_source", r.PriceSource);
-        yield return ("error", r.Error);
     }
 
     private static UsageRecord FromRow(SqliteDataReader row)
@@ -196,7 +154,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
 
     private static long? Count(SqliteDataReader row, int ordinal) => row.IsDBNull(ordinal) ? null : row.GetInt64(ordinal);
 
-    private static string Money(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+    internal static string Money(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static decimal ParseMoney(string value) => decimal.Parse(value, NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Tollgate.Bench;
+using Tollgate.Configuration;
+using Tollgate.FakeProviders;
+using Tollgate.Gateway;
+
+// Throughput and added latency of Tollgate against a bare forwarder and the upstream itself, all on this machine.
+// Usage: dotnet run -c Release --project bench/Tollgate.Bench -- [--duration 10] [--warmup 3] [--out docs/PERFORMANCE.md]
+var options = Args.Parse(args);
+var culture = CultureInfo.InvariantCulture;
+const string MasterKey = "sk-bench-master";
+const string ChatBody = """{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Summarise the plot of Hamlet in two sentences."}],"max_tokens":200,"temperature":0.2}""";
+const string StreamBody = """{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Summarise the plot of Hamlet in two sentences."}],"max_tokens":200}""";
+
+await using var upstream = await FakeOpenAiUpstream.StartAsync();
+upstream.RecordRequests = false;
+upstream.Usage = new FakeUsage(31, 48, CachedTokens: 0);
+upstream.ReplyText = "Prince Hamlet feigns madness to avenge his father's murder by his uncle Claudius, now king. His hesitation brings ruin: nearly everyone, Hamlet included, dies by the end.";
+await using var forwarder = await BareForwarder.StartAsync(upstream.BaseUrl);
+
+var dataDirectory = Path.Combine(Path.GetTempPath(), "tollgate-bench-" + Guid.NewGuid().ToString("N"));
+var config = ConfigLoader.Parse($"""
+    listen: 127.0.0.1:0
+    models:
+      - alias: gpt-4o-mini
+        provider: openai
+        model: gpt-4o-mini
+        base_url: {upstream.BaseUrl}
+        api_key: sk-upstream
+    """, "bench", _ => null) with { Storage = new StorageConfig(dataDirectory, Path.Combine(dataDirectory, "ledger.db")) };
+await using var gateway = GatewayHost.Build(config, MasterKey);
+await gateway.StartAsync();
+var gatewayUrl = new Uri(gateway.Urls.First());
+
+var targets = new (string Name, Uri Url, string? Key)[]
+{
+    ("upstream direct", new Uri(upstream.BaseUrl.AbsoluteUri.TrimEnd('/') + "/chat/completions"), null),
+    ("bare forwarder", new Uri(forwarder.BaseUrl, "/v1/chat/completions"), null),
+    ("tollgate", new Uri(gatewayUrl, "/v1/chat/completions"), MasterKey),
+};
+
+var results = new List<LoadResult>();
+if (options.Only is { } only)
+{
+    targets = [.. targets.Where(t => t.Name == only)];
+}
+
+foreach (var connections in options.Connections)
+{
+    foreach (var (name, url, key) in targets)
+    {
+        var result = await LoadRun.RunAsync(name, url, key, ChatBody, connections, stream: false, options.Warmup, options.Duration);
+        results.Add(result);
+        Console.WriteLine(string.Create(culture, $"{name,-16} c={connections,-3} {result.RequestsPerSecond,9:F0} req/s  p50 {result.P50Us,8:F0} µs  p90 {result.P90Us,8:F0} µs  p99 {result.P99Us,8:F0} µs  errors {result.Errors}"));
+    }
+}
+
+foreach (var (name, url, key) in targets.Where(t => t.Name != "upstream direct" && options.Only is null))
+{
+    var result = await LoadRun.RunAsync(name, url, key, StreamBody, options.Connections.Max(), stream: true, options.Warmup, options.Duration);
+    results.Add(result);
+    Console.WriteLine(string.Create(culture, $"{name,-16} stream c={result.Connections,-3} {result.RequestsPerSecond,9:F0} req/s  p50 {result.P50Us,8:F0} µs  p99 {result.P99Us,8:F0} µs  errors {result.Errors}"));
+}
+
+await gateway.StopAsync();
+if (options.Only is not null)
+{
+    return;
+}
+
+var report = Report.Markdown(results, options, Environment.CommandLine);
+if (options.Output is { } output)
+{
+    await File.WriteAllTextAsync(output, report);
+    Console.WriteLine($"Wrote {output}");
+}
+else
+{
+    Console.WriteLine(report);
+}
+
+Directory.Delete(dataDirectory, recursive: true);
+
+internal sealed record Args(TimeSpan Duration, TimeSpan Warmup, int[] Connections, string? Output, string? Only)
+{
+    public static Args Parse(string[] args)
+    {
+        var duration = 10.0;
+        var warmup = 3.0;
+        int[] connections = [1, 50];
+        string? output = null;
+        string? only = null;
+        for (var i = 0; i < args.Length - 1; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--duration": duration = double.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--warmup": warmup = double.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--connections": connections = [.. args[i + 1].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))]; break;
+                case "--out": output = args[i + 1]; break;
+                case "--only": only = args[i + 1]; break;
+                default: throw new ArgumentException($"unknown option {args[i]}");
+            }
+        }
+
+        return new Args(TimeSpan.FromSeconds(duration), TimeSpan.FromSeconds(warmup), connections, output, only);
+    }
+}
+
+internal static class Report
+{
+    public static string Markdown(IReadOnlyList<LoadResult> results, Args options, string commandLine)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        text.AppendLine("# Performance");
+        text.AppendLine();
+        text.AppendLine("Produced by the benchmark harness in `bench/Tollgate.Bench`; rerun it to refresh this page:");
+        text.AppendLine();
+        text.AppendLine("```");
+        text.AppendLine(string.Create(c, $"dotnet run -c Release --project bench/Tollgate.Bench -- --duration {options.Duration.TotalSeconds} --warmup {options.Warmup.TotalSeconds} --out docs/PERFORMANCE.md"));
+        text.AppendLine("```");
+        text.AppendLine();
+        text.AppendLine(string.Create(c, $"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}. Date: {DateTime.UtcNow:yyyy-MM-dd}."));
+        text.AppendLine();
+        text.AppendLine("Setup: one process holds a fake OpenAI upstream (Kestrel on 127.0.0.1), a bare forwarder (Kestrel + the same tuned");
+        text.AppendLine("`SocketsHttpHandler`, copying bytes, no parsing), the Tollgate gateway (authentication, JSON parse and rewrite,");
+        text.AppendLine("attribution, routing, usage parsing, exact pricing, SQLite ledger write through the batched queue) and a closed-loop");
+        text.AppendLine("load generator: each connection sends one request at a time. Everything shares the same cores, so absolute numbers");
+        text.AppendLine("are lower than on a dedicated machine; the ratios between rows of the same run are the point.");
+        text.AppendLine();
+        text.AppendLine("| target | connections | mode | req/s | p50 µs | p90 µs | p99 µs | errors |");
+        text.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            text.AppendLine(string.Create(c, $"| {r.Target} | {r.Connections} | {(r.Stream ? "stream" : "json")} | {r.RequestsPerSecond:F0} | {r.P50Us:F0} | {r.P90Us:F0} | {r.P99Us:F0} | {r.Errors} |"));
+        }
+
+        text.AppendLine();
+        text.AppendLine("## Against the targets");
+        text.AppendLine();
+        LoadResult Find(string target, int connections) => results.First(r => r.Target == target && r.Connections == connections && !r.Stream);
+        var most = options.Connections.Max();
+        var least = options.Connections.Min();
+        var throughputRatio = Find("tollgate", most).RequestsPerSecond / Find("bare forwarder", most).RequestsPerSecond;
+        var addedOverDirect = Find("tollgate", least).P50Us - Find("upstream direct", least).P50Us;
+        var addedOverForwarder = Find("tollgate", least).P50Us - Find("bare forwarder", least).P50Us;
+        text.AppendLine(string.Create(c, $"- Throughput at {most} connections, Tollgate / bare forwarder: **{throughputRatio:P0}** (target ≥ 60%): {(throughputRatio >= 0.60 ? "met" : "NOT met")}."));
+        text.AppendLine(string.Create(c, $"- p50 latency Tollgate adds at {least} connection over calling the upstream directly: **{addedOverDirect:F0} µs**; over the bare forwarder: **{addedOverForwarder:F0} µs** (target ≤ 100 µs added: {(addedOverForwarder <= 100 ? "met" : "NOT met")} against the forwarder, {(addedOverDirect <= 100 ? "met" : "NOT met")} against direct)."));
+        text.AppendLine();
+        text.AppendLine("\"Added latency over direct\" includes a whole extra HTTP hop (client → proxy → upstream) that any proxy pays;");
+        text.AppendLine("\"over the bare forwarder\" is what Tollgate's own work costs on top of that hop.");
+        return text.ToString();
+    }
+}
