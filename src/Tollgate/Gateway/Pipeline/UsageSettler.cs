@@ -26,9 +26,11 @@ public sealed partial class UsageSettler(LedgerQueue ledger, TimeProvider time, 
     {
         ArgumentNullException.ThrowIfNull(exchange);
         ArgumentNullException.ThrowIfNull(result);
-        var end = time.GetTimestamp();
         var usage = FinalUsage(exchange, result);
         var (cost, source) = Price(exchange, usage, result.ProviderAnswered);
+
+        // Read after pricing, so an hourly share never covers more time than the recorded latency.
+        var end = time.GetTimestamp();
         var record = new UsageRecord
         {
             Id = exchange.RequestId,
