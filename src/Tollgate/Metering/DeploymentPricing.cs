@@ -15,6 +15,9 @@ public sealed class DeploymentPricing
     private readonly PriceCatalog _catalog;
     private readonly DeploymentPrice? _fixed;
 
+    /// <summary>The last day priced and its price, swapped as one reference: a day's requests look the catalogue up once.</summary>
+    private DayPrice? _lastLookup;
+
     public DeploymentPricing(DeploymentConfig deployment, PriceCatalog catalog, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(deployment);
@@ -54,9 +57,18 @@ public sealed class DeploymentPricing
             return _fixed;
         }
 
+        if (_lastLookup is { } last && last.Day == day)
+        {
+            return last.Price;
+        }
+
         var model = _deployment.PriceAs ?? _deployment.Model;
-        return _catalog.Find(model, day) is { } price
+        DeploymentPrice resolved = _catalog.Find(model, day) is { } price
             ? new DeploymentPrice.PerToken(price, $"catalogue {price.Model} from {price.EffectiveFrom:yyyy-MM-dd}")
             : new DeploymentPrice.Unknown($"no catalogue price for '{model}'");
+        _lastLookup = new DayPrice(day, resolved);
+        return resolved;
     }
+
+    private sealed record DayPrice(DateOnly Day, DeploymentPrice Price);
 }

@@ -15,22 +15,41 @@ public static class AttributionReader
     public const int MaxValueLength = 256;
     public const int MaxTags = 32;
 
-    private static readonly Dictionary<string, string> MetadataFields = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly IReadOnlyDictionary<string, string> NoTags = new Dictionary<string, string>();
+
+    /// <summary>Body <c>metadata</c> keys that fill an attribution field instead of becoming a tag.</summary>
+    private static readonly Dictionary<string, Field> MetadataFields = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["user"] = "user", ["user_id"] = "user",
-        ["session"] = "session", ["session_id"] = "session",
-        ["cost_center"] = "cost_center", ["cost_centre"] = "cost_center",
-        ["feature"] = "feature",
-        ["project"] = "project",
-        ["env"] = "env", ["environment"] = "env",
+        ["user"] = Field.User, ["user_id"] = Field.User,
+        ["session"] = Field.Session, ["session_id"] = Field.Session,
+        ["cost_center"] = Field.CostCenter, ["cost_centre"] = Field.CostCenter,
+        ["feature"] = Field.Feature,
+        ["project"] = Field.Project,
+        ["env"] = Field.Env, ["environment"] = Field.Env,
     };
+
+    private static readonly (string Header, Field Field)[] Headers =
+    [
+        ("X-User-ID", Field.User), ("X-Session-ID", Field.Session), ("X-Cost-Center", Field.CostCenter),
+        ("X-Feature", Field.Feature), ("X-Project", Field.Project), ("X-Env", Field.Env),
+    ];
+
+    private enum Field
+    {
+        User,
+        Session,
+        CostCenter,
+        Feature,
+        Project,
+        Env,
+    }
 
     public static (Attribution? Attribution, GatewayError? Error) Read(IHeaderDictionary headers, JsonElement body, CallerIdentity caller)
     {
         ArgumentNullException.ThrowIfNull(headers);
         ArgumentNullException.ThrowIfNull(caller);
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        var fields = new string?[Headers.Length];
+        Dictionary<string, string>? tags = null;
 
         if (body.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object)
         {
@@ -41,34 +60,33 @@ public static class AttributionReader
                     continue;
                 }
 
-                var value = entry.Value.GetString()!;
                 if (MetadataFields.TryGetValue(entry.Name, out var field))
                 {
-                    fields[field] = value;
+                    fields[(int)field] = entry.Value.GetString();
                 }
                 else
                 {
-                    tags[entry.Name] = value;
+                    (tags ??= new(StringComparer.Ordinal))[entry.Name] = entry.Value.GetString()!;
                 }
             }
         }
 
-        if (body.TryGetProperty("user", out var user) && user.ValueKind == JsonValueKind.String && !fields.ContainsKey("user"))
+        if (fields[(int)Field.User] is null && body.TryGetProperty("user", out var user) && user.ValueKind == JsonValueKind.String)
         {
-            fields["user"] = user.GetString()!;
+            fields[(int)Field.User] = user.GetString();
         }
 
-        Header(headers, "X-User-ID", "user", fields);
-        Header(headers, "X-Session-ID", "session", fields);
-        Header(headers, "X-Cost-Center", "cost_center", fields);
-        Header(headers, "X-Feature", "feature", fields);
-        Header(headers, "X-Project", "project", fields);
-        Header(headers, "X-Env", "env", fields);
-
-        var tagHeader = headers["X-Tags"].ToString();
-        if (tagHeader.Length > 0)
+        foreach (var (header, field) in Headers)
         {
-            foreach (var pair in tagHeader.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (headers.TryGetValue(header, out var value) && value.Count > 0 && value.ToString() is { Length: > 0 } text)
+            {
+                fields[(int)field] = text.Trim();
+            }
+        }
+
+        if (headers.TryGetValue("X-Tags", out var tagHeader) && tagHeader.Count > 0)
+        {
+            foreach (var pair in tagHeader.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var equals = pair.IndexOf('=', StringComparison.Ordinal);
                 if (equals <= 0)
@@ -76,40 +94,39 @@ public static class AttributionReader
                     return (null, GatewayError.InvalidRequest($"X-Tags must be comma-separated key=value pairs; '{pair}' is not.", "invalid_header"));
                 }
 
-                tags[pair[..equals].Trim()] = pair[(equals + 1)..].Trim();
+                (tags ??= new(StringComparer.Ordinal))[pair[..equals].Trim()] = pair[(equals + 1)..].Trim();
             }
         }
 
-        if (tags.Count > MaxTags)
+        if (tags?.Count > MaxTags)
         {
             return (null, GatewayError.InvalidRequest($"At most {MaxTags} tags may be attached to one request.", "invalid_header"));
         }
 
-        foreach (var (name, value) in fields.Concat(tags))
+        for (var i = 0; i < fields.Length; i++)
+        {
+            if (fields[i]?.Length > MaxValueLength)
+            {
+                return (null, GatewayError.InvalidRequest($"Attribution value '{Headers[i].Header}' is longer than {MaxValueLength} characters.", "invalid_header"));
+            }
+        }
+
+        foreach (var (name, value) in tags ?? [])
         {
             if (value.Length > MaxValueLength || name.Length > MaxValueLength)
             {
-                return (null, GatewayError.InvalidRequest($"Attribution value '{name}' is longer than {MaxValueLength} characters.", "invalid_header"));
+                return (null, GatewayError.InvalidRequest($"Tag '{name}' is longer than {MaxValueLength} characters.", "invalid_header"));
             }
         }
 
         return (new Attribution(
             caller.KeyId,
-            fields.GetValueOrDefault("user"),
-            fields.GetValueOrDefault("session"),
-            fields.GetValueOrDefault("cost_center"),
-            fields.GetValueOrDefault("feature"),
-            fields.GetValueOrDefault("project"),
-            fields.GetValueOrDefault("env"),
-            tags), null);
-    }
-
-    private static void Header(IHeaderDictionary headers, string header, string field, Dictionary<string, string> fields)
-    {
-        var value = headers[header].ToString();
-        if (value.Length > 0)
-        {
-            fields[field] = value.Trim();
-        }
+            fields[(int)Field.User],
+            fields[(int)Field.Session],
+            fields[(int)Field.CostCenter],
+            fields[(int)Field.Feature],
+            fields[(int)Field.Project],
+            fields[(int)Field.Env],
+            tags ?? NoTags), null);
     }
 }

@@ -7,16 +7,18 @@ namespace Tollgate.Gateway.Pipeline;
 
 /// <summary>
 /// Stage 1: checks the caller's key (<c>Authorization: Bearer …</c> or <c>x-api-key</c>) against the master key.
-/// Only a SHA-256 of the key is held, and comparison is constant-time.
+/// The comparison is constant-time in the key's content.
 /// </summary>
 public sealed class Authenticator
 {
-    private readonly byte[] _masterKeyHash;
+    private const int MaxKeyBytes = 512;
+
+    private readonly byte[] _masterKey;
 
     public Authenticator(string masterKey)
     {
         ArgumentException.ThrowIfNullOrEmpty(masterKey);
-        _masterKeyHash = SHA256.HashData(Encoding.UTF8.GetBytes(masterKey));
+        _masterKey = Encoding.UTF8.GetBytes(masterKey);
     }
 
     public CallerIdentity? Authenticate(HttpRequest request, out GatewayError? error)
@@ -29,8 +31,9 @@ public sealed class Authenticator
             return null;
         }
 
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        if (!CryptographicOperations.FixedTimeEquals(hash, _masterKeyHash))
+        Span<byte> bytes = stackalloc byte[MaxKeyBytes];
+        if (!Encoding.UTF8.TryGetBytes(presented, bytes, out var length)
+            || !CryptographicOperations.FixedTimeEquals(bytes[..length], _masterKey))
         {
             error = GatewayError.Unauthorized("Incorrect API key provided.");
             return null;

@@ -154,7 +154,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
 
     private static long? Count(SqliteDataReader row, int ordinal) => row.IsDBNull(ordinal) ? null : row.GetInt64(ordinal);
 
-    internal static string Money(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+    internal static string Money(decimal value) => value == 0 ? "0" : value.ToString(CultureInfo.InvariantCulture);
 
     private static decimal ParseMoney(string value) => decimal.Parse(value, NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
 }

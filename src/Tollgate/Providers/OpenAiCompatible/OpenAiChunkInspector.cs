@@ -11,9 +11,9 @@ public readonly record struct OpenAiChunkFacts(bool IsDone, bool HasChoices, Usa
 }
 
 /// <summary>
-/// Reads one chunk's JSON without building a document, except for the one chunk that carries usage, which goes to
-/// <see cref="OpenAiUsageMapper"/>. Groq's older <c>x_groq.usage</c> is read too. Content length is counted only to
-/// estimate output when a stream is cut before its usage arrives.
+/// Reads one stream chunk, or a whole chat completion, without building a document: only the <c>usage</c> object is
+/// parsed, and handed to <see cref="OpenAiUsageMapper"/>. Groq's older <c>x_groq.usage</c> is read too. Generated
+/// text is only measured, to estimate output when usage never arrives.
 /// </summary>
 public static class OpenAiChunkInspector
 {
@@ -25,7 +25,8 @@ public static class OpenAiChunkInspector
         }
 
         var hasChoices = false;
-        var hasUsage = false;
+        var usageStart = -1;
+        var usageEnd = -1;
         var hasGroqUsage = false;
         var isError = false;
         long characters = 0;
@@ -44,8 +45,12 @@ public static class OpenAiChunkInspector
                     if (reader.ValueTextEquals("usage"u8))
                     {
                         reader.Read();
-                        hasUsage |= reader.TokenType == JsonTokenType.StartObject;
-                        reader.Skip();
+                        if (reader.TokenType == JsonTokenType.StartObject)
+                        {
+                            usageStart = (int)reader.TokenStartIndex;
+                            reader.Skip();
+                            usageEnd = (int)reader.BytesConsumed;
+                        }
                     }
                     else if (reader.ValueTextEquals("x_groq"u8))
                     {
@@ -83,17 +88,18 @@ public static class OpenAiChunkInspector
         }
 
         Usage? usage = null;
-        if (hasUsage || hasGroqUsage)
+        if (usageStart >= 0)
+        {
+            // Only the usage object is parsed into a document; the rest of the chunk was read in passing.
+            using var document = JsonDocument.Parse(data[usageStart..usageEnd].ToArray());
+            usage = OpenAiUsageMapper.Map(document.RootElement);
+        }
+        else if (hasGroqUsage)
         {
             using var document = JsonDocument.Parse(data.ToArray());
-            var root = document.RootElement;
-            if (hasUsage && root.TryGetProperty("usage", out var u))
+            if (document.RootElement.TryGetProperty("x_groq", out var groq) && groq.TryGetProperty("usage", out var groqUsage))
             {
-                usage = OpenAiUsageMapper.Map(u);
-            }
-            else if (root.TryGetProperty("x_groq", out var groq) && groq.TryGetProperty("usage", out var gu))
-            {
-                usage = OpenAiUsageMapper.Map(gu);
+                usage = OpenAiUsageMapper.Map(groqUsage);
             }
         }
 

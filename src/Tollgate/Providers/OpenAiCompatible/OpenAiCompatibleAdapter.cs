@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Tollgate.Configuration;
 using Tollgate.Metering;
 using Tollgate.Providers.Streaming;
 
@@ -15,6 +17,8 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
+    private static readonly ConditionalWeakTable<DeploymentConfig, Uri[]> UpstreamUris = [];
+
     public async Task<ProviderResult<UpstreamReply>> SendAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -23,7 +27,7 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
         {
             using var message = BuildRequest(request);
             using var response = await http.Invoker.SendAsync(message, timeout.Token);
-            var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            var body = await ReadBodyAsync(response.Content, timeout.Token);
             var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
             if (!response.IsSuccessStatusCode)
             {
@@ -164,13 +168,11 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
     private static HttpRequestMessage BuildRequest(ProviderRequest request)
     {
         var deployment = request.Deployment;
-        var path = request.Endpoint == GatewayEndpoint.Embeddings ? "embeddings" : "chat/completions";
-        var baseUrl = deployment.BaseUrl!.AbsoluteUri.TrimEnd('/');
         var buffer = new ArrayBufferWriter<byte>(1024);
         OpenAiRequestWriter.Write(request.Body, deployment.Model, request.Stream, buffer);
         var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
         content.Headers.ContentType = JsonContentType;
-        var message = new HttpRequestMessage(HttpMethod.Post, $"{baseUrl}/{path}") { Content = content, Version = new Version(1, 1) };
+        var message = new HttpRequestMessage(HttpMethod.Post, UpstreamUri(deployment, request.Endpoint)) { Content = content, Version = new Version(1, 1) };
         if (!string.IsNullOrEmpty(deployment.ApiKey))
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", deployment.ApiKey);
@@ -180,37 +182,35 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
         return message;
     }
 
+    /// <summary>Reads a whole body; one of known length goes straight into an array of that length.</summary>
+    private static async Task<byte[]> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength is not { } length || length > int.MaxValue)
+        {
+            return await content.ReadAsByteArrayAsync(cancellationToken);
+        }
+
+        var body = new byte[length];
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        await stream.ReadExactlyAsync(body, cancellationToken);
+        return body;
+    }
+
+    /// <summary>The endpoint URLs of a deployment, built once instead of parsed on every request.</summary>
+    private static Uri UpstreamUri(DeploymentConfig deployment, GatewayEndpoint endpoint)
+    {
+        var uris = UpstreamUris.GetValue(deployment, d =>
+        {
+            var baseUrl = d.BaseUrl!.AbsoluteUri.TrimEnd('/');
+            return [new Uri(baseUrl + "/chat/completions"), new Uri(baseUrl + "/embeddings")];
+        });
+        return uris[endpoint == GatewayEndpoint.Embeddings ? 1 : 0];
+    }
+
     /// <summary>Usage and generated-text length of a whole chat completion or embeddings response.</summary>
     internal static (Usage Usage, long OutputCharacters) ReadCompletion(ReadOnlyMemory<byte> body)
     {
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return (Usage.None, 0);
-            }
-
-            var usage = root.TryGetProperty("usage", out var u) ? OpenAiUsageMapper.Map(u) : Usage.None;
-            long characters = 0;
-            if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var choice in choices.EnumerateArray())
-                {
-                    if (choice.TryGetProperty("message", out var message) && message.TryGetProperty("content", out var content)
-                        && content.ValueKind == JsonValueKind.String)
-                    {
-                        characters += content.GetString()!.Length;
-                    }
-                }
-            }
-
-            return (usage, characters);
-        }
-        catch (JsonException)
-        {
-            return (Usage.None, 0);
-        }
+        var facts = OpenAiChunkInspector.Inspect(body.Span);
+        return (facts.Usage ?? Usage.None, facts.ContentCharacters);
     }
 }
