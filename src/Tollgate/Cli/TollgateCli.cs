@@ -47,7 +47,16 @@ public static class TollgateCli
 
             var masterKey = loaded.MasterKey ?? DevelopmentKey.LoadOrCreate(loaded.Storage.DataDirectory);
             await using var app = GatewayHost.Build(loaded, masterKey);
-            await app.StartAsync(cancellationToken);
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch (IOException ex)
+            {
+                await Console.Error.WriteLineAsync($"Cannot listen on {loaded.Listen}: {ex.Message}");
+                return 1;
+            }
+
             Console.WriteLine($"Tollgate listening on {string.Join(", ", app.Urls)} (config: {loaded.Source}, ledger: {loaded.Storage.SqlitePath})");
             Console.WriteLine($"Models: {string.Join(", ", loaded.Deployments.Select(d => $"{d.Alias} -> {d.Name}"))}");
             if (loaded.MasterKey is null)

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -7,7 +9,7 @@ namespace Tollgate.Configuration;
 /// Loads <c>tollgate.yaml</c> or a LiteLLM proxy config, resolves secrets from the environment and validates the
 /// result. Every error is collected; an invalid file throws one <see cref="ConfigException"/> listing them all.
 /// </summary>
-public static class ConfigLoader
+public static partial class ConfigLoader
 {
     public const string DefaultListen = "http://127.0.0.1:4000";
 
@@ -47,11 +49,18 @@ public static class ConfigLoader
         var config = Validate(raw, source, diagnostics);
         if (diagnostics.Errors.Count > 0)
         {
-            throw new ConfigException(source, diagnostics.Errors);
+            throw new ConfigException(source, [.. diagnostics.Errors.OrderBy(FileOrder, StringComparer.Ordinal)]);
         }
 
         return config;
     }
+
+    /// <summary>Sorts errors as they stand in the file: <c>models[2]</c> before <c>models[10]</c>, a section's keys together.</summary>
+    private static string FileOrder(string error) =>
+        ListIndex().Replace(error[..Math.Max(0, error.IndexOf(": ", StringComparison.Ordinal))], m => $"[{int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture):D6}]");
+
+    [GeneratedRegex(@"\[(\d+)\]", RegexOptions.CultureInvariant)]
+    private static partial Regex ListIndex();
 
     private static YamlMappingNode? ReadRoot(string yaml, ConfigDiagnostics diagnostics)
     {
