@@ -78,14 +78,16 @@ public sealed class AttributionAndPricingTests : IAsyncLifetime
     {
         await using var gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("local", "llama3.1:8b", _upstream.BaseUrl, "    price: { per_hour: 3600 }"));
         _upstream.Fault = FakeFault.SlowFirstByte;
-        _upstream.FirstByteDelay = TimeSpan.FromMilliseconds(300);
+        _upstream.FirstByteDelay = TimeSpan.FromMilliseconds(50);
 
         await gateway.Client.SendAsync(Chat("""{"model":"local","messages":[{"role":"user","content":"hi"}]}"""));
 
+        // $3600 an hour is $1 a second: a lone request costs its time at the GPU, never more than its latency.
+        // (The exact sharing between overlapping requests is tested with a manual clock in HourlyCostAllocatorTests.)
         var record = Assert.Single(await gateway.RecordsAsync(1));
         Assert.Equal("hourly share", record.PriceSource);
-        // $3600 an hour is $1 a second: a lone request of ~0.3 s costs about its latency in seconds.
-        Assert.InRange(record.Cost.Total!.Value, 0.3m, (decimal)record.LatencyMs / 1000m);
+        Assert.True(record.Cost.Total > 0m);
+        Assert.True(record.Cost.Total <= (decimal)record.LatencyMs / 1000m, $"{record.Cost.Total} > {record.LatencyMs} ms");
     }
 
     [Fact]

@@ -11,22 +11,9 @@ using Xunit;
 namespace Tollgate.Tests.Gateway;
 
 /// <summary>Bad input gets OpenAI's error JSON with the right 4xx status, reaches no provider and leaves no record.</summary>
-public sealed class BadInputTests : IAsyncLifetime
+public sealed class BadInputTests : GatewayWithFakeUpstream
 {
-    private FakeOpenAiUpstream _upstream = null!;
-    private TestGateway _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeOpenAiUpstream.StartAsync();
-        _gateway = await TestGateway.StartAsync("max_request_body_bytes: 4096\nmodels:\n" + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", _upstream.BaseUrl));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    protected override string Settings => "max_request_body_bytes: 4096\n";
 
     public static TheoryData<string, HttpStatusCode, string> BadBodies => new()
     {
@@ -49,11 +36,11 @@ public sealed class BadInputTests : IAsyncLifetime
     [MemberData(nameof(BadBodies))]
     public async Task Bad_bodies_get_an_openai_error_with_a_4xx_status(string body, HttpStatusCode status, string code)
     {
-        var response = await _gateway.Client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        var response = await Gateway.Client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
 
         await AssertOpenAiError(response, status, code);
-        Assert.Empty(_upstream.Received);
-        Assert.Empty(await _gateway.RecordsAsync(0));
+        Assert.Empty(Upstream.Received);
+        Assert.Empty(await Gateway.RecordsAsync(0));
     }
 
     [Fact]
@@ -64,7 +51,7 @@ public sealed class BadInputTests : IAsyncLifetime
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/embeddings") { Content = content };
         request.Headers.TransferEncodingChunked = true;
 
-        await AssertOpenAiError(await _gateway.Client.SendAsync(request), HttpStatusCode.RequestEntityTooLarge, "request_too_large");
+        await AssertOpenAiError(await Gateway.Client.SendAsync(request), HttpStatusCode.RequestEntityTooLarge, "request_too_large");
     }
 
     [Theory]
@@ -73,7 +60,7 @@ public sealed class BadInputTests : IAsyncLifetime
     [InlineData("Basic dXNlcjpwYXNz")]
     public async Task A_missing_or_wrong_key_is_401_and_the_key_is_not_echoed(string? authorization)
     {
-        using var client = new HttpClient { BaseAddress = _gateway.BaseUrl };
+        using var client = new HttpClient { BaseAddress = Gateway.BaseUrl };
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
             Content = new StringContent("{\"model\":\"gpt-4o-mini\",\"messages\":[]}", Encoding.UTF8, "application/json"),
@@ -87,7 +74,7 @@ public sealed class BadInputTests : IAsyncLifetime
 
         var body = await AssertOpenAiError(response, HttpStatusCode.Unauthorized, "invalid_api_key");
         Assert.DoesNotContain("wrong-key", body, StringComparison.Ordinal);
-        Assert.Empty(_upstream.Received);
+        Assert.Empty(Upstream.Received);
     }
 
     [Fact]
@@ -99,20 +86,20 @@ public sealed class BadInputTests : IAsyncLifetime
         };
         request.Headers.Add("X-Tags", "team=core,oops");
 
-        var body = await AssertOpenAiError(await _gateway.Client.SendAsync(request), HttpStatusCode.BadRequest, "invalid_header");
+        var body = await AssertOpenAiError(await Gateway.Client.SendAsync(request), HttpStatusCode.BadRequest, "invalid_header");
         Assert.Contains("X-Tags", body, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Unknown_paths_are_a_json_404()
     {
-        await AssertOpenAiError(await _gateway.Client.GetAsync("/v1/nothing-here"), HttpStatusCode.NotFound, "unknown_url");
+        await AssertOpenAiError(await Gateway.Client.GetAsync("/v1/nothing-here"), HttpStatusCode.NotFound, "unknown_url");
     }
 
     [Fact]
     public async Task The_openai_sdk_sees_an_unknown_alias_as_a_404_client_error()
     {
-        var ex = await Assert.ThrowsAsync<ClientResultException>(() => _gateway.OpenAiChat("gpt-5-ultra").CompleteChatAsync([new UserChatMessage("hi")]));
+        var ex = await Assert.ThrowsAsync<ClientResultException>(() => Gateway.OpenAiChat("gpt-5-ultra").CompleteChatAsync([new UserChatMessage("hi")]));
 
         Assert.Equal(404, ex.Status);
         Assert.Contains("gpt-5-ultra", ex.Message, StringComparison.Ordinal);
@@ -121,7 +108,7 @@ public sealed class BadInputTests : IAsyncLifetime
     [Fact]
     public async Task Models_lists_the_aliases_in_openai_format()
     {
-        var response = await _gateway.Client.GetAsync("/v1/models");
+        var response = await Gateway.Client.GetAsync("/v1/models");
 
         var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("list", json.GetProperty("object").GetString());

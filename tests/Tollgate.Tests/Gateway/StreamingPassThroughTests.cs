@@ -9,33 +9,18 @@ using Xunit;
 namespace Tollgate.Tests.Gateway;
 
 /// <summary>Byte-level checks with a plain HTTP client: what the client gets is what the provider sent.</summary>
-public sealed class StreamingPassThroughTests : IAsyncLifetime
+public sealed class StreamingPassThroughTests : GatewayWithFakeUpstream
 {
-    private FakeOpenAiUpstream _upstream = null!;
-    private TestGateway _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeOpenAiUpstream.StartAsync();
-        _gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", _upstream.BaseUrl));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
     private async Task<(HttpResponseMessage Response, string Body)> PostAsync(string json)
     {
-        var response = await _gateway.Client.PostAsync("/v1/chat/completions", new StringContent(json, Encoding.UTF8, "application/json"));
+        var response = await Gateway.Client.PostAsync("/v1/chat/completions", new StringContent(json, Encoding.UTF8, "application/json"));
         return (response, await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
     public async Task A_stream_whose_client_did_not_ask_for_usage_gets_no_usage_chunk_yet_is_metered_exactly()
     {
-        _upstream.Usage = new FakeUsage(77, 12, CachedTokens: 64);
+        Upstream.Usage = new FakeUsage(77, 12, CachedTokens: 64);
 
         var (response, body) = await PostAsync("""{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
 
@@ -43,10 +28,10 @@ public sealed class StreamingPassThroughTests : IAsyncLifetime
         Assert.StartsWith("text/event-stream", response.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("prompt_tokens", body, StringComparison.Ordinal);
         // Every event the provider sent, except the usage chunk it added for us, arrives byte for byte and in order.
-        var expected = _upstream.LastStreamEvents.Where(e => !e.Contains("\"usage\":{", StringComparison.Ordinal)).ToList();
+        var expected = Upstream.LastStreamEvents.Where(e => !e.Contains("\"usage\":{", StringComparison.Ordinal)).ToList();
         Assert.Equal(string.Concat(expected), string.Concat(DataEvents(body)));
         Assert.Matches(@": tollgate cost_usd=0\.\d+\n\ndata: \[DONE\]\n\n$", body);
-        var record = Assert.Single(await _gateway.RecordsAsync(1));
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
         Assert.Equal(new Tollgate.Metering.Usage(77, 64, null, 12, 0), record.Usage);
         Assert.Equal((13 * 0.15m + 64 * 0.075m + 12 * 0.6m) / 1_000_000m, record.Cost.Total);
         Assert.Contains($"cost_usd={record.Cost.Total}", body, StringComparison.Ordinal);
@@ -57,12 +42,12 @@ public sealed class StreamingPassThroughTests : IAsyncLifetime
     {
         var (_, body) = await PostAsync("""{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}""");
 
-        Assert.Equal(string.Concat(_upstream.LastStreamEvents), string.Concat(DataEvents(body)));
+        Assert.Equal(string.Concat(Upstream.LastStreamEvents), string.Concat(DataEvents(body)));
         Assert.Contains("\"usage\":{\"prompt_tokens\":42", body, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Fields_the_gateway_does_not_interpret_reach_the_provider_and_the_answer_reaches_the_client_unchanged()
+    public async Task Fields_theGateway_does_not_interpret_reach_the_provider_and_the_answer_reaches_the_client_unchanged()
     {
         const string request = """
             {"model":"gpt-4o-mini","messages":[{"role":"system","content":"Trả lời bằng tiếng Việt."},{"role":"user","content":"Chào 😀"}],
@@ -74,9 +59,9 @@ public sealed class StreamingPassThroughTests : IAsyncLifetime
         var (response, body) = await PostAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(Encoding.UTF8.GetString(_upstream.LastResponseBody), body);
+        Assert.Equal(Encoding.UTF8.GetString(Upstream.LastResponseBody), body);
         var sent = JsonDocument.Parse(request).RootElement;
-        var received = Assert.Single(_upstream.Received);
+        var received = Assert.Single(Upstream.Received);
         var receivedText = Encoding.UTF8.GetString(received.Body);
         foreach (var property in sent.EnumerateObject().Where(p => p.Name != "model"))
         {
@@ -86,7 +71,7 @@ public sealed class StreamingPassThroughTests : IAsyncLifetime
         Assert.Contains("Trả lời bằng tiếng Việt.", receivedText, StringComparison.Ordinal);
         Assert.Contains("😀", receivedText, StringComparison.Ordinal);
         Assert.Equal("gpt-4o-mini", response.Headers.GetValues("X-Tollgate-Model").Single().Split('/')[1]);
-        var record = Assert.Single(await _gateway.RecordsAsync(1));
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
         Assert.Equal(record.Id, response.Headers.GetValues("X-Request-ID").Single());
         Assert.Equal(record.Cost.Total!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.GetValues("X-Tollgate-Cost-USD").Single());
     }
@@ -94,14 +79,14 @@ public sealed class StreamingPassThroughTests : IAsyncLifetime
     [Fact]
     public async Task A_stream_cut_by_the_provider_ends_with_an_error_event_and_an_estimated_record()
     {
-        _upstream.Fault = FakeFault.CutStream;
-        _upstream.ReplyText = "one two three four five six seven eight nine ten";
+        Upstream.Fault = FakeFault.CutStream;
+        Upstream.ReplyText = "one two three four five six seven eight nine ten";
 
         var (_, body) = await PostAsync("""{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"count to ten"}]}""");
 
         Assert.True(body.Contains("data: {\"error\":", StringComparison.Ordinal), body);
         Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
-        var record = Assert.Single(await _gateway.RecordsAsync(1));
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
         Assert.Equal(RecordStatus.StreamCut, record.Status);
         Assert.True(record.Usage.Estimated);
         Assert.True(record.Usage.InputTokens > 0);
@@ -110,14 +95,14 @@ public sealed class StreamingPassThroughTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_upstream_that_reports_no_usage_is_estimated_and_flagged()
+    public async Task AnUpstream_that_reports_no_usage_is_estimated_and_flagged()
     {
-        _upstream.ReportsUsage = false;
+        Upstream.ReportsUsage = false;
 
         await PostAsync("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello there, how are you doing today?"}]}""");
         await PostAsync("""{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Hello there, how are you doing today?"}]}""");
 
-        var records = await _gateway.RecordsAsync(2);
+        var records = await Gateway.RecordsAsync(2);
         Assert.Equal(2, records.Count);
         Assert.All(records, r =>
         {
@@ -130,12 +115,12 @@ public sealed class StreamingPassThroughTests : IAsyncLifetime
     [Fact]
     public async Task Embeddings_are_forwarded_and_priced_on_their_input_tokens()
     {
-        _upstream.Usage = new FakeUsage(1000, 0);
-        await using var gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("embed", "text-embedding-3-small", _upstream.BaseUrl));
+        Upstream.Usage = new FakeUsage(1000, 0);
+        await using var gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("embed", "text-embedding-3-small", Upstream.BaseUrl));
 
         var response = await gateway.Client.PostAsync("/v1/embeddings", new StringContent("""{"model":"embed","input":["a","b"]}""", Encoding.UTF8, "application/json"));
 
-        Assert.Equal(Encoding.UTF8.GetString(_upstream.LastResponseBody), await response.Content.ReadAsStringAsync());
+        Assert.Equal(Encoding.UTF8.GetString(Upstream.LastResponseBody), await response.Content.ReadAsStringAsync());
         var record = Assert.Single(await gateway.RecordsAsync(1));
         Assert.Equal("embeddings", record.Endpoint);
         Assert.Equal(1000 * 0.02m / 1_000_000m, record.Cost.Total);

@@ -10,24 +10,9 @@ using Xunit;
 namespace Tollgate.Tests.Gateway;
 
 /// <summary>Every request that reached (or tried to reach) a provider leaves exactly one record, whatever happened.</summary>
-public sealed class UpstreamFailureTests : IAsyncLifetime
+public sealed class UpstreamFailureTests : GatewayWithFakeUpstream
 {
-    private FakeOpenAiUpstream _upstream = null!;
-    private TestGateway _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeOpenAiUpstream.StartAsync();
-        _gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", _upstream.BaseUrl));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
-    private Task<HttpResponseMessage> PostAsync(bool stream) => _gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
+    private Task<HttpResponseMessage> PostAsync(bool stream) => Gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
         "{\"model\":\"gpt-4o-mini\",\"stream\":" + (stream ? "true" : "false") + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", Encoding.UTF8, "application/json"));
 
     [Theory]
@@ -36,14 +21,14 @@ public sealed class UpstreamFailureTests : IAsyncLifetime
     [InlineData(503, true)]
     public async Task A_provider_error_is_passed_to_the_client_and_recorded_at_zero_cost(int status, bool stream)
     {
-        _upstream.Fault = FakeFault.ErrorStatus;
-        _upstream.FaultStatus = status;
+        Upstream.Fault = FakeFault.ErrorStatus;
+        Upstream.FaultStatus = status;
 
         var response = await PostAsync(stream);
 
         Assert.Equal(status, (int)response.StatusCode);
         Assert.Contains("Injected failure", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
-        var record = Assert.Single(await _gateway.RecordsAsync(1));
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
         Assert.Equal((RecordStatus.UpstreamError, status, 0m), (record.Status, record.HttpStatus, record.Cost.Total!.Value));
     }
 
@@ -65,12 +50,12 @@ public sealed class UpstreamFailureTests : IAsyncLifetime
     [Fact]
     public async Task A_provider_answering_broken_json_is_passed_through_and_estimated()
     {
-        _upstream.Fault = FakeFault.BadJson;
+        Upstream.Fault = FakeFault.BadJson;
 
         var response = await PostAsync(stream: false);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var record = Assert.Single(await _gateway.RecordsAsync(1));
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
         Assert.True(record.Usage.Estimated);
     }
 
@@ -80,7 +65,7 @@ public sealed class UpstreamFailureTests : IAsyncLifetime
         const int requests = 40;
         await Task.WhenAll(Enumerable.Range(0, requests).Select(i => PostAsync(stream: i % 2 == 0)));
 
-        var records = await _gateway.StopAndReadAsync();
+        var records = await Gateway.StopAndReadAsync();
 
         Assert.Equal(requests, records.Count);
         Assert.Equal(requests, records.Select(r => r.Id).Distinct().Count());
