@@ -44,6 +44,9 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
     /// <summary>Delay between stream chunks.</summary>
     public TimeSpan ChunkDelay { get; set; }
 
+    /// <summary>When true, <c>stream: true</c> is ignored and a whole JSON completion comes back (some servers do this).</summary>
+    public bool IgnoresStream { get; set; }
+
     /// <summary>When set, the fake records nothing: for benchmarks, where the queue would only grow.</summary>
     public bool RecordRequests { get; set; } = true;
 
@@ -100,7 +103,10 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
 
         var json = request.Json;
         var model = json.GetProperty("model").GetString()!;
-        var stream = json.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+        var stream = json.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True && !IgnoresStream;
+        context.Response.Headers["x-request-id"] = "req_upstream_42";
+        context.Response.Headers["x-ratelimit-remaining-requests"] = "4999";
+        context.Response.Headers["openai-organization"] = "org-private";
         if (stream)
         {
             var includeUsage = json.TryGetProperty("stream_options", out var o) && o.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;

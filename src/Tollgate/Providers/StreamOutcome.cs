@@ -3,10 +3,11 @@ using Tollgate.Metering;
 namespace Tollgate.Providers;
 
 /// <summary>
-/// How a streamed call ended. Either <see cref="Refused"/> is set (the provider answered with an error before the
-/// stream began, nothing was sent to the client) or the stream ran, completely or not (<see cref="Failure"/>).
+/// How a streamed call ended. Either <see cref="WholeReply"/> is set — the provider answered with a whole body
+/// instead of a stream (an error before the stream began, or a server that ignores <c>stream: true</c>) and nothing
+/// was sent to the client yet — or the stream ran, completely or not (<see cref="Failure"/>).
 /// </summary>
-public sealed record StreamOutcome(UpstreamReply? Refused, Usage Usage, long OutputCharacters, ProviderFailure? Failure)
+public sealed record StreamOutcome(UpstreamReply? WholeReply, Usage Usage, long OutputCharacters, ProviderFailure? Failure)
 {
-    public static StreamOutcome FromRefusal(UpstreamReply reply) => new(reply, reply.Usage, 0, null);
+    public static StreamOutcome FromWholeReply(UpstreamReply reply) => new(reply, reply.Usage, reply.OutputCharacters, null);
 }

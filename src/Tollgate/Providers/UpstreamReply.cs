@@ -3,10 +3,12 @@ using Tollgate.Metering;
 namespace Tollgate.Providers;
 
 /// <summary>
-/// A complete (non-streamed) answer from a provider, or the answer that refused a stream before it began.
-/// <see cref="Usage"/> is <see cref="Usage.None"/> when the provider did not report it.
+/// A whole (non-streamed) answer from a provider, with the response headers passed on to the client
+/// (<see cref="UpstreamHeaders"/>). <see cref="Usage"/> is <see cref="Usage.None"/> when the provider did not report it.
 /// </summary>
 public sealed record UpstreamReply(int StatusCode, ReadOnlyMemory<byte> Body, string ContentType, Usage Usage, long OutputCharacters)
 {
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = UpstreamHeaders.None;
+
     public bool IsSuccess => StatusCode is >= 200 and < 300;
 }

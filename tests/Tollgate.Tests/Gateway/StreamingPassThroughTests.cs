@@ -77,6 +77,34 @@ public sealed class StreamingPassThroughTests : GatewayWithFakeUpstream
     }
 
     [Fact]
+    public async Task Rate_limit_headers_pass_through_and_the_providers_request_id_is_kept_apart()
+    {
+        var (json, _) = await PostAsync("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""");
+        var (stream, _) = await PostAsync("""{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+
+        foreach (var response in new[] { json, stream })
+        {
+            Assert.Equal("4999", response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+            Assert.Equal("req_upstream_42", response.Headers.GetValues("X-Upstream-Request-ID").Single());
+            Assert.StartsWith("req_0", response.Headers.GetValues("X-Request-ID").Single(), StringComparison.Ordinal);
+            Assert.False(response.Headers.Contains("openai-organization"));
+        }
+    }
+
+    [Fact]
+    public async Task A_server_that_ignores_stream_true_is_answered_as_json_and_metered()
+    {
+        Upstream.IgnoresStream = true;
+
+        var (response, body) = await PostAsync("""{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Encoding.UTF8.GetString(Upstream.LastResponseBody), body);
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
+        Assert.Equal((RecordStatus.Ok, 42L, false), (record.Status, record.Usage.InputTokens!.Value, record.Usage.Estimated));
+    }
+
+    [Fact]
     public async Task A_stream_cut_by_the_provider_ends_with_an_error_event_and_an_estimated_record()
     {
         Upstream.Fault = FakeFault.CutStream;

@@ -33,6 +33,42 @@ public sealed class UpstreamFailureTests : GatewayWithFakeUpstream
     }
 
     [Fact]
+    public async Task A_providers_429_reaches_the_client_with_its_retry_after()
+    {
+        Upstream.Fault = FakeFault.ErrorStatus;
+        Upstream.FaultStatus = 429;
+
+        var response = await PostAsync(stream: false);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
+    }
+
+    [Fact]
+    public async Task A_client_that_leaves_mid_stream_leaves_exactly_one_record()
+    {
+        Upstream.ChunkDelay = TimeSpan.FromMilliseconds(100);
+        Upstream.ReplyText = string.Join(' ', Enumerable.Repeat("word", 40));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"talk\"}]}", Encoding.UTF8, "application/json"),
+        };
+
+        using (var response = await Gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            await using var body = await response.Content.ReadAsStreamAsync();
+            var buffer = new byte[256];
+            Assert.True(await body.ReadAsync(buffer) > 0);
+        }
+
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
+        Assert.Equal(RecordStatus.ClientCancelled, record.Status);
+        Assert.True(record.Usage.Estimated);
+        Assert.True(record.Usage.InputTokens > 0);
+        Assert.True(record.Cost.Total > 0);
+    }
+
+    [Fact]
     public async Task An_unreachable_provider_is_a_502_in_openai_shape_and_one_record()
     {
         var closedPort = FreePort();

@@ -96,7 +96,7 @@ public sealed class StreamRelayTests
 
         await pipe.Writer.CompleteAsync();
         var sink = new RecordingSink();
-        var outcome = await OpenAiCompatibleAdapter.RelayAsync(pipe.Reader, clientWantsUsage, sink, CancellationToken.None, CancellationToken.None);
+        var outcome = await OpenAiCompatibleAdapter.RelayAsync(pipe.Reader, clientWantsUsage, UpstreamHeaders.None, sink, CancellationToken.None, CancellationToken.None);
         return (string.Concat(sink.Events.Select(Encoding.UTF8.GetString)), outcome, sink);
     }
 
@@ -106,7 +106,7 @@ public sealed class StreamRelayTests
 
         public int? TrailerWrittenAfter { get; private set; }
 
-        public Task BeginAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task BeginAsync(IReadOnlyList<KeyValuePair<string, string>> upstreamHeaders, CancellationToken cancellationToken) => Task.CompletedTask;
 
         public ValueTask WriteEventAsync(ReadOnlyMemory<byte> sseEvent, CancellationToken cancellationToken)
         {

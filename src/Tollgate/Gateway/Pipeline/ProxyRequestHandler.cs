@@ -99,10 +99,20 @@ public sealed class ProxyRequestHandler(
             return;
         }
 
-        var reply = result.Value!;
+        await SettleAndWriteAsync(context, exchange, result.Value!);
+    }
+
+    /// <summary>Records a whole answer from the provider and passes it to the client with its status, headers and cost.</summary>
+    private async Task SettleAndWriteAsync(HttpContext context, Exchange exchange, UpstreamReply reply)
+    {
         var status = reply.IsSuccess ? RecordStatus.Ok : RecordStatus.UpstreamError;
         var record = await settler.SettleAsync(exchange, new ExchangeResult(
             status, reply.StatusCode, reply.Usage, reply.OutputCharacters, true, reply.IsSuccess ? null : $"provider answered {reply.StatusCode}"));
+        foreach (var (name, value) in reply.Headers)
+        {
+            context.Response.Headers[name] = value;
+        }
+
         if (record.Cost.Total is { } cost)
         {
             context.Response.Headers[CostHeader] = cost.ToString(CultureInfo.InvariantCulture);
@@ -127,13 +137,9 @@ public sealed class ProxyRequestHandler(
         }
 
         var outcome = result.Value!;
-        if (outcome.Refused is { } refusal)
+        if (outcome.WholeReply is { } whole)
         {
-            await settler.SettleAsync(exchange, new ExchangeResult(
-                RecordStatus.UpstreamError, refusal.StatusCode, refusal.Usage, 0, true, $"provider answered {refusal.StatusCode}"));
-            context.Response.StatusCode = refusal.StatusCode;
-            context.Response.ContentType = refusal.ContentType;
-            await context.Response.Body.WriteAsync(refusal.Body);
+            await SettleAndWriteAsync(context, exchange, whole);
             return;
         }
 

@@ -14,14 +14,20 @@ public sealed class SseResponseSink(HttpResponse response, Exchange exchange, Ti
 {
     public bool Begun { get; private set; }
 
-    public async Task BeginAsync(CancellationToken cancellationToken)
+    public async Task BeginAsync(IReadOnlyList<KeyValuePair<string, string>> upstreamHeaders, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(upstreamHeaders);
         if (Begun)
         {
             return;
         }
 
         Begun = true;
+        foreach (var (name, value) in upstreamHeaders)
+        {
+            response.Headers[name] = value;
+        }
+
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";

@@ -61,7 +61,7 @@ public sealed class MockAdapter(TimeProvider time) : IProviderAdapter
         try
         {
             await DelayAsync(mock.LatencyMs, cancellationToken);
-            await sink.BeginAsync(cancellationToken);
+            await sink.BeginAsync(UpstreamHeaders.None, cancellationToken);
             await sink.WriteEventAsync(Chunk(reply, created, request.Deployment.Model, w =>
             {
                 w.WriteString("role", "assistant");

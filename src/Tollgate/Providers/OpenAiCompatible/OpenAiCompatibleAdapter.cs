@@ -27,15 +27,7 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
         {
             using var message = BuildRequest(request);
             using var response = await http.Invoker.SendAsync(message, timeout.Token);
-            var body = await ReadBodyAsync(response.Content, timeout.Token);
-            var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
-            if (!response.IsSuccessStatusCode)
-            {
-                return new UpstreamReply((int)response.StatusCode, body, contentType, Usage.None, 0);
-            }
-
-            var (usage, characters) = ReadCompletion(body);
-            return new UpstreamReply((int)response.StatusCode, body, contentType, usage, characters);
+            return await ReadWholeReplyAsync(response, timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -69,15 +61,13 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
 
         using (response)
         {
-            if (!response.IsSuccessStatusCode)
+            if (!response.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
             {
-                var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
-                return StreamOutcome.FromRefusal(new UpstreamReply(
-                    (int)response.StatusCode, body, response.Content.Headers.ContentType?.ToString() ?? "application/json", Usage.None, 0));
+                return StreamOutcome.FromWholeReply(await ReadWholeReplyAsync(response, timeout.Token));
             }
 
             await using var upstream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            return await RelayAsync(PipeReader.Create(upstream), request.ClientWantsStreamUsage, sink, timeout.Token, cancellationToken);
+            return await RelayAsync(PipeReader.Create(upstream), request.ClientWantsStreamUsage, UpstreamHeaders.Select(response), sink, timeout.Token, cancellationToken);
         }
     }
 
@@ -86,7 +76,12 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
     /// usage is taken from it either way. The trailer goes just before <c>[DONE]</c>.
     /// </summary>
     internal static async Task<StreamOutcome> RelayAsync(
-        PipeReader upstream, bool clientWantsUsage, IStreamSink sink, CancellationToken timeoutToken, CancellationToken clientToken)
+        PipeReader upstream,
+        bool clientWantsUsage,
+        IReadOnlyList<KeyValuePair<string, string>> upstreamHeaders,
+        IStreamSink sink,
+        CancellationToken timeoutToken,
+        CancellationToken clientToken)
     {
         Usage usage = Usage.None;
         long characters = 0;
@@ -111,7 +106,7 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
 
                     if (!begun)
                     {
-                        await sink.BeginAsync(clientToken);
+                        await sink.BeginAsync(upstreamHeaders, clientToken);
                         begun = true;
                     }
 
@@ -132,7 +127,7 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
                 {
                     if (!begun)
                     {
-                        await sink.BeginAsync(clientToken);
+                        await sink.BeginAsync(upstreamHeaders, clientToken);
                     }
 
                     // A stream that ends before [DONE] and before its usage was cut short.
@@ -180,6 +175,15 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
 
         message.Headers.Accept.ParseAdd(request.Stream ? "text/event-stream" : "application/json");
         return message;
+    }
+
+    /// <summary>A whole answer with its passed-through headers; usage is read from a successful one.</summary>
+    private static async Task<UpstreamReply> ReadWholeReplyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var body = await ReadBodyAsync(response.Content, cancellationToken);
+        var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
+        var (usage, characters) = response.IsSuccessStatusCode ? ReadCompletion(body) : (Usage.None, 0);
+        return new UpstreamReply((int)response.StatusCode, body, contentType, usage, characters) { Headers = UpstreamHeaders.Select(response) };
     }
 
     /// <summary>Reads a whole body; one of known length goes straight into an array of that length.</summary>

@@ -1,0 +1,34 @@
+namespace Tollgate.Providers;
+
+/// <summary>
+/// The provider response headers a client may rely on — retry hints and rate-limit state, which SDKs read to back
+/// off — passed through by allow-list. The provider's own request id is renamed so it does not hide the gateway's.
+/// </summary>
+public static class UpstreamHeaders
+{
+    public const string UpstreamRequestId = "X-Upstream-Request-ID";
+
+    public static IReadOnlyList<KeyValuePair<string, string>> None { get; } = [];
+
+    public static IReadOnlyList<KeyValuePair<string, string>> Select(HttpResponseMessage response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        List<KeyValuePair<string, string>>? selected = null;
+        foreach (var header in response.Headers)
+        {
+            var name = header.Key;
+            var passed = name.Equals("retry-after", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("retry-after-ms", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("openai-processing-ms", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)
+                ? name
+                : name.Equals("x-request-id", StringComparison.OrdinalIgnoreCase) ? UpstreamRequestId : null;
+            if (passed is not null)
+            {
+                (selected ??= []).Add(new(passed, string.Join(", ", header.Value)));
+            }
+        }
+
+        return selected ?? None;
+    }
+}
