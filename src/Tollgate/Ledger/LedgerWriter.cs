@@ -8,7 +8,7 @@ namespace Tollgate.Ledger;
 /// path. On shutdown it stops taking new records only after the queue is empty. A failed batch is retried, never
 /// dropped.
 /// </summary>
-public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, ILogger<LedgerWriter> logger) : BackgroundService
+public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
 {
     private const int MaxBatch = 1024;
 
@@ -43,7 +43,7 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
             Drain(reader, batch);
             if (batch.Count < MaxBatch && !stoppingToken.IsCancellationRequested)
             {
-                await Task.Delay(Linger, CancellationToken.None);
+                await Task.Delay(Linger, time, CancellationToken.None);
                 Drain(reader, batch);
             }
 
@@ -73,7 +73,7 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogBatchFailed(logger, batch.Count, attempt, ex);
-                await Task.Delay(RetryDelay * Math.Min(attempt, 25), CancellationToken.None);
+                await Task.Delay(RetryDelay * Math.Min(attempt, 25), time, CancellationToken.None);
             }
         }
     }

@@ -107,6 +107,24 @@ public sealed class UpstreamFailureTests : GatewayWithFakeUpstream
         Assert.Equal(requests, records.Select(r => r.Id).Distinct().Count());
     }
 
+    [Fact]
+    public async Task Stopping_with_streams_in_flight_lets_them_finish_and_records_every_one()
+    {
+        Upstream.ChunkDelay = TimeSpan.FromMilliseconds(40);
+        Upstream.ReplyText = string.Join(' ', Enumerable.Repeat("token", 20));
+        var streams = Enumerable.Range(0, 10).Select(_ => PostAsync(stream: true).ContinueWith(t => t.Result.Content.ReadAsStringAsync()).Unwrap()).ToList();
+        for (var waited = 0; Upstream.Received.Count < 10 && waited < 10_000; waited += 10)
+        {
+            await Task.Delay(10);
+        }
+
+        var records = await Gateway.StopAndReadAsync();
+
+        Assert.All(await Task.WhenAll(streams), body => Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal));
+        Assert.Equal(10, records.Count);
+        Assert.All(records, r => Assert.Equal(RecordStatus.Ok, r.Status));
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
