@@ -13,12 +13,20 @@ public sealed record SpendRow(
     long ReasoningTokens,
     decimal CostUsd,
     long UnpricedRequests,
-    long EstimatedRequests);
+    long EstimatedRequests)
+{
+    /// <summary>The same usage at other prices, when the report was asked to reprice; null otherwise.</summary>
+    public decimal? RepricedCostUsd { get; init; }
+
+    /// <summary>Requests the repricing had no price for (left out of <see cref="RepricedCostUsd"/>).</summary>
+    public long UnrepricedRequests { get; init; }
+}
 
 /// <summary>Adds up ledger records by one grouping, in decimal, most costly group first.</summary>
 public static class SpendReport
 {
-    public static async Task<IReadOnlyList<SpendRow>> BuildAsync(ILedgerStore store, SpendGrouping grouping, DateTimeOffset since, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<SpendRow>> BuildAsync(
+        ILedgerStore store, SpendGrouping grouping, DateTimeOffset since, CancellationToken cancellationToken, Repricer? repricer = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(grouping);
@@ -28,7 +36,7 @@ public static class SpendReport
             var key = grouping.KeyOf(record) ?? SpendGrouping.None;
             if (!groups.TryGetValue(key, out var accumulator))
             {
-                accumulator = new Accumulator();
+                accumulator = new Accumulator(repricer);
                 groups[key] = accumulator;
             }
 
@@ -41,10 +49,10 @@ public static class SpendReport
             .ThenBy(r => r.Group, StringComparer.Ordinal)];
     }
 
-    private sealed class Accumulator
+    private sealed class Accumulator(Repricer? repricer)
     {
-        private long _requests, _input, _cached, _write, _output, _reasoning, _unpriced, _estimated;
-        private decimal _cost;
+        private long _requests, _input, _cached, _write, _output, _reasoning, _unpriced, _estimated, _unrepriced;
+        private decimal _cost, _repriced;
 
         public void Add(UsageRecord record)
         {
@@ -63,8 +71,21 @@ public static class SpendReport
             {
                 _unpriced++;
             }
+
+            if (repricer?.Cost(record) is { } repriced)
+            {
+                _repriced += repriced;
+            }
+            else if (repricer is not null)
+            {
+                _unrepriced++;
+            }
         }
 
-        public SpendRow ToRow(string group) => new(group, _requests, _input, _cached, _write, _output, _reasoning, _cost, _unpriced, _estimated);
+        public SpendRow ToRow(string group) => new(group, _requests, _input, _cached, _write, _output, _reasoning, _cost, _unpriced, _estimated)
+        {
+            RepricedCostUsd = repricer is null ? null : _repriced,
+            UnrepricedRequests = _unrepriced,
+        };
     }
 }

@@ -11,18 +11,26 @@ public static class ReportFormatter
     public static IReadOnlyList<string> Formats { get; } = ["table", "csv", "json"];
 
     private static readonly string[] Headers = ["group", "requests", "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "cost_usd", "unpriced_requests", "estimated_requests"];
+    private static readonly string[] RepricedHeaders = ["repriced_cost_usd", "unrepriced_requests"];
 
     public static void Write(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName, string format)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(rows);
+        var repriced = rows.Any(r => r.RepricedCostUsd is not null);
         switch (format)
         {
             case "csv":
-                output.WriteLine(string.Join(',', Headers.Select((h, i) => i == 0 ? groupName : h)));
+                output.WriteLine(string.Join(',', Headers.Concat(repriced ? RepricedHeaders : []).Select((h, i) => i == 0 ? groupName : h)));
                 foreach (var row in rows)
                 {
-                    output.WriteLine(string.Join(',', Cells(row, exact: true).Select((c, i) => i == 0 ? Csv(c) : c)));
+                    var cells = Cells(row, exact: true).Select((c, i) => i == 0 ? Csv(c) : c);
+                    if (repriced)
+                    {
+                        cells = cells.Concat([Exact(row.RepricedCostUsd ?? 0), Number(row.UnrepricedRequests)]);
+                    }
+
+                    output.WriteLine(string.Join(',', cells));
                 }
 
                 break;
@@ -47,6 +55,12 @@ public static class ReportFormatter
                         writer.WriteNumber("cost_usd", row.CostUsd);
                         writer.WriteNumber("unpriced_requests", row.UnpricedRequests);
                         writer.WriteNumber("estimated_requests", row.EstimatedRequests);
+                        if (row.RepricedCostUsd is { } repricedCost)
+                        {
+                            writer.WriteNumber("repriced_cost_usd", repricedCost);
+                            writer.WriteNumber("unrepriced_requests", row.UnrepricedRequests);
+                        }
+
                         writer.WriteEndObject();
                     }
 
@@ -59,19 +73,26 @@ public static class ReportFormatter
 
                 break;
             default:
-                WriteTable(output, rows, groupName);
+                WriteTable(output, rows, groupName, repriced);
                 break;
         }
     }
 
-    private static void WriteTable(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName)
+    private static void WriteTable(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName, bool repriced)
     {
-        string[] headers = [groupName.ToUpperInvariant(), "REQUESTS", "INPUT", "CACHED", "CACHE WRITE", "OUTPUT", "REASONING", "COST (USD)", "UNPRICED", "ESTIMATED"];
-        var table = rows.Select(r => Cells(r, exact: false)).ToList();
+        string[] headers = [groupName.ToUpperInvariant(), "REQUESTS", "INPUT", "CACHED", "CACHE WRITE", "OUTPUT", "REASONING", "COST (USD)", "UNPRICED", "ESTIMATED",
+            .. repriced ? (string[])["REPRICED (USD)", "CHANGE", "NOT REPRICED"] : []];
         var total = new SpendRow("TOTAL", rows.Sum(r => r.Requests), rows.Sum(r => r.InputTokens), rows.Sum(r => r.CachedInputTokens),
             rows.Sum(r => r.CacheWriteTokens), rows.Sum(r => r.OutputTokens), rows.Sum(r => r.ReasoningTokens), rows.Sum(r => r.CostUsd),
-            rows.Sum(r => r.UnpricedRequests), rows.Sum(r => r.EstimatedRequests));
-        var widths = headers.Select((h, i) => Math.Max(h.Length, table.Concat([Cells(total, false)]).Max(c => c[i].Length))).ToArray();
+            rows.Sum(r => r.UnpricedRequests), rows.Sum(r => r.EstimatedRequests))
+        {
+            RepricedCostUsd = repriced ? rows.Sum(r => r.RepricedCostUsd ?? 0) : null,
+            UnrepricedRequests = rows.Sum(r => r.UnrepricedRequests),
+        };
+        string[] TableCells(SpendRow r) => repriced ? [.. Cells(r, exact: false), .. RepricedCells(r)] : Cells(r, exact: false);
+        var table = rows.Select(TableCells).ToList();
+        var totalCells = TableCells(total);
+        var widths = headers.Select((h, i) => Math.Max(h.Length, table.Concat([totalCells]).Max(c => c[i].Length))).ToArray();
         var line = new StringBuilder();
         void Row(string[] cells)
         {
@@ -91,8 +112,17 @@ public static class ReportFormatter
         }
 
         Row([.. widths.Select(w => new string('-', w))]);
-        Row(Cells(total, false));
+        Row(totalCells);
     }
+
+    private static string[] RepricedCells(SpendRow r)
+    {
+        var repriced = r.RepricedCostUsd ?? 0;
+        var change = r.CostUsd == 0 ? "-" : ((repriced - r.CostUsd) / r.CostUsd).ToString("+0.0%;-0.0%;0.0%", CultureInfo.InvariantCulture);
+        return [Money(repriced), change, Number(r.UnrepricedRequests)];
+    }
+
+    private static string Exact(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string[] Cells(SpendRow r, bool exact) =>
     [

@@ -79,7 +79,9 @@ public static class TollgateCli
         var format = new Option<string>("--format") { Description = "table, csv or json.", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong([.. ReportFormatter.Formats]);
         var database = new Option<string?>("--db") { Description = "Path to the SQLite ledger, overriding the config." };
-        var command = new Command("report", "Spend and tokens from the ledger, grouped.") { config, by, since, format, database };
+        var reprice = new Option<string?>("--reprice") { Description = "Also price the same usage at the prices in this file (Tollgate catalogue or LiteLLM price list)." };
+        var repriceAs = new Option<string?>("--reprice-as") { Description = "Also price the same usage as if this model had served it, at its price today." };
+        var command = new Command("report", "Spend and tokens from the ledger, grouped.") { config, by, since, format, database, reprice, repriceAs };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var grouping = SpendGrouping.Parse(parse.GetValue(by)!);
@@ -96,7 +98,8 @@ public static class TollgateCli
             }
 
             var path = parse.GetValue(database);
-            if (path is null)
+            var dataDirectory = "data";
+            if (path is null || parse.GetValue(repriceAs) is not null)
             {
                 var loaded = LoadConfig(parse.GetValue(config));
                 if (loaded is null)
@@ -104,7 +107,15 @@ public static class TollgateCli
                     return ConfigErrorExitCode;
                 }
 
-                path = loaded.Storage.SqlitePath;
+                path ??= loaded.Storage.SqlitePath;
+                dataDirectory = loaded.Storage.DataDirectory;
+            }
+
+            var repricer = ChooseRepricer(parse.GetValue(reprice), parse.GetValue(repriceAs), dataDirectory, out var repriceError);
+            if (repriceError is not null)
+            {
+                await Console.Error.WriteLineAsync(repriceError);
+                return 1;
             }
 
             if (!File.Exists(path))
@@ -114,21 +125,69 @@ public static class TollgateCli
             }
 
             await using var store = new SqliteLedgerStore(path);
-            var rows = await SpendReport.BuildAsync(store, grouping, from, cancellationToken);
+            var rows = await SpendReport.BuildAsync(store, grouping, from, cancellationToken, repricer);
+            if (repricer is not null && parse.GetValue(format) == "table")
+            {
+                Console.WriteLine($"Repriced {repricer.Description}.");
+            }
+
             ReportFormatter.Write(Console.Out, rows, grouping.Name, parse.GetValue(format)!);
             return 0;
         });
         return command;
     }
 
+    private static Repricer? ChooseRepricer(string? file, string? model, string dataDirectory, out string? error)
+    {
+        error = null;
+        if (file is not null && model is not null)
+        {
+            error = "Give either --reprice or --reprice-as, not both.";
+            return null;
+        }
+
+        if (file is not null)
+        {
+            if (!File.Exists(file))
+            {
+                error = $"No price file at {Path.GetFullPath(file)}.";
+                return null;
+            }
+
+            // A LiteLLM list has no dates: its prices are taken to hold for every day of the report.
+            return Repricer.WithCatalog(new PriceCatalog(PriceFile.Read(file, DateOnly.MinValue).Prices), Path.GetFileName(file));
+        }
+
+        if (model is not null)
+        {
+            var catalog = LocalPriceCatalog.Load(dataDirectory);
+            if (catalog.Find(model, DateOnly.FromDateTime(DateTime.UtcNow)) is null)
+            {
+                error = $"No price for '{model}' in the catalogue; see `tollgate prices list`.";
+                return null;
+            }
+
+            return Repricer.AsModel(catalog, model, DateOnly.FromDateTime(DateTime.UtcNow));
+        }
+
+        return null;
+    }
+
     private static Command PricesCommand()
     {
         var model = new Argument<string?>("model") { Description = "Show only models whose name contains this.", Arity = ArgumentArity.ZeroOrOne };
-        var list = new Command("list", "List the built-in price catalogue (USD per million tokens).") { model };
+        var listConfig = ConfigOption();
+        var list = new Command("list", "List the price catalogue: built-in prices and imported ones (USD per million tokens).") { model, listConfig };
         list.SetAction(parse =>
         {
             var filter = parse.GetValue(model);
-            var prices = PriceCatalogReader.BuiltIn().All
+            var loaded = LoadConfig(parse.GetValue(listConfig));
+            if (loaded is null)
+            {
+                return ConfigErrorExitCode;
+            }
+
+            var prices = LocalPriceCatalog.Load(loaded.Storage.DataDirectory).All
                 .Where(p => filter is null || p.Model.Contains(filter, StringComparison.OrdinalIgnoreCase))
                 .ToList();
             if (prices.Count == 0)
@@ -137,16 +196,79 @@ public static class TollgateCli
                 return 1;
             }
 
-            Console.WriteLine($"{"PROVIDER",-10} {"MODEL",-24} {"FROM",-10} {"INPUT",9} {"CACHED",9} {"WRITE",9} {"OUTPUT",9} {"BATCH IN",9} {"BATCH OUT",9}");
+            var providerWidth = Math.Max(8, prices.Max(p => p.Provider?.Length ?? 0));
+            var modelWidth = Math.Max(5, prices.Max(p => p.Model.Length));
+            Console.WriteLine(string.Join("  ", "PROVIDER".PadRight(providerWidth), "MODEL".PadRight(modelWidth), "FROM      ",
+                "INPUT".PadLeft(9), "CACHED".PadLeft(9), "WRITE".PadLeft(9), "OUTPUT".PadLeft(9), "BATCH IN".PadLeft(9), "BATCH OUT".PadLeft(9), "LONG CONTEXT"));
             foreach (var p in prices)
             {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{p.Provider,-10} {p.Model,-24} {p.EffectiveFrom:yyyy-MM-dd} {p.InputPerMillion,9} {Optional(p.CachedInputPerMillion),9} {Optional(p.CacheWritePerMillion),9} {p.OutputPerMillion,9} {Optional(p.BatchInputPerMillion),9} {Optional(p.BatchOutputPerMillion),9}"));
+                Console.WriteLine(string.Join("  ",
+                    (p.Provider ?? "-").PadRight(providerWidth),
+                    p.Model.PadRight(modelWidth),
+                    p.EffectiveFrom.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    Optional(p.InputPerMillion).PadLeft(9),
+                    Optional(p.CachedInputPerMillion).PadLeft(9),
+                    Optional(p.CacheWritePerMillion).PadLeft(9),
+                    Optional(p.OutputPerMillion).PadLeft(9),
+                    Optional(p.BatchInputPerMillion).PadLeft(9),
+                    Optional(p.BatchOutputPerMillion).PadLeft(9),
+                    p.LongContext is { } tier ? $"above {tier.AbovePromptTokens / 1000}k: in {Optional(tier.InputPerMillion)}, out {Optional(tier.OutputPerMillion)}" : "-"));
             }
 
             return 0;
         });
-        return new Command("prices", "The price catalogue.") { list };
+        return new Command("prices", "The price catalogue.") { list, ImportCommand() };
+    }
+
+    private static Command ImportCommand()
+    {
+        var file = new Argument<string>("file") { Description = "A LiteLLM price list (model_prices_and_context_window.json) or a Tollgate catalogue file." };
+        var effective = new Option<string?>("--effective-from") { Description = "Date the imported prices take effect (yyyy-MM-dd, default today, UTC)." };
+        var config = ConfigOption();
+        var command = new Command("import", "Import prices into the local catalogue (<data_dir>/prices.json), used from the next start.") { file, effective, config };
+        command.SetAction(parse =>
+        {
+            var path = parse.GetValue(file)!;
+            if (!File.Exists(path))
+            {
+                Console.Error.WriteLine($"No price file at {Path.GetFullPath(path)}.");
+                return 1;
+            }
+
+            var from = DateOnly.FromDateTime(DateTime.UtcNow);
+            if (parse.GetValue(effective) is { } text && !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out from))
+            {
+                Console.Error.WriteLine("--effective-from must be a date like 2026-11-24.");
+                return 1;
+            }
+
+            var loaded = LoadConfig(parse.GetValue(config));
+            if (loaded is null)
+            {
+                return ConfigErrorExitCode;
+            }
+
+            PriceImport imported;
+            try
+            {
+                imported = PriceFile.Read(path, from);
+            }
+            catch (System.Text.Json.JsonException ex)
+            {
+                Console.Error.WriteLine($"{path} is not a price list: {ex.Message}");
+                return 1;
+            }
+
+            var total = LocalPriceCatalog.Save(loaded.Storage.DataDirectory, imported.Prices);
+            Console.WriteLine($"Imported {imported.Prices.Count} prices effective from {from:yyyy-MM-dd} into {LocalPriceCatalog.PathIn(loaded.Storage.DataDirectory)} ({total} entries in all).");
+            if (imported.Skipped.Count > 0)
+            {
+                Console.WriteLine($"Skipped {imported.Skipped.Count} entries without per-token prices (images, audio, rerank…), e.g. {string.Join("; ", imported.Skipped.Take(3))}.");
+            }
+
+            return 0;
+        });
+        return command;
     }
 
     private static string Optional(decimal? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";

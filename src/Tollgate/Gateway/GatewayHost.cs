@@ -43,7 +43,7 @@ public static class GatewayHost
         var services = builder.Services;
         services.AddSingleton(config);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(PriceCatalogReader.BuiltIn());
+        services.AddSingleton(LocalPriceCatalog.Load(config.Storage.DataDirectory));
         services.AddSingleton(new LedgerQueue(LedgerQueueCapacity));
         services.AddSingleton<ILedgerStore>(new SqliteLedgerStore(config.Storage.SqlitePath));
         services.AddHostedService<LedgerWriter>();

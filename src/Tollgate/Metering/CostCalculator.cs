@@ -2,7 +2,8 @@ namespace Tollgate.Metering;
 
 /// <summary>
 /// Prices a canonical <see cref="Usage"/> exactly in decimal. Each token is priced once: cache reads and cache writes
-/// are taken out of the input at their own rates, reasoning is taken out of the output at its own rate.
+/// are taken out of the input at their own rates, reasoning is taken out of the output at its own rate. A prompt
+/// above a long-context threshold moves the whole request to the long-context rates.
 /// </summary>
 public static class CostCalculator
 {
@@ -12,6 +13,7 @@ public static class CostCalculator
     {
         ArgumentNullException.ThrowIfNull(usage);
         ArgumentNullException.ThrowIfNull(price);
+        price = price.ForPrompt(usage.InputTokens ?? 0);
 
         var input = usage.UncachedInputTokens * price.InputPerMillion / PerMillion;
         var cached = (usage.CachedInputTokens ?? 0) * (price.CachedInputPerMillion ?? price.InputPerMillion) / PerMillion;
@@ -26,6 +28,7 @@ public static class CostCalculator
     public static decimal WorstCase(long promptTokens, long maxOutputTokens, TokenPrice price)
     {
         ArgumentNullException.ThrowIfNull(price);
+        price = price.ForPrompt(promptTokens);
         var outputRate = Math.Max(price.OutputPerMillion, price.ReasoningPerMillion ?? 0);
         return (promptTokens * price.InputPerMillion + maxOutputTokens * outputRate) / PerMillion;
     }

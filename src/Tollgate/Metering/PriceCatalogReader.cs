@@ -9,11 +9,13 @@ public static class PriceCatalogReader
     private const string BuiltInResource = "Tollgate.Metering.prices.json";
 
     /// <summary>The catalogue compiled into the binary.</summary>
-    public static PriceCatalog BuiltIn()
+    public static PriceCatalog BuiltIn() => new(BuiltInPrices());
+
+    public static IReadOnlyList<TokenPrice> BuiltInPrices()
     {
         using var stream = typeof(PriceCatalogReader).Assembly.GetManifestResourceStream(BuiltInResource)
             ?? throw new InvalidOperationException($"Embedded resource {BuiltInResource} is missing.");
-        return new PriceCatalog(Read(stream));
+        return Read(stream);
     }
 
     public static IReadOnlyList<TokenPrice> Read(Stream json)
@@ -35,6 +37,14 @@ public static class PriceCatalogReader
                 BatchInputPerMillion = OptionalDecimal(entry, "batch_input"),
                 BatchOutputPerMillion = OptionalDecimal(entry, "batch_output"),
                 MaxOutputTokens = entry.TryGetProperty("max_output_tokens", out var max) ? max.GetInt32() : null,
+                LongContext = entry.TryGetProperty("long_context", out var tier) && tier.ValueKind == JsonValueKind.Object
+                    ? new LongContextPrice(
+                        tier.GetProperty("above_prompt_tokens").GetInt64(),
+                        OptionalDecimal(tier, "input"),
+                        OptionalDecimal(tier, "cached_input"),
+                        OptionalDecimal(tier, "cache_write"),
+                        OptionalDecimal(tier, "output"))
+                    : null,
             });
         }
 

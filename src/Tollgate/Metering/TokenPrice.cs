@@ -17,4 +17,19 @@ public sealed record TokenPrice
     public decimal? BatchInputPerMillion { get; init; }
     public decimal? BatchOutputPerMillion { get; init; }
     public int? MaxOutputTokens { get; init; }
+
+    /// <summary>Rates for prompts longer than a threshold, where the provider has them.</summary>
+    public LongContextPrice? LongContext { get; init; }
+
+    /// <summary>The rates that apply to a request with <paramref name="promptTokens"/> prompt tokens.</summary>
+    public TokenPrice ForPrompt(long promptTokens) => LongContext is { } tier && promptTokens > tier.AbovePromptTokens
+        ? this with
+        {
+            InputPerMillion = tier.InputPerMillion ?? InputPerMillion,
+            CachedInputPerMillion = tier.CachedInputPerMillion ?? CachedInputPerMillion,
+            CacheWritePerMillion = tier.CacheWritePerMillion ?? CacheWritePerMillion,
+            OutputPerMillion = tier.OutputPerMillion ?? OutputPerMillion,
+            LongContext = null,
+        }
+        : this;
 }

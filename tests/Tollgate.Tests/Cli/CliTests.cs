@@ -72,6 +72,30 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Prices_import_writes_the_local_catalogue_from_a_litellm_list()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"tollgate-cli-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var list = Path.Combine(directory, "litellm.json");
+            await File.WriteAllTextAsync(list, """{"vendor/model-z":{"input_cost_per_token":1e-06,"output_cost_per_token":4e-06}}""");
+            var config = Path.Combine(directory, "tollgate.yaml");
+            await File.WriteAllTextAsync(config, $"storage:\n  data_dir: {directory}/data\nmodels:\n  - alias: m\n    provider: mock\n    model: m\n");
+
+            var exit = await TollgateCli.Build().Parse(["prices", "import", list, "--effective-from", "2026-01-01", "--config", config]).InvokeAsync();
+
+            Assert.Equal(0, exit);
+            var price = Tollgate.Metering.LocalPriceCatalog.Load(Path.Combine(directory, "data")).Find("vendor/model-z", new DateOnly(2026, 1, 1));
+            Assert.Equal((1m, 4m), (price!.InputPerMillion, price.OutputPerMillion));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Report_on_a_missing_ledger_explains_what_to_do_and_fails()
     {
         var error = new StringWriter();

@@ -74,6 +74,21 @@ public sealed class AttributionAndPricingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Imported_prices_price_a_model_the_built_in_catalogue_lacks()
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        await using var gateway = await TestGateway.StartAsync(
+            "models:\n" + TestGateway.Model("codestral", "codestral-2508", _upstream.BaseUrl),
+            prepareDataDirectory: data => Tollgate.Metering.LocalPriceCatalog.Save(data,
+                [new Tollgate.Metering.TokenPrice { Model = "codestral-2508", EffectiveFrom = today.AddDays(-1), InputPerMillion = 0.3m, OutputPerMillion = 0.9m }]));
+
+        await gateway.Client.SendAsync(Chat("""{"model":"codestral","messages":[{"role":"user","content":"def f():"}]}"""));
+
+        var record = Assert.Single(await gateway.RecordsAsync(1));
+        Assert.Equal((42 * 0.3m + 17 * 0.9m) / 1_000_000m, record.Cost.Total);
+    }
+
+    [Fact]
     public async Task A_self_hosted_deployment_priced_per_hour_charges_each_request_its_share_of_gpu_time()
     {
         await using var gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("local", "llama3.1:8b", _upstream.BaseUrl, "    price: { per_hour: 3600 }"));

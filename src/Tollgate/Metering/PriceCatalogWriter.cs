@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Tollgate.Metering;
+
+/// <summary>Writes prices in Tollgate's catalogue format, the one <see cref="PriceCatalogReader"/> reads.</summary>
+public static class PriceCatalogWriter
+{
+    public static void Write(Stream output, IEnumerable<TokenPrice> prices)
+    {
+        ArgumentNullException.ThrowIfNull(prices);
+        using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        writer.WriteStartObject();
+        writer.WriteString("unit", "USD per 1M tokens");
+        writer.WriteStartArray("prices");
+        foreach (var p in prices.OrderBy(p => p.Model, StringComparer.Ordinal).ThenBy(p => p.EffectiveFrom))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("model", p.Model);
+            if (p.Provider is not null)
+            {
+                writer.WriteString("provider", p.Provider);
+            }
+
+            writer.WriteString("effective_from", p.EffectiveFrom.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            writer.WriteNumber("input", p.InputPerMillion);
+            writer.WriteNumber("output", p.OutputPerMillion);
+            Optional(writer, "cached_input", p.CachedInputPerMillion);
+            Optional(writer, "cache_write", p.CacheWritePerMillion);
+            Optional(writer, "reasoning", p.ReasoningPerMillion);
+            Optional(writer, "batch_input", p.BatchInputPerMillion);
+            Optional(writer, "batch_output", p.BatchOutputPerMillion);
+            if (p.MaxOutputTokens is { } max)
+            {
+                writer.WriteNumber("max_output_tokens", max);
+            }
+
+            if (p.LongContext is { } tier)
+            {
+                writer.WriteStartObject("long_context");
+                writer.WriteNumber("above_prompt_tokens", tier.AbovePromptTokens);
+                Optional(writer, "input", tier.InputPerMillion);
+                Optional(writer, "cached_input", tier.CachedInputPerMillion);
+                Optional(writer, "cache_write", tier.CacheWritePerMillion);
+                Optional(writer, "output", tier.OutputPerMillion);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    private static void Optional(Utf8JsonWriter writer, string name, decimal? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumber(name, v);
+        }
+    }
+}
