@@ -1,6 +1,7 @@
 using Tollgate.Analytics;
 using Tollgate.Ledger;
 using Tollgate.Metering;
+using Tollgate.Tests.Support;
 using Xunit;
 
 namespace Tollgate.Tests.Analytics;
@@ -9,24 +10,8 @@ public sealed class RepricerTests
 {
     private static readonly DateTimeOffset Day = new(2026, 11, 20, 12, 0, 0, TimeSpan.Zero);
 
-    private static UsageRecord Record(string model, Usage usage, string status = RecordStatus.Ok) => new()
-    {
-        Id = Guid.NewGuid().ToString("N"),
-        Timestamp = Day,
-        LatencyMs = 1,
-        Attribution = Attribution.Empty,
-        Endpoint = "chat.completions",
-        Alias = model,
-        Deployment = "openai/" + model,
-        Provider = "openai",
-        UpstreamModel = model,
-        Stream = false,
-        Status = status,
-        HttpStatus = 200,
-        Usage = usage,
-        Cost = CostBreakdown.Flat(1m),
-        PriceSource = "test",
-    };
+    private static UsageRecord Record(string model, Usage usage, string status = RecordStatus.Ok) =>
+        Records.Ok(model, Day, usage, CostBreakdown.Flat(1m), status: status);
 
     [Fact]
     public void As_another_model_every_record_is_priced_from_its_own_usage_at_that_models_price()

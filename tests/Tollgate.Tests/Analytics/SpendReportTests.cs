@@ -2,6 +2,7 @@ using Tollgate.Analytics;
 using Tollgate.Ledger;
 using Tollgate.Ledger.Sqlite;
 using Tollgate.Metering;
+using Tollgate.Tests.Support;
 using Xunit;
 
 namespace Tollgate.Tests.Analytics;
@@ -73,23 +74,7 @@ public sealed class SpendReportTests : IAsyncLifetime
     private static UsageRecord Record(string id, DateTimeOffset at, string model, string? feature, string? tag, decimal? cost)
     {
         var tags = tag is null ? new Dictionary<string, string>() : new Dictionary<string, string> { [tag.Split('=')[0]] = tag.Split('=')[1] };
-        return new UsageRecord
-        {
-            Id = id,
-            Timestamp = at,
-            LatencyMs = 12.5,
-            Attribution = new Attribution("master", "u1", null, "CC-1", feature, null, null, tags),
-            Endpoint = "chat.completions",
-            Alias = model,
-            Deployment = "openai/" + model,
-            Provider = "openai",
-            UpstreamModel = model,
-            Stream = false,
-            Status = RecordStatus.Ok,
-            HttpStatus = 200,
-            Usage = new Usage(100, 10, null, 50, 5),
-            Cost = cost is null ? CostBreakdown.Unknown : new CostBreakdown(cost.Value, 0, 0, 0, 0, cost),
-            PriceSource = "test",
-        };
+        return Records.Ok(model, at, new Usage(100, 10, null, 50, 5), cost is null ? CostBreakdown.Unknown : new CostBreakdown(cost.Value, 0, 0, 0, 0, cost),
+            new Attribution("master", "u1", null, "CC-1", feature, null, null, tags)) with { Id = id };
     }
 }
