@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Tollgate.Ledger;
 using Tollgate.Metering;
+using Tollgate.Metering.Tokenization;
 
 namespace Tollgate.Gateway.Pipeline;
 
@@ -57,7 +58,8 @@ public sealed partial class UsageSettler(LedgerQueue ledger, TimeProvider time, 
 
     /// <summary>
     /// The provider's usage when it reported one. When it did not — a stream cut or cancelled before its usage
-    /// chunk — the prompt and the text actually produced are estimated, and the record says so.
+    /// chunk — the prompt is counted (exactly, by BPE, for OpenAI families) and the output estimated from the text
+    /// actually produced, and the record is flagged as estimated.
     /// </summary>
     private static Usage FinalUsage(Exchange exchange, ExchangeResult result)
     {
@@ -75,7 +77,7 @@ public sealed partial class UsageSettler(LedgerQueue ledger, TimeProvider time, 
 
         return reported with
         {
-            InputTokens = reported.InputTokens ?? TokenEstimator.EstimatePrompt(exchange.Body),
+            InputTokens = reported.InputTokens ?? PromptTokenCounter.Count(exchange.Body, exchange.Deployment.Config.Model).Tokens,
             OutputTokens = reported.OutputTokens ?? TokenEstimator.FromCharacters(result.OutputCharacters),
             Estimated = true,
         };

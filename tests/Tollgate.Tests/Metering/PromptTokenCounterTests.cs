@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Tollgate.Metering;
+using Tollgate.Metering.Tokenization;
+using Xunit;
+
+namespace Tollgate.Tests.Metering;
+
+public sealed class PromptTokenCounterTests
+{
+    private static JsonElement Body(string json) => JsonDocument.Parse(json).RootElement;
+
+    [Fact]
+    public void Text_messages_of_an_openai_model_are_counted_exactly_with_the_chat_overhead()
+    {
+        var o200k = BpeEncoding.O200kBase;
+        var body = Body("""
+            {"model":"x","messages":[
+              {"role":"system","content":"You are a helpful assistant."},
+              {"role":"user","name":"anh","content":"Xin chào, giá bao nhiêu?"},
+              {"role":"user","content":[{"type":"text","text":"Part one."},{"type":"text","text":"Part two."}]}]}
+            """);
+
+        var count = PromptTokenCounter.Count(body, "gpt-4o-mini");
+
+        var expected = 3 + o200k.Count("system") + o200k.Count("You are a helpful assistant.")
+            + 3 + o200k.Count("user") + o200k.Count("anh") + 1 + o200k.Count("Xin chào, giá bao nhiêu?")
+            + 3 + o200k.Count("user") + o200k.Count("Part one.") + o200k.Count("Part two.")
+            + 3;
+        Assert.Equal(new PromptTokenCount(expected, true, "o200k_base"), count);
+    }
+
+    [Theory]
+    [InlineData("gpt-4o-2024-08-06", "o200k_base")]
+    [InlineData("gpt-4.1-nano", "o200k_base")]
+    [InlineData("gpt-5-mini", "o200k_base")]
+    [InlineData("o3", "o200k_base")]
+    [InlineData("openai/gpt-oss-120b", "o200k_base")]
+    [InlineData("gpt-4-turbo", "cl100k_base")]
+    [InlineData("gpt-3.5-turbo", "cl100k_base")]
+    [InlineData("text-embedding-3-small", "cl100k_base")]
+    public void Openai_families_use_their_encoding(string model, string encoding)
+    {
+        Assert.Equal(encoding, ModelEncodings.For(model)?.Name);
+    }
+
+    [Theory]
+    [InlineData("claude-sonnet-4-5")]
+    [InlineData("llama-3.1-8b-instant")]
+    [InlineData("mock-gpt")]
+    public void Other_families_are_estimated_and_marked_inexact(string model)
+    {
+        var count = PromptTokenCounter.Count(Body("""{"messages":[{"role":"user","content":"Hello there, general Kenobi"}]}"""), model);
+
+        Assert.False(count.Exact);
+        Assert.Equal("estimate", count.Method);
+        Assert.Equal(TokenEstimator.EstimatePrompt(Body("""{"messages":[{"role":"user","content":"Hello there, general Kenobi"}]}""")), count.Tokens);
+    }
+
+    [Theory]
+    [InlineData("""{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}""")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{}}}]}""")]
+    [InlineData("""{"messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]}]}""")]
+    public void Images_tools_and_tool_calls_make_the_count_approximate(string json)
+    {
+        var count = PromptTokenCounter.Count(Body(json), "gpt-4o");
+
+        Assert.False(count.Exact);
+        Assert.True(count.Tokens > 3);
+    }
+
+    [Fact]
+    public void Embedding_inputs_are_counted_without_chat_overhead()
+    {
+        var cl100k = BpeEncoding.Cl100kBase;
+
+        var count = PromptTokenCounter.Count(Body("""{"input":["first text","second text"]}"""), "text-embedding-3-small");
+
+        Assert.Equal(cl100k.Count("first text") + cl100k.Count("second text"), count.Tokens);
+        Assert.True(count.Exact);
+    }
+}
