@@ -17,7 +17,9 @@ public static class CostCalculator
 
         var input = usage.UncachedInputTokens * price.InputPerMillion / PerMillion;
         var cached = (usage.CachedInputTokens ?? 0) * (price.CachedInputPerMillion ?? price.InputPerMillion) / PerMillion;
-        var write = (usage.CacheWriteTokens ?? 0) * (price.CacheWritePerMillion ?? price.InputPerMillion) / PerMillion;
+        var writeRate = price.CacheWritePerMillion ?? price.InputPerMillion;
+        var writes1h = Math.Min(usage.CacheWrite1hTokens ?? 0, usage.CacheWriteTokens ?? 0);
+        var write = (((usage.CacheWriteTokens ?? 0) - writes1h) * writeRate + writes1h * (price.CacheWrite1hPerMillion ?? writeRate)) / PerMillion;
         var output = usage.VisibleOutputTokens * price.OutputPerMillion / PerMillion;
         var reasoning = Math.Min(usage.ReasoningTokens ?? 0, usage.OutputTokens ?? 0)
             * (price.ReasoningPerMillion ?? price.OutputPerMillion) / PerMillion;

@@ -46,6 +46,7 @@ public static partial class LiteLlmPriceImporter
                 OutputPerMillion = output.Value,
                 CachedInputPerMillion = PerMillion(value, "cache_read_input_token_cost"),
                 CacheWritePerMillion = PerMillion(value, "cache_creation_input_token_cost"),
+                CacheWrite1hPerMillion = PerMillion(value, "cache_creation_input_token_cost_above_1hr"),
                 ReasoningPerMillion = PerMillion(value, "output_cost_per_reasoning_token"),
                 BatchInputPerMillion = PerMillion(value, "input_cost_per_token_batches"),
                 BatchOutputPerMillion = PerMillion(value, "output_cost_per_token_batches"),

@@ -33,6 +33,7 @@ public static class PriceCatalogReader
                 OutputPerMillion = entry.GetProperty("output").GetDecimal(),
                 CachedInputPerMillion = OptionalDecimal(entry, "cached_input"),
                 CacheWritePerMillion = OptionalDecimal(entry, "cache_write"),
+                CacheWrite1hPerMillion = OptionalDecimal(entry, "cache_write_1h"),
                 ReasoningPerMillion = OptionalDecimal(entry, "reasoning"),
                 BatchInputPerMillion = OptionalDecimal(entry, "batch_input"),
                 BatchOutputPerMillion = OptionalDecimal(entry, "batch_output"),

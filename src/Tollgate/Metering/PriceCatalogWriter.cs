@@ -27,6 +27,7 @@ public static class PriceCatalogWriter
             writer.WriteNumber("output", p.OutputPerMillion);
             Optional(writer, "cached_input", p.CachedInputPerMillion);
             Optional(writer, "cache_write", p.CacheWritePerMillion);
+            Optional(writer, "cache_write_1h", p.CacheWrite1hPerMillion);
             Optional(writer, "reasoning", p.ReasoningPerMillion);
             Optional(writer, "batch_input", p.BatchInputPerMillion);
             Optional(writer, "batch_output", p.BatchOutputPerMillion);

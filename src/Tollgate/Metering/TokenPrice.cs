@@ -12,6 +12,9 @@ public sealed record TokenPrice
     public required decimal InputPerMillion { get; init; }
     public decimal? CachedInputPerMillion { get; init; }
     public decimal? CacheWritePerMillion { get; init; }
+
+    /// <summary>Rate for one-hour cache writes; falls back to <see cref="CacheWritePerMillion"/>.</summary>
+    public decimal? CacheWrite1hPerMillion { get; init; }
     public required decimal OutputPerMillion { get; init; }
     public decimal? ReasoningPerMillion { get; init; }
     public decimal? BatchInputPerMillion { get; init; }

@@ -16,6 +16,12 @@ public sealed record Usage(
 {
     public static Usage None { get; } = new(null, null, null, null, null);
 
+    /// <summary>
+    /// Of <see cref="CacheWriteTokens"/>, those written with a one-hour lifetime (Anthropic bills them above the
+    /// five-minute rate). Null when the provider does not distinguish.
+    /// </summary>
+    public long? CacheWrite1hTokens { get; init; }
+
     /// <summary>True when the provider reported at least the input or the output count.</summary>
     public bool IsReported => InputTokens is not null || OutputTokens is not null;
 

@@ -96,7 +96,7 @@ public sealed class StreamRelayTests
 
         await pipe.Writer.CompleteAsync();
         var sink = new RecordingSink();
-        var outcome = await OpenAiCompatibleAdapter.RelayAsync(pipe.Reader, clientWantsUsage, UpstreamHeaders.None, sink, CancellationToken.None, CancellationToken.None);
+        var outcome = await SseRelay.RelayAsync(pipe.Reader, new OpenAiStreamInspector(clientWantsUsage), UpstreamHeaders.None, sink, CancellationToken.None, CancellationToken.None);
         return (string.Concat(sink.Events.Select(Encoding.UTF8.GetString)), outcome, sink);
     }
 

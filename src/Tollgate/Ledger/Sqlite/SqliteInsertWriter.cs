@@ -134,6 +134,7 @@ internal sealed class SqliteInsertWriter : IDisposable
         Text(s, 32, r.Cost.Total is { } total ? SqliteLedgerStore.Money(total) : null);
         Text(s, 33, r.PriceSource);
         Text(s, 34, r.Error);
+        Count(s, 35, r.Usage.CacheWrite1hTokens);
     }
 
     private static void Text(sqlite3_stmt statement, int index, string? value)

@@ -16,7 +16,8 @@ public sealed class SqliteLedgerStore : ILedgerStore
         "id, ts_ms, latency_ms, ttfb_ms, key_id, user_id, session_id, cost_center, feature, project, env, tags, " +
         "endpoint, alias, deployment, provider, upstream_model, stream, status, http_status, " +
         "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_estimated, " +
-        "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error";
+        "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error, " +
+        "cache_write_1h_tokens";
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -58,6 +59,21 @@ public sealed class SqliteLedgerStore : ILedgerStore
             CREATE INDEX IF NOT EXISTS ix_usage_records_ts ON usage_records (ts_ms);
             """;
         await command.ExecuteNonQueryAsync(cancellationToken);
+        await AddColumnIfMissingAsync(connection, "cache_write_1h_tokens", "INTEGER", cancellationToken);
+    }
+
+    /// <summary>Upgrades a ledger made by an earlier version: columns are only ever added.</summary>
+    private static async Task AddColumnIfMissingAsync(SqliteConnection connection, string column, string type, CancellationToken cancellationToken)
+    {
+        await using var probe = connection.CreateCommand();
+        probe.CommandText = "SELECT COUNT(*) FROM pragma_table_info('usage_records') WHERE name = $name";
+        probe.Parameters.AddWithValue("$name", column);
+        if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            await using var alter = connection.CreateCommand();
+            alter.CommandText = $"ALTER TABLE usage_records ADD COLUMN {column} {type}";
+            await alter.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     public async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
@@ -137,7 +153,10 @@ public sealed class SqliteLedgerStore : ILedgerStore
             Stream = row.GetInt64(17) != 0,
             Status = row.GetString(18),
             HttpStatus = row.GetInt32(19),
-            Usage = new Usage(Count(row, 20), Count(row, 21), Count(row, 22), Count(row, 23), Count(row, 24), row.GetInt64(25) != 0),
+            Usage = new Usage(Count(row, 20), Count(row, 21), Count(row, 22), Count(row, 23), Count(row, 24), row.GetInt64(25) != 0)
+            {
+                CacheWrite1hTokens = Count(row, 34),
+            },
             Cost = new CostBreakdown(
                 ParseMoney(row.GetString(26)),
                 ParseMoney(row.GetString(27)),

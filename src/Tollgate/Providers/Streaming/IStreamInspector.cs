@@ -1,0 +1,18 @@
+using Tollgate.Metering;
+
+namespace Tollgate.Providers.Streaming;
+
+/// <summary>What the relay should do with one event.</summary>
+/// <param name="IsEnd">The stream's end marker: the gateway's trailer goes just before it.</param>
+/// <param name="Forward">False for an event the client must not see (a usage chunk it did not ask for).</param>
+/// <param name="ContentCharacters">Generated text in the event, to estimate output if usage never arrives.</param>
+public readonly record struct StreamEventFacts(bool IsEnd, bool Forward, long ContentCharacters);
+
+/// <summary>Reads one provider format's stream events, one stream at a time, and keeps the usage they report.</summary>
+public interface IStreamInspector
+{
+    /// <summary>The usage reported so far (<see cref="Usage.None"/> until the provider says).</summary>
+    Usage Usage { get; }
+
+    StreamEventFacts Inspect(ReadOnlySpan<byte> data);
+}

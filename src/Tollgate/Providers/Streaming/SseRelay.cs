@@ -1,0 +1,94 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Tollgate.Metering;
+
+namespace Tollgate.Providers.Streaming;
+
+/// <summary>
+/// Relays a provider's server-sent events to the client as they arrive, event by event, never buffering the stream.
+/// An <see cref="IStreamInspector"/> of the provider's format reads each event on the way through.
+/// </summary>
+public static class SseRelay
+{
+    public static async Task<StreamOutcome> RelayAsync(
+        PipeReader upstream,
+        IStreamInspector inspector,
+        IReadOnlyList<KeyValuePair<string, string>> upstreamHeaders,
+        IStreamSink sink,
+        CancellationToken timeoutToken,
+        CancellationToken clientToken)
+    {
+        ArgumentNullException.ThrowIfNull(upstream);
+        ArgumentNullException.ThrowIfNull(inspector);
+        ArgumentNullException.ThrowIfNull(sink);
+        long characters = 0;
+        var begun = false;
+        var sawEnd = false;
+        byte[]? scratch = null;
+        try
+        {
+            while (true)
+            {
+                var read = await upstream.ReadAsync(timeoutToken);
+                var buffer = read.Buffer;
+                while (SseEventFramer.TryReadEvent(ref buffer, out var sseEvent))
+                {
+                    var bytes = sseEvent.IsSingleSegment ? sseEvent.First : sseEvent.ToArray();
+                    var facts = inspector.Inspect(SseEventFramer.Data(bytes.Span, ref scratch));
+                    characters += facts.ContentCharacters;
+                    if (!begun)
+                    {
+                        await sink.BeginAsync(upstreamHeaders, clientToken);
+                        begun = true;
+                    }
+
+                    if (facts.IsEnd)
+                    {
+                        sawEnd = true;
+                        await sink.WriteTrailerAsync(inspector.Usage, clientToken);
+                    }
+
+                    if (facts.Forward)
+                    {
+                        await sink.WriteEventAsync(bytes, clientToken);
+                    }
+                }
+
+                upstream.AdvanceTo(buffer.Start, buffer.End);
+                if (read.IsCompleted)
+                {
+                    if (!begun)
+                    {
+                        await sink.BeginAsync(upstreamHeaders, clientToken);
+                    }
+
+                    // A stream that ends before its end marker and before its usage was cut short.
+                    return new StreamOutcome(null, inspector.Usage, characters, sawEnd || inspector.Usage.IsReported
+                        ? null
+                        : new ProviderFailure(ProviderFailureKind.StreamCut, "the provider closed the stream before it finished"));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (clientToken.IsCancellationRequested)
+        {
+            return new StreamOutcome(null, inspector.Usage, characters, new ProviderFailure(ProviderFailureKind.ClientCancelled, "the client closed the connection"));
+        }
+        catch (OperationCanceledException)
+        {
+            return new StreamOutcome(null, inspector.Usage, characters, new ProviderFailure(ProviderFailureKind.Timeout, "the stream passed the deployment's timeout"));
+        }
+        catch (IOException ex)
+        {
+            var kind = clientToken.IsCancellationRequested ? ProviderFailureKind.ClientCancelled : ProviderFailureKind.StreamCut;
+            return new StreamOutcome(null, inspector.Usage, characters, new ProviderFailure(kind, ex.Message));
+        }
+        catch (HttpRequestException ex)
+        {
+            return new StreamOutcome(null, inspector.Usage, characters, new ProviderFailure(ProviderFailureKind.StreamCut, ex.Message));
+        }
+        finally
+        {
+            await upstream.CompleteAsync();
+        }
+    }
+}
