@@ -4,6 +4,7 @@ using Tollgate.Metering;
 using Tollgate.Providers;
 using Tollgate.Providers.OpenAiCompatible;
 using Tollgate.Providers.Streaming;
+using Tollgate.Tests.Support;
 using Xunit;
 
 namespace Tollgate.Tests.Providers;
@@ -98,26 +99,5 @@ public sealed class StreamRelayTests
         var sink = new RecordingSink();
         var outcome = await SseRelay.RelayAsync(pipe.Reader, new OpenAiStreamInspector(clientWantsUsage), UpstreamHeaders.None, sink, CancellationToken.None, CancellationToken.None);
         return (string.Concat(sink.Events.Select(Encoding.UTF8.GetString)), outcome, sink);
-    }
-
-    private sealed class RecordingSink : IStreamSink
-    {
-        public List<byte[]> Events { get; } = [];
-
-        public int? TrailerWrittenAfter { get; private set; }
-
-        public Task BeginAsync(IReadOnlyList<KeyValuePair<string, string>> upstreamHeaders, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public ValueTask WriteEventAsync(ReadOnlyMemory<byte> sseEvent, CancellationToken cancellationToken)
-        {
-            Events.Add(sseEvent.ToArray());
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask WriteTrailerAsync(Usage usage, CancellationToken cancellationToken)
-        {
-            TrailerWrittenAfter = Events.Count;
-            return ValueTask.CompletedTask;
-        }
     }
 }

@@ -11,6 +11,8 @@ public sealed class OpenAiStreamInspector(bool clientWantsUsage) : IStreamInspec
 {
     public Usage Usage { get; private set; } = Usage.None;
 
+    public bool UsageFinal => Usage.IsReported;
+
     public StreamEventFacts Inspect(ReadOnlySpan<byte> data)
     {
         var facts = OpenAiChunkInspector.Inspect(data);

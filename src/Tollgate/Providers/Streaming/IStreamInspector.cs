@@ -14,5 +14,8 @@ public interface IStreamInspector
     /// <summary>The usage reported so far (<see cref="Usage.None"/> until the provider says).</summary>
     Usage Usage { get; }
 
+    /// <summary>True once the provider has sent its final counts; before that only the input counts can be trusted.</summary>
+    bool UsageFinal { get; }
+
     StreamEventFacts Inspect(ReadOnlySpan<byte> data);
 }

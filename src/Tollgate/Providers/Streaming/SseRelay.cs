@@ -62,8 +62,8 @@ public static class SseRelay
                         await sink.BeginAsync(upstreamHeaders, clientToken);
                     }
 
-                    // A stream that ends before its end marker and before its usage was cut short.
-                    return new StreamOutcome(null, inspector.Usage, characters, sawEnd || inspector.Usage.IsReported
+                    // A stream that ends before its end marker and before its final usage was cut short.
+                    return new StreamOutcome(null, Settled(inspector), characters, sawEnd || inspector.UsageFinal
                         ? null
                         : new ProviderFailure(ProviderFailureKind.StreamCut, "the provider closed the stream before it finished"));
                 }
@@ -71,24 +71,28 @@ public static class SseRelay
         }
         catch (OperationCanceledException) when (clientToken.IsCancellationRequested)
         {
-            return new StreamOutcome(null, inspector.Usage, characters, new ProviderFailure(ProviderFailureKind.ClientCancelled, "the client closed the connection"));
+            return new StreamOutcome(null, Settled(inspector), characters, new ProviderFailure(ProviderFailureKind.ClientCancelled, "the client closed the connection"));
         }
         catch (OperationCanceledException)
         {
-            return new StreamOutcome(null, inspector.Usage, characters, new ProviderFailure(ProviderFailureKind.Timeout, "the stream passed the deployment's timeout"));
+            return new StreamOutcome(null, Settled(inspector), characters, new ProviderFailure(ProviderFailureKind.Timeout, "the stream passed the deployment's timeout"));
         }
         catch (IOException ex)
         {
             var kind = clientToken.IsCancellationRequested ? ProviderFailureKind.ClientCancelled : ProviderFailureKind.StreamCut;
-            return new StreamOutcome(null, inspector.Usage, characters, new ProviderFailure(kind, ex.Message));
+            return new StreamOutcome(null, Settled(inspector), characters, new ProviderFailure(kind, ex.Message));
         }
         catch (HttpRequestException ex)
         {
-            return new StreamOutcome(null, inspector.Usage, characters, new ProviderFailure(ProviderFailureKind.StreamCut, ex.Message));
+            return new StreamOutcome(null, Settled(inspector), characters, new ProviderFailure(ProviderFailureKind.StreamCut, ex.Message));
         }
         finally
         {
             await upstream.CompleteAsync();
         }
     }
+
+    /// <summary>The usage to record: before the final counts arrive the output is unknown (and will be estimated).</summary>
+    private static Usage Settled(IStreamInspector inspector) =>
+        inspector.UsageFinal ? inspector.Usage : inspector.Usage with { OutputTokens = null, ReasoningTokens = null };
 }
