@@ -2,16 +2,19 @@ namespace Tollgate.Configuration;
 
 /// <summary>
 /// The provider names a deployment may use, the wire format each speaks and its default base URL. Every host here
-/// except <c>mock</c> speaks the OpenAI chat-completions format; a host with no default must be given a base_url.
+/// except <c>mock</c> and <c>anthropic</c> speaks the OpenAI chat-completions format; a host with no default must be
+/// given a base_url.
 /// </summary>
 public static class KnownProviders
 {
     public const string Mock = "mock";
     public const string OpenAiCompatible = "openai-compatible";
+    public const string Anthropic = "anthropic";
 
     private static readonly Dictionary<string, string?> DefaultBaseUrls = new(StringComparer.OrdinalIgnoreCase)
     {
         ["openai"] = "https://api.openai.com/v1",
+        ["anthropic"] = "https://api.anthropic.com",
         ["groq"] = "https://api.groq.com/openai/v1",
         ["deepseek"] = "https://api.deepseek.com/v1",
         ["together"] = "https://api.together.xyz/v1",
@@ -30,6 +33,7 @@ public static class KnownProviders
     private static readonly Dictionary<string, string> LiteLlmPrefixes = new(StringComparer.OrdinalIgnoreCase)
     {
         ["openai"] = "openai",
+        ["anthropic"] = "anthropic",
         ["custom_openai"] = "openai",
         ["openai_like"] = "openai",
         ["groq"] = "groq",
@@ -54,7 +58,8 @@ public static class KnownProviders
     public static bool IsMock(string provider) => string.Equals(provider, Mock, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The wire format (adapter) a provider speaks.</summary>
-    public static string WireFormat(string provider) => IsMock(provider) ? Mock : OpenAiCompatible;
+    public static string WireFormat(string provider) =>
+        IsMock(provider) ? Mock : string.Equals(provider, Anthropic, StringComparison.OrdinalIgnoreCase) ? Anthropic : OpenAiCompatible;
 
     public static string? DefaultBaseUrl(string provider) => DefaultBaseUrls.GetValueOrDefault(provider);
 

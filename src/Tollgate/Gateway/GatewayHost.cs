@@ -12,6 +12,7 @@ using Tollgate.Ledger;
 using Tollgate.Ledger.Sqlite;
 using Tollgate.Metering;
 using Tollgate.Providers;
+using Tollgate.Providers.Anthropic;
 using Tollgate.Providers.Mock;
 using Tollgate.Providers.OpenAiCompatible;
 
@@ -50,6 +51,7 @@ public static class GatewayHost
         services.AddSingleton<UpstreamHttp>();
         services.AddSingleton<OpenAiCompatibleAdapter>();
         services.AddSingleton<MockAdapter>();
+        services.AddSingleton<AnthropicAdapter>();
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<DeploymentRouter>();
         services.AddSingleton(new Authenticator(masterKey));

@@ -34,6 +34,11 @@ public static class TokenEstimator
             tokens += TokensPerReply;
         }
 
+        if (body.TryGetProperty("system", out var system))
+        {
+            tokens += FromCharacters(TextLength(system));
+        }
+
         if (body.TryGetProperty("input", out var input))
         {
             tokens += FromCharacters(TextLength(input));

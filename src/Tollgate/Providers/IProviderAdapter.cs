@@ -6,6 +6,9 @@ namespace Tollgate.Providers;
 /// </summary>
 public interface IProviderAdapter
 {
+    /// <summary>Whether this adapter can serve requests made to <paramref name="endpoint"/>.</summary>
+    bool Supports(GatewayEndpoint endpoint);
+
     /// <summary>Sends a non-streamed request; the reply is returned whole.</summary>
     Task<ProviderResult<UpstreamReply>> SendAsync(ProviderRequest request, CancellationToken cancellationToken);
 

@@ -1,11 +1,12 @@
 using Tollgate.Configuration;
+using Tollgate.Providers.Anthropic;
 using Tollgate.Providers.Mock;
 using Tollgate.Providers.OpenAiCompatible;
 
 namespace Tollgate.Providers;
 
 /// <summary>Picks the adapter that speaks a deployment's wire format.</summary>
-public sealed class ProviderRegistry(OpenAiCompatibleAdapter openAiCompatible, MockAdapter mock)
+public sealed class ProviderRegistry(OpenAiCompatibleAdapter openAiCompatible, AnthropicAdapter anthropic, MockAdapter mock)
 {
     public IProviderAdapter For(DeploymentConfig deployment)
     {
@@ -13,6 +14,7 @@ public sealed class ProviderRegistry(OpenAiCompatibleAdapter openAiCompatible, M
         return KnownProviders.WireFormat(deployment.Provider) switch
         {
             KnownProviders.Mock => mock,
+            KnownProviders.Anthropic => anthropic,
             _ => openAiCompatible,
         };
     }

@@ -8,6 +8,9 @@ public enum GatewayEndpoint
 {
     ChatCompletions,
     Embeddings,
+
+    /// <summary>Anthropic's native Messages API, <c>/v1/messages</c>.</summary>
+    Messages,
 }
 
 /// <summary>A request on its way to one deployment: the client's parsed body plus what the gateway decided.</summary>
@@ -16,4 +19,8 @@ public sealed record ProviderRequest(
     GatewayEndpoint Endpoint,
     JsonElement Body,
     bool Stream,
-    bool ClientWantsStreamUsage);
+    bool ClientWantsStreamUsage)
+{
+    /// <summary>Client headers the provider's own protocol needs (e.g. <c>anthropic-version</c>), by allow-list.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders { get; init; } = [];
+}

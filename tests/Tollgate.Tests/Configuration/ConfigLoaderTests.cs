@@ -106,6 +106,9 @@ public sealed class ConfigLoaderTests
               - model_name: claude
                 litellm_params:
                   model: anthropic/claude-sonnet-4-5
+              - model_name: titan
+                litellm_params:
+                  model: bedrock/amazon.titan-text-express-v1
             litellm_settings:
               drop_params: true
             general_settings:
@@ -114,7 +117,7 @@ public sealed class ConfigLoaderTests
             """, ("OPENAI_API_KEY", "sk-openai"), ("DEEPSEEK_API_KEY", "sk-ds"), ("LITELLM_MASTER_KEY", "sk-1234"));
 
         Assert.Equal("sk-1234", config.MasterKey);
-        Assert.Equal(3, config.Deployments.Count);
+        Assert.Equal(4, config.Deployments.Count);
         var openai = config.Deployments[0];
         Assert.Equal(("gpt-4o-mini", "openai", "gpt-4o-mini", "sk-openai"), (openai.Alias, openai.Provider, openai.Model, openai.ApiKey));
         Assert.Equal(new Uri("https://api.openai.com/v1"), openai.BaseUrl);
@@ -125,7 +128,8 @@ public sealed class ConfigLoaderTests
         Assert.Contains(config.Warnings, w => w.StartsWith("model_list[0].model_info", StringComparison.Ordinal));
         Assert.Contains(config.Warnings, w => w.StartsWith("litellm_settings", StringComparison.Ordinal));
         Assert.Contains(config.Warnings, w => w.StartsWith("general_settings.database_url", StringComparison.Ordinal));
-        Assert.Contains(config.Warnings, w => w.Contains("provider 'anthropic' is not supported yet; alias 'claude' was skipped", StringComparison.Ordinal));
+        Assert.Equal(("anthropic", new Uri("https://api.anthropic.com")), (config.Deployments[3].Provider, config.Deployments[3].BaseUrl));
+        Assert.Contains(config.Warnings, w => w.Contains("provider 'bedrock' is not supported yet; alias 'titan' was skipped", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -21,6 +21,7 @@ public static class GatewayEndpoints
             app.MapGet(prefix + "/models", ListModelsAsync);
         }
 
+        app.MapPost("/v1/messages", (HttpContext context, ProxyRequestHandler handler) => handler.HandleAsync(context, GatewayEndpoint.Messages));
         app.MapPost("/v1/cost/estimate", CostEstimateEndpoint.HandleAsync);
         app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
         app.MapFallback((HttpContext context) => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(

@@ -4,7 +4,6 @@ using Tollgate.Gateway.Errors;
 using Tollgate.Ledger;
 using Tollgate.Metering;
 using Tollgate.Providers;
-using Tollgate.Providers.OpenAiCompatible;
 
 namespace Tollgate.Gateway.Pipeline;
 
@@ -35,14 +34,14 @@ public sealed class ProxyRequestHandler(
         var caller = authenticator.Authenticate(context.Request, out var authError);
         if (caller is null)
         {
-            await OpenAiErrorWriter.WriteAsync(context.Response, authError!);
+            await ErrorResponder.WriteAsync(context.Response, endpoint, authError!);
             return;
         }
 
         var (parsed, bodyError) = await bodyReader.ReadAsync(context.Request, endpoint, context.RequestAborted);
         if (parsed is null)
         {
-            await OpenAiErrorWriter.WriteAsync(context.Response, bodyError!);
+            await ErrorResponder.WriteAsync(context.Response, endpoint, bodyError!);
             return;
         }
 
@@ -51,20 +50,29 @@ public sealed class ProxyRequestHandler(
             var (attribution, attributionError) = AttributionReader.Read(context.Request.Headers, parsed.Body, caller);
             if (attribution is null)
             {
-                await OpenAiErrorWriter.WriteAsync(context.Response, attributionError!);
+                await ErrorResponder.WriteAsync(context.Response, endpoint, attributionError!);
                 return;
             }
 
             var deployment = router.Resolve(parsed.Model);
             if (deployment is null)
             {
-                await OpenAiErrorWriter.WriteAsync(context.Response, GatewayError.ModelNotFound(parsed.Model));
+                await ErrorResponder.WriteAsync(context.Response, endpoint, GatewayError.ModelNotFound(parsed.Model));
+                return;
+            }
+
+            if (!deployment.Adapter.Supports(endpoint))
+            {
+                await ErrorResponder.WriteAsync(context.Response, endpoint, WrongEndpoint(parsed.Model, deployment, endpoint));
                 return;
             }
 
             context.Response.Headers[DeploymentHeader] = deployment.Name;
             var exchange = new Exchange(requestId, startedAt, startTimestamp, endpoint, parsed.Model, deployment, parsed.Body, parsed.Stream, attribution);
-            var request = new ProviderRequest(deployment.Config, endpoint, parsed.Body, parsed.Stream, OpenAiRequestWriter.ClientWantsStreamUsage(parsed.Body));
+            var request = new ProviderRequest(deployment.Config, endpoint, parsed.Body, parsed.Stream, RequestBodyRewriter.ClientWantsStreamUsage(parsed.Body))
+            {
+                ForwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint),
+            };
             exchange.HourlyMark = deployment.Pricing.Hourly?.Begin() ?? 0;
             if (parsed.Stream)
             {
@@ -95,7 +103,7 @@ public sealed class ProxyRequestHandler(
         {
             var error = ToError(failure);
             await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.UpstreamError, error.Status, Usage.None, 0, false, failure.Message));
-            await OpenAiErrorWriter.WriteAsync(context.Response, error);
+            await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, error);
             return;
         }
 
@@ -132,7 +140,7 @@ public sealed class ProxyRequestHandler(
         {
             var error = ToError(failure);
             await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.UpstreamError, error.Status, Usage.None, 0, false, failure.Message));
-            await OpenAiErrorWriter.WriteAsync(context.Response, error);
+            await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, error);
             return;
         }
 
@@ -152,25 +160,51 @@ public sealed class ProxyRequestHandler(
         await settler.SettleAsync(exchange, new ExchangeResult(status, httpStatus, outcome.Usage, outcome.OutputCharacters, true, outcome.Failure?.Message));
         if (outcome.Failure is { Kind: not ProviderFailureKind.ClientCancelled } cut && sink.Begun)
         {
-            await WriteStreamErrorAsync(context, GatewayError.Upstream(StatusCodes.Status502BadGateway, cut.Message));
+            await WriteStreamErrorAsync(context, exchange.Endpoint, GatewayError.Upstream(StatusCodes.Status502BadGateway, cut.Message));
         }
     }
 
     /// <summary>An error inside a stream that has begun: one SSE event with OpenAI's error object.</summary>
-    private static async Task WriteStreamErrorAsync(HttpContext context, GatewayError error)
+    private static async Task WriteStreamErrorAsync(HttpContext context, GatewayEndpoint endpoint, GatewayError error)
     {
         try
         {
-            var json = OpenAiErrorWriter.ToJson(error);
-            await context.Response.BodyWriter.WriteAsync("data: "u8.ToArray(), context.RequestAborted);
-            await context.Response.BodyWriter.WriteAsync(json, context.RequestAborted);
-            await context.Response.BodyWriter.WriteAsync("\n\n"u8.ToArray(), context.RequestAborted);
+            await context.Response.BodyWriter.WriteAsync(ErrorResponder.StreamEvent(endpoint, error), context.RequestAborted);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
             // The client is gone too; the record is already written.
         }
     }
+
+    /// <summary>The client headers a provider's protocol needs, by allow-list; nothing else of the client's goes upstream.</summary>
+    private static IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders(IHeaderDictionary headers, GatewayEndpoint endpoint)
+    {
+        if (endpoint != GatewayEndpoint.Messages)
+        {
+            return [];
+        }
+
+        List<KeyValuePair<string, string>> forwarded = [];
+        foreach (var name in new[] { "anthropic-version", "anthropic-beta" })
+        {
+            if (headers.TryGetValue(name, out var value) && value.Count > 0)
+            {
+                forwarded.Add(new(name, value.ToString()));
+            }
+        }
+
+        return forwarded;
+    }
+
+    private static GatewayError WrongEndpoint(string alias, Deployment deployment, GatewayEndpoint endpoint) => GatewayError.InvalidRequest(
+        endpoint == GatewayEndpoint.Messages
+            ? $"The model '{alias}' is served by {deployment.Config.Provider}, which speaks the OpenAI format: call POST /v1/chat/completions."
+            : deployment.Adapter.Supports(GatewayEndpoint.Messages)
+                ? $"The model '{alias}' is an Anthropic deployment: call POST /v1/messages (OpenAI-format calls to Anthropic deployments are not translated yet)."
+                : $"The model '{alias}' cannot serve this endpoint.",
+        "unsupported_endpoint",
+        "model");
 
     private static GatewayError ToError(ProviderFailure failure) => failure.Kind switch
     {

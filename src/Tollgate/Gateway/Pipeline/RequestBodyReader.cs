@@ -94,7 +94,7 @@ public sealed class RequestBodyReader(long maxBodyBytes)
             stream = s.ValueKind == JsonValueKind.True;
         }
 
-        if (endpoint == GatewayEndpoint.ChatCompletions)
+        if (endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Messages)
         {
             if (!body.TryGetProperty("messages", out var messages))
             {

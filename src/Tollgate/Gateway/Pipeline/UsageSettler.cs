@@ -39,7 +39,12 @@ public sealed partial class UsageSettler(LedgerQueue ledger, TimeProvider time, 
             LatencyMs = time.GetElapsedTime(exchange.StartTimestamp, end).TotalMilliseconds,
             TimeToFirstByteMs = exchange.FirstByteTimestamp is { } first ? time.GetElapsedTime(exchange.StartTimestamp, first).TotalMilliseconds : null,
             Attribution = exchange.Attribution,
-            Endpoint = exchange.Endpoint == Providers.GatewayEndpoint.Embeddings ? "embeddings" : "chat.completions",
+            Endpoint = exchange.Endpoint switch
+            {
+                Providers.GatewayEndpoint.Embeddings => "embeddings",
+                Providers.GatewayEndpoint.Messages => "messages",
+                _ => "chat.completions",
+            },
             Alias = exchange.Alias,
             Deployment = exchange.Deployment.Name,
             Provider = exchange.Deployment.Config.Provider,

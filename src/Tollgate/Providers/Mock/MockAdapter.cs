@@ -13,6 +13,8 @@ public sealed class MockAdapter(TimeProvider time) : IProviderAdapter
 {
     private const string JsonContentType = "application/json";
 
+    public bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Embeddings;
+
     public async Task<ProviderResult<UpstreamReply>> SendAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
         var mock = request.Deployment.Mock ?? new MockConfig();

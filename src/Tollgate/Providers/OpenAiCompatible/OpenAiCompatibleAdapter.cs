@@ -19,6 +19,8 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
 
     private static readonly ConditionalWeakTable<DeploymentConfig, Uri[]> UpstreamUris = [];
 
+    public bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Embeddings;
+
     public async Task<ProviderResult<UpstreamReply>> SendAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -75,7 +77,7 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
     {
         var deployment = request.Deployment;
         var buffer = new ArrayBufferWriter<byte>(1024);
-        OpenAiRequestWriter.Write(request.Body, deployment.Model, request.Stream, buffer);
+        RequestBodyRewriter.Write(request.Body, deployment.Model, request.Stream, buffer);
         var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
         content.Headers.ContentType = JsonContentType;
         var message = new HttpRequestMessage(HttpMethod.Post, UpstreamUri(deployment, request.Endpoint)) { Content = content, Version = new Version(1, 1) };

@@ -3,14 +3,14 @@ using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Tollgate.Providers.OpenAiCompatible;
+namespace Tollgate.Providers;
 
 /// <summary>
-/// Writes the client's body for the upstream: every field passes through unchanged except <c>model</c> (the alias
-/// becomes the deployment's model) and, for streams, <c>stream_options.include_usage</c>, which is always asked for
-/// so that a stream is metered from the provider's own count.
+/// Writes the client's body for the upstream: every field passes through with its original bytes except <c>model</c>
+/// (the alias becomes the deployment's model) and, for OpenAI-format streams, <c>stream_options.include_usage</c>,
+/// which is always asked for so that a stream is metered from the provider's own count.
 /// </summary>
-public static class OpenAiRequestWriter
+public static class RequestBodyRewriter
 {
     private static readonly JsonWriterOptions WriterOptions = new()
     {
@@ -19,7 +19,7 @@ public static class OpenAiRequestWriter
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static void Write(JsonElement body, string upstreamModel, bool stream, IBufferWriter<byte> output)
+    public static void Write(JsonElement body, string upstreamModel, bool askForStreamUsage, IBufferWriter<byte> output)
     {
         using var writer = new Utf8JsonWriter(output, WriterOptions);
         writer.WriteStartObject();
@@ -32,7 +32,7 @@ public static class OpenAiRequestWriter
                 writer.WriteString("model"u8, upstreamModel);
                 wroteModel = true;
             }
-            else if (stream && property.NameEquals("stream_options"u8))
+            else if (askForStreamUsage && property.NameEquals("stream_options"u8))
             {
                 WriteStreamOptions(writer, property.Value);
                 wroteStreamOptions = true;
@@ -48,7 +48,7 @@ public static class OpenAiRequestWriter
             writer.WriteString("model"u8, upstreamModel);
         }
 
-        if (stream && !wroteStreamOptions)
+        if (askForStreamUsage && !wroteStreamOptions)
         {
             WriteStreamOptions(writer, default);
         }

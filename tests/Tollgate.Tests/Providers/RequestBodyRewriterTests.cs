@@ -1,17 +1,17 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using Tollgate.Providers.OpenAiCompatible;
+using Tollgate.Providers;
 using Xunit;
 
 namespace Tollgate.Tests.Providers;
 
-public sealed class OpenAiRequestWriterTests
+public sealed class RequestBodyRewriterTests
 {
     private static JsonElement Write(string body, bool stream)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        OpenAiRequestWriter.Write(JsonDocument.Parse(body).RootElement, "gpt-4o-mini-2024-07-18", stream, buffer);
+        RequestBodyRewriter.Write(JsonDocument.Parse(body).RootElement, "gpt-4o-mini-2024-07-18", stream, buffer);
         return JsonDocument.Parse(buffer.WrittenMemory).RootElement;
     }
 
@@ -57,7 +57,7 @@ public sealed class OpenAiRequestWriterTests
     [InlineData("""{}""", false)]
     public void The_client_wants_the_usage_chunk_only_when_it_said_so(string body, bool wants)
     {
-        Assert.Equal(wants, OpenAiRequestWriter.ClientWantsStreamUsage(JsonDocument.Parse(body).RootElement));
+        Assert.Equal(wants, RequestBodyRewriter.ClientWantsStreamUsage(JsonDocument.Parse(body).RootElement));
     }
 
     [Fact]
