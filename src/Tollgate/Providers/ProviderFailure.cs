@@ -16,4 +16,7 @@ public enum ProviderFailureKind
 
     /// <summary>The client went away.</summary>
     ClientCancelled,
+
+    /// <summary>The request cannot be expressed in the provider's format; it was not sent.</summary>
+    Rejected,
 }

@@ -116,15 +116,15 @@ public sealed class AnthropicFunctionalTests : IAsyncLifetime
     {
         var unknown = await _gateway.Client.PostAsync("/v1/messages", new StringContent("""{"model":"nope","max_tokens":1,"messages":[]}""", Encoding.UTF8, "application/json"));
         var openAiAliasOnMessages = await _gateway.Client.PostAsync("/v1/messages", new StringContent("""{"model":"gpt-4o-mini","max_tokens":1,"messages":[]}""", Encoding.UTF8, "application/json"));
-        var claudeOnChat = await _gateway.Client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"claude","messages":[]}""", Encoding.UTF8, "application/json"));
+        var claudeAsEmbeddings = await _gateway.Client.PostAsync("/v1/embeddings", new StringContent("""{"model":"claude","input":"x"}""", Encoding.UTF8, "application/json"));
 
         var error = JsonDocument.Parse(await unknown.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Equal(("error", "not_found_error"), (error.GetProperty("type").GetString(), error.GetProperty("error").GetProperty("type").GetString()));
         Assert.Equal(HttpStatusCode.BadRequest, openAiAliasOnMessages.StatusCode);
         Assert.Contains("/v1/chat/completions", await openAiAliasOnMessages.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.BadRequest, claudeOnChat.StatusCode);
-        Assert.Contains("/v1/messages", JsonDocument.Parse(await claudeOnChat.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, claudeAsEmbeddings.StatusCode);
+        Assert.Equal("unsupported_endpoint", JsonDocument.Parse(await claudeAsEmbeddings.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
         Assert.Empty(_upstream.Received);
         Assert.Empty(_openAi.Received);
     }

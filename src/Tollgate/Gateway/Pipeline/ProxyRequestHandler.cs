@@ -101,13 +101,29 @@ public sealed class ProxyRequestHandler(
 
         if (result.Failure is { } failure)
         {
-            var error = ToError(failure);
-            await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.UpstreamError, error.Status, Usage.None, 0, false, failure.Message));
-            await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, error);
+            await FailAsync(context, exchange, failure);
             return;
         }
 
         await SettleAndWriteAsync(context, exchange, result.Value!);
+    }
+
+    /// <summary>
+    /// A call that failed before any answer. A request the adapter could not express in the provider's format never
+    /// left the gateway: it is a 400 and leaves no record. Anything else may have reached the provider: one record.
+    /// </summary>
+    private async Task FailAsync(HttpContext context, Exchange exchange, ProviderFailure failure)
+    {
+        if (failure.Kind == ProviderFailureKind.Rejected)
+        {
+            exchange.Deployment.Pricing.Hourly?.End(exchange.HourlyMark);
+            await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, GatewayError.InvalidRequest(failure.Message, "unsupported_for_provider"));
+            return;
+        }
+
+        var error = ToError(failure);
+        await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.UpstreamError, error.Status, Usage.None, 0, false, failure.Message));
+        await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, error);
     }
 
     /// <summary>Records a whole answer from the provider and passes it to the client with its status, headers and cost.</summary>
@@ -138,9 +154,7 @@ public sealed class ProxyRequestHandler(
         var result = await exchange.Deployment.Adapter.StreamAsync(request, sink, context.RequestAborted);
         if (result.Failure is { } failure)
         {
-            var error = ToError(failure);
-            await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.UpstreamError, error.Status, Usage.None, 0, false, failure.Message));
-            await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, error);
+            await FailAsync(context, exchange, failure);
             return;
         }
 
@@ -200,9 +214,7 @@ public sealed class ProxyRequestHandler(
     private static GatewayError WrongEndpoint(string alias, Deployment deployment, GatewayEndpoint endpoint) => GatewayError.InvalidRequest(
         endpoint == GatewayEndpoint.Messages
             ? $"The model '{alias}' is served by {deployment.Config.Provider}, which speaks the OpenAI format: call POST /v1/chat/completions."
-            : deployment.Adapter.Supports(GatewayEndpoint.Messages)
-                ? $"The model '{alias}' is an Anthropic deployment: call POST /v1/messages (OpenAI-format calls to Anthropic deployments are not translated yet)."
-                : $"The model '{alias}' cannot serve this endpoint.",
+            : $"The model '{alias}' is served by {deployment.Config.Provider}, which cannot serve this endpoint.",
         "unsupported_endpoint",
         "model");
 

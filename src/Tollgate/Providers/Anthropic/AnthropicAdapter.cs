@@ -8,28 +8,38 @@ using Tollgate.Providers.Streaming;
 namespace Tollgate.Providers.Anthropic;
 
 /// <summary>
-/// Anthropic's Messages API, served natively on <c>/v1/messages</c>: the client's body passes through (system
-/// blocks, <c>cache_control</c>, tools, images, thinking) with only the model replaced; the deployment's key goes in
-/// <c>x-api-key</c>; the client's <c>anthropic-version</c> and <c>anthropic-beta</c> are passed on.
+/// Anthropic's Messages API. On <c>/v1/messages</c> the client's body passes through (system blocks,
+/// <c>cache_control</c>, tools, images, thinking) with only the model replaced, and the client's
+/// <c>anthropic-version</c> and <c>anthropic-beta</c> are passed on. On <c>/v1/chat/completions</c> the OpenAI-format
+/// request is translated to a Messages request and the answer (whole or streamed) back to OpenAI's format. The
+/// deployment's key goes in <c>x-api-key</c>.
 /// </summary>
-public sealed class AnthropicAdapter(UpstreamHttp http) : IProviderAdapter
+public sealed class AnthropicAdapter(UpstreamHttp http, TimeProvider time) : IProviderAdapter
 {
     public const string DefaultVersion = "2023-06-01";
 
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
-    public bool Supports(GatewayEndpoint endpoint) => endpoint == GatewayEndpoint.Messages;
+    public bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.Messages or GatewayEndpoint.ChatCompletions;
 
     public async Task<ProviderResult<UpstreamReply>> SendAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var (message, rejection) = BuildRequest(request);
+        if (rejection is not null)
+        {
+            return rejection;
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(request.Deployment.Timeout);
         try
         {
-            using var message = BuildRequest(request);
-            using var response = await http.Invoker.SendAsync(message, timeout.Token);
-            return await ReadWholeReplyAsync(response, timeout.Token);
+            using (message)
+            using (var response = await http.Invoker.SendAsync(message!, timeout.Token))
+            {
+                return await ReadWholeReplyAsync(response, request.Endpoint, timeout.Token);
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -45,13 +55,21 @@ public sealed class AnthropicAdapter(UpstreamHttp http) : IProviderAdapter
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(sink);
+        var (message, rejection) = BuildRequest(request);
+        if (rejection is not null)
+        {
+            return rejection;
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(request.Deployment.Timeout);
         HttpResponseMessage response;
         try
         {
-            using var message = BuildRequest(request);
-            response = await http.Invoker.SendAsync(message, timeout.Token);
+            using (message)
+            {
+                response = await http.Invoker.SendAsync(message!, timeout.Token);
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -66,11 +84,14 @@ public sealed class AnthropicAdapter(UpstreamHttp http) : IProviderAdapter
         {
             if (!response.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
             {
-                return StreamOutcome.FromWholeReply(await ReadWholeReplyAsync(response, timeout.Token));
+                return StreamOutcome.FromWholeReply(await ReadWholeReplyAsync(response, request.Endpoint, timeout.Token));
             }
 
+            IStreamInspector inspector = request.Endpoint == GatewayEndpoint.ChatCompletions
+                ? new AnthropicChatStreamTranslator(request.ClientWantsStreamUsage, time.GetUtcNow().ToUnixTimeSeconds())
+                : new AnthropicStreamInspector();
             await using var upstream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            return await SseRelay.RelayAsync(PipeReader.Create(upstream), new AnthropicStreamInspector(), UpstreamHeaders.Select(response), sink, timeout.Token, cancellationToken);
+            return await SseRelay.RelayAsync(PipeReader.Create(upstream), inspector, UpstreamHeaders.Select(response), sink, timeout.Token, cancellationToken);
         }
     }
 
@@ -110,19 +131,58 @@ public sealed class AnthropicAdapter(UpstreamHttp http) : IProviderAdapter
         }
     }
 
-    private static async Task<UpstreamReply> ReadWholeReplyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>A whole answer; on the OpenAI-format endpoint its body (message or error) is translated to OpenAI's format.</summary>
+    private async Task<UpstreamReply> ReadWholeReplyAsync(HttpResponseMessage response, GatewayEndpoint endpoint, CancellationToken cancellationToken)
     {
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
         var (usage, characters) = response.IsSuccessStatusCode ? ReadMessage(body) : (Usage.None, 0);
+        if (endpoint == GatewayEndpoint.ChatCompletions && response.IsSuccessStatusCode)
+        {
+            using var message = TryParse(body);
+            if (message is not null)
+            {
+                body = AnthropicResponseTranslator.Completion(message.RootElement, time.GetUtcNow().ToUnixTimeSeconds());
+                contentType = "application/json";
+            }
+        }
+        else if (endpoint == GatewayEndpoint.ChatCompletions)
+        {
+            body = AnthropicResponseTranslator.Error(body);
+        }
+
         return new UpstreamReply((int)response.StatusCode, body, contentType, usage, characters) { Headers = UpstreamHeaders.Select(response) };
     }
 
-    private static HttpRequestMessage BuildRequest(ProviderRequest request)
+    private static JsonDocument? TryParse(byte[] body)
+    {
+        try
+        {
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static (HttpRequestMessage? Message, ProviderFailure? Rejection) BuildRequest(ProviderRequest request)
     {
         var deployment = request.Deployment;
         var buffer = new ArrayBufferWriter<byte>(1024);
-        RequestBodyRewriter.Write(request.Body, deployment.Model, askForStreamUsage: false, buffer);
+        if (request.Endpoint == GatewayEndpoint.ChatCompletions)
+        {
+            var rejection = AnthropicRequestTranslator.Translate(request.Body, deployment.Model, AnthropicRequestTranslator.DefaultMaxTokens, buffer);
+            if (rejection is not null)
+            {
+                return (null, new ProviderFailure(ProviderFailureKind.Rejected, rejection));
+            }
+        }
+        else
+        {
+            RequestBodyRewriter.Write(request.Body, deployment.Model, askForStreamUsage: false, buffer);
+        }
+
         var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
         content.Headers.ContentType = JsonContentType;
         var message = new HttpRequestMessage(HttpMethod.Post, deployment.BaseUrl!.AbsoluteUri.TrimEnd('/') + "/v1/messages") { Content = content };
@@ -139,6 +199,6 @@ public sealed class AnthropicAdapter(UpstreamHttp http) : IProviderAdapter
         }
 
         message.Headers.Accept.ParseAdd(request.Stream ? "text/event-stream" : "application/json");
-        return message;
+        return (message, null);
     }
 }

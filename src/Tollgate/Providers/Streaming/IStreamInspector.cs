@@ -6,7 +6,9 @@ namespace Tollgate.Providers.Streaming;
 /// <param name="IsEnd">The stream's end marker: the gateway's trailer goes just before it.</param>
 /// <param name="Forward">False for an event the client must not see (a usage chunk it did not ask for).</param>
 /// <param name="ContentCharacters">Generated text in the event, to estimate output if usage never arrives.</param>
-public readonly record struct StreamEventFacts(bool IsEnd, bool Forward, long ContentCharacters);
+/// <param name="Rewritten">When set, these bytes (zero or more whole events) go to the client instead of the event: a
+/// stream translated from one provider's format into another's.</param>
+public readonly record struct StreamEventFacts(bool IsEnd, bool Forward, long ContentCharacters, ReadOnlyMemory<byte>? Rewritten = null);
 
 /// <summary>Reads one provider format's stream events, one stream at a time, and keeps the usage they report.</summary>
 public interface IStreamInspector

@@ -48,9 +48,9 @@ public static class SseRelay
                         await sink.WriteTrailerAsync(inspector.Usage, clientToken);
                     }
 
-                    if (facts.Forward)
+                    if (facts.Forward && (facts.Rewritten ?? bytes) is { Length: > 0 } output)
                     {
-                        await sink.WriteEventAsync(bytes, clientToken);
+                        await sink.WriteEventAsync(output, clientToken);
                     }
                 }
 
