@@ -64,6 +64,8 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         var fake = new FakeOpenAiUpstream(app);
         app.MapPost("/v1/chat/completions", fake.ChatAsync);
         app.MapPost("/v1/embeddings", fake.EmbeddingsAsync);
+        app.MapPost("/openai/deployments/{deployment}/chat/completions", fake.ChatAsync);
+        app.MapPost("/openai/deployments/{deployment}/embeddings", fake.EmbeddingsAsync);
         await app.StartAsync();
         fake.BaseUrl = new Uri(app.Urls.First() + "/v1");
         return fake;
@@ -82,7 +84,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         using var buffer = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffer);
         var request = new ReceivedRequest(
-            context.Request.Path,
+            context.Request.Path + context.Request.QueryString,
             context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
             buffer.ToArray());
         if (RecordRequests)

@@ -169,6 +169,7 @@ public static partial class ConfigLoader
             PriceAs = d.PriceAs,
             Timeout = TimeSpan.FromSeconds(d.TimeoutSeconds ?? 600),
             Mock = KnownProviders.IsMock(d.Provider) ? d.Mock ?? new MockConfig() : null,
+            ApiVersion = KnownProviders.IsAzure(d.Provider) ? d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion : null,
         };
     }
 

@@ -40,6 +40,9 @@ public sealed record DeploymentConfig
     public string? PriceAs { get; init; }
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Azure OpenAI's <c>api-version</c> query parameter (provider <c>azure</c> only).</summary>
+    public string? ApiVersion { get; init; }
     public MockConfig? Mock { get; init; }
 }
 

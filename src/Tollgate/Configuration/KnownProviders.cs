@@ -10,11 +10,18 @@ public static class KnownProviders
     public const string Mock = "mock";
     public const string OpenAiCompatible = "openai-compatible";
     public const string Anthropic = "anthropic";
+    public const string Azure = "azure";
+
+    /// <summary>The Azure OpenAI API version used when a deployment names none.</summary>
+    public const string DefaultAzureApiVersion = "2024-10-21";
+
+    public static bool IsAzure(string provider) => string.Equals(provider, Azure, StringComparison.OrdinalIgnoreCase);
 
     private static readonly Dictionary<string, string?> DefaultBaseUrls = new(StringComparer.OrdinalIgnoreCase)
     {
         ["openai"] = "https://api.openai.com/v1",
         ["anthropic"] = "https://api.anthropic.com",
+        ["azure"] = null,
         ["groq"] = "https://api.groq.com/openai/v1",
         ["deepseek"] = "https://api.deepseek.com/v1",
         ["together"] = "https://api.together.xyz/v1",
@@ -34,6 +41,7 @@ public static class KnownProviders
     {
         ["openai"] = "openai",
         ["anthropic"] = "anthropic",
+        ["azure"] = "azure",
         ["custom_openai"] = "openai",
         ["openai_like"] = "openai",
         ["groq"] = "groq",

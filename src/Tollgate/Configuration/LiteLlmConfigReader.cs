@@ -9,7 +9,7 @@ internal static class LiteLlmConfigReader
 {
     private static readonly string[] RootKeys = ["model_list", "general_settings"];
     private static readonly string[] EntryKeys = ["model_name", "litellm_params"];
-    private static readonly string[] ParamKeys = ["model", "api_base", "base_url", "api_key", "timeout", "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "cache_creation_input_token_cost"];
+    private static readonly string[] ParamKeys = ["model", "api_base", "base_url", "api_key", "api_version", "timeout", "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "cache_creation_input_token_cost"];
     private static readonly string[] GeneralKeys = ["master_key"];
 
     public static RawConfig Read(YamlSection root, SecretResolver secrets)
@@ -72,7 +72,8 @@ internal static class LiteLlmConfigReader
                 price,
                 null,
                 parameters.Int("timeout", min: 1),
-                null));
+                null,
+                parameters.String("api_version")));
         }
 
         return new RawConfig(

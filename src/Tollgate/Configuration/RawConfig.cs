@@ -22,4 +22,5 @@ internal sealed record RawDeployment(
     PriceConfig? Price,
     string? PriceAs,
     int? TimeoutSeconds,
-    MockConfig? Mock);
+    MockConfig? Mock,
+    string? ApiVersion = null);

@@ -83,7 +83,14 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
         var message = new HttpRequestMessage(HttpMethod.Post, UpstreamUri(deployment, request.Endpoint)) { Content = content, Version = new Version(1, 1) };
         if (!string.IsNullOrEmpty(deployment.ApiKey))
         {
-            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", deployment.ApiKey);
+            if (KnownProviders.IsAzure(deployment.Provider))
+            {
+                message.Headers.Add("api-key", deployment.ApiKey);
+            }
+            else
+            {
+                message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", deployment.ApiKey);
+            }
         }
 
         message.Headers.Accept.ParseAdd(request.Stream ? "text/event-stream" : "application/json");
@@ -119,6 +126,14 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : IProviderAdapte
         var uris = UpstreamUris.GetValue(deployment, d =>
         {
             var baseUrl = d.BaseUrl!.AbsoluteUri.TrimEnd('/');
+            if (KnownProviders.IsAzure(d.Provider))
+            {
+                // Azure OpenAI: the model is the Azure deployment's name, in the path; the version is a query parameter.
+                var deploymentBase = $"{baseUrl}/openai/deployments/{Uri.EscapeDataString(d.Model)}";
+                var version = "?api-version=" + Uri.EscapeDataString(d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion);
+                return [new Uri(deploymentBase + "/chat/completions" + version), new Uri(deploymentBase + "/embeddings" + version)];
+            }
+
             return [new Uri(baseUrl + "/chat/completions"), new Uri(baseUrl + "/embeddings")];
         });
         return uris[endpoint == GatewayEndpoint.Embeddings ? 1 : 0];
