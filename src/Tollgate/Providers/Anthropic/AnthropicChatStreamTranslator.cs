@@ -83,21 +83,15 @@ public sealed class AnthropicChatStreamTranslator(bool clientWantsUsage, long cr
                         UsageChunk(output);
                     }
 
-                    output.Write("data: [DONE]\n\n"u8);
+                    output.Write(OpenAiWire.Done);
                     break;
                 case "error":
                     var error = root.GetProperty("error");
-                    Event(output, w =>
-                    {
-                        w.WriteStartObject();
-                        w.WriteStartObject("error");
-                        w.WriteString("message", error.TryGetProperty("message", out var m) ? m.GetString() : "The provider reported an error.");
-                        w.WriteString("type", error.TryGetProperty("type", out var t) ? t.GetString() : "api_error");
-                        w.WriteNull("param");
-                        w.WriteNull("code");
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                    });
+                    output.Write("data: "u8);
+                    output.Write(OpenAiWire.Error(
+                        (error.TryGetProperty("message", out var m) ? m.GetString() : null) ?? "The provider reported an error.",
+                        (error.TryGetProperty("type", out var t) ? t.GetString() : null) ?? "api_error"));
+                    output.Write("\n\n"u8);
                     break;
                 default:
                     break;
@@ -107,7 +101,7 @@ public sealed class AnthropicChatStreamTranslator(bool clientWantsUsage, long cr
         }
     }
 
-    private void Chunk(ArrayBufferWriter<byte> output, Action<Utf8JsonWriter> delta, string? finishReason) => Event(output, w =>
+    private void Chunk(ArrayBufferWriter<byte> output, Action<Utf8JsonWriter> delta, string? finishReason) => OpenAiWire.Event(output, w =>
     {
         Header(w);
         w.WriteStartArray("choices");
@@ -131,12 +125,12 @@ public sealed class AnthropicChatStreamTranslator(bool clientWantsUsage, long cr
         w.WriteEndObject();
     });
 
-    private void UsageChunk(ArrayBufferWriter<byte> output) => Event(output, w =>
+    private void UsageChunk(ArrayBufferWriter<byte> output) => OpenAiWire.Event(output, w =>
     {
         Header(w);
         w.WriteStartArray("choices");
         w.WriteEndArray();
-        AnthropicResponseTranslator.WriteUsage(w, Usage);
+        OpenAiWire.WriteUsage(w, Usage);
         w.WriteEndObject();
     });
 
@@ -170,16 +164,5 @@ public sealed class AnthropicChatStreamTranslator(bool clientWantsUsage, long cr
         writer.WriteEndObject();
         writer.WriteEndObject();
         writer.WriteEndArray();
-    }
-
-    private static void Event(ArrayBufferWriter<byte> output, Action<Utf8JsonWriter> write)
-    {
-        output.Write("data: "u8);
-        using (var writer = new Utf8JsonWriter(output, AnthropicResponseTranslator.WriterOptions))
-        {
-            write(writer);
-        }
-
-        output.Write("\n\n"u8);
     }
 }

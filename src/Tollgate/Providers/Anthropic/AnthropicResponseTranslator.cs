@@ -1,7 +1,5 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
-using Tollgate.Metering;
 
 namespace Tollgate.Providers.Anthropic;
 
@@ -12,12 +10,10 @@ namespace Tollgate.Providers.Anthropic;
 /// </summary>
 public static class AnthropicResponseTranslator
 {
-    internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public static byte[] Completion(JsonElement message, long created)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer, OpenAiWire.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("id", "chatcmpl-" + (message.TryGetProperty("id", out var id) ? id.GetString() : "anthropic"));
@@ -65,7 +61,7 @@ public static class AnthropicResponseTranslator
             writer.WriteEndArray();
             if (message.TryGetProperty("usage", out var usage))
             {
-                WriteUsage(writer, AnthropicUsageMapper.Map(usage));
+                OpenAiWire.WriteUsage(writer, AnthropicUsageMapper.Map(usage));
             }
 
             writer.WriteEndObject();
@@ -85,37 +81,14 @@ public static class AnthropicResponseTranslator
                 return body.ToArray();
             }
 
-            var buffer = new ArrayBufferWriter<byte>(256);
-            using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-            {
-                writer.WriteStartObject();
-                writer.WriteStartObject("error");
-                writer.WriteString("message", error.TryGetProperty("message", out var message) ? message.GetString() : "The provider returned an error.");
-                writer.WriteString("type", error.TryGetProperty("type", out var type) ? type.GetString() : "api_error");
-                writer.WriteNull("param");
-                writer.WriteNull("code");
-                writer.WriteEndObject();
-                writer.WriteEndObject();
-            }
-
-            return buffer.WrittenSpan.ToArray();
+            return OpenAiWire.Error(
+                (error.TryGetProperty("message", out var message) ? message.GetString() : null) ?? "The provider returned an error.",
+                (error.TryGetProperty("type", out var type) ? type.GetString() : null) ?? "api_error");
         }
         catch (JsonException)
         {
             return body.ToArray();
         }
-    }
-
-    internal static void WriteUsage(Utf8JsonWriter writer, Usage usage)
-    {
-        writer.WriteStartObject("usage");
-        writer.WriteNumber("prompt_tokens", usage.InputTokens ?? 0);
-        writer.WriteNumber("completion_tokens", usage.OutputTokens ?? 0);
-        writer.WriteNumber("total_tokens", (usage.InputTokens ?? 0) + (usage.OutputTokens ?? 0));
-        writer.WriteStartObject("prompt_tokens_details");
-        writer.WriteNumber("cached_tokens", usage.CachedInputTokens ?? 0);
-        writer.WriteEndObject();
-        writer.WriteEndObject();
     }
 
     internal static string FinishReason(string? stopReason) => stopReason switch
