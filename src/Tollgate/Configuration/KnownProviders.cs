@@ -2,8 +2,8 @@ namespace Tollgate.Configuration;
 
 /// <summary>
 /// The provider names a deployment may use, the wire format each speaks and its default base URL. Every host here
-/// except <c>mock</c> and <c>anthropic</c> speaks the OpenAI chat-completions format; a host with no default must be
-/// given a base_url.
+/// except <c>mock</c>, <c>anthropic</c> and <c>gemini</c> speaks the OpenAI chat-completions format; a host with no
+/// default must be given a base_url.
 /// </summary>
 public static class KnownProviders
 {
@@ -11,6 +11,7 @@ public static class KnownProviders
     public const string OpenAiCompatible = "openai-compatible";
     public const string Anthropic = "anthropic";
     public const string Azure = "azure";
+    public const string Gemini = "gemini";
 
     /// <summary>The Azure OpenAI API version used when a deployment names none.</summary>
     public const string DefaultAzureApiVersion = "2024-10-21";
@@ -22,6 +23,7 @@ public static class KnownProviders
         ["openai"] = "https://api.openai.com/v1",
         ["anthropic"] = "https://api.anthropic.com",
         ["azure"] = null,
+        ["gemini"] = "https://generativelanguage.googleapis.com",
         ["groq"] = "https://api.groq.com/openai/v1",
         ["deepseek"] = "https://api.deepseek.com/v1",
         ["together"] = "https://api.together.xyz/v1",
@@ -42,6 +44,7 @@ public static class KnownProviders
         ["openai"] = "openai",
         ["anthropic"] = "anthropic",
         ["azure"] = "azure",
+        ["gemini"] = "gemini",
         ["custom_openai"] = "openai",
         ["openai_like"] = "openai",
         ["groq"] = "groq",
@@ -66,8 +69,13 @@ public static class KnownProviders
     public static bool IsMock(string provider) => string.Equals(provider, Mock, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The wire format (adapter) a provider speaks.</summary>
-    public static string WireFormat(string provider) =>
-        IsMock(provider) ? Mock : string.Equals(provider, Anthropic, StringComparison.OrdinalIgnoreCase) ? Anthropic : OpenAiCompatible;
+    public static string WireFormat(string provider) => provider.ToLowerInvariant() switch
+    {
+        Mock => Mock,
+        Anthropic => Anthropic,
+        Gemini => Gemini,
+        _ => OpenAiCompatible,
+    };
 
     public static string? DefaultBaseUrl(string provider) => DefaultBaseUrls.GetValueOrDefault(provider);
 

@@ -13,6 +13,7 @@ using Tollgate.Ledger.Sqlite;
 using Tollgate.Metering;
 using Tollgate.Providers;
 using Tollgate.Providers.Anthropic;
+using Tollgate.Providers.Gemini;
 using Tollgate.Providers.Mock;
 using Tollgate.Providers.OpenAiCompatible;
 
@@ -52,6 +53,7 @@ public static class GatewayHost
         services.AddSingleton<OpenAiCompatibleAdapter>();
         services.AddSingleton<MockAdapter>();
         services.AddSingleton<AnthropicAdapter>();
+        services.AddSingleton<GeminiAdapter>();
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<DeploymentRouter>();
         services.AddSingleton(new Authenticator(masterKey));

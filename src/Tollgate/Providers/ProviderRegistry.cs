@@ -1,12 +1,13 @@
 using Tollgate.Configuration;
 using Tollgate.Providers.Anthropic;
+using Tollgate.Providers.Gemini;
 using Tollgate.Providers.Mock;
 using Tollgate.Providers.OpenAiCompatible;
 
 namespace Tollgate.Providers;
 
 /// <summary>Picks the adapter that speaks a deployment's wire format.</summary>
-public sealed class ProviderRegistry(OpenAiCompatibleAdapter openAiCompatible, AnthropicAdapter anthropic, MockAdapter mock)
+public sealed class ProviderRegistry(OpenAiCompatibleAdapter openAiCompatible, AnthropicAdapter anthropic, GeminiAdapter gemini, MockAdapter mock)
 {
     public IProviderAdapter For(DeploymentConfig deployment)
     {
@@ -15,6 +16,7 @@ public sealed class ProviderRegistry(OpenAiCompatibleAdapter openAiCompatible, A
         {
             KnownProviders.Mock => mock,
             KnownProviders.Anthropic => anthropic,
+            KnownProviders.Gemini => gemini,
             _ => openAiCompatible,
         };
     }

@@ -20,4 +20,10 @@ public interface IStreamInspector
     bool UsageFinal { get; }
 
     StreamEventFacts Inspect(ReadOnlySpan<byte> data);
+
+    /// <summary>
+    /// Called when the provider's stream ends without an end marker of its own (Gemini's). Returns the events that
+    /// close the stream for the client (for example OpenAI's <c>[DONE]</c>), or null if the stream was not finished.
+    /// </summary>
+    ReadOnlyMemory<byte>? Complete() => null;
 }

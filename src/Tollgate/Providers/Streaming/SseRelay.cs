@@ -62,6 +62,13 @@ public static class SseRelay
                         await sink.BeginAsync(upstreamHeaders, clientToken);
                     }
 
+                    if (!sawEnd && inspector.Complete() is { } closing)
+                    {
+                        sawEnd = true;
+                        await sink.WriteTrailerAsync(inspector.Usage, clientToken);
+                        await sink.WriteEventAsync(closing, clientToken);
+                    }
+
                     // A stream that ends before its end marker and before its final usage was cut short.
                     return new StreamOutcome(null, Settled(inspector), characters, sawEnd || inspector.UsageFinal
                         ? null

@@ -1,0 +1,132 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Tollgate.Configuration;
+using Tollgate.Metering;
+using Tollgate.Providers.Streaming;
+
+namespace Tollgate.Providers.Gemini;
+
+/// <summary>
+/// Google Gemini behind OpenAI-format chat: requests are translated to <c>generateContent</c> /
+/// <c>streamGenerateContent?alt=sse</c>, answers back to chat completions; the key goes in <c>x-goog-api-key</c>.
+/// </summary>
+public sealed class GeminiAdapter(UpstreamHttp http, TimeProvider time) : IProviderAdapter
+{
+    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
+
+    public bool Supports(GatewayEndpoint endpoint) => endpoint == GatewayEndpoint.ChatCompletions;
+
+    public async Task<ProviderResult<UpstreamReply>> SendAsync(ProviderRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (message, rejection) = BuildRequest(request);
+        if (rejection is not null)
+        {
+            return rejection;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(request.Deployment.Timeout);
+        using (message)
+        {
+            var (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment.Timeout, timeout.Token, cancellationToken);
+            if (failure is not null)
+            {
+                return failure;
+            }
+
+            using (response)
+            {
+                return await ReadWholeReplyAsync(response!, request.Deployment, timeout.Token);
+            }
+        }
+    }
+
+    public async Task<ProviderResult<StreamOutcome>> StreamAsync(ProviderRequest request, IStreamSink sink, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sink);
+        var (message, rejection) = BuildRequest(request);
+        if (rejection is not null)
+        {
+            return rejection;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(request.Deployment.Timeout);
+        HttpResponseMessage? response;
+        using (message)
+        {
+            ProviderFailure? failure;
+            (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment.Timeout, timeout.Token, cancellationToken);
+            if (failure is not null)
+            {
+                return failure;
+            }
+        }
+
+        using (response)
+        {
+            if (!response!.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
+            {
+                return StreamOutcome.FromWholeReply(await ReadWholeReplyAsync(response, request.Deployment, timeout.Token));
+            }
+
+            var translator = new GeminiChatStreamTranslator(request.Deployment.Model, request.ClientWantsStreamUsage, time.GetUtcNow().ToUnixTimeSeconds());
+            await using var upstream = await response.Content.ReadAsStreamAsync(timeout.Token);
+            return await SseRelay.RelayAsync(PipeReader.Create(upstream), translator, UpstreamHeaders.Select(response), sink, timeout.Token, cancellationToken);
+        }
+    }
+
+    private async Task<UpstreamReply> ReadWholeReplyAsync(HttpResponseMessage response, DeploymentConfig deployment, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        var usage = Usage.None;
+        long characters = 0;
+        if (response.IsSuccessStatusCode)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(body);
+                usage = GeminiResponseTranslator.UsageOf(document.RootElement);
+                characters = GeminiResponseTranslator.Candidate(document.RootElement).Text.Length;
+                body = GeminiResponseTranslator.Completion(document.RootElement, deployment.Model, time.GetUtcNow().ToUnixTimeSeconds());
+            }
+            catch (JsonException)
+            {
+                // Not JSON: passed on as it came, and the usage estimated.
+            }
+        }
+        else
+        {
+            body = GeminiResponseTranslator.Error(body);
+        }
+
+        return new UpstreamReply((int)response.StatusCode, body, "application/json", usage, characters) { Headers = UpstreamHeaders.Select(response) };
+    }
+
+    private static (HttpRequestMessage? Message, ProviderFailure? Rejection) BuildRequest(ProviderRequest request)
+    {
+        var deployment = request.Deployment;
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        var rejection = GeminiRequestTranslator.Translate(request.Body, buffer);
+        if (rejection is not null)
+        {
+            return (null, new ProviderFailure(ProviderFailureKind.Rejected, rejection));
+        }
+
+        var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
+        content.Headers.ContentType = JsonContentType;
+        var method = request.Stream ? "streamGenerateContent?alt=sse" : "generateContent";
+        var url = $"{deployment.BaseUrl!.AbsoluteUri.TrimEnd('/')}/v1beta/models/{Uri.EscapeDataString(deployment.Model)}:{method}";
+        var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+        if (!string.IsNullOrEmpty(deployment.ApiKey))
+        {
+            message.Headers.Add("x-goog-api-key", deployment.ApiKey);
+        }
+
+        return (message, null);
+    }
+}
