@@ -20,6 +20,9 @@ public sealed record SpendRow(
 
     /// <summary>Requests the repricing had no price for (left out of <see cref="RepricedCostUsd"/>).</summary>
     public long UnrepricedRequests { get; init; }
+
+    /// <summary>What prompt caching saved in this group (reads at the cached rate, less the premium paid on writes).</summary>
+    public decimal CacheSavingsUsd { get; init; }
 }
 
 /// <summary>Adds up ledger records by one grouping, in decimal, most costly group first.</summary>
@@ -52,7 +55,7 @@ public static class SpendReport
     private sealed class Accumulator(Repricer? repricer)
     {
         private long _requests, _input, _cached, _write, _output, _reasoning, _unpriced, _estimated, _unrepriced;
-        private decimal _cost, _repriced;
+        private decimal _cost, _repriced, _cacheSavings;
 
         public void Add(UsageRecord record)
         {
@@ -63,6 +66,7 @@ public static class SpendReport
             _output += record.Usage.OutputTokens ?? 0;
             _reasoning += record.Usage.ReasoningTokens ?? 0;
             _estimated += record.Usage.Estimated ? 1 : 0;
+            _cacheSavings += record.CacheSavingsUsd ?? 0;
             if (record.Cost.Total is { } cost)
             {
                 _cost += cost;
@@ -86,6 +90,7 @@ public static class SpendReport
         {
             RepricedCostUsd = repricer is null ? null : _repriced,
             UnrepricedRequests = _unrepriced,
+            CacheSavingsUsd = _cacheSavings,
         };
     }
 }

@@ -10,7 +10,7 @@ public static class ReportFormatter
 {
     public static IReadOnlyList<string> Formats { get; } = ["table", "csv", "json"];
 
-    private static readonly string[] Headers = ["group", "requests", "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "cost_usd", "unpriced_requests", "estimated_requests"];
+    private static readonly string[] Headers = ["group", "requests", "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "cost_usd", "unpriced_requests", "estimated_requests", "cache_savings_usd"];
     private static readonly string[] RepricedHeaders = ["repriced_cost_usd", "unrepriced_requests"];
 
     public static void Write(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName, string format)
@@ -55,6 +55,7 @@ public static class ReportFormatter
                         writer.WriteNumber("cost_usd", row.CostUsd);
                         writer.WriteNumber("unpriced_requests", row.UnpricedRequests);
                         writer.WriteNumber("estimated_requests", row.EstimatedRequests);
+                        writer.WriteNumber("cache_savings_usd", row.CacheSavingsUsd);
                         if (row.RepricedCostUsd is { } repricedCost)
                         {
                             writer.WriteNumber("repriced_cost_usd", repricedCost);
@@ -80,12 +81,13 @@ public static class ReportFormatter
 
     private static void WriteTable(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName, bool repriced)
     {
-        string[] headers = [groupName.ToUpperInvariant(), "REQUESTS", "INPUT", "CACHED", "CACHE WRITE", "OUTPUT", "REASONING", "COST (USD)", "UNPRICED", "ESTIMATED",
+        string[] headers = [groupName.ToUpperInvariant(), "REQUESTS", "INPUT", "CACHED", "CACHE WRITE", "OUTPUT", "REASONING", "COST (USD)", "UNPRICED", "ESTIMATED", "CACHE SAVED",
             .. repriced ? (string[])["REPRICED (USD)", "CHANGE", "NOT REPRICED"] : []];
         var total = new SpendRow("TOTAL", rows.Sum(r => r.Requests), rows.Sum(r => r.InputTokens), rows.Sum(r => r.CachedInputTokens),
             rows.Sum(r => r.CacheWriteTokens), rows.Sum(r => r.OutputTokens), rows.Sum(r => r.ReasoningTokens), rows.Sum(r => r.CostUsd),
             rows.Sum(r => r.UnpricedRequests), rows.Sum(r => r.EstimatedRequests))
         {
+            CacheSavingsUsd = rows.Sum(r => r.CacheSavingsUsd),
             RepricedCostUsd = repriced ? rows.Sum(r => r.RepricedCostUsd ?? 0) : null,
             UnrepricedRequests = rows.Sum(r => r.UnrepricedRequests),
         };
@@ -131,6 +133,7 @@ public static class ReportFormatter
         Number(r.OutputTokens), Number(r.ReasoningTokens),
         exact ? r.CostUsd.ToString(CultureInfo.InvariantCulture) : Money(r.CostUsd),
         Number(r.UnpricedRequests), Number(r.EstimatedRequests),
+        exact ? r.CacheSavingsUsd.ToString(CultureInfo.InvariantCulture) : Money(r.CacheSavingsUsd),
     ];
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);

@@ -152,6 +152,11 @@ public static partial class ConfigLoader
         }
 
         ValidatePrice(d, diagnostics);
+        if (d.AutoCacheSystemPromptMinTokens is not null && d.Provider is not null && !string.Equals(d.Provider, KnownProviders.Anthropic, StringComparison.OrdinalIgnoreCase))
+        {
+            diagnostics.Error(d.Path + ".auto_cache_system_prompt", "applies to provider 'anthropic' only (OpenAI and Gemini cache long prompts by themselves)");
+        }
+
         if (diagnostics.Errors.Count > errorsBefore || d.Alias is null || d.Provider is null || d.Model is null)
         {
             return null;
@@ -170,6 +175,7 @@ public static partial class ConfigLoader
             Timeout = TimeSpan.FromSeconds(d.TimeoutSeconds ?? 600),
             Mock = KnownProviders.IsMock(d.Provider) ? d.Mock ?? new MockConfig() : null,
             ApiVersion = KnownProviders.IsAzure(d.Provider) ? d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion : null,
+            AutoCacheSystemPromptMinTokens = d.AutoCacheSystemPromptMinTokens,
         };
     }
 

@@ -41,6 +41,12 @@ public sealed record DeploymentConfig
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Anthropic only: mark a system prompt of at least this many tokens for the prompt cache when the request does
+    /// not (see <c>SystemPromptCacheBreakpoint</c>). Null: off.
+    /// </summary>
+    public int? AutoCacheSystemPromptMinTokens { get; init; }
+
     /// <summary>Azure OpenAI's <c>api-version</c> query parameter (provider <c>azure</c> only).</summary>
     public string? ApiVersion { get; init; }
     public MockConfig? Mock { get; init; }

@@ -23,4 +23,5 @@ internal sealed record RawDeployment(
     string? PriceAs,
     int? TimeoutSeconds,
     MockConfig? Mock,
-    string? ApiVersion = null);
+    string? ApiVersion = null,
+    int? AutoCacheSystemPromptMinTokens = null);

@@ -46,5 +46,8 @@ public sealed record UsageRecord
 
     /// <summary>Where the price came from (catalogue entry and date, override, hourly), or why it is unknown.</summary>
     public required string PriceSource { get; init; }
+
+    /// <summary>What prompt caching saved on this request (negative for a request that only wrote to the cache); null when unpriced.</summary>
+    public decimal? CacheSavingsUsd { get; init; }
     public string? Error { get; init; }
 }

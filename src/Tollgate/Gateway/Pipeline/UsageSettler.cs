@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Tollgate.Ledger;
 using Tollgate.Metering;
 using Tollgate.Metering.Tokenization;
+using Tollgate.Optimization.PromptCaching;
 
 namespace Tollgate.Gateway.Pipeline;
 
@@ -28,7 +29,7 @@ public sealed partial class UsageSettler(LedgerQueue ledger, TimeProvider time, 
         ArgumentNullException.ThrowIfNull(exchange);
         ArgumentNullException.ThrowIfNull(result);
         var usage = FinalUsage(exchange, result);
-        var (cost, source) = Price(exchange, usage, result.ProviderAnswered);
+        var (cost, source, savings) = Price(exchange, usage, result.ProviderAnswered);
 
         // Read after pricing, so an hourly share never covers more time than the recorded latency.
         var end = time.GetTimestamp();
@@ -55,6 +56,7 @@ public sealed partial class UsageSettler(LedgerQueue ledger, TimeProvider time, 
             Usage = usage,
             Cost = cost,
             PriceSource = source,
+            CacheSavingsUsd = savings,
             Error = result.Error,
         };
         await ledger.EnqueueAsync(record);
@@ -88,29 +90,31 @@ public sealed partial class UsageSettler(LedgerQueue ledger, TimeProvider time, 
         };
     }
 
-    private (CostBreakdown Cost, string Source) Price(Exchange exchange, Usage usage, bool providerAnswered)
+    private (CostBreakdown Cost, string Source, decimal? CacheSavings) Price(Exchange exchange, Usage usage, bool providerAnswered)
     {
         var pricing = exchange.Deployment.Pricing;
         if (pricing.Hourly is { } hourly)
         {
             var share = hourly.End(exchange.HourlyMark);
-            return (CostBreakdown.Flat(share), "hourly share");
+            return (CostBreakdown.Flat(share), "hourly share", null);
         }
 
         var price = pricing.On(DateOnly.FromDateTime(exchange.StartedAt.UtcDateTime));
         switch (price)
         {
             case DeploymentPrice.PerToken perToken:
-                return (providerAnswered ? CostCalculator.Price(usage, perToken.Price) : CostBreakdown.Flat(0), perToken.Source);
+                return providerAnswered
+                    ? (CostCalculator.Price(usage, perToken.Price), perToken.Source, CachingSavings.Of(usage, perToken.Price))
+                    : (CostBreakdown.Flat(0), perToken.Source, 0m);
             case DeploymentPrice.Unknown unknown:
                 if (_warnedUnknown.TryAdd(exchange.Deployment.Name, true))
                 {
                     LogUnknownPrice(logger, exchange.Deployment.Name, unknown.Reason);
                 }
 
-                return (CostBreakdown.Unknown, "unknown: " + unknown.Reason);
+                return (CostBreakdown.Unknown, "unknown: " + unknown.Reason, null);
             default:
-                return (CostBreakdown.Unknown, "unknown");
+                return (CostBreakdown.Unknown, "unknown", null);
         }
     }
 

@@ -135,6 +135,7 @@ internal sealed class SqliteInsertWriter : IDisposable
         Text(s, 33, r.PriceSource);
         Text(s, 34, r.Error);
         Count(s, 35, r.Usage.CacheWrite1hTokens);
+        Text(s, 36, r.CacheSavingsUsd is { } savings ? SqliteLedgerStore.Money(savings) : null);
     }
 
     private static void Text(sqlite3_stmt statement, int index, string? value)

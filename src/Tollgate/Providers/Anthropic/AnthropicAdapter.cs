@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Tollgate.Metering;
+using Tollgate.Optimization.PromptCaching;
 using Tollgate.Providers.Streaming;
 
 namespace Tollgate.Providers.Anthropic;
@@ -183,7 +184,17 @@ public sealed class AnthropicAdapter(UpstreamHttp http, TimeProvider time) : IPr
             RequestBodyRewriter.Write(request.Body, deployment.Model, askForStreamUsage: false, buffer);
         }
 
-        var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
+        var body = buffer.WrittenMemory;
+        if (deployment.AutoCacheSystemPromptMinTokens is { } minTokens)
+        {
+            using var written = JsonDocument.Parse(body);
+            if (SystemPromptCacheBreakpoint.Apply(written.RootElement, minTokens) is { } marked)
+            {
+                body = marked;
+            }
+        }
+
+        var content = new ReadOnlyMemoryContent(body);
         content.Headers.ContentType = JsonContentType;
         var message = new HttpRequestMessage(HttpMethod.Post, deployment.BaseUrl!.AbsoluteUri.TrimEnd('/') + "/v1/messages") { Content = content };
         if (!string.IsNullOrEmpty(deployment.ApiKey))
