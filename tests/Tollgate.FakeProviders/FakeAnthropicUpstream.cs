@@ -19,13 +19,8 @@ public sealed record FakeAnthropicUsage(int InputTokens, int OutputTokens, int C
 /// </summary>
 public sealed class FakeAnthropicUpstream : IAsyncDisposable
 {
-    private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedRequest> _received = new();
-
-    private FakeAnthropicUpstream(WebApplication app)
-    {
-        _app = app;
-    }
+    private WebApplication _app = null!;
 
     public Uri BaseUrl { get; private set; } = null!;
 
@@ -40,31 +35,16 @@ public sealed class FakeAnthropicUpstream : IAsyncDisposable
 
     public static async Task<FakeAnthropicUpstream> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var fake = new FakeAnthropicUpstream(app);
-        app.MapPost("/v1/messages", fake.MessagesAsync);
-        await app.StartAsync();
-        fake.BaseUrl = new Uri(app.Urls.First());
+        var fake = new FakeAnthropicUpstream();
+        (fake._app, fake.BaseUrl) = await FakeServer.StartAsync(app => app.MapPost("/v1/messages", fake.MessagesAsync));
         return fake;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public async ValueTask DisposeAsync() => await FakeServer.StopAsync(_app);
 
     private async Task MessagesAsync(HttpContext context)
     {
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer);
-        var request = new ReceivedRequest(
-            context.Request.Path,
-            context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
-            buffer.ToArray());
+        var request = await FakeServer.ReceiveAsync(context);
         _received.Enqueue(request);
         context.Response.Headers["request-id"] = "req_anthropic_1";
         if (FailWithStatus is { } status)

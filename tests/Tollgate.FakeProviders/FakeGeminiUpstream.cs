@@ -18,13 +18,8 @@ public sealed record FakeGeminiUsage(int PromptTokens, int CandidatesTokens, int
 /// </summary>
 public sealed class FakeGeminiUpstream : IAsyncDisposable
 {
-    private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedRequest> _received = new();
-
-    private FakeGeminiUpstream(WebApplication app)
-    {
-        _app = app;
-    }
+    private WebApplication _app = null!;
 
     public Uri BaseUrl { get; private set; } = null!;
 
@@ -36,31 +31,16 @@ public sealed class FakeGeminiUpstream : IAsyncDisposable
 
     public static async Task<FakeGeminiUpstream> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var fake = new FakeGeminiUpstream(app);
-        app.MapPost("/v1beta/models/{*modelAndMethod}", fake.GenerateAsync);
-        await app.StartAsync();
-        fake.BaseUrl = new Uri(app.Urls.First());
+        var fake = new FakeGeminiUpstream();
+        (fake._app, fake.BaseUrl) = await FakeServer.StartAsync(app => app.MapPost("/v1beta/models/{*modelAndMethod}", fake.GenerateAsync));
         return fake;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public async ValueTask DisposeAsync() => await FakeServer.StopAsync(_app);
 
     private async Task GenerateAsync(HttpContext context, string modelAndMethod)
     {
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer);
-        _received.Enqueue(new ReceivedRequest(
-            context.Request.Path + context.Request.QueryString,
-            context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
-            buffer.ToArray()));
+        _received.Enqueue(await FakeServer.ReceiveAsync(context));
         var model = modelAndMethod.Split(':')[0];
         if (modelAndMethod.EndsWith(":streamGenerateContent", StringComparison.Ordinal))
         {

@@ -16,13 +16,8 @@ namespace Tollgate.FakeProviders;
 /// </summary>
 public sealed class FakeOpenAiUpstream : IAsyncDisposable
 {
-    private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedRequest> _received = new();
-
-    private FakeOpenAiUpstream(WebApplication app)
-    {
-        _app = app;
-    }
+    private WebApplication _app = null!;
 
     public Uri BaseUrl { get; private set; } = null!;
 
@@ -57,36 +52,25 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
 
     public static async Task<FakeOpenAiUpstream> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var fake = new FakeOpenAiUpstream(app);
-        app.MapPost("/v1/chat/completions", fake.ChatAsync);
-        app.MapPost("/v1/embeddings", fake.EmbeddingsAsync);
-        app.MapPost("/openai/deployments/{deployment}/chat/completions", fake.ChatAsync);
-        app.MapPost("/openai/deployments/{deployment}/embeddings", fake.EmbeddingsAsync);
-        await app.StartAsync();
-        fake.BaseUrl = new Uri(app.Urls.First() + "/v1");
+        var fake = new FakeOpenAiUpstream();
+        (fake._app, var root) = await FakeServer.StartAsync(app =>
+        {
+            app.MapPost("/v1/chat/completions", fake.ChatAsync);
+            app.MapPost("/v1/embeddings", fake.EmbeddingsAsync);
+            app.MapPost("/openai/deployments/{deployment}/chat/completions", fake.ChatAsync);
+            app.MapPost("/openai/deployments/{deployment}/embeddings", fake.EmbeddingsAsync);
+        });
+        fake.BaseUrl = new Uri(root, "/v1");
         return fake;
     }
 
     public void ClearReceived() => _received.Clear();
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public async ValueTask DisposeAsync() => await FakeServer.StopAsync(_app);
 
     private async Task<ReceivedRequest> ReceiveAsync(HttpContext context)
     {
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer);
-        var request = new ReceivedRequest(
-            context.Request.Path + context.Request.QueryString,
-            context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
-            buffer.ToArray());
+        var request = await FakeServer.ReceiveAsync(context);
         if (RecordRequests)
         {
             _received.Enqueue(request);

@@ -66,4 +66,67 @@ public static class OpenAiWire
     }
 
     public static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
+
+    /// <summary>One <c>chat.completion.chunk</c> event with a single choice.</summary>
+    public static void Chunk(ArrayBufferWriter<byte> output, ChunkHeader header, Action<Utf8JsonWriter> delta, string? finishReason)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(delta);
+        Event(output, w =>
+        {
+            header.WriteStart(w);
+            w.WriteStartArray("choices");
+            w.WriteStartObject();
+            w.WriteNumber("index", 0);
+            w.WriteStartObject("delta");
+            delta(w);
+            w.WriteEndObject();
+            w.WriteNull("logprobs");
+            if (finishReason is null)
+            {
+                w.WriteNull("finish_reason");
+            }
+            else
+            {
+                w.WriteString("finish_reason", finishReason);
+            }
+
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>The usage-only chunk that ends a stream for a client that asked for usage: no choices, only usage.</summary>
+    public static void UsageChunk(ArrayBufferWriter<byte> output, ChunkHeader header, Usage usage)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        Event(output, w =>
+        {
+            header.WriteStart(w);
+            w.WriteStartArray("choices");
+            w.WriteEndArray();
+            WriteUsage(w, usage);
+            w.WriteEndObject();
+        });
+    }
+}
+
+/// <summary>The fields every chunk of one stream repeats.</summary>
+public sealed record ChunkHeader(string Id, long Created, string? Model, string? SystemFingerprint = null)
+{
+    /// <summary>Opens the chunk object and writes the repeated fields.</summary>
+    public void WriteStart(Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        writer.WriteString("id", Id);
+        writer.WriteString("object", "chat.completion.chunk");
+        writer.WriteNumber("created", Created);
+        writer.WriteString("model", Model);
+        if (SystemFingerprint is not null)
+        {
+            writer.WriteString("system_fingerprint", SystemFingerprint);
+        }
+    }
 }

@@ -15,86 +15,13 @@ namespace Tollgate.Providers.Anthropic;
 /// request is translated to a Messages request and the answer (whole or streamed) back to OpenAI's format. The
 /// deployment's key goes in <c>x-api-key</c>.
 /// </summary>
-public sealed class AnthropicAdapter(UpstreamHttp http, TimeProvider time) : IProviderAdapter
+public sealed class AnthropicAdapter(UpstreamHttp http, TimeProvider time) : HttpProviderAdapter(http)
 {
     public const string DefaultVersion = "2023-06-01";
 
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
-    public bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.Messages or GatewayEndpoint.ChatCompletions;
-
-    public async Task<ProviderResult<UpstreamReply>> SendAsync(ProviderRequest request, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var (message, rejection) = BuildRequest(request);
-        if (rejection is not null)
-        {
-            return rejection;
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(request.Deployment.Timeout);
-        try
-        {
-            using (message)
-            using (var response = await http.Invoker.SendAsync(message!, timeout.Token))
-            {
-                return await ReadWholeReplyAsync(response, request.Endpoint, timeout.Token);
-            }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return new ProviderFailure(ProviderFailureKind.Timeout, $"no answer within {request.Deployment.Timeout.TotalSeconds:0} s");
-        }
-        catch (HttpRequestException ex)
-        {
-            return new ProviderFailure(ProviderFailureKind.Unreachable, ex.Message);
-        }
-    }
-
-    public async Task<ProviderResult<StreamOutcome>> StreamAsync(ProviderRequest request, IStreamSink sink, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(sink);
-        var (message, rejection) = BuildRequest(request);
-        if (rejection is not null)
-        {
-            return rejection;
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(request.Deployment.Timeout);
-        HttpResponseMessage response;
-        try
-        {
-            using (message)
-            {
-                response = await http.Invoker.SendAsync(message!, timeout.Token);
-            }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return new ProviderFailure(ProviderFailureKind.Timeout, $"no answer within {request.Deployment.Timeout.TotalSeconds:0} s");
-        }
-        catch (HttpRequestException ex)
-        {
-            return new ProviderFailure(ProviderFailureKind.Unreachable, ex.Message);
-        }
-
-        using (response)
-        {
-            if (!response.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
-            {
-                return StreamOutcome.FromWholeReply(await ReadWholeReplyAsync(response, request.Endpoint, timeout.Token));
-            }
-
-            IStreamInspector inspector = request.Endpoint == GatewayEndpoint.ChatCompletions
-                ? new AnthropicChatStreamTranslator(request.ClientWantsStreamUsage, time.GetUtcNow().ToUnixTimeSeconds())
-                : new AnthropicStreamInspector();
-            await using var upstream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            return await SseRelay.RelayAsync(PipeReader.Create(upstream), inspector, UpstreamHeaders.Select(response), sink, timeout.Token, cancellationToken);
-        }
-    }
+    public override bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.Messages or GatewayEndpoint.ChatCompletions;
 
     /// <summary>Usage and generated-text length of a whole Messages response.</summary>
     internal static (Usage Usage, long OutputCharacters) ReadMessage(ReadOnlyMemory<byte> body)
@@ -133,9 +60,12 @@ public sealed class AnthropicAdapter(UpstreamHttp http, TimeProvider time) : IPr
     }
 
     /// <summary>A whole answer; on the OpenAI-format endpoint its body (message or error) is translated to OpenAI's format.</summary>
-    private async Task<UpstreamReply> ReadWholeReplyAsync(HttpResponseMessage response, GatewayEndpoint endpoint, CancellationToken cancellationToken)
+    protected override async Task<UpstreamReply> ReadWholeReplyAsync(HttpResponseMessage response, ProviderRequest request, CancellationToken cancellationToken)
     {
-        byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(request);
+        var endpoint = request.Endpoint;
+        var body = await ReadBodyAsync(response.Content, cancellationToken);
         var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
         var (usage, characters) = response.IsSuccessStatusCode ? ReadMessage(body) : (Usage.None, 0);
         if (endpoint == GatewayEndpoint.ChatCompletions && response.IsSuccessStatusCode)
@@ -167,8 +97,17 @@ public sealed class AnthropicAdapter(UpstreamHttp http, TimeProvider time) : IPr
         }
     }
 
-    private static (HttpRequestMessage? Message, ProviderFailure? Rejection) BuildRequest(ProviderRequest request)
+    protected override IStreamInspector CreateStreamInspector(ProviderRequest request)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.Endpoint == GatewayEndpoint.ChatCompletions
+            ? new AnthropicChatStreamTranslator(request.ClientWantsStreamUsage, time.GetUtcNow().ToUnixTimeSeconds())
+            : new AnthropicStreamInspector();
+    }
+
+    protected override (HttpRequestMessage? Message, ProviderFailure? Rejection) BuildRequest(ProviderRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         var deployment = request.Deployment;
         var buffer = new ArrayBufferWriter<byte>(1024);
         if (request.Endpoint == GatewayEndpoint.ChatCompletions)

@@ -101,47 +101,12 @@ public sealed class AnthropicChatStreamTranslator(bool clientWantsUsage, long cr
         }
     }
 
-    private void Chunk(ArrayBufferWriter<byte> output, Action<Utf8JsonWriter> delta, string? finishReason) => OpenAiWire.Event(output, w =>
-    {
-        Header(w);
-        w.WriteStartArray("choices");
-        w.WriteStartObject();
-        w.WriteNumber("index", 0);
-        w.WriteStartObject("delta");
-        delta(w);
-        w.WriteEndObject();
-        w.WriteNull("logprobs");
-        if (finishReason is null)
-        {
-            w.WriteNull("finish_reason");
-        }
-        else
-        {
-            w.WriteString("finish_reason", finishReason);
-        }
+    private ChunkHeader Header => new(_id, created, _model);
 
-        w.WriteEndObject();
-        w.WriteEndArray();
-        w.WriteEndObject();
-    });
+    private void Chunk(ArrayBufferWriter<byte> output, Action<Utf8JsonWriter> delta, string? finishReason) =>
+        OpenAiWire.Chunk(output, Header, delta, finishReason);
 
-    private void UsageChunk(ArrayBufferWriter<byte> output) => OpenAiWire.Event(output, w =>
-    {
-        Header(w);
-        w.WriteStartArray("choices");
-        w.WriteEndArray();
-        OpenAiWire.WriteUsage(w, Usage);
-        w.WriteEndObject();
-    });
-
-    private void Header(Utf8JsonWriter writer)
-    {
-        writer.WriteStartObject();
-        writer.WriteString("id", _id);
-        writer.WriteString("object", "chat.completion.chunk");
-        writer.WriteNumber("created", created);
-        writer.WriteString("model", _model);
-    }
+    private void UsageChunk(ArrayBufferWriter<byte> output) => OpenAiWire.UsageChunk(output, Header, Usage);
 
     private static void ToolCall(Utf8JsonWriter writer, int index, string? id, string? name, string? arguments)
     {

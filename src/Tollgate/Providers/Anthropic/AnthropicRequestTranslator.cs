@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Tollgate.Providers.Anthropic;
@@ -15,20 +14,18 @@ public static class AnthropicRequestTranslator
 {
     public const int DefaultMaxTokens = 4096;
 
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <returns>Null on success, else why the request cannot be translated.</returns>
     public static string? Translate(JsonElement body, string model, int defaultMaxTokens, IBufferWriter<byte> output)
     {
-        if (body.TryGetProperty("n", out var n) && n.ValueKind == JsonValueKind.Number && n.GetInt32() > 1)
+        if (OpenAiChatMessages.RefuseSeveralChoices(body, "Anthropic") is { } refusal)
         {
-            return "Anthropic models return one choice: 'n' greater than 1 is not supported.";
+            return refusal;
         }
 
-        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        using var writer = new Utf8JsonWriter(output, OpenAiWire.WriterOptions);
         writer.WriteStartObject();
         writer.WriteString("model", model);
-        writer.WriteNumber("max_tokens", MaxTokens(body) ?? defaultMaxTokens);
+        writer.WriteNumber("max_tokens", OpenAiChatMessages.MaxTokens(body) ?? defaultMaxTokens);
         WriteSystem(writer, body);
         var error = WriteMessages(writer, body);
         if (error is not null)
@@ -45,12 +42,12 @@ public static class AnthropicRequestTranslator
             }
         }
 
-        if (body.TryGetProperty("stop", out var stop) && stop.ValueKind is JsonValueKind.String or JsonValueKind.Array)
+        if (OpenAiChatMessages.StopSequences(body) is { Count: > 0 } stops)
         {
             writer.WriteStartArray("stop_sequences");
-            foreach (var sequence in stop.ValueKind == JsonValueKind.String ? [stop] : stop.EnumerateArray().ToArray())
+            foreach (var sequence in stops)
             {
-                writer.WriteStringValue(sequence.GetString());
+                writer.WriteStringValue(sequence);
             }
 
             writer.WriteEndArray();
@@ -73,29 +70,12 @@ public static class AnthropicRequestTranslator
         return null;
     }
 
-    private static long? MaxTokens(JsonElement body)
-    {
-        foreach (var name in new[] { "max_completion_tokens", "max_tokens" })
-        {
-            if (body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var max) && max > 0)
-            {
-                return max;
-            }
-        }
-
-        return null;
-    }
-
     private static void WriteSystem(Utf8JsonWriter writer, JsonElement body)
     {
-        var system = body.GetProperty("messages").EnumerateArray()
-            .Where(m => Role(m) is "system" or "developer")
-            .Select(m => Text(m.GetProperty("content")))
-            .Where(t => t.Length > 0)
-            .ToList();
-        if (system.Count > 0)
+        var system = OpenAiChatMessages.SystemText(body);
+        if (system.Length > 0)
         {
-            writer.WriteString("system", string.Join("\n\n", system));
+            writer.WriteString("system", system);
         }
     }
 
@@ -105,7 +85,7 @@ public static class AnthropicRequestTranslator
         var turns = new List<(string Role, List<Action<Utf8JsonWriter>> Blocks)>();
         foreach (var message in body.GetProperty("messages").EnumerateArray())
         {
-            var role = Role(message);
+            var role = OpenAiChatMessages.Role(message);
             if (role is "system" or "developer")
             {
                 continue;
@@ -116,7 +96,7 @@ public static class AnthropicRequestTranslator
             if (role == "tool")
             {
                 var id = message.TryGetProperty("tool_call_id", out var toolCallId) ? toolCallId.GetString() : null;
-                var result = message.TryGetProperty("content", out var toolContent) ? Text(toolContent) : string.Empty;
+                var result = message.TryGetProperty("content", out var toolContent) ? OpenAiChatMessages.Text(toolContent) : string.Empty;
                 blocks.Add(w =>
                 {
                     w.WriteStartObject();
@@ -357,16 +337,4 @@ public static class AnthropicRequestTranslator
         writer.WriteString("text", text);
         writer.WriteEndObject();
     }
-
-    private static string? Role(JsonElement message) =>
-        message.ValueKind == JsonValueKind.Object && message.TryGetProperty("role", out var role) ? role.GetString() : null;
-
-    private static string Text(JsonElement content) => content.ValueKind switch
-    {
-        JsonValueKind.String => content.GetString()!,
-        JsonValueKind.Array => string.Concat(content.EnumerateArray()
-            .Where(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty("text", out _))
-            .Select(p => p.GetProperty("text").GetString())),
-        _ => string.Empty,
-    };
 }

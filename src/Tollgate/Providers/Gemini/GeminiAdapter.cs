@@ -12,77 +12,24 @@ namespace Tollgate.Providers.Gemini;
 /// Google Gemini behind OpenAI-format chat: requests are translated to <c>generateContent</c> /
 /// <c>streamGenerateContent?alt=sse</c>, answers back to chat completions; the key goes in <c>x-goog-api-key</c>.
 /// </summary>
-public sealed class GeminiAdapter(UpstreamHttp http, TimeProvider time) : IProviderAdapter
+public sealed class GeminiAdapter(UpstreamHttp http, TimeProvider time) : HttpProviderAdapter(http)
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
-    public bool Supports(GatewayEndpoint endpoint) => endpoint == GatewayEndpoint.ChatCompletions;
+    public override bool Supports(GatewayEndpoint endpoint) => endpoint == GatewayEndpoint.ChatCompletions;
 
-    public async Task<ProviderResult<UpstreamReply>> SendAsync(ProviderRequest request, CancellationToken cancellationToken)
+    protected override IStreamInspector CreateStreamInspector(ProviderRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (message, rejection) = BuildRequest(request);
-        if (rejection is not null)
-        {
-            return rejection;
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(request.Deployment.Timeout);
-        using (message)
-        {
-            var (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment.Timeout, timeout.Token, cancellationToken);
-            if (failure is not null)
-            {
-                return failure;
-            }
-
-            using (response)
-            {
-                return await ReadWholeReplyAsync(response!, request.Deployment, timeout.Token);
-            }
-        }
+        return new GeminiChatStreamTranslator(request.Deployment.Model, request.ClientWantsStreamUsage, time.GetUtcNow().ToUnixTimeSeconds());
     }
 
-    public async Task<ProviderResult<StreamOutcome>> StreamAsync(ProviderRequest request, IStreamSink sink, CancellationToken cancellationToken)
+    protected override async Task<UpstreamReply> ReadWholeReplyAsync(HttpResponseMessage response, ProviderRequest request, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(response);
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(sink);
-        var (message, rejection) = BuildRequest(request);
-        if (rejection is not null)
-        {
-            return rejection;
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(request.Deployment.Timeout);
-        HttpResponseMessage? response;
-        using (message)
-        {
-            ProviderFailure? failure;
-            (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment.Timeout, timeout.Token, cancellationToken);
-            if (failure is not null)
-            {
-                return failure;
-            }
-        }
-
-        using (response)
-        {
-            if (!response!.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
-            {
-                return StreamOutcome.FromWholeReply(await ReadWholeReplyAsync(response, request.Deployment, timeout.Token));
-            }
-
-            var translator = new GeminiChatStreamTranslator(request.Deployment.Model, request.ClientWantsStreamUsage, time.GetUtcNow().ToUnixTimeSeconds());
-            await using var upstream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            return await SseRelay.RelayAsync(PipeReader.Create(upstream), translator, UpstreamHeaders.Select(response), sink, timeout.Token, cancellationToken);
-        }
-    }
-
-    private async Task<UpstreamReply> ReadWholeReplyAsync(HttpResponseMessage response, DeploymentConfig deployment, CancellationToken cancellationToken)
-    {
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        var deployment = request.Deployment;
+        var body = await ReadBodyAsync(response.Content, cancellationToken);
         var usage = Usage.None;
         long characters = 0;
         if (response.IsSuccessStatusCode)
@@ -107,8 +54,9 @@ public sealed class GeminiAdapter(UpstreamHttp http, TimeProvider time) : IProvi
         return new UpstreamReply((int)response.StatusCode, body, "application/json", usage, characters) { Headers = UpstreamHeaders.Select(response) };
     }
 
-    private static (HttpRequestMessage? Message, ProviderFailure? Rejection) BuildRequest(ProviderRequest request)
+    protected override (HttpRequestMessage? Message, ProviderFailure? Rejection) BuildRequest(ProviderRequest request)
     {
+        ArgumentNullException.ThrowIfNull(request);
         var deployment = request.Deployment;
         var buffer = new ArrayBufferWriter<byte>(1024);
         var rejection = GeminiRequestTranslator.Translate(request.Body, buffer);

@@ -108,50 +108,13 @@ public sealed class GeminiChatStreamTranslator(string model, bool clientWantsUsa
         var output = new ArrayBufferWriter<byte>(256);
         if (clientWantsUsage)
         {
-            OpenAiWire.Event(output, w =>
-            {
-                Header(w);
-                w.WriteStartArray("choices");
-                w.WriteEndArray();
-                OpenAiWire.WriteUsage(w, Usage);
-                w.WriteEndObject();
-            });
+            OpenAiWire.UsageChunk(output, new ChunkHeader(_id, created, model), Usage);
         }
 
         output.Write(OpenAiWire.Done);
         return output.WrittenMemory;
     }
 
-    private void Chunk(ArrayBufferWriter<byte> output, Action<Utf8JsonWriter> delta, string? finishReason) => OpenAiWire.Event(output, w =>
-    {
-        Header(w);
-        w.WriteStartArray("choices");
-        w.WriteStartObject();
-        w.WriteNumber("index", 0);
-        w.WriteStartObject("delta");
-        delta(w);
-        w.WriteEndObject();
-        w.WriteNull("logprobs");
-        if (finishReason is null)
-        {
-            w.WriteNull("finish_reason");
-        }
-        else
-        {
-            w.WriteString("finish_reason", finishReason);
-        }
-
-        w.WriteEndObject();
-        w.WriteEndArray();
-        w.WriteEndObject();
-    });
-
-    private void Header(Utf8JsonWriter writer)
-    {
-        writer.WriteStartObject();
-        writer.WriteString("id", _id);
-        writer.WriteString("object", "chat.completion.chunk");
-        writer.WriteNumber("created", created);
-        writer.WriteString("model", model);
-    }
+    private void Chunk(ArrayBufferWriter<byte> output, Action<Utf8JsonWriter> delta, string? finishReason) =>
+        OpenAiWire.Chunk(output, new ChunkHeader(_id, created, model), delta, finishReason);
 }

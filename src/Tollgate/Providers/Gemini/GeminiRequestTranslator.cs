@@ -14,16 +14,16 @@ public static class GeminiRequestTranslator
     /// <returns>Null on success, else why the request cannot be translated.</returns>
     public static string? Translate(JsonElement body, IBufferWriter<byte> output)
     {
-        if (body.TryGetProperty("n", out var n) && n.ValueKind == JsonValueKind.Number && n.GetInt32() > 1)
+        if (OpenAiChatMessages.RefuseSeveralChoices(body, "Gemini") is { } refusal)
         {
-            return "'n' greater than 1 is not supported for Gemini deployments.";
+            return refusal;
         }
 
         var toolNames = new Dictionary<string, string>(StringComparer.Ordinal);
         using var writer = new Utf8JsonWriter(output, OpenAiWire.WriterOptions);
         writer.WriteStartObject();
         var messages = body.GetProperty("messages").EnumerateArray().ToList();
-        var system = string.Join("\n\n", messages.Where(m => Role(m) is "system" or "developer").Select(m => Text(m.GetProperty("content"))));
+        var system = OpenAiChatMessages.SystemText(body);
         if (system.Length > 0)
         {
             writer.WriteStartObject("systemInstruction");
@@ -38,7 +38,7 @@ public static class GeminiRequestTranslator
         writer.WriteStartArray("contents");
         foreach (var message in messages)
         {
-            var role = Role(message);
+            var role = OpenAiChatMessages.Role(message);
             if (role is "system" or "developer")
             {
                 continue;
@@ -54,7 +54,7 @@ public static class GeminiRequestTranslator
                 writer.WriteStartObject("functionResponse");
                 writer.WriteString("name", toolNames.GetValueOrDefault(id, id));
                 writer.WriteStartObject("response");
-                writer.WriteString("content", message.TryGetProperty("content", out var result) ? Text(result) : string.Empty);
+                writer.WriteString("content", message.TryGetProperty("content", out var result) ? OpenAiChatMessages.Text(result) : string.Empty);
                 writer.WriteEndObject();
                 writer.WriteEndObject();
                 writer.WriteEndObject();
@@ -85,7 +85,7 @@ public static class GeminiRequestTranslator
                         writer.WriteStartObject("functionCall");
                         writer.WriteString("name", name);
                         writer.WritePropertyName("args");
-                        WriteArguments(writer, function.TryGetProperty("arguments", out var a) ? a.GetString() : null);
+                        OpenAiChatMessages.WriteArguments(writer, function.TryGetProperty("arguments", out var a) ? a.GetString() : null);
                         writer.WriteEndObject();
                         writer.WriteEndObject();
                     }
@@ -162,12 +162,12 @@ public static class GeminiRequestTranslator
             }
         }
 
-        if (body.TryGetProperty("stop", out var stop) && stop.ValueKind is JsonValueKind.String or JsonValueKind.Array)
+        if (OpenAiChatMessages.StopSequences(body) is { Count: > 0 } stops)
         {
             writer.WriteStartArray("stopSequences");
-            foreach (var sequence in stop.ValueKind == JsonValueKind.String ? [stop] : stop.EnumerateArray().ToArray())
+            foreach (var sequence in stops)
             {
-                writer.WriteStringValue(sequence.GetString());
+                writer.WriteStringValue(sequence);
             }
 
             writer.WriteEndArray();
@@ -213,31 +213,4 @@ public static class GeminiRequestTranslator
         writer.WriteEndObject();
         writer.WriteEndArray();
     }
-
-    private static void WriteArguments(Utf8JsonWriter writer, string? arguments)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(string.IsNullOrWhiteSpace(arguments) ? "{}" : arguments);
-            document.RootElement.WriteTo(writer);
-        }
-        catch (JsonException)
-        {
-            writer.WriteStartObject();
-            writer.WriteString("arguments", arguments);
-            writer.WriteEndObject();
-        }
-    }
-
-    private static string? Role(JsonElement message) =>
-        message.ValueKind == JsonValueKind.Object && message.TryGetProperty("role", out var role) ? role.GetString() : null;
-
-    private static string Text(JsonElement content) => content.ValueKind switch
-    {
-        JsonValueKind.String => content.GetString()!,
-        JsonValueKind.Array => string.Concat(content.EnumerateArray()
-            .Where(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty("text", out _))
-            .Select(p => p.GetProperty("text").GetString())),
-        _ => string.Empty,
-    };
 }

@@ -111,69 +111,21 @@ public sealed class MockAdapter(TimeProvider time) : IProviderAdapter
         writer.WriteString("system_fingerprint", "fp_tollgate_mock");
     }
 
-    private static void WriteUsage(Utf8JsonWriter writer, MockReply reply)
-    {
-        writer.WriteStartObject("usage");
-        writer.WriteNumber("prompt_tokens", reply.PromptTokens);
-        writer.WriteNumber("completion_tokens", reply.OutputTokens);
-        writer.WriteNumber("total_tokens", reply.PromptTokens + reply.OutputTokens);
-        writer.WriteStartObject("prompt_tokens_details");
-        writer.WriteNumber("cached_tokens", 0);
-        writer.WriteEndObject();
-        writer.WriteStartObject("completion_tokens_details");
-        writer.WriteNumber("reasoning_tokens", 0);
-        writer.WriteEndObject();
-        writer.WriteEndObject();
-    }
+    private static void WriteUsage(Utf8JsonWriter writer, MockReply reply) => OpenAiWire.WriteUsage(writer, Usage(reply));
+
+    private static ChunkHeader Header(MockReply reply, long created, string model) => new(reply.Id, created, model, "fp_tollgate_mock");
 
     private static byte[] Chunk(MockReply reply, long created, string model, Action<Utf8JsonWriter> delta, string? finishReason)
     {
-        return Event(writer =>
-        {
-            writer.WriteStartObject();
-            WriteHeader(writer, reply.Id, "chat.completion.chunk", created, model);
-            writer.WriteStartArray("choices");
-            writer.WriteStartObject();
-            writer.WriteNumber("index", 0);
-            writer.WriteStartObject("delta");
-            delta(writer);
-            writer.WriteEndObject();
-            writer.WriteNull("logprobs");
-            if (finishReason is null)
-            {
-                writer.WriteNull("finish_reason");
-            }
-            else
-            {
-                writer.WriteString("finish_reason", finishReason);
-            }
-
-            writer.WriteEndObject();
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        });
+        var buffer = new ArrayBufferWriter<byte>(256);
+        OpenAiWire.Chunk(buffer, Header(reply, created, model), delta, finishReason);
+        return buffer.WrittenSpan.ToArray();
     }
 
-    private static byte[] UsageChunk(MockReply reply, long created, string model) => Event(writer =>
-    {
-        writer.WriteStartObject();
-        WriteHeader(writer, reply.Id, "chat.completion.chunk", created, model);
-        writer.WriteStartArray("choices");
-        writer.WriteEndArray();
-        WriteUsage(writer, reply);
-        writer.WriteEndObject();
-    });
-
-    private static byte[] Event(Action<Utf8JsonWriter> write)
+    private static byte[] UsageChunk(MockReply reply, long created, string model)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        buffer.Write("data: "u8);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            write(writer);
-        }
-
-        buffer.Write("\n\n"u8);
+        OpenAiWire.UsageChunk(buffer, Header(reply, created, model), Usage(reply));
         return buffer.WrittenSpan.ToArray();
     }
 

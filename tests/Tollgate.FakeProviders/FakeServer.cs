@@ -1,0 +1,39 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Tollgate.FakeProviders;
+
+/// <summary>What every fake provider shares: Kestrel on 127.0.0.1 port 0, and reading a request as it was received.</summary>
+internal static class FakeServer
+{
+    /// <summary>Starts a server whose routes <paramref name="map"/> adds; returns it and its root URL.</summary>
+    public static async Task<(WebApplication App, Uri Root)> StartAsync(Action<WebApplication> map)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        map(app);
+        await app.StartAsync();
+        return (app, new Uri(app.Urls.First()));
+    }
+
+    public static async Task<ReceivedRequest> ReceiveAsync(HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        return new ReceivedRequest(
+            context.Request.Path + context.Request.QueryString,
+            context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            buffer.ToArray());
+    }
+
+    public static async Task StopAsync(WebApplication app)
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}
