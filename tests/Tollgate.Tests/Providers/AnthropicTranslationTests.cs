@@ -100,7 +100,7 @@ public sealed class AnthropicTranslationTests
     public async Task A_stream_becomes_openai_chunks_at_every_split_point(bool clientWantsUsage)
     {
         var bytes = Encoding.UTF8.GetBytes(string.Concat(AnthropicStreamTests.Events));
-        for (var split = 0; split < bytes.Length; split += 7)
+        for (var split = 0; split < bytes.Length; split++)
         {
             var pipe = new Pipe();
             await pipe.Writer.WriteAsync(split == 0 ? bytes : bytes[..split]);
