@@ -47,13 +47,13 @@ public sealed class PromptTokenCounterTests
     [InlineData("claude-sonnet-4-5")]
     [InlineData("llama-3.1-8b-instant")]
     [InlineData("mock-gpt")]
-    public void Other_families_are_estimated_and_marked_inexact(string model)
+    public void Other_families_are_approximated_with_o200k_and_marked_inexact(string model)
     {
-        var count = PromptTokenCounter.Count(Body("""{"messages":[{"role":"user","content":"Hello there, general Kenobi"}]}"""), model);
+        var count = PromptTokenCounter.Count(Body("""{"messages":[{"role":"user","content":"Xin chào, thế giới"}]}"""), model);
 
         Assert.False(count.Exact);
-        Assert.Equal("estimate", count.Method);
-        Assert.Equal(TokenEstimator.EstimatePrompt(Body("""{"messages":[{"role":"user","content":"Hello there, general Kenobi"}]}""")), count.Tokens);
+        Assert.Equal("o200k_base approximation", count.Method);
+        Assert.Equal(3 + BpeEncoding.O200kBase.Count("user") + BpeEncoding.O200kBase.Count("Xin chào, thế giới") + 3, count.Tokens);
     }
 
     [Theory]

@@ -6,8 +6,10 @@ namespace Tollgate.Metering.Tokenization;
 /// Counts the prompt tokens of a chat or embeddings request before it is sent. For OpenAI families the count is the
 /// BPE of every message field plus the chat format's documented overhead (3 tokens a message, 1 for a name, 3 to
 /// prime the reply), which is exact for text messages. Images, tool definitions and tool calls are formatted by the
-/// provider in ways it does not publish, so a request with them is counted approximately and marked inexact; so is
-/// any model without a known tokenizer (about four characters a token, see <see cref="TokenEstimator"/>).
+/// provider in ways it does not publish, so a request with them is counted approximately and marked inexact. A model
+/// family whose tokenizer is not public (Claude, Gemini, Llama, Mistral…) is approximated with o200k_base, a modern
+/// 200k-vocabulary BPE, and marked inexact: closer than a characters-per-token rule for non-English text and code,
+/// but not calibrated against each family's own tokenizer.
 /// </summary>
 public static class PromptTokenCounter
 {
@@ -20,13 +22,9 @@ public static class PromptTokenCounter
 
     public static PromptTokenCount Count(JsonElement body, string model)
     {
-        var encoding = ModelEncodings.For(model);
-        if (encoding is null)
-        {
-            return new PromptTokenCount(TokenEstimator.EstimatePrompt(body), false, "estimate");
-        }
-
-        var exact = true;
+        var known = ModelEncodings.For(model);
+        var encoding = known ?? BpeEncoding.O200kBase;
+        var exact = known is not null;
         long tokens = 0;
         if (body.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array)
         {
@@ -78,7 +76,13 @@ public static class PromptTokenCounter
             tokens += EmbeddingInput(encoding, input);
         }
 
-        return new PromptTokenCount(tokens, exact, encoding.Name);
+        if (body.TryGetProperty("system", out var system))
+        {
+            // Anthropic-format bodies carry the system prompt apart from the messages.
+            tokens += Content(encoding, system, ref exact);
+        }
+
+        return new PromptTokenCount(tokens, exact, known is null ? "o200k_base approximation" : encoding.Name);
     }
 
     private static long Content(BpeEncoding encoding, JsonElement content, ref bool exact)
