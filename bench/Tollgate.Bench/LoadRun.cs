@@ -9,6 +9,9 @@ namespace Tollgate.Bench;
 internal sealed record LoadResult(string Target, int Connections, bool Stream, long Requests, long Errors, double Seconds, double P50Us, double P90Us, double P99Us)
 {
     public double RequestsPerSecond => Requests / Seconds;
+
+    /// <summary>The round with the median throughput.</summary>
+    public static LoadResult Median(IReadOnlyList<LoadResult> rounds) => rounds.OrderBy(r => r.RequestsPerSecond).ElementAt(rounds.Count / 2);
 }
 
 /// <summary>

@@ -13,6 +13,11 @@ public static class CachingSavings
     {
         ArgumentNullException.ThrowIfNull(usage);
         ArgumentNullException.ThrowIfNull(price);
+        if ((usage.CachedInputTokens ?? 0) == 0 && (usage.CacheWriteTokens ?? 0) == 0)
+        {
+            return 0m;
+        }
+
         var uncached = usage with { CachedInputTokens = 0, CacheWriteTokens = 0, CacheWrite1hTokens = 0 };
         return (CostCalculator.Price(uncached, price).Total ?? 0) - (CostCalculator.Price(usage, price).Total ?? 0);
     }
