@@ -67,6 +67,78 @@ public static class OpenAiWire
 
     public static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
 
+    /// <summary>A whole <c>chat.completion</c> with one choice, as translating adapters answer.</summary>
+    public static byte[] Completion(string id, long created, string? model, string text, IReadOnlyList<ToolCall> toolCalls, string finishReason, Usage? usage)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(toolCalls);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", id);
+            writer.WriteString("object", "chat.completion");
+            writer.WriteNumber("created", created);
+            writer.WriteString("model", model);
+            writer.WriteStartArray("choices");
+            writer.WriteStartObject();
+            writer.WriteNumber("index", 0);
+            writer.WriteStartObject("message");
+            writer.WriteString("role", "assistant");
+            if (text.Length > 0)
+            {
+                writer.WriteString("content", text);
+            }
+            else
+            {
+                writer.WriteNull("content");
+            }
+
+            if (toolCalls.Count > 0)
+            {
+                writer.WriteStartArray("tool_calls");
+                foreach (var call in toolCalls)
+                {
+                    call.Write(writer, index: null);
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndObject();
+            writer.WriteNull("logprobs");
+            writer.WriteString("finish_reason", toolCalls.Count > 0 ? "tool_calls" : finishReason);
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+            if (usage is not null)
+            {
+                WriteUsage(writer, usage);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The JSON payload of a stream event, or null when it is not a JSON object (a keep-alive, a marker).</summary>
+    public static JsonDocument? TryParseEvent(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty || data[0] != (byte)'{')
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonDocument.Parse(data.ToArray());
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>One <c>chat.completion.chunk</c> event with a single choice.</summary>
     public static void Chunk(ArrayBufferWriter<byte> output, ChunkHeader header, Action<Utf8JsonWriter> delta, string? finishReason)
     {
@@ -109,6 +181,29 @@ public static class OpenAiWire
             WriteUsage(w, usage);
             w.WriteEndObject();
         });
+    }
+}
+
+/// <summary>One tool call in OpenAI's format; <see cref="Arguments"/> is JSON text.</summary>
+public sealed record ToolCall(string Id, string Name, string Arguments)
+{
+    /// <summary>Writes the call; in a stream chunk it carries its <paramref name="index"/>.</summary>
+    public void Write(Utf8JsonWriter writer, int? index)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        if (index is { } i)
+        {
+            writer.WriteNumber("index", i);
+        }
+
+        writer.WriteString("id", Id);
+        writer.WriteString("type", "function");
+        writer.WriteStartObject("function");
+        writer.WriteString("name", Name);
+        writer.WriteString("arguments", Arguments);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
     }
 }
 

@@ -25,80 +25,69 @@ public sealed class AnthropicChatStreamTranslator(bool clientWantsUsage, long cr
     public StreamEventFacts Inspect(ReadOnlySpan<byte> data)
     {
         var facts = _usage.Inspect(data);
-        if (data.IsEmpty || data[0] != (byte)'{')
+        using var document = OpenAiWire.TryParseEvent(data);
+        if (document is null)
         {
             return new StreamEventFacts(false, true, 0, ReadOnlyMemory<byte>.Empty);
         }
 
-        JsonDocument document;
-        try
+
+        var root = document.RootElement;
+        var output = new ArrayBufferWriter<byte>(256);
+        switch (root.TryGetProperty("type", out var type) ? type.GetString() : null)
         {
-            document = JsonDocument.Parse(data.ToArray());
+            case "message_start":
+                var message = root.GetProperty("message");
+                _id = "chatcmpl-" + message.GetProperty("id").GetString();
+                _model = message.TryGetProperty("model", out var model) ? model.GetString() : null;
+                Chunk(output, w =>
+                {
+                    w.WriteString("role", "assistant");
+                    w.WriteString("content", string.Empty);
+                }, null);
+                break;
+            case "content_block_start" when root.GetProperty("content_block") is var block && block.GetProperty("type").GetString() == "tool_use":
+                var toolIndex = _toolIndexes.Count;
+                _toolIndexes[root.GetProperty("index").GetInt32()] = toolIndex;
+                Chunk(output, w => ToolCall(w, toolIndex, block.GetProperty("id").GetString(), block.GetProperty("name").GetString(), string.Empty), null);
+                break;
+            case "content_block_delta":
+                var delta = root.GetProperty("delta");
+                if (delta.TryGetProperty("text", out var text))
+                {
+                    Chunk(output, w => w.WriteString("content", text.GetString()), null);
+                }
+                else if (delta.TryGetProperty("partial_json", out var json) && _toolIndexes.TryGetValue(root.GetProperty("index").GetInt32(), out var index))
+                {
+                    Chunk(output, w => ToolCall(w, index, null, null, json.GetString()), null);
+                }
+
+                break;
+            case "message_delta":
+                var stop = root.GetProperty("delta").TryGetProperty("stop_reason", out var reason) ? reason.GetString() : null;
+                Chunk(output, _ => { }, AnthropicResponseTranslator.FinishReason(stop));
+                break;
+            case "message_stop":
+                if (clientWantsUsage)
+                {
+                    UsageChunk(output);
+                }
+
+                output.Write(OpenAiWire.Done);
+                break;
+            case "error":
+                var error = root.GetProperty("error");
+                output.Write("data: "u8);
+                output.Write(OpenAiWire.Error(
+                    (error.TryGetProperty("message", out var m) ? m.GetString() : null) ?? "The provider reported an error.",
+                    (error.TryGetProperty("type", out var t) ? t.GetString() : null) ?? "api_error"));
+                output.Write("\n\n"u8);
+                break;
+            default:
+                break;
         }
-        catch (JsonException)
-        {
-            return new StreamEventFacts(false, true, 0, ReadOnlyMemory<byte>.Empty);
-        }
 
-        using (document)
-        {
-            var root = document.RootElement;
-            var output = new ArrayBufferWriter<byte>(256);
-            switch (root.TryGetProperty("type", out var type) ? type.GetString() : null)
-            {
-                case "message_start":
-                    var message = root.GetProperty("message");
-                    _id = "chatcmpl-" + message.GetProperty("id").GetString();
-                    _model = message.TryGetProperty("model", out var model) ? model.GetString() : null;
-                    Chunk(output, w =>
-                    {
-                        w.WriteString("role", "assistant");
-                        w.WriteString("content", string.Empty);
-                    }, null);
-                    break;
-                case "content_block_start" when root.GetProperty("content_block") is var block && block.GetProperty("type").GetString() == "tool_use":
-                    var toolIndex = _toolIndexes.Count;
-                    _toolIndexes[root.GetProperty("index").GetInt32()] = toolIndex;
-                    Chunk(output, w => ToolCall(w, toolIndex, block.GetProperty("id").GetString(), block.GetProperty("name").GetString(), string.Empty), null);
-                    break;
-                case "content_block_delta":
-                    var delta = root.GetProperty("delta");
-                    if (delta.TryGetProperty("text", out var text))
-                    {
-                        Chunk(output, w => w.WriteString("content", text.GetString()), null);
-                    }
-                    else if (delta.TryGetProperty("partial_json", out var json) && _toolIndexes.TryGetValue(root.GetProperty("index").GetInt32(), out var index))
-                    {
-                        Chunk(output, w => ToolCall(w, index, null, null, json.GetString()), null);
-                    }
-
-                    break;
-                case "message_delta":
-                    var stop = root.GetProperty("delta").TryGetProperty("stop_reason", out var reason) ? reason.GetString() : null;
-                    Chunk(output, _ => { }, AnthropicResponseTranslator.FinishReason(stop));
-                    break;
-                case "message_stop":
-                    if (clientWantsUsage)
-                    {
-                        UsageChunk(output);
-                    }
-
-                    output.Write(OpenAiWire.Done);
-                    break;
-                case "error":
-                    var error = root.GetProperty("error");
-                    output.Write("data: "u8);
-                    output.Write(OpenAiWire.Error(
-                        (error.TryGetProperty("message", out var m) ? m.GetString() : null) ?? "The provider reported an error.",
-                        (error.TryGetProperty("type", out var t) ? t.GetString() : null) ?? "api_error"));
-                    output.Write("\n\n"u8);
-                    break;
-                default:
-                    break;
-            }
-
-            return facts with { Rewritten = output.WrittenMemory };
-        }
+        return facts with { Rewritten = output.WrittenMemory };
     }
 
     private ChunkHeader Header => new(_id, created, _model);

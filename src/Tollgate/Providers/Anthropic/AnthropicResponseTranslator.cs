@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 
 namespace Tollgate.Providers.Anthropic;
@@ -12,62 +11,18 @@ public static class AnthropicResponseTranslator
 {
     public static byte[] Completion(JsonElement message, long created)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, OpenAiWire.WriterOptions))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("id", "chatcmpl-" + (message.TryGetProperty("id", out var id) ? id.GetString() : "anthropic"));
-            writer.WriteString("object", "chat.completion");
-            writer.WriteNumber("created", created);
-            writer.WriteString("model", message.TryGetProperty("model", out var model) ? model.GetString() : null);
-            writer.WriteStartArray("choices");
-            writer.WriteStartObject();
-            writer.WriteNumber("index", 0);
-            writer.WriteStartObject("message");
-            writer.WriteString("role", "assistant");
-            var text = string.Concat(Blocks(message, "text").Select(b => b.GetProperty("text").GetString()));
-            if (text.Length > 0)
-            {
-                writer.WriteString("content", text);
-            }
-            else
-            {
-                writer.WriteNull("content");
-            }
-
-            var toolUses = Blocks(message, "tool_use").ToList();
-            if (toolUses.Count > 0)
-            {
-                writer.WriteStartArray("tool_calls");
-                foreach (var toolUse in toolUses)
-                {
-                    writer.WriteStartObject();
-                    writer.WriteString("id", toolUse.GetProperty("id").GetString());
-                    writer.WriteString("type", "function");
-                    writer.WriteStartObject("function");
-                    writer.WriteString("name", toolUse.GetProperty("name").GetString());
-                    writer.WriteString("arguments", toolUse.TryGetProperty("input", out var input) ? input.GetRawText() : "{}");
-                    writer.WriteEndObject();
-                    writer.WriteEndObject();
-                }
-
-                writer.WriteEndArray();
-            }
-
-            writer.WriteEndObject();
-            writer.WriteNull("logprobs");
-            writer.WriteString("finish_reason", FinishReason(message.TryGetProperty("stop_reason", out var stop) ? stop.GetString() : null));
-            writer.WriteEndObject();
-            writer.WriteEndArray();
-            if (message.TryGetProperty("usage", out var usage))
-            {
-                OpenAiWire.WriteUsage(writer, AnthropicUsageMapper.Map(usage));
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
+        var text = string.Concat(Blocks(message, "text").Select(b => b.GetProperty("text").GetString()));
+        var calls = Blocks(message, "tool_use")
+            .Select(b => new ToolCall(b.GetProperty("id").GetString()!, b.GetProperty("name").GetString()!, b.TryGetProperty("input", out var input) ? input.GetRawText() : "{}"))
+            .ToList();
+        return OpenAiWire.Completion(
+            "chatcmpl-" + (message.TryGetProperty("id", out var id) ? id.GetString() : "anthropic"),
+            created,
+            message.TryGetProperty("model", out var model) ? model.GetString() : null,
+            text,
+            calls,
+            FinishReason(message.TryGetProperty("stop_reason", out var stop) ? stop.GetString() : null),
+            message.TryGetProperty("usage", out var usage) ? AnthropicUsageMapper.Map(usage) : null);
     }
 
     /// <summary>Anthropic's <c>{"type":"error","error":{"type","message"}}</c> as OpenAI's <c>{"error":{…}}</c>; other bodies unchanged.</summary>

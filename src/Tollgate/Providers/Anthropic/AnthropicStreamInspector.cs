@@ -20,47 +20,40 @@ public sealed class AnthropicStreamInspector : IStreamInspector
 
     public StreamEventFacts Inspect(ReadOnlySpan<byte> data)
     {
-        if (data.IsEmpty || data[0] != (byte)'{')
+        using var document = OpenAiWire.TryParseEvent(data);
+        if (document is null)
         {
             return new StreamEventFacts(false, true, 0);
         }
 
-        try
+        var root = document.RootElement;
+        var type = root.TryGetProperty("type", out var t) ? t.GetString() : null;
+        long characters = 0;
+        switch (type)
         {
-            using var document = JsonDocument.Parse(data.ToArray());
-            var root = document.RootElement;
-            var type = root.TryGetProperty("type", out var t) ? t.GetString() : null;
-            long characters = 0;
-            switch (type)
-            {
-                case "message_start" when root.TryGetProperty("message", out var message) && message.TryGetProperty("usage", out var startUsage):
-                    _counts.Apply(startUsage);
-                    Usage = _counts.ToUsage();
-                    break;
-                case "message_delta" when root.TryGetProperty("usage", out var deltaUsage):
-                    _counts.Apply(deltaUsage);
-                    Usage = _counts.ToUsage();
-                    UsageFinal = true;
-                    break;
-                case "content_block_delta" when root.TryGetProperty("delta", out var delta):
-                    foreach (var field in new[] { "text", "thinking", "partial_json" })
+            case "message_start" when root.TryGetProperty("message", out var message) && message.TryGetProperty("usage", out var startUsage):
+                _counts.Apply(startUsage);
+                Usage = _counts.ToUsage();
+                break;
+            case "message_delta" when root.TryGetProperty("usage", out var deltaUsage):
+                _counts.Apply(deltaUsage);
+                Usage = _counts.ToUsage();
+                UsageFinal = true;
+                break;
+            case "content_block_delta" when root.TryGetProperty("delta", out var delta):
+                foreach (var field in new[] { "text", "thinking", "partial_json" })
+                {
+                    if (delta.TryGetProperty(field, out var text) && text.ValueKind == JsonValueKind.String)
                     {
-                        if (delta.TryGetProperty(field, out var text) && text.ValueKind == JsonValueKind.String)
-                        {
-                            characters += text.GetString()!.Length;
-                        }
+                        characters += text.GetString()!.Length;
                     }
+                }
 
-                    break;
-                default:
-                    break;
-            }
+                break;
+            default:
+                break;
+        }
 
-            return new StreamEventFacts(type == "message_stop", true, characters);
-        }
-        catch (JsonException)
-        {
-            return new StreamEventFacts(false, true, 0);
-        }
+        return new StreamEventFacts(type == "message_stop", true, characters);
     }
 }

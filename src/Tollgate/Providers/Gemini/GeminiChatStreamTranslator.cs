@@ -24,78 +24,67 @@ public sealed class GeminiChatStreamTranslator(string model, bool clientWantsUsa
 
     public StreamEventFacts Inspect(ReadOnlySpan<byte> data)
     {
-        if (data.IsEmpty || data[0] != (byte)'{')
+        using var document = OpenAiWire.TryParseEvent(data);
+        if (document is null)
         {
             return new StreamEventFacts(false, true, 0, ReadOnlyMemory<byte>.Empty);
         }
 
-        JsonDocument document;
-        try
+
+        var response = document.RootElement;
+        var output = new ArrayBufferWriter<byte>(256);
+        if (response.TryGetProperty("error", out _))
         {
-            document = JsonDocument.Parse(data.ToArray());
+            output.Write("data: "u8);
+            output.Write(GeminiResponseTranslator.Error(data.ToArray()));
+            output.Write("\n\n"u8);
+            return new StreamEventFacts(false, true, 0, output.WrittenMemory);
         }
-        catch (JsonException)
+
+        if (response.TryGetProperty("responseId", out var id))
         {
-            return new StreamEventFacts(false, true, 0, ReadOnlyMemory<byte>.Empty);
+            _id = "chatcmpl-" + id.GetString();
         }
 
-        using (document)
+        if (response.TryGetProperty("usageMetadata", out _))
         {
-            var response = document.RootElement;
-            var output = new ArrayBufferWriter<byte>(256);
-            if (response.TryGetProperty("error", out _))
-            {
-                output.Write("data: "u8);
-                output.Write(GeminiResponseTranslator.Error(data.ToArray()));
-                output.Write("\n\n"u8);
-                return new StreamEventFacts(false, true, 0, output.WrittenMemory);
-            }
-
-            if (response.TryGetProperty("responseId", out var id))
-            {
-                _id = "chatcmpl-" + id.GetString();
-            }
-
-            if (response.TryGetProperty("usageMetadata", out _))
-            {
-                Usage = GeminiResponseTranslator.UsageOf(response);
-            }
-
-            var (text, calls, finish) = GeminiResponseTranslator.Candidate(response);
-            if (!_sentRole)
-            {
-                _sentRole = true;
-                Chunk(output, w =>
-                {
-                    w.WriteString("role", "assistant");
-                    w.WriteString("content", string.Empty);
-                }, null);
-            }
-
-            if (text.Length > 0)
-            {
-                Chunk(output, w => w.WriteString("content", text), null);
-            }
-
-            foreach (var call in calls)
-            {
-                var index = _toolCalls++;
-                Chunk(output, w =>
-                {
-                    w.WriteStartArray("tool_calls");
-                    GeminiResponseTranslator.WriteToolCall(w, index, call, includeIndex: true);
-                    w.WriteEndArray();
-                }, null);
-            }
-
-            if (finish is not null)
-            {
-                _finished = true;
-                Chunk(output, _ => { }, _toolCalls > 0 ? "tool_calls" : GeminiResponseTranslator.FinishReason(finish));
-            }
-
-            return new StreamEventFacts(false, true, text.Length, output.WrittenMemory);
+            Usage = GeminiResponseTranslator.UsageOf(response);
         }
+
+        var (text, calls, finish) = GeminiResponseTranslator.Candidate(response);
+        if (!_sentRole)
+        {
+            _sentRole = true;
+            Chunk(output, w =>
+            {
+                w.WriteString("role", "assistant");
+                w.WriteString("content", string.Empty);
+            }, null);
+        }
+
+        if (text.Length > 0)
+        {
+            Chunk(output, w => w.WriteString("content", text), null);
+        }
+
+        foreach (var call in calls)
+        {
+            var index = _toolCalls++;
+            Chunk(output, w =>
+            {
+                w.WriteStartArray("tool_calls");
+                GeminiResponseTranslator.ToolCallOf(call, index).Write(w, index);
+                w.WriteEndArray();
+            }, null);
+        }
+
+        if (finish is not null)
+        {
+            _finished = true;
+            Chunk(output, _ => { }, _toolCalls > 0 ? "tool_calls" : GeminiResponseTranslator.FinishReason(finish));
+        }
+
+        return new StreamEventFacts(false, true, text.Length, output.WrittenMemory);
     }
 
     public ReadOnlyMemory<byte>? Complete()

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Tollgate.Metering;
 
@@ -9,54 +8,15 @@ public static class GeminiResponseTranslator
 {
     public static byte[] Completion(JsonElement response, string model, long created)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, OpenAiWire.WriterOptions))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("id", "chatcmpl-" + (response.TryGetProperty("responseId", out var id) ? id.GetString() : "gemini"));
-            writer.WriteString("object", "chat.completion");
-            writer.WriteNumber("created", created);
-            writer.WriteString("model", response.TryGetProperty("modelVersion", out var version) ? version.GetString() : model);
-            writer.WriteStartArray("choices");
-            writer.WriteStartObject();
-            writer.WriteNumber("index", 0);
-            writer.WriteStartObject("message");
-            writer.WriteString("role", "assistant");
-            var (text, calls, finish) = Candidate(response);
-            if (text.Length > 0)
-            {
-                writer.WriteString("content", text);
-            }
-            else
-            {
-                writer.WriteNull("content");
-            }
-
-            if (calls.Count > 0)
-            {
-                writer.WriteStartArray("tool_calls");
-                for (var i = 0; i < calls.Count; i++)
-                {
-                    WriteToolCall(writer, i, calls[i], includeIndex: false);
-                }
-
-                writer.WriteEndArray();
-            }
-
-            writer.WriteEndObject();
-            writer.WriteNull("logprobs");
-            writer.WriteString("finish_reason", calls.Count > 0 ? "tool_calls" : FinishReason(finish));
-            writer.WriteEndObject();
-            writer.WriteEndArray();
-            if (response.TryGetProperty("usageMetadata", out var usage))
-            {
-                OpenAiWire.WriteUsage(writer, GeminiUsageMapper.Map(usage));
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
+        var (text, calls, finish) = Candidate(response);
+        return OpenAiWire.Completion(
+            "chatcmpl-" + (response.TryGetProperty("responseId", out var id) ? id.GetString() : "gemini"),
+            created,
+            response.TryGetProperty("modelVersion", out var version) ? version.GetString() : model,
+            text,
+            [.. calls.Select(ToolCallOf)],
+            FinishReason(finish),
+            response.TryGetProperty("usageMetadata", out var usage) ? GeminiUsageMapper.Map(usage) : null);
     }
 
     /// <summary>Gemini's <c>{"error":{"code","message","status"}}</c> as OpenAI's error body; other bodies unchanged.</summary>
@@ -107,22 +67,9 @@ public static class GeminiResponseTranslator
         return (text.ToString(), calls, finish);
     }
 
-    internal static void WriteToolCall(Utf8JsonWriter writer, int index, JsonElement call, bool includeIndex)
-    {
-        writer.WriteStartObject();
-        if (includeIndex)
-        {
-            writer.WriteNumber("index", index);
-        }
-
-        writer.WriteString("id", $"call_{index}_{call.GetProperty("name").GetString()}");
-        writer.WriteString("type", "function");
-        writer.WriteStartObject("function");
-        writer.WriteString("name", call.GetProperty("name").GetString());
-        writer.WriteString("arguments", call.TryGetProperty("args", out var args) ? args.GetRawText() : "{}");
-        writer.WriteEndObject();
-        writer.WriteEndObject();
-    }
+    /// <summary>A Gemini <c>functionCall</c> as an OpenAI tool call (Gemini gives calls no id: one is made from the index and name).</summary>
+    internal static ToolCall ToolCallOf(JsonElement call, int index) =>
+        new($"call_{index}_{call.GetProperty("name").GetString()}", call.GetProperty("name").GetString()!, call.TryGetProperty("args", out var args) ? args.GetRawText() : "{}");
 
     internal static string FinishReason(string? reason) => reason switch
     {
