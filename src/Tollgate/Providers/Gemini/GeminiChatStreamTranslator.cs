@@ -30,7 +30,6 @@ public sealed class GeminiChatStreamTranslator(string model, bool clientWantsUsa
             return new StreamEventFacts(false, true, 0, ReadOnlyMemory<byte>.Empty);
         }
 
-
         var response = document.RootElement;
         var output = new ArrayBufferWriter<byte>(256);
         if (response.TryGetProperty("error", out _))
