@@ -126,6 +126,7 @@ public static partial class ConfigLoader
             MaxRequestBodyBytes = raw.MaxRequestBodyBytes ?? 10 * 1024 * 1024,
             Warnings = diagnostics.Warnings,
             Source = source,
+            Policy = raw.Policy,
         };
     }
 

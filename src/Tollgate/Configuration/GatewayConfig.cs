@@ -15,6 +15,9 @@ public sealed record GatewayConfig
     /// <summary>Largest request body accepted, in bytes; larger ones get 413 without an upstream call.</summary>
     public long MaxRequestBodyBytes { get; init; } = 10 * 1024 * 1024;
 
+    /// <summary>Required tags and <c>max_tokens</c> discipline for every request.</summary>
+    public Policy.RequestPolicy Policy { get; init; } = Tollgate.Policy.RequestPolicy.None;
+
     /// <summary>Non-fatal findings, such as LiteLLM keys Tollgate does not use.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 

@@ -8,7 +8,10 @@ internal sealed record RawConfig(
     string? SqlitePath,
     int? MaxRequestBodyBytes,
     IReadOnlyList<RawDeployment> Deployments,
-    bool HasModelList);
+    bool HasModelList)
+{
+    public Policy.RequestPolicy Policy { get; init; } = Tollgate.Policy.RequestPolicy.None;
+}
 
 /// <summary>One deployment as written in a file; any field may be missing or wrong until validated.</summary>
 internal sealed record RawDeployment(

@@ -3,7 +3,9 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies"];
+    private static readonly string[] PolicyKeys = ["required_tags", "max_tokens", "features"];
+    private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path"];
     private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "price", "price_as", "timeout_seconds", "mock"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "per_hour"];
@@ -55,6 +57,45 @@ internal static class TollgateConfigReader
             storage?.String("sqlite_path"),
             root.Int("max_request_body_bytes", min: 1024),
             models,
-            root.Has("models"));
+            root.Has("models"))
+        {
+            Policy = ReadPolicy(root.Section("policies")),
+        };
+    }
+
+    private static Policy.RequestPolicy ReadPolicy(YamlSection? section)
+    {
+        if (section is null)
+        {
+            return Tollgate.Policy.RequestPolicy.None;
+        }
+
+        section.RejectUnknown(PolicyKeys);
+        var features = new Dictionary<string, Policy.MaxTokensRule>(StringComparer.Ordinal);
+        if (section.Section("features") is { } featureSection)
+        {
+            foreach (var feature in featureSection.Keys)
+            {
+                if (featureSection.Section(feature) is { } entry)
+                {
+                    entry.RejectUnknown(["max_tokens"]);
+                    features[feature] = ReadRule(entry.Section("max_tokens"));
+                }
+            }
+        }
+
+        return new Policy.RequestPolicy(section.StringList("required_tags"), ReadRule(section.Section("max_tokens")), features);
+    }
+
+    private static Policy.MaxTokensRule ReadRule(YamlSection? section)
+    {
+        section?.RejectUnknown(MaxTokensKeys);
+        var rule = new Policy.MaxTokensRule(section?.Int("default", min: 1), section?.Int("cap", min: 1));
+        if (rule is { Default: { } d, Cap: { } c } && d > c)
+        {
+            section!.Diagnostics.Error(section.Path, $"default {d} is above cap {c}");
+        }
+
+        return rule;
     }
 }

@@ -79,6 +79,21 @@ internal sealed class YamlSection(YamlMappingNode node, string path, ConfigDiagn
         return null;
     }
 
+    /// <summary>A list of text values (<c>[a, b]</c> or a block list).</summary>
+    public IReadOnlyList<string> StringList(string key)
+    {
+        switch (Find(key))
+        {
+            case null:
+                return [];
+            case YamlSequenceNode sequence when sequence.Children.All(c => c is YamlScalarNode { Value.Length: > 0 }):
+                return [.. sequence.Children.Cast<YamlScalarNode>().Select(c => c.Value!)];
+            default:
+                Diagnostics.Error(Child(key), "must be a list of names");
+                return [];
+        }
+    }
+
     public YamlSection? Section(string key)
     {
         return Find(key) switch

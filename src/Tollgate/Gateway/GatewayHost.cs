@@ -58,6 +58,7 @@ public static class GatewayHost
         services.AddSingleton<DeploymentRouter>();
         services.AddSingleton(new Authenticator(masterKey));
         services.AddSingleton(new RequestBodyReader(config.MaxRequestBodyBytes));
+        services.AddSingleton(config.Policy);
         services.AddSingleton<UsageSettler>();
         services.AddSingleton<ProxyRequestHandler>();
         configure?.Invoke(builder);

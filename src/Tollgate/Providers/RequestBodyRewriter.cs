@@ -64,7 +64,7 @@ public static class RequestBodyRewriter
         && include.ValueKind == JsonValueKind.True;
 
     /// <summary>Copies a property with its value's original bytes, so text is not re-escaped on the way through.</summary>
-    private static void CopyVerbatim(Utf8JsonWriter writer, JsonProperty property)
+    internal static void CopyVerbatim(Utf8JsonWriter writer, JsonProperty property)
     {
         var rawName = JsonMarshal.GetRawUtf8PropertyName(property);
         if (rawName.Contains((byte)'\\'))

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Tollgate.Gateway.Errors;
 using Tollgate.Ledger;
 using Tollgate.Metering;
+using Tollgate.Policy;
 using Tollgate.Providers;
 
 namespace Tollgate.Gateway.Pipeline;
@@ -15,6 +16,7 @@ namespace Tollgate.Gateway.Pipeline;
 public sealed class ProxyRequestHandler(
     Authenticator authenticator,
     RequestBodyReader bodyReader,
+    RequestPolicy policy,
     DeploymentRouter router,
     UsageSettler settler,
     TimeProvider time)
@@ -52,6 +54,17 @@ public sealed class ProxyRequestHandler(
             {
                 await ErrorResponder.WriteAsync(context.Response, endpoint, attributionError!);
                 return;
+            }
+
+            if (RequestPolicyEnforcer.Apply(policy, attribution, parsed.Body, endpoint, out var rewritten) is { } policyError)
+            {
+                await ErrorResponder.WriteAsync(context.Response, endpoint, policyError);
+                return;
+            }
+
+            if (rewritten is not null)
+            {
+                parsed.ReplaceBody(rewritten);
             }
 
             var deployment = router.Resolve(parsed.Model);

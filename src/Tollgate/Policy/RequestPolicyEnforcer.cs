@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.Text.Json;
+using Tollgate.Gateway.Errors;
+using Tollgate.Ledger;
+using Tollgate.Providers;
+
+namespace Tollgate.Policy;
+
+/// <summary>
+/// Stage 3 (guard, policy part). Refuses a request that lacks a required tag (400 naming every missing one), and
+/// applies the <c>max_tokens</c> rule: a request without a limit gets the default, one above the cap is lowered to it
+/// (the body sent upstream is rewritten; every other field keeps its bytes).
+/// </summary>
+public static class RequestPolicyEnforcer
+{
+    private static readonly string[] LimitFields = ["max_completion_tokens", "max_tokens"];
+
+    /// <summary>Returns an error, or null and (when the limit changed) the rewritten body.</summary>
+    public static GatewayError? Apply(RequestPolicy policy, Attribution attribution, JsonElement body, GatewayEndpoint endpoint, out byte[]? rewritten)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(attribution);
+        rewritten = null;
+        var missing = policy.RequiredTags.Where(tag => string.IsNullOrEmpty(TagValue(attribution, tag))).ToList();
+        if (missing.Count > 0)
+        {
+            return GatewayError.InvalidRequest(
+                $"This gateway requires every request to carry: {string.Join(", ", missing)} (as X-{string.Join(", X-", missing.Select(HeaderName))} headers, X-Tags or body metadata).",
+                "missing_required_tags");
+        }
+
+        if (endpoint == GatewayEndpoint.Embeddings)
+        {
+            return null;
+        }
+
+        var rule = policy.RuleFor(attribution.Feature);
+        var field = LimitFields.FirstOrDefault(f => body.TryGetProperty(f, out var v) && v.ValueKind == JsonValueKind.Number);
+        long? asked = field is null ? null : body.GetProperty(field).GetInt64();
+        long? limit = asked switch
+        {
+            null => rule.Default ?? rule.Cap,
+            { } n when rule.Cap is { } cap && n > cap => cap,
+            _ => null,
+        };
+        if (limit is { } newLimit)
+        {
+            // Anthropic's Messages API names the field max_tokens; OpenAI's chat prefers max_completion_tokens but takes both.
+            rewritten = WithLimit(body, field ?? "max_tokens", newLimit);
+        }
+
+        return null;
+    }
+
+    /// <summary>The value of an attribution field or custom tag named <paramref name="tag"/>.</summary>
+    private static string? TagValue(Attribution attribution, string tag) => tag switch
+    {
+        "user" => attribution.User,
+        "session" => attribution.Session,
+        "cost_center" or "cost-center" => attribution.CostCenter,
+        "feature" => attribution.Feature,
+        "project" => attribution.Project,
+        "env" => attribution.Env,
+        _ => attribution.Tags.GetValueOrDefault(tag),
+    };
+
+    private static string HeaderName(string tag) => tag switch
+    {
+        "user" => "User-ID",
+        "session" => "Session-ID",
+        "cost_center" or "cost-center" => "Cost-Center",
+        _ => char.ToUpperInvariant(tag[0]) + tag[1..],
+    };
+
+    private static byte[] WithLimit(JsonElement body, string field, long limit)
+    {
+        var output = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(output, OpenAiWire.WriterOptions))
+        {
+            writer.WriteStartObject();
+            var written = false;
+            foreach (var property in body.EnumerateObject())
+            {
+                if (property.NameEquals(field))
+                {
+                    writer.WriteNumber(field, limit);
+                    written = true;
+                }
+                else
+                {
+                    RequestBodyRewriter.CopyVerbatim(writer, property);
+                }
+            }
+
+            if (!written)
+            {
+                writer.WriteNumber(field, limit);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return output.WrittenSpan.ToArray();
+    }
+}
