@@ -16,7 +16,13 @@ public static class RequestPolicyEnforcer
     private static readonly string[] LimitFields = ["max_completion_tokens", "max_tokens"];
 
     /// <summary>Returns an error, or null and (when the limit changed) the rewritten body.</summary>
-    public static GatewayError? Apply(RequestPolicy policy, Attribution attribution, JsonElement body, GatewayEndpoint endpoint, out byte[]? rewritten)
+    /// <param name="policy">The gateway's policy.</param>
+    /// <param name="attribution">Who the request is charged to (required tags are looked up here).</param>
+    /// <param name="body">The request body.</param>
+    /// <param name="endpoint">The endpoint called; embeddings have no output limit.</param>
+    /// <param name="rewritten">The body with its limit set, when it changed.</param>
+    /// <param name="keyCap">The calling key's own cap, if any; the lower of it and the policy's cap applies.</param>
+    public static GatewayError? Apply(RequestPolicy policy, Attribution attribution, JsonElement body, GatewayEndpoint endpoint, out byte[]? rewritten, int? keyCap = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(attribution);
@@ -35,6 +41,11 @@ public static class RequestPolicyEnforcer
         }
 
         var rule = policy.RuleFor(attribution.Feature);
+        if (keyCap is { } capOfKey)
+        {
+            rule = rule with { Cap = Math.Min(rule.Cap ?? int.MaxValue, capOfKey) };
+        }
+
         var field = LimitFields.FirstOrDefault(f => body.TryGetProperty(f, out var v) && v.ValueKind == JsonValueKind.Number);
         long? asked = field is null ? null : body.GetProperty(field).GetInt64();
         long? limit = asked switch

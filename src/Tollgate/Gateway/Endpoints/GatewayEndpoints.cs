@@ -24,13 +24,15 @@ public static class GatewayEndpoints
         app.MapPost("/v1/messages", (HttpContext context, ProxyRequestHandler handler) => handler.HandleAsync(context, GatewayEndpoint.Messages));
         app.MapPost("/v1/cost/estimate", CostEstimateEndpoint.HandleAsync);
         app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
+        AdminKeyEndpoints.Map(app);
         app.MapFallback((HttpContext context) => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
             StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url", $"Unrecognized request URL ({context.Request.Method} {context.Request.Path}).")));
     }
 
     private static async Task ListModelsAsync(HttpContext context, Authenticator authenticator, DeploymentRouter router, TimeProvider time)
     {
-        if (authenticator.Authenticate(context.Request, out var error) is null)
+        var caller = authenticator.Authenticate(context.Request, out var error);
+        if (caller is null)
         {
             await OpenAiErrorWriter.WriteAsync(context.Response, error!);
             return;
@@ -42,7 +44,7 @@ public static class GatewayEndpoints
         writer.WriteStartObject();
         writer.WriteString("object", "list");
         writer.WriteStartArray("data");
-        foreach (var alias in router.Aliases)
+        foreach (var alias in router.Aliases.Where(a => caller.Key?.Allows(a) ?? true))
         {
             writer.WriteStartObject();
             writer.WriteString("id", alias);

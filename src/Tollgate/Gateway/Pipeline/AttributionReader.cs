@@ -34,6 +34,8 @@ public static class AttributionReader
         ("X-Feature", Field.Feature), ("X-Project", Field.Project), ("X-Env", Field.Env),
     ];
 
+    private static Field? FieldOf(string name) => MetadataFields.TryGetValue(name, out var field) ? field : null;
+
     private enum Field
     {
         User,
@@ -95,6 +97,23 @@ public static class AttributionReader
                 }
 
                 (tags ??= new(StringComparer.Ordinal))[pair[..equals].Trim()] = pair[(equals + 1)..].Trim();
+            }
+        }
+
+        if (caller.Key is { } key)
+        {
+            // The key's tags join the request's; a key that locks them is not overridden by headers or body.
+            foreach (var (name, value) in key.Tags)
+            {
+                var field = FieldOf(name);
+                if (field is { } f)
+                {
+                    fields[(int)f] = key.LockTags || fields[(int)f] is null ? value : fields[(int)f];
+                }
+                else if (key.LockTags || tags?.ContainsKey(name) != true)
+                {
+                    (tags ??= new(StringComparer.Ordinal))[name] = value;
+                }
             }
         }
 

@@ -56,7 +56,14 @@ public sealed class ProxyRequestHandler(
                 return;
             }
 
-            if (RequestPolicyEnforcer.Apply(policy, attribution, parsed.Body, endpoint, out var rewritten) is { } policyError)
+            if (caller.Key is { } key && !key.Allows(parsed.Model))
+            {
+                await ErrorResponder.WriteAsync(context.Response, endpoint, new GatewayError(
+                    StatusCodes.Status403Forbidden, "permission_error", "model_not_allowed", $"This API key may not use the model '{parsed.Model}'.", "model"));
+                return;
+            }
+
+            if (RequestPolicyEnforcer.Apply(policy, attribution, parsed.Body, endpoint, out var rewritten, caller.Key?.MaxTokensCap) is { } policyError)
             {
                 await ErrorResponder.WriteAsync(context.Response, endpoint, policyError);
                 return;

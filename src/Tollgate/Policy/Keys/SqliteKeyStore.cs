@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Tollgate.Policy.Keys;
+
+/// <summary>Virtual keys in the embedded SQLite database, beside the ledger. Only hashes are stored.</summary>
+public sealed class SqliteKeyStore(string databasePath)
+{
+    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            CREATE TABLE IF NOT EXISTS virtual_keys (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, prefix TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+                created_ms INTEGER NOT NULL, expires_ms INTEGER, revoked_ms INTEGER,
+                allowed_models TEXT NOT NULL, max_tokens_cap INTEGER, tags TEXT NOT NULL, lock_tags INTEGER NOT NULL
+            );
+            """;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<VirtualKey>> LoadAllAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags FROM virtual_keys ORDER BY created_ms";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var keys = new List<VirtualKey>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            keys.Add(new VirtualKey
+            {
+                Id = reader.GetString(0),
+                Name = reader.GetString(1),
+                Prefix = reader.GetString(2),
+                Hash = reader.GetString(3),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
+                ExpiresAt = reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+                RevokedAt = reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+                AllowedModels = JsonSerializer.Deserialize<List<string>>(reader.GetString(7)) ?? [],
+                MaxTokensCap = reader.IsDBNull(8) ? null : reader.GetInt32(8),
+                Tags = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(9)) ?? [],
+                LockTags = reader.GetInt64(10) != 0,
+            });
+        }
+
+        return keys;
+    }
+
+    /// <summary>Inserts or replaces a key (revocation and expiry are updates of the same row).</summary>
+    public async Task SaveAsync(VirtualKey key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT OR REPLACE INTO virtual_keys (id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags)
+            VALUES ($id, $name, $prefix, $hash, $created, $expires, $revoked, $models, $cap, $tags, $lock)
+            """;
+        command.Parameters.AddWithValue("$id", key.Id);
+        command.Parameters.AddWithValue("$name", key.Name);
+        command.Parameters.AddWithValue("$prefix", key.Prefix);
+        command.Parameters.AddWithValue("$hash", key.Hash);
+        command.Parameters.AddWithValue("$created", key.CreatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$expires", (object?)key.ExpiresAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$revoked", (object?)key.RevokedAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$models", JsonSerializer.Serialize(key.AllowedModels));
+        command.Parameters.AddWithValue("$cap", (object?)key.MaxTokensCap ?? DBNull.Value);
+        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(key.Tags));
+        command.Parameters.AddWithValue("$lock", key.LockTags ? 1 : 0);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+}
