@@ -19,6 +19,7 @@ public static class TollgateCli
         root.Add(ServeCommand());
         root.Add(ReportCommand());
         root.Add(PricesCommand());
+        root.Add(KeysCommand.Build(LoadConfig));
         return root;
     }
 

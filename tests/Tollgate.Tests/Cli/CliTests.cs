@@ -96,6 +96,36 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Keys_are_created_listed_and_revoked_through_the_running_gateway()
+    {
+        await using var gateway = await Tollgate.Tests.Support.TestGateway.StartAsync("models:\n  - { alias: m, provider: mock, model: m }\n");
+        string[] Connection() => ["--url", gateway.BaseUrl.AbsoluteUri, "--master-key", Tollgate.Tests.Support.TestGateway.MasterKey];
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            Assert.Equal(0, await TollgateCli.Build().Parse(["keys", "create", "--name", "cli-made", "--tag", "feature=x", .. Connection()]).InvokeAsync());
+            var created = output.ToString();
+            var id = System.Text.RegularExpressions.Regex.Match(created, "key_[0-9a-f]+").Value;
+            var secret = System.Text.RegularExpressions.Regex.Match(created, "sk-tg-[0-9a-f]{64}").Value;
+            Assert.Equal(0, await TollgateCli.Build().Parse(["keys", "list", .. Connection()]).InvokeAsync());
+            Assert.Equal(0, await TollgateCli.Build().Parse(["keys", "revoke", id, .. Connection()]).InvokeAsync());
+
+            Assert.Contains("cli-made", output.ToString(), StringComparison.Ordinal);
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(output.ToString(), "sk-tg-[0-9a-f]{64}"));
+            using var client = new HttpClient { BaseAddress = gateway.BaseUrl };
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+            var response = await client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","messages":[]}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+    }
+
+    [Fact]
     public async Task Report_on_a_missing_ledger_explains_what_to_do_and_fails()
     {
         var error = new StringWriter();
