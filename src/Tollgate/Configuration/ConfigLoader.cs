@@ -127,6 +127,8 @@ public static partial class ConfigLoader
             Warnings = diagnostics.Warnings,
             Source = source,
             Policy = raw.Policy,
+            Budgets = raw.Budgets,
+            TimeZone = raw.TimeZone,
         };
     }
 

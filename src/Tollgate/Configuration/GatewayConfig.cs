@@ -18,6 +18,12 @@ public sealed record GatewayConfig
     /// <summary>Required tags and <c>max_tokens</c> discipline for every request.</summary>
     public Policy.RequestPolicy Policy { get; init; } = Tollgate.Policy.RequestPolicy.None;
 
+    /// <summary>Spending limits, checked before each call.</summary>
+    public IReadOnlyList<Policy.Budgets.Budget> Budgets { get; init; } = [];
+
+    /// <summary>The time zone calendar budget periods follow.</summary>
+    public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
+
     /// <summary>Non-fatal findings, such as LiteLLM keys Tollgate does not use.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 

@@ -11,6 +11,10 @@ internal sealed record RawConfig(
     bool HasModelList)
 {
     public Policy.RequestPolicy Policy { get; init; } = Tollgate.Policy.RequestPolicy.None;
+
+    public IReadOnlyList<Policy.Budgets.Budget> Budgets { get; init; } = [];
+
+    public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
 }
 
 /// <summary>One deployment as written in a file; any field may be missing or wrong until validated.</summary>

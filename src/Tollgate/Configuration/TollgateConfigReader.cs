@@ -3,7 +3,8 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone"];
+    private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard"];
     private static readonly string[] PolicyKeys = ["required_tags", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path"];
@@ -60,7 +61,66 @@ internal static class TollgateConfigReader
             root.Has("models"))
         {
             Policy = ReadPolicy(root.Section("policies")),
+            Budgets = ReadBudgets(root),
+            TimeZone = ReadTimeZone(root),
         };
+    }
+
+    private static TimeZoneInfo ReadTimeZone(YamlSection root)
+    {
+        var name = root.String("time_zone");
+        if (name is null)
+        {
+            return TimeZoneInfo.Utc;
+        }
+
+        if (TimeZoneInfo.TryFindSystemTimeZoneById(name, out var zone))
+        {
+            return zone;
+        }
+
+        root.Diagnostics.Error(root.Child("time_zone"), $"unknown time zone '{name}' (use an IANA name such as Asia/Ho_Chi_Minh)");
+        return TimeZoneInfo.Utc;
+    }
+
+    private static List<Policy.Budgets.Budget> ReadBudgets(YamlSection root)
+    {
+        var budgets = new List<Policy.Budgets.Budget>();
+        foreach (var entry in root.List("budgets"))
+        {
+            entry.RejectUnknown(BudgetKeys);
+            var name = entry.String("name", required: true);
+            var scope = entry.String("scope", required: true);
+            var value = entry.String("value");
+            var limit = entry.Decimal("limit_usd");
+            var periodText = entry.String("period") ?? "monthly";
+            if (limit is null)
+            {
+                entry.Diagnostics.Error(entry.Child("limit_usd"), "is required");
+            }
+
+            if (scope is not null && !(Policy.Budgets.Budget.Scopes.Contains(scope) || (scope.StartsWith("tag:", StringComparison.Ordinal) && scope.Length > 4)))
+            {
+                entry.Diagnostics.Error(entry.Child("scope"), $"'{scope}' is not one of {string.Join(", ", Policy.Budgets.Budget.Scopes)}");
+            }
+            else if (scope is not null && scope != "global" && value is null)
+            {
+                entry.Diagnostics.Error(entry.Child("value"), $"is required for scope '{scope}'");
+            }
+
+            if (!Enum.TryParse<Policy.Budgets.BudgetPeriod>(periodText, ignoreCase: true, out var period))
+            {
+                entry.Diagnostics.Error(entry.Child("period"), $"'{periodText}' is not daily, weekly, monthly or total");
+            }
+
+            var hard = entry.String("hard") is not { } h || !string.Equals(h, "false", StringComparison.OrdinalIgnoreCase);
+            if (name is not null && scope is not null && limit is not null)
+            {
+                budgets.Add(new Policy.Budgets.Budget(name, scope, value, period, limit.Value, hard));
+            }
+        }
+
+        return budgets;
     }
 
     private static Policy.RequestPolicy ReadPolicy(YamlSection? section)

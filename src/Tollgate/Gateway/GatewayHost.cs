@@ -11,6 +11,7 @@ using Tollgate.Gateway.Pipeline;
 using Tollgate.Ledger;
 using Tollgate.Ledger.Sqlite;
 using Tollgate.Metering;
+using Tollgate.Policy.Budgets;
 using Tollgate.Policy.Keys;
 using Tollgate.Providers;
 using Tollgate.Providers.Anthropic;
@@ -50,6 +51,8 @@ public static class GatewayHost
         services.AddSingleton(new LedgerQueue(LedgerQueueCapacity));
         services.AddSingleton<ILedgerStore>(new SqliteLedgerStore(config.Storage.SqlitePath));
         services.AddHostedService<LedgerWriter>();
+        services.AddSingleton(sp => new BudgetGuard(config.Budgets, config.TimeZone, sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService<BudgetLoader>();
         services.AddSingleton<UpstreamHttp>();
         services.AddSingleton<OpenAiCompatibleAdapter>();
         services.AddSingleton<MockAdapter>();

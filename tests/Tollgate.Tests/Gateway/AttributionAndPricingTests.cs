@@ -79,8 +79,12 @@ public sealed class AttributionAndPricingTests : IAsyncLifetime
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         await using var gateway = await TestGateway.StartAsync(
             "models:\n" + TestGateway.Model("codestral", "codestral-2508", _upstream.BaseUrl),
-            prepareDataDirectory: data => Tollgate.Metering.LocalPriceCatalog.Save(data,
-                [new Tollgate.Metering.TokenPrice { Model = "codestral-2508", EffectiveFrom = today.AddDays(-1), InputPerMillion = 0.3m, OutputPerMillion = 0.9m }]));
+            prepareDataDirectory: data =>
+            {
+                Tollgate.Metering.LocalPriceCatalog.Save(data,
+                    [new Tollgate.Metering.TokenPrice { Model = "codestral-2508", EffectiveFrom = today.AddDays(-1), InputPerMillion = 0.3m, OutputPerMillion = 0.9m }]);
+                return Task.CompletedTask;
+            });
 
         await gateway.Client.SendAsync(Chat("""{"model":"codestral","messages":[{"role":"user","content":"def f():"}]}"""));
 

@@ -39,11 +39,15 @@ internal sealed class TestGateway : IAsyncDisposable
     /// <param name="yaml">The configuration; listen address and storage are replaced by a free port and a temp folder.</param>
     /// <param name="environment">Environment variables the configuration may name.</param>
     /// <param name="prepareDataDirectory">Runs on the empty data folder before the gateway starts.</param>
-    public static async Task<TestGateway> StartAsync(string yaml, IReadOnlyDictionary<string, string>? environment = null, Action<string>? prepareDataDirectory = null)
+    public static async Task<TestGateway> StartAsync(string yaml, IReadOnlyDictionary<string, string>? environment = null, Func<string, Task>? prepareDataDirectory = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "tollgate-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        prepareDataDirectory?.Invoke(directory);
+        if (prepareDataDirectory is not null)
+        {
+            await prepareDataDirectory(directory);
+        }
+
         var config = ConfigLoader.Parse(yaml, "test", name => environment?.GetValueOrDefault(name)) with
         {
             Listen = new Uri("http://127.0.0.1:0"),

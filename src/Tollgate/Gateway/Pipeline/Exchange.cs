@@ -23,4 +23,7 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
 
     /// <summary>The virtual-clock mark of an hourly-priced deployment, taken when the call began.</summary>
     public decimal HourlyMark { get; set; }
+
+    /// <summary>The worst-case cost held on the request's budgets until it is settled.</summary>
+    public Policy.Budgets.BudgetReservation? Reservation { get; set; }
 }

@@ -4,6 +4,7 @@ using Tollgate.Gateway.Errors;
 using Tollgate.Ledger;
 using Tollgate.Metering;
 using Tollgate.Policy;
+using Tollgate.Policy.Budgets;
 using Tollgate.Providers;
 
 namespace Tollgate.Gateway.Pipeline;
@@ -18,12 +19,14 @@ public sealed class ProxyRequestHandler(
     RequestBodyReader bodyReader,
     RequestPolicy policy,
     DeploymentRouter router,
+    BudgetGuard budgets,
     UsageSettler settler,
     TimeProvider time)
 {
     public const string RequestIdHeader = "X-Request-ID";
     public const string DeploymentHeader = "X-Tollgate-Model";
     public const string CostHeader = "X-Tollgate-Cost-USD";
+    public const string BudgetRemainingHeader = "X-Tollgate-Budget-Remaining";
 
     public async Task HandleAsync(HttpContext context, GatewayEndpoint endpoint)
     {
@@ -93,6 +96,22 @@ public sealed class ProxyRequestHandler(
             {
                 ForwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint),
             };
+            if (budgets.Any)
+            {
+                var (reservation, budgetError, remaining) = budgets.Admit(attribution, WorstCase(deployment, parsed.Body, startedAt));
+                if (budgetError is not null)
+                {
+                    await ErrorResponder.WriteAsync(context.Response, endpoint, budgetError);
+                    return;
+                }
+
+                exchange.Reservation = reservation;
+                if (remaining is { } left)
+                {
+                    context.Response.Headers[BudgetRemainingHeader] = Math.Max(0, left).ToString(CultureInfo.InvariantCulture);
+                }
+            }
+
             exchange.HourlyMark = deployment.Pricing.Hourly?.Begin() ?? 0;
             if (parsed.Stream)
             {
@@ -137,6 +156,7 @@ public sealed class ProxyRequestHandler(
         if (failure.Kind == ProviderFailureKind.Rejected)
         {
             exchange.Deployment.Pricing.Hourly?.End(exchange.HourlyMark);
+            budgets.Settle(exchange.Reservation, 0);
             await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, GatewayError.InvalidRequest(failure.Message, "unsupported_for_provider"));
             return;
         }
@@ -210,6 +230,25 @@ public sealed class ProxyRequestHandler(
             // The client is gone too; the record is already written.
         }
     }
+
+    /// <summary>
+    /// The most the request can cost: every prompt token uncached at the input rate and every allowed output token (the
+    /// request's limit, else the model's maximum) at the output rate. Zero where the price is hourly or unknown.
+    /// </summary>
+    private static decimal WorstCase(Deployment deployment, System.Text.Json.JsonElement body, DateTimeOffset at)
+    {
+        if (deployment.Pricing.On(DateOnly.FromDateTime(at.UtcDateTime)) is not DeploymentPrice.PerToken perToken)
+        {
+            return 0;
+        }
+
+        var prompt = Metering.Tokenization.PromptTokenCounter.Count(body, deployment.Config.Model).Tokens;
+        var output = OpenAiChatMessages.MaxTokens(body) ?? perToken.Price.MaxOutputTokens ?? DefaultMaxOutputTokens;
+        return CostCalculator.WorstCase(prompt, output, perToken.Price);
+    }
+
+    /// <summary>Assumed when neither the request nor the catalogue says how long an answer may be.</summary>
+    private const int DefaultMaxOutputTokens = 4096;
 
     /// <summary>The client headers a provider's protocol needs, by allow-list; nothing else of the client's goes upstream.</summary>
     private static IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders(IHeaderDictionary headers, GatewayEndpoint endpoint)

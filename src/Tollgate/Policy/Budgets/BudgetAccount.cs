@@ -1,0 +1,17 @@
+namespace Tollgate.Policy.Budgets;
+
+/// <summary>One budget's running account in its current period: what was spent and what is held for requests in flight.</summary>
+public sealed class BudgetAccount(Budget budget)
+{
+    public Budget Budget { get; } = budget;
+
+    public DateTimeOffset WindowStart { get; set; } = DateTimeOffset.MinValue;
+
+    public DateTimeOffset? ResetsAt { get; set; }
+
+    public decimal SpentUsd { get; set; }
+
+    public decimal ReservedUsd { get; set; }
+
+    public decimal RemainingUsd => Budget.LimitUsd - SpentUsd - ReservedUsd;
+}

@@ -1,0 +1,115 @@
+using Tollgate.Gateway.Errors;
+using Tollgate.Ledger;
+
+namespace Tollgate.Policy.Budgets;
+
+/// <summary>
+/// Stage 4 (admit, budget part). Before a call, the request's worst-case cost is reserved on every budget it counts
+/// against — under one lock, so concurrent requests cannot together pass a hard limit; one that does not fit a hard
+/// budget gets 429 <c>budget_exceeded</c> with the period's reset time. After the call the reservation is settled to
+/// the real cost, or released if nothing was billed. Accounts start from the ledger's spend in the current period.
+/// </summary>
+public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone, TimeProvider time)
+{
+    private readonly Lock _gate = new();
+    private readonly List<BudgetAccount> _accounts = [.. budgets.Select(b => new BudgetAccount(b))];
+
+    public bool Any => _accounts.Count > 0;
+
+    /// <summary>Counts the ledger's records of the current periods into the accounts (at start).</summary>
+    public async Task LoadAsync(ILedgerStore store, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (!Any)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            foreach (var account in _accounts)
+            {
+                Roll(account, now);
+            }
+        }
+
+        var earliest = _accounts.Min(a => a.WindowStart);
+        await foreach (var record in store.ReadAsync(earliest == DateTimeOffset.MinValue ? DateTimeOffset.UnixEpoch : earliest, cancellationToken))
+        {
+            lock (_gate)
+            {
+                foreach (var account in _accounts.Where(a => record.Timestamp >= a.WindowStart && a.Budget.Applies(record.Attribution)))
+                {
+                    account.SpentUsd += record.Cost.Total ?? 0;
+                }
+            }
+        }
+    }
+
+    /// <summary>Reserves <paramref name="worstCaseUsd"/> on every budget that applies, or returns why not.</summary>
+    public (BudgetReservation? Reservation, GatewayError? Error, decimal? Remaining) Admit(Attribution attribution, decimal worstCaseUsd)
+    {
+        ArgumentNullException.ThrowIfNull(attribution);
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            var applicable = _accounts.Where(a => a.Budget.Applies(attribution)).ToList();
+            foreach (var account in applicable)
+            {
+                Roll(account, now);
+                if (account.Budget.Hard && account.RemainingUsd < worstCaseUsd)
+                {
+                    var reset = account.ResetsAt is { } at ? $" It resets at {at.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}." : " It does not reset.";
+                    return (null, new GatewayError(429, "rate_limit_error", "budget_exceeded",
+                        $"Budget '{account.Budget.Name}' (${account.Budget.LimitUsd} {account.Budget.Period.ToString().ToLowerInvariant()}) has ${Math.Max(0, account.RemainingUsd)} left; this request could cost up to ${worstCaseUsd}.{reset}"), null);
+                }
+            }
+
+            foreach (var account in applicable)
+            {
+                account.ReservedUsd += worstCaseUsd;
+            }
+
+            decimal? remaining = applicable.Count == 0 ? null : applicable.Min(a => a.RemainingUsd);
+            return (new BudgetReservation(applicable, worstCaseUsd), null, remaining);
+        }
+    }
+
+    /// <summary>Replaces the reservation by the real cost (zero releases it). Safe to call once per reservation on any path.</summary>
+    public void Settle(BudgetReservation? reservation, decimal actualUsd)
+    {
+        if (reservation is null || !reservation.TryClose())
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            foreach (var account in reservation.Accounts)
+            {
+                account.ReservedUsd -= reservation.AmountUsd;
+                account.SpentUsd += actualUsd;
+            }
+        }
+    }
+
+    public IReadOnlyList<(Budget Budget, decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt)> Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _accounts.Select(a => (a.Budget, a.SpentUsd, a.ReservedUsd, a.ResetsAt))];
+        }
+    }
+
+    private void Roll(BudgetAccount account, DateTimeOffset now)
+    {
+        var (start, reset) = account.Budget.Window(now, zone);
+        if (start != account.WindowStart)
+        {
+            account.WindowStart = start;
+            account.ResetsAt = reset;
+            account.SpentUsd = 0;
+        }
+    }
+}
