@@ -107,6 +107,60 @@ public sealed class BudgetTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
     }
 
+    [Fact]
+    public async Task No_reservation_leaks_whether_calls_succeed_fail_or_are_cancelled_mid_stream()
+    {
+        _upstream.Usage = new FakeUsage(300, 200);
+        await using var failing = await FakeOpenAiUpstream.StartAsync();
+        failing.Fault = FakeFault.ErrorStatus;
+        await using var slow = await FakeOpenAiUpstream.StartAsync();
+        slow.ChunkDelay = TimeSpan.FromMilliseconds(20);
+        slow.ReplyText = string.Join(' ', Enumerable.Repeat("word", 100));
+        const string Price = "    price: { input_per_million: 10, output_per_million: 10 }";
+        await using var gateway = await TestGateway.StartAsync(
+            "budgets:\n  - { name: all, scope: global, period: monthly, limit_usd: 1000 }\nmodels:\n"
+            + string.Join('\n', TestGateway.Model("ok", "gpt-4o-mini", _upstream.BaseUrl, Price),
+                TestGateway.Model("failing", "gpt-4o-mini", failing.BaseUrl, Price),
+                TestGateway.Model("slow", "gpt-4o-mini", slow.BaseUrl, Price)));
+        using var gate = new SemaphoreSlim(50);
+
+        async Task SendAsync(int i)
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var model = (i % 3) switch { 0 => "ok", 1 => "failing", _ => "slow" };
+                var body = $$"""{"model":"{{model}}","stream":{{(model == "slow" ? "true" : "false")}},"max_tokens":500,"messages":[{"role":"user","content":"hi {{i}}"}]}""";
+                using var cancel = new CancellationTokenSource();
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                using var response = await gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+                if (model == "slow")
+                {
+                    await using var stream = await response.Content.ReadAsStreamAsync(cancel.Token);
+                    Assert.True(await stream.ReadAsync(new byte[64], cancel.Token) > 0);
+                    await cancel.CancelAsync();
+                }
+                else
+                {
+                    await response.Content.ReadAsStringAsync(cancel.Token);
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 600).Select(SendAsync));
+        var records = await gateway.RecordsAsync(600);
+
+        Assert.Equal(600, records.Count);
+        Assert.Equal(200, records.Count(r => r.Status == RecordStatus.ClientCancelled));
+        var account = Assert.Single(gateway.Service<BudgetGuard>().Snapshot());
+        Assert.Equal(0m, account.Reserved);
+        Assert.Equal(records.Sum(r => r.Cost.Total ?? 0), account.Spent);
+    }
+
     [Theory]
     [InlineData(BudgetPeriod.Daily, "2026-11-24T00:00:00+07:00", "2026-11-25T00:00:00+07:00")]
     [InlineData(BudgetPeriod.Weekly, "2026-11-23T00:00:00+07:00", "2026-11-30T00:00:00+07:00")]

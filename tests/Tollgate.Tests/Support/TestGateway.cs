@@ -33,6 +33,10 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public GatewayConfig Config { get; }
 
+    /// <summary>A service of the running gateway, for tests that check its internal state.</summary>
+    public T Service<T>()
+        where T : notnull => _app.Services.GetRequiredService<T>();
+
     /// <summary>A plain client that sends the master key.</summary>
     public HttpClient Client { get; }
 
