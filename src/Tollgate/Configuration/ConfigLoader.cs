@@ -179,6 +179,7 @@ public static partial class ConfigLoader
             Mock = KnownProviders.IsMock(d.Provider) ? d.Mock ?? new MockConfig() : null,
             ApiVersion = KnownProviders.IsAzure(d.Provider) ? d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion : null,
             AutoCacheSystemPromptMinTokens = d.AutoCacheSystemPromptMinTokens,
+            RateLimit = new Policy.RateLimits.RateLimit(d.Rpm, d.Tpm),
         };
     }
 

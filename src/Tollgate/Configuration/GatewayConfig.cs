@@ -56,6 +56,9 @@ public sealed record DeploymentConfig
     /// </summary>
     public int? AutoCacheSystemPromptMinTokens { get; init; }
 
+    /// <summary>Requests and tokens per minute this deployment accepts from the gateway.</summary>
+    public Policy.RateLimits.RateLimit RateLimit { get; init; } = new(null, null);
+
     /// <summary>Azure OpenAI's <c>api-version</c> query parameter (provider <c>azure</c> only).</summary>
     public string? ApiVersion { get; init; }
     public MockConfig? Mock { get; init; }

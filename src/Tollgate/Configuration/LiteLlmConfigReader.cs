@@ -9,7 +9,7 @@ internal static class LiteLlmConfigReader
 {
     private static readonly string[] RootKeys = ["model_list", "general_settings"];
     private static readonly string[] EntryKeys = ["model_name", "litellm_params"];
-    private static readonly string[] ParamKeys = ["model", "api_base", "base_url", "api_key", "api_version", "timeout", "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "cache_creation_input_token_cost"];
+    private static readonly string[] ParamKeys = ["model", "api_base", "base_url", "api_key", "api_version", "timeout", "rpm", "tpm", "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "cache_creation_input_token_cost"];
     private static readonly string[] GeneralKeys = ["master_key"];
 
     public static RawConfig Read(YamlSection root, SecretResolver secrets)
@@ -73,7 +73,10 @@ internal static class LiteLlmConfigReader
                 null,
                 parameters.Int("timeout", min: 1),
                 null,
-                parameters.String("api_version")));
+                parameters.String("api_version"),
+                null,
+                parameters.Int("rpm", min: 1),
+                parameters.Int("tpm", min: 1)));
         }
 
         return new RawConfig(

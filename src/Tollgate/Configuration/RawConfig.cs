@@ -31,4 +31,6 @@ internal sealed record RawDeployment(
     int? TimeoutSeconds,
     MockConfig? Mock,
     string? ApiVersion = null,
-    int? AutoCacheSystemPromptMinTokens = null);
+    int? AutoCacheSystemPromptMinTokens = null,
+    int? Rpm = null,
+    int? Tpm = null);

@@ -8,7 +8,7 @@ internal static class TollgateConfigReader
     private static readonly string[] PolicyKeys = ["required_tags", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path"];
-    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "price", "price_as", "timeout_seconds", "mock"];
+    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "mock"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "per_hour"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
 
@@ -48,7 +48,9 @@ internal static class TollgateConfigReader
                     mock.Int("chunk_delay_ms") ?? 0,
                     mock.Int("reply_tokens", min: 1) ?? 40),
                 model.String("api_version"),
-                model.Int("auto_cache_system_prompt", min: 1024)));
+                model.Int("auto_cache_system_prompt", min: 1024),
+                model.Int("rpm", min: 1),
+                model.Int("tpm", min: 1)));
         }
 
         return new RawConfig(

@@ -53,6 +53,7 @@ public static class GatewayHost
         services.AddHostedService<LedgerWriter>();
         services.AddSingleton(sp => new BudgetGuard(config.Budgets, config.TimeZone, sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<BudgetLoader>();
+        services.AddSingleton<Policy.RateLimits.RateLimiter>();
         services.AddSingleton<UpstreamHttp>();
         services.AddSingleton<OpenAiCompatibleAdapter>();
         services.AddSingleton<MockAdapter>();

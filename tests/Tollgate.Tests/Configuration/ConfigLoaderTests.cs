@@ -91,6 +91,7 @@ public sealed class ConfigLoaderTests
                   model: openai/gpt-4o-mini
                   api_key: os.environ/OPENAI_API_KEY
                   rpm: 60
+                  max_parallel_requests: 4
                 model_info:
                   id: abc
               - model_name: cheap
@@ -124,7 +125,8 @@ public sealed class ConfigLoaderTests
         Assert.Equal(0.28m, config.Deployments[1].Price!.InputPerMillion);
         Assert.Equal(0.42m, config.Deployments[1].Price!.OutputPerMillion);
         Assert.Equal(new Uri("http://localhost:11434/v1"), config.Deployments[2].BaseUrl);
-        Assert.Contains(config.Warnings, w => w.StartsWith("model_list[0].litellm_params.rpm", StringComparison.Ordinal));
+        Assert.Contains(config.Warnings, w => w.StartsWith("model_list[0].litellm_params.max_parallel_requests", StringComparison.Ordinal));
+        Assert.Equal(60, openai.RateLimit.RequestsPerMinute);
         Assert.Contains(config.Warnings, w => w.StartsWith("model_list[0].model_info", StringComparison.Ordinal));
         Assert.Contains(config.Warnings, w => w.StartsWith("litellm_settings", StringComparison.Ordinal));
         Assert.Contains(config.Warnings, w => w.StartsWith("general_settings.database_url", StringComparison.Ordinal));

@@ -63,7 +63,8 @@ public static class AdminKeyEndpoints
 
             var expires = body.ExpiresAt ?? (body.ExpiresInDays is { } days ? time.GetUtcNow().AddDays(days) : null);
             var (key, secret) = await keys.CreateAsync(
-                new KeyRequest(body.Name, body.Models ?? [], body.MaxTokens, body.Tags ?? [], body.LockTags, expires), context.RequestAborted);
+                new KeyRequest(body.Name, body.Models ?? [], body.MaxTokens, body.Tags ?? [], body.LockTags, expires) { RateLimit = new(body.Rpm, body.Tpm) },
+                context.RequestAborted);
             return Results.Json(new CreatedKey(secret, View(key)), Json, statusCode: StatusCodes.Status201Created);
         });
 
@@ -79,14 +80,15 @@ public static class AdminKeyEndpoints
     private static IResult Error(GatewayError error) => Results.Text(System.Text.Encoding.UTF8.GetString(OpenAiErrorWriter.ToJson(error)), "application/json", System.Text.Encoding.UTF8, error.Status);
 
     private static KeyView View(VirtualKey key) => new(
-        key.Id, key.Name, key.Prefix, key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.AllowedModels, key.MaxTokensCap, key.Tags, key.LockTags);
+        key.Id, key.Name, key.Prefix, key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.AllowedModels, key.MaxTokensCap, key.Tags, key.LockTags,
+        key.RateLimit.RequestsPerMinute, key.RateLimit.TokensPerMinute);
 
     private sealed record CreateRequest(
-        string? Name, List<string>? Models, int? MaxTokens, Dictionary<string, string>? Tags, bool LockTags, DateTimeOffset? ExpiresAt, int? ExpiresInDays);
+        string? Name, List<string>? Models, int? MaxTokens, Dictionary<string, string>? Tags, bool LockTags, DateTimeOffset? ExpiresAt, int? ExpiresInDays, int? Rpm, int? Tpm);
 
     private sealed record KeyView(
         string Id, string Name, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt,
-        IReadOnlyList<string> Models, int? MaxTokens, IReadOnlyDictionary<string, string> Tags, bool LockTags);
+        IReadOnlyList<string> Models, int? MaxTokens, IReadOnlyDictionary<string, string> Tags, bool LockTags, int? Rpm, int? Tpm);
 
     /// <summary>The answer to create and rotate: the secret, shown this once.</summary>
     private sealed record CreatedKey(string Key, KeyView Details);

@@ -26,4 +26,7 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
 
     /// <summary>The worst-case cost held on the request's budgets until it is settled.</summary>
     public Policy.Budgets.BudgetReservation? Reservation { get; set; }
+
+    /// <summary>TPM admissions made on the estimate, corrected with the real tokens at settlement.</summary>
+    public IReadOnlyList<Policy.RateLimits.SlidingWindowLog.Ticket> TokenTickets { get; set; } = [];
 }

@@ -20,6 +20,7 @@ public sealed class ProxyRequestHandler(
     RequestPolicy policy,
     DeploymentRouter router,
     BudgetGuard budgets,
+    Policy.RateLimits.RateLimiter rateLimiter,
     UsageSettler settler,
     TimeProvider time)
 {
@@ -96,6 +97,30 @@ public sealed class ProxyRequestHandler(
             {
                 ForwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint),
             };
+            var limits = new List<(string Subject, Policy.RateLimits.RateLimit Limit)>();
+            if (caller.Key is { RateLimit.IsSet: true } limitedKey)
+            {
+                limits.Add(($"key {limitedKey.Id}", limitedKey.RateLimit));
+            }
+
+            if (deployment.Config.RateLimit.IsSet)
+            {
+                limits.Add(($"deployment {deployment.Name}", deployment.Config.RateLimit));
+            }
+
+            if (limits.Count > 0)
+            {
+                var (tickets, limitError, wait) = rateLimiter.Admit(limits, EstimatedTokens(deployment, parsed.Body, startedAt));
+                if (limitError is not null)
+                {
+                    context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                    await ErrorResponder.WriteAsync(context.Response, endpoint, limitError);
+                    return;
+                }
+
+                exchange.TokenTickets = tickets;
+            }
+
             if (budgets.Any)
             {
                 var (reservation, budgetError, remaining) = budgets.Admit(attribution, WorstCase(deployment, parsed.Body, startedAt));
@@ -245,6 +270,16 @@ public sealed class ProxyRequestHandler(
         var prompt = Metering.Tokenization.PromptTokenCounter.Count(body, deployment.Config.Model).Tokens;
         var output = OpenAiChatMessages.MaxTokens(body) ?? perToken.Price.MaxOutputTokens ?? DefaultMaxOutputTokens;
         return CostCalculator.WorstCase(prompt, output, perToken.Price);
+    }
+
+    /// <summary>What a TPM limit admits a request on: its prompt tokens plus its output limit.</summary>
+    private static long EstimatedTokens(Deployment deployment, System.Text.Json.JsonElement body, DateTimeOffset at)
+    {
+        var prompt = Metering.Tokenization.PromptTokenCounter.Count(body, deployment.Config.Model).Tokens;
+        var maxOutput = OpenAiChatMessages.MaxTokens(body)
+            ?? (deployment.Pricing.On(DateOnly.FromDateTime(at.UtcDateTime)) as DeploymentPrice.PerToken)?.Price.MaxOutputTokens
+            ?? DefaultMaxOutputTokens;
+        return prompt + maxOutput;
     }
 
     /// <summary>Assumed when neither the request nor the catalogue says how long an answer may be.</summary>

@@ -60,6 +60,11 @@ public sealed partial class UsageSettler(LedgerQueue ledger, Policy.Budgets.Budg
             Error = result.Error,
         };
         budgets.Settle(exchange.Reservation, record.Cost.Total ?? 0);
+        foreach (var ticket in exchange.TokenTickets)
+        {
+            ticket.Correct((usage.InputTokens ?? 0) + (usage.OutputTokens ?? 0));
+        }
+
         await ledger.EnqueueAsync(record);
         return record;
     }

@@ -9,7 +9,10 @@ public sealed record KeyRequest(
     int? MaxTokensCap,
     IReadOnlyDictionary<string, string> Tags,
     bool LockTags,
-    DateTimeOffset? ExpiresAt);
+    DateTimeOffset? ExpiresAt)
+{
+    public RateLimits.RateLimit RateLimit { get; init; } = new(null, null);
+}
 
 /// <summary>
 /// The virtual keys a gateway accepts, held in memory (one hash lookup per request) and written through to the store.
@@ -56,6 +59,7 @@ public sealed class KeyRegistry(SqliteKeyStore store, TimeProvider time)
             MaxTokensCap = request.MaxTokensCap,
             Tags = request.Tags,
             LockTags = request.LockTags,
+            RateLimit = request.RateLimit,
         };
         await store.SaveAsync(key, cancellationToken);
         Remember(key);
@@ -86,7 +90,7 @@ public sealed class KeyRegistry(SqliteKeyStore store, TimeProvider time)
             return null;
         }
 
-        var replacement = await CreateAsync(new KeyRequest(old.Name, old.AllowedModels, old.MaxTokensCap, old.Tags, old.LockTags, old.ExpiresAt), cancellationToken);
+        var replacement = await CreateAsync(new KeyRequest(old.Name, old.AllowedModels, old.MaxTokensCap, old.Tags, old.LockTags, old.ExpiresAt) { RateLimit = old.RateLimit }, cancellationToken);
         var until = time.GetUtcNow() + grace;
         var retired = grace <= TimeSpan.Zero ? old with { RevokedAt = time.GetUtcNow() } : old with { ExpiresAt = old.ExpiresAt is { } e && e < until ? e : until };
         await store.SaveAsync(retired, cancellationToken);

@@ -20,13 +20,24 @@ public sealed class SqliteKeyStore(string databasePath)
             );
             """;
         await command.ExecuteNonQueryAsync(cancellationToken);
+        foreach (var column in new[] { "rpm", "tpm" })
+        {
+            await using var probe = connection.CreateCommand();
+            probe.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('virtual_keys') WHERE name = '{column}'";
+            if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                await using var alter = connection.CreateCommand();
+                alter.CommandText = $"ALTER TABLE virtual_keys ADD COLUMN {column} INTEGER";
+                await alter.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
     }
 
     public async Task<IReadOnlyList<VirtualKey>> LoadAllAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags FROM virtual_keys ORDER BY created_ms";
+        command.CommandText = "SELECT id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags, rpm, tpm FROM virtual_keys ORDER BY created_ms";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var keys = new List<VirtualKey>();
         while (await reader.ReadAsync(cancellationToken))
@@ -44,6 +55,7 @@ public sealed class SqliteKeyStore(string databasePath)
                 MaxTokensCap = reader.IsDBNull(8) ? null : reader.GetInt32(8),
                 Tags = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(9)) ?? [],
                 LockTags = reader.GetInt64(10) != 0,
+                RateLimit = new RateLimits.RateLimit(reader.IsDBNull(11) ? null : reader.GetInt32(11), reader.IsDBNull(12) ? null : reader.GetInt32(12)),
             });
         }
 
@@ -57,8 +69,8 @@ public sealed class SqliteKeyStore(string databasePath)
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT OR REPLACE INTO virtual_keys (id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags)
-            VALUES ($id, $name, $prefix, $hash, $created, $expires, $revoked, $models, $cap, $tags, $lock)
+            INSERT OR REPLACE INTO virtual_keys (id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags, rpm, tpm)
+            VALUES ($id, $name, $prefix, $hash, $created, $expires, $revoked, $models, $cap, $tags, $lock, $rpm, $tpm)
             """;
         command.Parameters.AddWithValue("$id", key.Id);
         command.Parameters.AddWithValue("$name", key.Name);
@@ -71,6 +83,8 @@ public sealed class SqliteKeyStore(string databasePath)
         command.Parameters.AddWithValue("$cap", (object?)key.MaxTokensCap ?? DBNull.Value);
         command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(key.Tags));
         command.Parameters.AddWithValue("$lock", key.LockTags ? 1 : 0);
+        command.Parameters.AddWithValue("$rpm", (object?)key.RateLimit.RequestsPerMinute ?? DBNull.Value);
+        command.Parameters.AddWithValue("$tpm", (object?)key.RateLimit.TokensPerMinute ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

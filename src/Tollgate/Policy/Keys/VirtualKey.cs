@@ -26,6 +26,9 @@ public sealed record VirtualKey
     /// <summary>When true, request headers and body cannot override <see cref="Tags"/>.</summary>
     public bool LockTags { get; init; }
 
+    /// <summary>Requests and tokens per minute this key may use.</summary>
+    public RateLimits.RateLimit RateLimit { get; init; } = new(null, null);
+
     /// <summary>Why this key cannot be used at <paramref name="now"/>, or null when it can.</summary>
     public string? Unusable(DateTimeOffset now) =>
         RevokedAt is { } revoked && revoked <= now ? "This API key has been revoked."

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Tollgate.FakeProviders;
+using Tollgate.Policy.RateLimits;
+using Tollgate.Tests.Support;
+using Xunit;
+
+namespace Tollgate.Tests.Policy;
+
+public sealed class RateLimitTests
+{
+    [Fact]
+    public void Sixty_rpm_offered_at_five_times_for_three_minutes_never_admits_more_than_sixty_in_any_minute()
+    {
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
+        var limiter = new RateLimiter(clock);
+        var subject = new[] { ("key k", new RateLimit(60, null)) };
+        var admitted = new List<DateTimeOffset>();
+        var refusals = new List<TimeSpan>();
+
+        for (var i = 0; i < 900; i++)
+        {
+            var (_, error, wait) = limiter.Admit(subject, 1);
+            if (error is null)
+            {
+                admitted.Add(clock.GetUtcNow());
+            }
+            else
+            {
+                refusals.Add(wait);
+            }
+
+            clock.Advance(TimeSpan.FromMilliseconds(200));
+        }
+
+        foreach (var at in admitted)
+        {
+            Assert.True(admitted.Count(a => a > at - TimeSpan.FromMinutes(1) && a <= at) <= 60);
+        }
+
+        Assert.Equal(180, admitted.Count);
+        Assert.All(refusals, wait => Assert.True(wait > TimeSpan.Zero && wait <= TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
+    public void Tokens_are_admitted_on_the_estimate_and_corrected_with_actual_usage()
+    {
+        var clock = new ManualTimeProvider(DateTimeOffset.UnixEpoch);
+        var limiter = new RateLimiter(clock);
+        var subject = new[] { ("deployment d", new RateLimit(null, 1000)) };
+
+        var (first, _, _) = limiter.Admit(subject, 900);
+        var (_, refused, _) = limiter.Admit(subject, 200);
+        Assert.Single(first).Correct(150);
+        var (_, afterCorrection, _) = limiter.Admit(subject, 200);
+
+        Assert.NotNull(refused);
+        Assert.Null(afterCorrection);
+    }
+
+    [Fact]
+    public void A_request_refused_by_one_limit_takes_nothing_from_another()
+    {
+        var limiter = new RateLimiter(new ManualTimeProvider(DateTimeOffset.UnixEpoch));
+        var key = ("key k", new RateLimit(5, null));
+        var deployment = ("deployment d", new RateLimit(1, null));
+
+        Assert.Null(limiter.Admit([key, deployment], 1).Error);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.NotNull(limiter.Admit([key, deployment], 1).Error);
+        }
+
+        Assert.Null(limiter.Admit([key], 1).Error);
+    }
+
+    [Fact]
+    public async Task Through_the_gateway_a_limited_deployment_answers_429_with_retry_after()
+    {
+        await using var upstream = await FakeOpenAiUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", upstream.BaseUrl, "    rpm: 2"));
+
+        var responses = new List<HttpResponseMessage>();
+        for (var i = 0; i < 3; i++)
+        {
+            responses.Add(await gateway.Client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json")));
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], responses.Select(r => r.StatusCode));
+        Assert.InRange(responses[2].Headers.RetryAfter!.Delta!.Value.TotalSeconds, 1, 60);
+        Assert.Equal("rate_limit_exceeded", JsonDocument.Parse(await responses[2].Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(2, upstream.Received.Count);
+    }
+
+    [Fact]
+    public async Task A_keys_own_rpm_applies_to_that_key_only()
+    {
+        await using var upstream = await FakeOpenAiUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", upstream.BaseUrl));
+        var created = await gateway.Client.PostAsync("/admin/keys", new StringContent("""{"name":"slow","rpm":1}""", Encoding.UTF8, "application/json"));
+        var secret = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString();
+        using var client = new HttpClient { BaseAddress = gateway.BaseUrl };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+        StringContent Chat() => new("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json");
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/chat/completions", Chat())).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await client.PostAsync("/v1/chat/completions", Chat())).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.PostAsync("/v1/chat/completions", Chat())).StatusCode);
+    }
+}
