@@ -129,6 +129,8 @@ public static partial class ConfigLoader
             Policy = raw.Policy,
             Budgets = raw.Budgets,
             TimeZone = raw.TimeZone,
+            AlertWebhooks = raw.AlertWebhooks,
+            AlertThresholds = raw.AlertThresholds,
         };
     }
 

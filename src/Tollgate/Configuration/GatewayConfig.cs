@@ -21,6 +21,11 @@ public sealed record GatewayConfig
     /// <summary>Spending limits, checked before each call.</summary>
     public IReadOnlyList<Policy.Budgets.Budget> Budgets { get; init; } = [];
 
+    /// <summary>Where budget alerts go, and at which percentages of a budget.</summary>
+    public IReadOnlyList<Policy.Alerts.AlertWebhook> AlertWebhooks { get; init; } = [];
+
+    public IReadOnlyList<int> AlertThresholds { get; init; } = [50, 80, 100];
+
     /// <summary>The time zone calendar budget periods follow.</summary>
     public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
 

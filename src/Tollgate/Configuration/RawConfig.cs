@@ -15,6 +15,10 @@ internal sealed record RawConfig(
     public IReadOnlyList<Policy.Budgets.Budget> Budgets { get; init; } = [];
 
     public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
+
+    public IReadOnlyList<Policy.Alerts.AlertWebhook> AlertWebhooks { get; init; } = [];
+
+    public IReadOnlyList<int> AlertThresholds { get; init; } = [50, 80, 100];
 }
 
 /// <summary>One deployment as written in a file; any field may be missing or wrong until validated.</summary>

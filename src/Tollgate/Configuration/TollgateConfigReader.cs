@@ -3,7 +3,7 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts"];
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard"];
     private static readonly string[] PolicyKeys = ["required_tags", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
@@ -65,7 +65,60 @@ internal static class TollgateConfigReader
             Policy = ReadPolicy(root.Section("policies")),
             Budgets = ReadBudgets(root),
             TimeZone = ReadTimeZone(root),
+            AlertWebhooks = ReadWebhooks(root.Section("alerts")),
+            AlertThresholds = ReadThresholds(root.Section("alerts")),
         };
+    }
+
+    private static List<Policy.Alerts.AlertWebhook> ReadWebhooks(YamlSection? alerts)
+    {
+        alerts?.RejectUnknown(["webhooks", "thresholds"]);
+        var webhooks = new List<Policy.Alerts.AlertWebhook>();
+        foreach (var hook in alerts?.List("webhooks") ?? [])
+        {
+            hook.RejectUnknown(["url", "format"]);
+            var url = hook.String("url", required: true);
+            var format = hook.String("format") ?? "json";
+            if (format is not ("json" or "slack"))
+            {
+                hook.Diagnostics.Error(hook.Child("format"), "must be json or slack");
+            }
+
+            if (url is not null && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            {
+                webhooks.Add(new Policy.Alerts.AlertWebhook(uri, format == "slack"));
+            }
+            else if (url is not null)
+            {
+                hook.Diagnostics.Error(hook.Child("url"), $"'{url}' is not an http(s) URL");
+            }
+        }
+
+        return webhooks;
+    }
+
+    private static List<int> ReadThresholds(YamlSection? alerts)
+    {
+        var texts = alerts?.StringList("thresholds") ?? [];
+        if (texts.Count == 0)
+        {
+            return [50, 80, 100];
+        }
+
+        var thresholds = new List<int>();
+        foreach (var text in texts)
+        {
+            if (int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var percent) && percent is > 0 and <= 1000)
+            {
+                thresholds.Add(percent);
+            }
+            else
+            {
+                alerts!.Diagnostics.Error(alerts.Child("thresholds"), $"'{text}' is not a percentage");
+            }
+        }
+
+        return thresholds;
     }
 
     private static TimeZoneInfo ReadTimeZone(YamlSection root)

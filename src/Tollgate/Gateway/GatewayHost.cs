@@ -51,7 +51,12 @@ public static class GatewayHost
         services.AddSingleton(new LedgerQueue(LedgerQueueCapacity));
         services.AddSingleton<ILedgerStore>(new SqliteLedgerStore(config.Storage.SqlitePath));
         services.AddHostedService<LedgerWriter>();
-        services.AddSingleton(sp => new BudgetGuard(config.Budgets, config.TimeZone, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<Policy.Alerts.AlertQueue>();
+        services.AddSingleton(sp => new BudgetGuard(
+            config.Budgets, config.TimeZone, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Policy.Alerts.AlertQueue>(), config.AlertThresholds));
+        services.AddHostedService(sp => new Policy.Alerts.AlertSender(
+            sp.GetRequiredService<Policy.Alerts.AlertQueue>(), config.AlertWebhooks, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Policy.Alerts.AlertSender>>()));
         services.AddHostedService<BudgetLoader>();
         services.AddSingleton<Policy.RateLimits.RateLimiter>();
         services.AddSingleton<UpstreamHttp>();

@@ -14,4 +14,7 @@ public sealed class BudgetAccount(Budget budget)
     public decimal ReservedUsd { get; set; }
 
     public decimal RemainingUsd => Budget.LimitUsd - SpentUsd - ReservedUsd;
+
+    /// <summary>Alert thresholds (percent) already announced in this period.</summary>
+    public HashSet<int> AlertedThresholds { get; } = [];
 }

@@ -9,8 +9,10 @@ namespace Tollgate.Policy.Budgets;
 /// budget gets 429 <c>budget_exceeded</c> with the period's reset time. After the call the reservation is settled to
 /// the real cost, or released if nothing was billed. Accounts start from the ledger's spend in the current period.
 /// </summary>
-public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone, TimeProvider time)
+public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone, TimeProvider time, Alerts.AlertQueue? alerts = null, IReadOnlyList<int>? thresholds = null)
 {
+    private readonly IReadOnlyList<int> _thresholds = thresholds ?? [50, 80, 100];
+
     private readonly Lock _gate = new();
     private readonly List<BudgetAccount> _accounts = [.. budgets.Select(b => new BudgetAccount(b))];
 
@@ -43,6 +45,15 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
                 {
                     account.SpentUsd += record.Cost.Total ?? 0;
                 }
+            }
+        }
+
+        lock (_gate)
+        {
+            // Thresholds the spend had already crossed before a restart were announced then.
+            foreach (var account in _accounts)
+            {
+                account.AlertedThresholds.UnionWith(_thresholds.Where(t => Percent(account) >= t));
             }
         }
     }
@@ -90,6 +101,11 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
             {
                 account.ReservedUsd -= reservation.AmountUsd;
                 account.SpentUsd += actualUsd;
+                foreach (var threshold in _thresholds.Where(t => Percent(account) >= t && account.AlertedThresholds.Add(t)))
+                {
+                    alerts?.Enqueue(new Alerts.BudgetAlert(account.Budget.Name, threshold, account.SpentUsd, account.Budget.LimitUsd,
+                        account.Budget.Period.ToString().ToLowerInvariant(), account.ResetsAt, time.GetUtcNow()));
+                }
             }
         }
     }
@@ -110,6 +126,10 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
             account.WindowStart = start;
             account.ResetsAt = reset;
             account.SpentUsd = 0;
+            account.AlertedThresholds.Clear();
         }
     }
+
+    private static decimal Percent(BudgetAccount account) =>
+        account.Budget.LimitUsd <= 0 ? 100 : account.SpentUsd * 100 / account.Budget.LimitUsd;
 }
