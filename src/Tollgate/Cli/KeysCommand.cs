@@ -64,7 +64,8 @@ public static class KeysCommand
         return keys;
     }
 
-    private static async Task<int> RunAsync(
+    /// <summary>Calls the running gateway's admin API with the master key and prints the answer (shared by keys and budgets).</summary>
+    internal static async Task<int> RunAsync(
         ParseResult parse, Option<string?> config, Option<string?> url, Option<string?> masterKey, Func<string?, GatewayConfig?> loadConfig,
         Func<HttpClient, Task<HttpResponseMessage>> call, Action<JsonElement> print, CancellationToken cancellationToken)
     {
@@ -138,5 +139,5 @@ public static class KeysCommand
         }
     }
 
-    private static void PrintJson(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+    internal static void PrintJson(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
 }

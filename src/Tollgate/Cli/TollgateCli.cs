@@ -20,6 +20,7 @@ public static class TollgateCli
         root.Add(ReportCommand());
         root.Add(PricesCommand());
         root.Add(KeysCommand.Build(LoadConfig));
+        root.Add(BudgetsCommand.Build(LoadConfig));
         return root;
     }
 

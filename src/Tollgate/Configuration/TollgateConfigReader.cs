@@ -5,7 +5,7 @@ internal static class TollgateConfigReader
 {
     private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts"];
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard"];
-    private static readonly string[] PolicyKeys = ["required_tags", "max_tokens", "features"];
+    private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path"];
     private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "mock"];
@@ -199,7 +199,10 @@ internal static class TollgateConfigReader
             }
         }
 
-        return new Policy.RequestPolicy(section.StringList("required_tags"), ReadRule(section.Section("max_tokens")), features);
+        return new Policy.RequestPolicy(section.StringList("required_tags"), ReadRule(section.Section("max_tokens")), features)
+        {
+            RequireMaxTokens = string.Equals(section.String("require_max_tokens"), "true", StringComparison.OrdinalIgnoreCase),
+        };
     }
 
     private static Policy.MaxTokensRule ReadRule(YamlSection? section)

@@ -57,6 +57,7 @@ public static class GatewayHost
         services.AddHostedService(sp => new Policy.Alerts.AlertSender(
             sp.GetRequiredService<Policy.Alerts.AlertQueue>(), config.AlertWebhooks, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Policy.Alerts.AlertSender>>()));
+        services.AddSingleton(new SqliteBudgetStore(config.Storage.SqlitePath));
         services.AddHostedService<BudgetLoader>();
         services.AddSingleton<Policy.RateLimits.RateLimiter>();
         services.AddSingleton<UpstreamHttp>();

@@ -8,6 +8,9 @@ public sealed record RequestPolicy(IReadOnlyList<string> RequiredTags, MaxTokens
 {
     public static RequestPolicy None { get; } = new([], new MaxTokensRule(null, null), new Dictionary<string, MaxTokensRule>());
 
+    /// <summary>When true, a chat request without <c>max_tokens</c> (or <c>max_completion_tokens</c>) is refused.</summary>
+    public bool RequireMaxTokens { get; init; }
+
     /// <summary>The rule for a request of <paramref name="feature"/>: the feature's values, else the global ones.</summary>
     public MaxTokensRule RuleFor(string? feature) =>
         feature is not null && ByFeature.TryGetValue(feature, out var rule)

@@ -22,7 +22,8 @@ public static class RequestPolicyEnforcer
     /// <param name="endpoint">The endpoint called; embeddings have no output limit.</param>
     /// <param name="rewritten">The body with its limit set, when it changed.</param>
     /// <param name="keyCap">The calling key's own cap, if any; the lower of it and the policy's cap applies.</param>
-    public static GatewayError? Apply(RequestPolicy policy, Attribution attribution, JsonElement body, GatewayEndpoint endpoint, out byte[]? rewritten, int? keyCap = null)
+    /// <param name="keyDefault">The calling key's own default, if any; it comes before the policy's.</param>
+    public static GatewayError? Apply(RequestPolicy policy, Attribution attribution, JsonElement body, GatewayEndpoint endpoint, out byte[]? rewritten, int? keyCap = null, int? keyDefault = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(attribution);
@@ -44,6 +45,16 @@ public static class RequestPolicyEnforcer
         if (keyCap is { } capOfKey)
         {
             rule = rule with { Cap = Math.Min(rule.Cap ?? int.MaxValue, capOfKey) };
+        }
+
+        if (keyDefault is not null)
+        {
+            rule = rule with { Default = keyDefault };
+        }
+
+        if (policy.RequireMaxTokens && !LimitFields.Any(f => body.TryGetProperty(f, out var v) && v.ValueKind == JsonValueKind.Number))
+        {
+            return GatewayError.InvalidRequest("This gateway requires every request to set max_tokens (or max_completion_tokens).", "missing_max_tokens", "max_tokens");
         }
 
         var field = LimitFields.FirstOrDefault(f => body.TryGetProperty(f, out var v) && v.ValueKind == JsonValueKind.Number);

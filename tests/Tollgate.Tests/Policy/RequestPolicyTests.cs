@@ -58,6 +58,17 @@ public sealed class RequestPolicyTests
     }
 
     [Fact]
+    public void A_policy_may_require_max_tokens_and_a_keys_default_comes_before_the_policys()
+    {
+        var strict = Policy with { RequireMaxTokens = true };
+        var missing = RequestPolicyEnforcer.Apply(strict, Tagged("chat", "core"), JsonDocument.Parse("""{"messages":[]}""").RootElement, GatewayEndpoint.ChatCompletions, out _);
+        RequestPolicyEnforcer.Apply(Policy, Tagged("chat", "core"), JsonDocument.Parse("""{"messages":[]}""").RootElement, GatewayEndpoint.ChatCompletions, out var withKeyDefault, keyDefault: 256);
+
+        Assert.Equal("missing_max_tokens", missing?.Code);
+        Assert.Equal(256, JsonDocument.Parse(withKeyDefault!).RootElement.GetProperty("max_tokens").GetInt32());
+    }
+
+    [Fact]
     public void The_policy_is_read_from_config_and_checked()
     {
         var config = ConfigLoader.Parse("""

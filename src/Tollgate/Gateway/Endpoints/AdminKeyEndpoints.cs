@@ -63,7 +63,7 @@ public static class AdminKeyEndpoints
 
             var expires = body.ExpiresAt ?? (body.ExpiresInDays is { } days ? time.GetUtcNow().AddDays(days) : null);
             var (key, secret) = await keys.CreateAsync(
-                new KeyRequest(body.Name, body.Models ?? [], body.MaxTokens, body.Tags ?? [], body.LockTags, expires) { RateLimit = new(body.Rpm, body.Tpm) },
+                new KeyRequest(body.Name, body.Models ?? [], body.MaxTokens, body.Tags ?? [], body.LockTags, expires) { RateLimit = new(body.Rpm, body.Tpm), MaxTokensDefault = body.DefaultMaxTokens },
                 context.RequestAborted);
             return Results.Json(new CreatedKey(secret, View(key)), Json, statusCode: StatusCodes.Status201Created);
         });
@@ -81,14 +81,14 @@ public static class AdminKeyEndpoints
 
     private static KeyView View(VirtualKey key) => new(
         key.Id, key.Name, key.Prefix, key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.AllowedModels, key.MaxTokensCap, key.Tags, key.LockTags,
-        key.RateLimit.RequestsPerMinute, key.RateLimit.TokensPerMinute);
+        key.RateLimit.RequestsPerMinute, key.RateLimit.TokensPerMinute, key.MaxTokensDefault);
 
     private sealed record CreateRequest(
-        string? Name, List<string>? Models, int? MaxTokens, Dictionary<string, string>? Tags, bool LockTags, DateTimeOffset? ExpiresAt, int? ExpiresInDays, int? Rpm, int? Tpm);
+        string? Name, List<string>? Models, int? MaxTokens, Dictionary<string, string>? Tags, bool LockTags, DateTimeOffset? ExpiresAt, int? ExpiresInDays, int? Rpm, int? Tpm, int? DefaultMaxTokens);
 
     private sealed record KeyView(
         string Id, string Name, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt,
-        IReadOnlyList<string> Models, int? MaxTokens, IReadOnlyDictionary<string, string> Tags, bool LockTags, int? Rpm, int? Tpm);
+        IReadOnlyList<string> Models, int? MaxTokens, IReadOnlyDictionary<string, string> Tags, bool LockTags, int? Rpm, int? Tpm, int? DefaultMaxTokens);
 
     /// <summary>The answer to create and rotate: the secret, shown this once.</summary>
     private sealed record CreatedKey(string Key, KeyView Details);

@@ -25,6 +25,7 @@ public static class GatewayEndpoints
         app.MapPost("/v1/cost/estimate", CostEstimateEndpoint.HandleAsync);
         app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
         AdminKeyEndpoints.Map(app);
+        AdminBudgetEndpoints.Map(app);
         app.MapFallback((HttpContext context) => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
             StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url", $"Unrecognized request URL ({context.Request.Method} {context.Request.Path}).")));
     }

@@ -67,7 +67,7 @@ public sealed class ProxyRequestHandler(
                 return;
             }
 
-            if (RequestPolicyEnforcer.Apply(policy, attribution, parsed.Body, endpoint, out var rewritten, caller.Key?.MaxTokensCap) is { } policyError)
+            if (RequestPolicyEnforcer.Apply(policy, attribution, parsed.Body, endpoint, out var rewritten, caller.Key?.MaxTokensCap, caller.Key?.MaxTokensDefault) is { } policyError)
             {
                 await ErrorResponder.WriteAsync(context.Response, endpoint, policyError);
                 return;

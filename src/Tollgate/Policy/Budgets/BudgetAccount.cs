@@ -3,7 +3,7 @@ namespace Tollgate.Policy.Budgets;
 /// <summary>One budget's running account in its current period: what was spent and what is held for requests in flight.</summary>
 public sealed class BudgetAccount(Budget budget)
 {
-    public Budget Budget { get; } = budget;
+    public Budget Budget { get; set; } = budget;
 
     public DateTimeOffset WindowStart { get; set; } = DateTimeOffset.MinValue;
 

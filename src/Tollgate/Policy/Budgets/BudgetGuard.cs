@@ -16,7 +16,52 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
     private readonly Lock _gate = new();
     private readonly List<BudgetAccount> _accounts = [.. budgets.Select(b => new BudgetAccount(b))];
 
-    public bool Any => _accounts.Count > 0;
+    public bool Any
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _accounts.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds a budget, or changes one of the same name. A new limit or hardness applies to the running account (its
+    /// spend and the reservations in flight are kept); a new scope or period starts an account counted from the ledger.
+    /// </summary>
+    public async Task UpsertAsync(Budget budget, ILedgerStore store, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        ArgumentNullException.ThrowIfNull(store);
+        lock (_gate)
+        {
+            if (_accounts.Find(a => a.Budget.Name == budget.Name) is { } existing
+                && existing.Budget with { LimitUsd = budget.LimitUsd, Hard = budget.Hard } == budget)
+            {
+                existing.Budget = budget;
+                return;
+            }
+        }
+
+        var account = new BudgetAccount(budget);
+        Roll(account, time.GetUtcNow());
+        await foreach (var record in store.ReadAsync(account.WindowStart == DateTimeOffset.MinValue ? DateTimeOffset.UnixEpoch : account.WindowStart, cancellationToken))
+        {
+            if (budget.Applies(record.Attribution))
+            {
+                account.SpentUsd += record.Cost.Total ?? 0;
+            }
+        }
+
+        lock (_gate)
+        {
+            account.AlertedThresholds.UnionWith(_thresholds.Where(t => Percent(account) >= t));
+            _accounts.RemoveAll(a => a.Budget.Name == budget.Name);
+            _accounts.Add(account);
+        }
+    }
 
     /// <summary>Counts the ledger's records of the current periods into the accounts (at start).</summary>
     public async Task LoadAsync(ILedgerStore store, CancellationToken cancellationToken)

@@ -3,10 +3,21 @@ using Tollgate.Ledger;
 
 namespace Tollgate.Policy.Budgets;
 
-/// <summary>Counts the current periods' spend from the ledger before the first request (registered after the ledger writer, which creates the schema).</summary>
-public sealed class BudgetLoader(BudgetGuard guard, ILedgerStore store) : IHostedService
+/// <summary>
+/// Before the first request: counts the current periods' spend from the ledger for the configured budgets, then adds
+/// the budgets set through the admin API (which win over a configured one of the same name). Registered after the
+/// ledger writer, which creates the schema.
+/// </summary>
+public sealed class BudgetLoader(BudgetGuard guard, ILedgerStore ledger, SqliteBudgetStore budgets) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => guard.LoadAsync(store, cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await guard.LoadAsync(ledger, cancellationToken);
+        foreach (var budget in await budgets.LoadAllAsync(cancellationToken))
+        {
+            await guard.UpsertAsync(budget, ledger, cancellationToken);
+        }
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

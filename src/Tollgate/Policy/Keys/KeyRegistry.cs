@@ -12,6 +12,8 @@ public sealed record KeyRequest(
     DateTimeOffset? ExpiresAt)
 {
     public RateLimits.RateLimit RateLimit { get; init; } = new(null, null);
+
+    public int? MaxTokensDefault { get; init; }
 }
 
 /// <summary>
@@ -60,6 +62,7 @@ public sealed class KeyRegistry(SqliteKeyStore store, TimeProvider time)
             Tags = request.Tags,
             LockTags = request.LockTags,
             RateLimit = request.RateLimit,
+            MaxTokensDefault = request.MaxTokensDefault,
         };
         await store.SaveAsync(key, cancellationToken);
         Remember(key);
@@ -90,7 +93,7 @@ public sealed class KeyRegistry(SqliteKeyStore store, TimeProvider time)
             return null;
         }
 
-        var replacement = await CreateAsync(new KeyRequest(old.Name, old.AllowedModels, old.MaxTokensCap, old.Tags, old.LockTags, old.ExpiresAt) { RateLimit = old.RateLimit }, cancellationToken);
+        var replacement = await CreateAsync(new KeyRequest(old.Name, old.AllowedModels, old.MaxTokensCap, old.Tags, old.LockTags, old.ExpiresAt) { RateLimit = old.RateLimit, MaxTokensDefault = old.MaxTokensDefault }, cancellationToken);
         var until = time.GetUtcNow() + grace;
         var retired = grace <= TimeSpan.Zero ? old with { RevokedAt = time.GetUtcNow() } : old with { ExpiresAt = old.ExpiresAt is { } e && e < until ? e : until };
         await store.SaveAsync(retired, cancellationToken);

@@ -20,7 +20,7 @@ public sealed class SqliteKeyStore(string databasePath)
             );
             """;
         await command.ExecuteNonQueryAsync(cancellationToken);
-        foreach (var column in new[] { "rpm", "tpm" })
+        foreach (var column in new[] { "rpm", "tpm", "default_max_tokens" })
         {
             await using var probe = connection.CreateCommand();
             probe.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('virtual_keys') WHERE name = '{column}'";
@@ -37,7 +37,7 @@ public sealed class SqliteKeyStore(string databasePath)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags, rpm, tpm FROM virtual_keys ORDER BY created_ms";
+        command.CommandText = "SELECT id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags, rpm, tpm, default_max_tokens FROM virtual_keys ORDER BY created_ms";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var keys = new List<VirtualKey>();
         while (await reader.ReadAsync(cancellationToken))
@@ -56,6 +56,7 @@ public sealed class SqliteKeyStore(string databasePath)
                 Tags = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(9)) ?? [],
                 LockTags = reader.GetInt64(10) != 0,
                 RateLimit = new RateLimits.RateLimit(reader.IsDBNull(11) ? null : reader.GetInt32(11), reader.IsDBNull(12) ? null : reader.GetInt32(12)),
+                MaxTokensDefault = reader.IsDBNull(13) ? null : reader.GetInt32(13),
             });
         }
 
@@ -69,8 +70,8 @@ public sealed class SqliteKeyStore(string databasePath)
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT OR REPLACE INTO virtual_keys (id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags, rpm, tpm)
-            VALUES ($id, $name, $prefix, $hash, $created, $expires, $revoked, $models, $cap, $tags, $lock, $rpm, $tpm)
+            INSERT OR REPLACE INTO virtual_keys (id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags, rpm, tpm, default_max_tokens)
+            VALUES ($id, $name, $prefix, $hash, $created, $expires, $revoked, $models, $cap, $tags, $lock, $rpm, $tpm, $default)
             """;
         command.Parameters.AddWithValue("$id", key.Id);
         command.Parameters.AddWithValue("$name", key.Name);
@@ -85,6 +86,7 @@ public sealed class SqliteKeyStore(string databasePath)
         command.Parameters.AddWithValue("$lock", key.LockTags ? 1 : 0);
         command.Parameters.AddWithValue("$rpm", (object?)key.RateLimit.RequestsPerMinute ?? DBNull.Value);
         command.Parameters.AddWithValue("$tpm", (object?)key.RateLimit.TokensPerMinute ?? DBNull.Value);
+        command.Parameters.AddWithValue("$default", (object?)key.MaxTokensDefault ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

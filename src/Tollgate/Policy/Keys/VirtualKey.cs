@@ -20,6 +20,9 @@ public sealed record VirtualKey
     /// <summary>The most output tokens one request of this key may ask for.</summary>
     public int? MaxTokensCap { get; init; }
 
+    /// <summary>The output limit set on this key's requests that have none.</summary>
+    public int? MaxTokensDefault { get; init; }
+
     /// <summary>Attribution this key's requests carry: <c>user</c>, <c>cost_center</c>, <c>feature</c>, <c>project</c>, <c>env</c> or custom tags.</summary>
     public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
 

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Tollgate.Configuration;
+
+namespace Tollgate.Cli;
+
+/// <summary><c>tollgate budgets set|list|show</c>: a client of the running gateway's <c>/admin/budgets</c>.</summary>
+public static class BudgetsCommand
+{
+    public static Command Build(Func<string?, GatewayConfig?> loadConfig)
+    {
+        var config = new Option<string?>("--config", "-c") { Description = "The gateway's config (for its address and master key)." };
+        var url = new Option<string?>("--url") { Description = "The gateway's address (default: the config's listen address)." };
+        var masterKey = new Option<string?>("--master-key") { Description = "The master key (default: $TOLLGATE_MASTER_KEY, the config, or the development key)." };
+        var name = new Argument<string>("name") { Description = "The budget's name." };
+        var scope = new Option<string>("--scope") { Description = "global, key, user, cost_center, feature, project, env or tag:NAME.", DefaultValueFactory = _ => "global" };
+        var value = new Option<string?>("--value") { Description = "The key id, user, feature… the budget covers (not for global)." };
+        var period = new Option<string>("--period") { Description = "daily, weekly, monthly or total.", DefaultValueFactory = _ => "monthly" };
+        var limit = new Option<decimal>("--limit-usd") { Description = "The limit in USD.", Required = true };
+        var soft = new Option<bool>("--soft") { Description = "Only count and alert; never refuse requests." };
+
+        var set = new Command("set", "Create or change a budget.") { name, scope, value, period, limit, soft };
+        set.SetAction((parse, ct) => KeysCommand.RunAsync(parse, config, url, masterKey, loadConfig, client =>
+        {
+            var body = JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["scope"] = parse.GetValue(scope),
+                ["value"] = parse.GetValue(value),
+                ["period"] = parse.GetValue(period),
+                ["limit_usd"] = parse.GetValue(limit),
+                ["hard"] = !parse.GetValue(soft),
+            });
+            return client.PutAsync($"/admin/budgets/{Uri.EscapeDataString(parse.GetValue(name)!)}", new StringContent(body, Encoding.UTF8, "application/json"), ct);
+        }, KeysCommand.PrintJson, ct));
+        var list = new Command("list", "Every budget with its spend, reservations and reset time.");
+        list.SetAction((parse, ct) => KeysCommand.RunAsync(parse, config, url, masterKey, loadConfig, client => client.GetAsync("/admin/budgets", ct), PrintList, ct));
+        var show = new Command("show", "One budget.") { name };
+        show.SetAction((parse, ct) => KeysCommand.RunAsync(parse, config, url, masterKey, loadConfig,
+            client => client.GetAsync($"/admin/budgets/{Uri.EscapeDataString(parse.GetValue(name)!)}", ct), KeysCommand.PrintJson, ct));
+
+        var budgets = new Command("budgets", "Spending limits, through the running gateway's admin API.") { set, list, show };
+        foreach (var command in budgets.Subcommands)
+        {
+            command.Add(config);
+            command.Add(url);
+            command.Add(masterKey);
+        }
+
+        return budgets;
+    }
+
+    private static void PrintList(JsonElement json)
+    {
+        Console.WriteLine($"{"NAME",-20} {"SCOPE",-24} {"PERIOD",-8} {"LIMIT",12} {"SPENT",12} {"HELD",10} {"LEFT",12}  RESETS");
+        foreach (var b in json.GetProperty("data").EnumerateArray())
+        {
+            var scope = b.GetProperty("scope").GetString() + (b.TryGetProperty("value", out var v) ? "=" + v.GetString() : string.Empty);
+            var resets = b.TryGetProperty("resets_at", out var r) ? r.GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) : "never";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{b.GetProperty("name").GetString(),-20} {scope,-24} {b.GetProperty("period").GetString(),-8} {b.GetProperty("limit_usd").GetDecimal(),12:0.00} {b.GetProperty("spent_usd").GetDecimal(),12:0.00####} {b.GetProperty("reserved_usd").GetDecimal(),10:0.00##} {b.GetProperty("remaining_usd").GetDecimal(),12:0.00####}  {resets}{(b.GetProperty("hard").GetBoolean() ? string.Empty : " (soft)")}"));
+        }
+    }
+}

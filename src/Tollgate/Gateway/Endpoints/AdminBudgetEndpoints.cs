@@ -1,0 +1,86 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Tollgate.Gateway.Errors;
+using Tollgate.Gateway.Pipeline;
+using Tollgate.Ledger;
+using Tollgate.Policy.Budgets;
+
+namespace Tollgate.Gateway.Endpoints;
+
+/// <summary><c>/admin/budgets</c>, behind the master key: every budget with its spend, reservations and reset time; set one.</summary>
+public static class AdminBudgetEndpoints
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/admin/budgets", (HttpContext context, Authenticator auth, BudgetGuard guard) =>
+            auth.IsMaster(context.Request, out var error)
+                ? Results.Json(new { data = guard.Snapshot().Select(View) }, Json)
+                : Error(error!));
+        app.MapGet("/admin/budgets/{name}", (HttpContext context, Authenticator auth, BudgetGuard guard, string name) =>
+            !auth.IsMaster(context.Request, out var error) ? Error(error!)
+            : guard.Snapshot().Where(b => b.Budget.Name == name).Select(View).FirstOrDefault() is { } view ? Results.Json(view, Json)
+            : Error(new GatewayError(404, "invalid_request_error", "budget_not_found", $"No budget named '{name}'.")));
+        app.MapPut("/admin/budgets/{name}", SetAsync);
+    }
+
+    private static async Task<IResult> SetAsync(HttpContext context, Authenticator auth, BudgetGuard guard, SqliteBudgetStore store, ILedgerStore ledger, string name)
+    {
+        if (!auth.IsMaster(context.Request, out var error))
+        {
+            return Error(error!);
+        }
+
+        SetRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<SetRequest>(context.Request.Body, Json, context.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            return Error(GatewayError.InvalidRequest("The body is not a valid budget: " + ex.Message, "invalid_json"));
+        }
+
+        var scope = body?.Scope ?? "global";
+        if (body?.LimitUsd is not { } limit || limit < 0)
+        {
+            return Error(GatewayError.InvalidRequest("A budget needs a non-negative 'limit_usd'.", "missing_required_parameter", "limit_usd"));
+        }
+
+        if (!(Budget.Scopes.Contains(scope) || (scope.StartsWith("tag:", StringComparison.Ordinal) && scope.Length > 4)) || (scope != "global" && body.Value is null))
+        {
+            return Error(GatewayError.InvalidRequest($"'scope' must be one of {string.Join(", ", Budget.Scopes)}, with a 'value' unless global.", "invalid_value", "scope"));
+        }
+
+        if (!Enum.TryParse<BudgetPeriod>(body.Period ?? "monthly", ignoreCase: true, out var period))
+        {
+            return Error(GatewayError.InvalidRequest("'period' must be daily, weekly, monthly or total.", "invalid_value", "period"));
+        }
+
+        var budget = new Budget(name, scope, scope == "global" ? null : body.Value, period, limit, body.Hard ?? true);
+        await store.SaveAsync(budget, context.RequestAborted);
+        await guard.UpsertAsync(budget, ledger, context.RequestAborted);
+        return Results.Json(guard.Snapshot().Where(b => b.Budget.Name == name).Select(View).First(), Json);
+    }
+
+    private static IResult Error(GatewayError error) =>
+        Results.Text(System.Text.Encoding.UTF8.GetString(OpenAiErrorWriter.ToJson(error)), "application/json", System.Text.Encoding.UTF8, error.Status);
+
+    private static BudgetView View((Budget Budget, decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt) b) => new(
+        b.Budget.Name, b.Budget.Scope, b.Budget.Value, b.Budget.Period.ToString().ToLowerInvariant(), b.Budget.LimitUsd, b.Budget.Hard,
+        b.Spent, b.Reserved, b.Budget.LimitUsd - b.Spent - b.Reserved, b.ResetsAt);
+
+    private sealed record SetRequest(string? Scope, string? Value, string? Period, decimal? LimitUsd, bool? Hard);
+
+    private sealed record BudgetView(
+        string Name, string Scope, string? Value, string Period, decimal LimitUsd, bool Hard, decimal SpentUsd, decimal ReservedUsd, decimal RemainingUsd, DateTimeOffset? ResetsAt);
+}

@@ -1,0 +1,56 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Tollgate.Policy.Budgets;
+
+/// <summary>Budgets set through the admin API, kept in the embedded database so they outlive a restart.</summary>
+public sealed class SqliteBudgetStore(string databasePath)
+{
+    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+
+    public async Task<IReadOnlyList<Budget>> LoadAllAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, scope, value, period, limit_usd, hard FROM budgets ORDER BY name";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var budgets = new List<Budget>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            budgets.Add(new Budget(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                Enum.Parse<BudgetPeriod>(reader.GetString(3)),
+                decimal.Parse(reader.GetString(4), CultureInfo.InvariantCulture),
+                reader.GetInt64(5) != 0));
+        }
+
+        return budgets;
+    }
+
+    public async Task SaveAsync(Budget budget, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT OR REPLACE INTO budgets (name, scope, value, period, limit_usd, hard) VALUES ($name, $scope, $value, $period, $limit, $hard)";
+        command.Parameters.AddWithValue("$name", budget.Name);
+        command.Parameters.AddWithValue("$scope", budget.Scope);
+        command.Parameters.AddWithValue("$value", (object?)budget.Value ?? DBNull.Value);
+        command.Parameters.AddWithValue("$period", budget.Period.ToString());
+        command.Parameters.AddWithValue("$limit", budget.LimitUsd.ToString(CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$hard", budget.Hard ? 1 : 0);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var create = connection.CreateCommand();
+        create.CommandText = "CREATE TABLE IF NOT EXISTS budgets (name TEXT PRIMARY KEY, scope TEXT NOT NULL, value TEXT, period TEXT NOT NULL, limit_usd TEXT NOT NULL, hard INTEGER NOT NULL)";
+        await create.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+}
