@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -13,11 +12,7 @@ namespace Tollgate.Gateway.Endpoints;
 /// <summary><c>/admin/budgets</c>, behind the master key: every budget with its spend, reservations and reset time; set one.</summary>
 public static class AdminBudgetEndpoints
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    private static readonly JsonSerializerOptions Json = AdminJson.Options;
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -72,8 +67,7 @@ public static class AdminBudgetEndpoints
         return Results.Json(guard.Snapshot().Where(b => b.Budget.Name == name).Select(View).First(), Json);
     }
 
-    private static IResult Error(GatewayError error) =>
-        Results.Text(System.Text.Encoding.UTF8.GetString(OpenAiErrorWriter.ToJson(error)), "application/json", System.Text.Encoding.UTF8, error.Status);
+    private static IResult Error(GatewayError error) => AdminJson.Error(error);
 
     private static BudgetView View((Budget Budget, decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt) b) => new(
         b.Budget.Name, b.Budget.Scope, b.Budget.Value, b.Budget.Period.ToString().ToLowerInvariant(), b.Budget.LimitUsd, b.Budget.Hard,

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -15,11 +14,7 @@ namespace Tollgate.Gateway.Endpoints;
 /// </summary>
 public static class AdminKeyEndpoints
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    private static readonly JsonSerializerOptions Json = AdminJson.Options;
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -77,7 +72,7 @@ public static class AdminKeyEndpoints
     private static IResult NotFound(string id) =>
         Error(new GatewayError(StatusCodes.Status404NotFound, "invalid_request_error", "key_not_found", $"No key with id '{id}'."));
 
-    private static IResult Error(GatewayError error) => Results.Text(System.Text.Encoding.UTF8.GetString(OpenAiErrorWriter.ToJson(error)), "application/json", System.Text.Encoding.UTF8, error.Status);
+    private static IResult Error(GatewayError error) => AdminJson.Error(error);
 
     private static KeyView View(VirtualKey key) => new(
         key.Id, key.Name, key.Prefix, key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.AllowedModels, key.MaxTokensCap, key.Tags, key.LockTags,
