@@ -43,10 +43,9 @@ public static class CostEstimateEndpoint
                 return;
             }
 
-            var prompt = PromptTokenCounter.Count(parsed.Body, deployment.Config.Model);
             var price = deployment.Pricing.On(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
-            var tokenPrice = (price as DeploymentPrice.PerToken)?.Price;
-            var (maxOutput, maxOutputSource) = MaxOutput(parsed.Body, tokenPrice);
+            var estimate = RequestEstimate.Of(parsed.Body, deployment, time.GetUtcNow());
+            var prompt = estimate.Prompt;
             context.Response.ContentType = "application/json";
             await using var writer = new Utf8JsonWriter(context.Response.Body, new JsonWriterOptions { Indented = true });
             writer.WriteStartObject();
@@ -56,11 +55,11 @@ public static class CostEstimateEndpoint
             writer.WriteNumber("prompt_tokens", prompt.Tokens);
             writer.WriteBoolean("prompt_tokens_exact", prompt.Exact);
             writer.WriteString("tokenizer", prompt.Method);
-            Nullable(writer, "max_output_tokens", maxOutput);
-            writer.WriteString("max_output_tokens_source", maxOutputSource);
-            if (tokenPrice is not null && maxOutput is { } max)
+            Nullable(writer, "max_output_tokens", estimate.MaxOutputTokens);
+            writer.WriteString("max_output_tokens_source", estimate.MaxOutputSource);
+            if (estimate.WorstCaseUsd(fallbackMaxOutput: null) is { } worstCase)
             {
-                writer.WriteNumber("worst_case_cost_usd", CostCalculator.WorstCase(prompt.Tokens, max, tokenPrice));
+                writer.WriteNumber("worst_case_cost_usd", worstCase);
             }
             else
             {
@@ -76,20 +75,6 @@ public static class CostEstimateEndpoint
             });
             writer.WriteEndObject();
         }
-    }
-
-    /// <summary>The request's own limit, else the model's maximum output from the catalogue.</summary>
-    private static (long? Tokens, string Source) MaxOutput(JsonElement body, TokenPrice? price)
-    {
-        foreach (var name in new[] { "max_completion_tokens", "max_tokens" })
-        {
-            if (body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var limit) && limit > 0)
-            {
-                return (limit, "request " + name);
-            }
-        }
-
-        return price?.MaxOutputTokens is { } catalogueMax ? (catalogueMax, "catalogue maximum") : (null, "unknown");
     }
 
     private static void Nullable(Utf8JsonWriter writer, string name, long? value)

@@ -108,9 +108,12 @@ public sealed class ProxyRequestHandler(
                 limits.Add(($"deployment {deployment.Name}", deployment.Config.RateLimit));
             }
 
+            // Counted at most once, and only when a limit or a budget needs it.
+            RequestEstimate? estimate = null;
+            RequestEstimate Estimate() => estimate ??= RequestEstimate.Of(parsed.Body, deployment, startedAt);
             if (limits.Count > 0)
             {
-                var (tickets, limitError, wait) = rateLimiter.Admit(limits, EstimatedTokens(deployment, parsed.Body, startedAt));
+                var (tickets, limitError, wait) = rateLimiter.Admit(limits, Estimate().Tokens);
                 if (limitError is not null)
                 {
                     context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
@@ -123,7 +126,7 @@ public sealed class ProxyRequestHandler(
 
             if (budgets.Any)
             {
-                var (reservation, budgetError, remaining) = budgets.Admit(attribution, WorstCase(deployment, parsed.Body, startedAt));
+                var (reservation, budgetError, remaining) = budgets.Admit(attribution, Estimate().WorstCaseUsd() ?? 0);
                 if (budgetError is not null)
                 {
                     await ErrorResponder.WriteAsync(context.Response, endpoint, budgetError);
@@ -255,35 +258,6 @@ public sealed class ProxyRequestHandler(
             // The client is gone too; the record is already written.
         }
     }
-
-    /// <summary>
-    /// The most the request can cost: every prompt token uncached at the input rate and every allowed output token (the
-    /// request's limit, else the model's maximum) at the output rate. Zero where the price is hourly or unknown.
-    /// </summary>
-    private static decimal WorstCase(Deployment deployment, System.Text.Json.JsonElement body, DateTimeOffset at)
-    {
-        if (deployment.Pricing.On(DateOnly.FromDateTime(at.UtcDateTime)) is not DeploymentPrice.PerToken perToken)
-        {
-            return 0;
-        }
-
-        var prompt = Metering.Tokenization.PromptTokenCounter.Count(body, deployment.Config.Model).Tokens;
-        var output = OpenAiChatMessages.MaxTokens(body) ?? perToken.Price.MaxOutputTokens ?? DefaultMaxOutputTokens;
-        return CostCalculator.WorstCase(prompt, output, perToken.Price);
-    }
-
-    /// <summary>What a TPM limit admits a request on: its prompt tokens plus its output limit.</summary>
-    private static long EstimatedTokens(Deployment deployment, System.Text.Json.JsonElement body, DateTimeOffset at)
-    {
-        var prompt = Metering.Tokenization.PromptTokenCounter.Count(body, deployment.Config.Model).Tokens;
-        var maxOutput = OpenAiChatMessages.MaxTokens(body)
-            ?? (deployment.Pricing.On(DateOnly.FromDateTime(at.UtcDateTime)) as DeploymentPrice.PerToken)?.Price.MaxOutputTokens
-            ?? DefaultMaxOutputTokens;
-        return prompt + maxOutput;
-    }
-
-    /// <summary>Assumed when neither the request nor the catalogue says how long an answer may be.</summary>
-    private const int DefaultMaxOutputTokens = 4096;
 
     /// <summary>The client headers a provider's protocol needs, by allow-list; nothing else of the client's goes upstream.</summary>
     private static IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders(IHeaderDictionary headers, GatewayEndpoint endpoint)
