@@ -11,9 +11,7 @@ public static class BudgetsCommand
 {
     public static Command Build(Func<string?, GatewayConfig?> loadConfig)
     {
-        var config = new Option<string?>("--config", "-c") { Description = "The gateway's config (for its address and master key)." };
-        var url = new Option<string?>("--url") { Description = "The gateway's address (default: the config's listen address)." };
-        var masterKey = new Option<string?>("--master-key") { Description = "The master key (default: $TOLLGATE_MASTER_KEY, the config, or the development key)." };
+        var admin = new AdminApiClient(loadConfig);
         var name = new Argument<string>("name") { Description = "The budget's name." };
         var scope = new Option<string>("--scope") { Description = "global, key, user, cost_center, feature, project, env or tag:NAME.", DefaultValueFactory = _ => "global" };
         var value = new Option<string?>("--value") { Description = "The key id, user, feature… the budget covers (not for global)." };
@@ -22,7 +20,7 @@ public static class BudgetsCommand
         var soft = new Option<bool>("--soft") { Description = "Only count and alert; never refuse requests." };
 
         var set = new Command("set", "Create or change a budget.") { name, scope, value, period, limit, soft };
-        set.SetAction((parse, ct) => KeysCommand.RunAsync(parse, config, url, masterKey, loadConfig, client =>
+        set.SetAction((parse, ct) => admin.RunAsync(parse, client =>
         {
             var body = JsonSerializer.Serialize(new Dictionary<string, object?>
             {
@@ -33,22 +31,13 @@ public static class BudgetsCommand
                 ["hard"] = !parse.GetValue(soft),
             });
             return client.PutAsync($"/admin/budgets/{Uri.EscapeDataString(parse.GetValue(name)!)}", new StringContent(body, Encoding.UTF8, "application/json"), ct);
-        }, KeysCommand.PrintJson, ct));
+        }, AdminApiClient.PrintJson, ct));
         var list = new Command("list", "Every budget with its spend, reservations and reset time.");
-        list.SetAction((parse, ct) => KeysCommand.RunAsync(parse, config, url, masterKey, loadConfig, client => client.GetAsync("/admin/budgets", ct), PrintList, ct));
+        list.SetAction((parse, ct) => admin.RunAsync(parse, client => client.GetAsync("/admin/budgets", ct), PrintList, ct));
         var show = new Command("show", "One budget.") { name };
-        show.SetAction((parse, ct) => KeysCommand.RunAsync(parse, config, url, masterKey, loadConfig,
-            client => client.GetAsync($"/admin/budgets/{Uri.EscapeDataString(parse.GetValue(name)!)}", ct), KeysCommand.PrintJson, ct));
+        show.SetAction((parse, ct) => admin.RunAsync(parse, client => client.GetAsync($"/admin/budgets/{Uri.EscapeDataString(parse.GetValue(name)!)}", ct), AdminApiClient.PrintJson, ct));
 
-        var budgets = new Command("budgets", "Spending limits, through the running gateway's admin API.") { set, list, show };
-        foreach (var command in budgets.Subcommands)
-        {
-            command.Add(config);
-            command.Add(url);
-            command.Add(masterKey);
-        }
-
-        return budgets;
+        return admin.Attach(new Command("budgets", "Spending limits, through the running gateway's admin API.") { set, list, show });
     }
 
     private static void PrintList(JsonElement json)

@@ -16,9 +16,7 @@ public static class KeysCommand
 {
     public static Command Build(Func<string?, GatewayConfig?> loadConfig)
     {
-        var config = new Option<string?>("--config", "-c") { Description = "The gateway's config (for its address and master key)." };
-        var url = new Option<string?>("--url") { Description = "The gateway's address (default: the config's listen address)." };
-        var masterKey = new Option<string?>("--master-key") { Description = "The master key (default: $TOLLGATE_MASTER_KEY, the config, or the development key)." };
+        var admin = new AdminApiClient(loadConfig);
 
         var name = new Option<string>("--name") { Description = "What the key is for (a customer, a team, a service).", Required = true };
         var models = new Option<string?>("--models") { Description = "Aliases the key may use, comma-separated (default: all)." };
@@ -30,7 +28,7 @@ public static class KeysCommand
         var grace = new Option<int>("--grace-seconds") { Description = "How long the old secret keeps working after rotation.", DefaultValueFactory = _ => 0 };
 
         var create = new Command("create", "Create a key; its secret is shown this once.") { name, models, maxTokens, tags, lockTags, expires };
-        create.SetAction((parse, ct) => RunAsync(parse, config, url, masterKey, loadConfig, async client =>
+        create.SetAction((parse, ct) => admin.RunAsync(parse, async client =>
         {
             var body = JsonSerializer.Serialize(new Dictionary<string, object?>
             {
@@ -44,77 +42,15 @@ public static class KeysCommand
             return await client.PostAsync("/admin/keys", new StringContent(body, Encoding.UTF8, "application/json"), ct);
         }, PrintSecret, ct));
         var list = new Command("list", "List keys (never their secrets).");
-        list.SetAction((parse, ct) => RunAsync(parse, config, url, masterKey, loadConfig, client => client.GetAsync("/admin/keys", ct), PrintList, ct));
+        list.SetAction((parse, ct) => admin.RunAsync(parse, client => client.GetAsync("/admin/keys", ct), PrintList, ct));
         var show = new Command("show", "Show one key.") { id };
-        show.SetAction((parse, ct) => RunAsync(parse, config, url, masterKey, loadConfig, client => client.GetAsync($"/admin/keys/{parse.GetValue(id)}", ct), PrintJson, ct));
+        show.SetAction((parse, ct) => admin.RunAsync(parse, client => client.GetAsync($"/admin/keys/{parse.GetValue(id)}", ct), AdminApiClient.PrintJson, ct));
         var rotate = new Command("rotate", "Issue a new secret with the same scopes; the old one lasts --grace-seconds.") { id, grace };
-        rotate.SetAction((parse, ct) => RunAsync(parse, config, url, masterKey, loadConfig,
-            client => client.PostAsync($"/admin/keys/{parse.GetValue(id)}/rotate?grace_seconds={parse.GetValue(grace).ToString(CultureInfo.InvariantCulture)}", null, ct), PrintSecret, ct));
+        rotate.SetAction((parse, ct) => admin.RunAsync(parse, client => client.PostAsync($"/admin/keys/{parse.GetValue(id)}/rotate?grace_seconds={parse.GetValue(grace).ToString(CultureInfo.InvariantCulture)}", null, ct), PrintSecret, ct));
         var revoke = new Command("revoke", "Revoke a key: its next request fails.") { id };
-        revoke.SetAction((parse, ct) => RunAsync(parse, config, url, masterKey, loadConfig, client => client.PostAsync($"/admin/keys/{parse.GetValue(id)}/revoke", null, ct), PrintJson, ct));
+        revoke.SetAction((parse, ct) => admin.RunAsync(parse, client => client.PostAsync($"/admin/keys/{parse.GetValue(id)}/revoke", null, ct), AdminApiClient.PrintJson, ct));
 
-        var keys = new Command("keys", "Manage virtual keys through the running gateway's admin API.") { create, list, show, rotate, revoke };
-        foreach (var command in keys.Subcommands)
-        {
-            command.Add(config);
-            command.Add(url);
-            command.Add(masterKey);
-        }
-
-        return keys;
-    }
-
-    /// <summary>Calls the running gateway's admin API with the master key and prints the answer (shared by keys and budgets).</summary>
-    internal static async Task<int> RunAsync(
-        ParseResult parse, Option<string?> config, Option<string?> url, Option<string?> masterKey, Func<string?, GatewayConfig?> loadConfig,
-        Func<HttpClient, Task<HttpResponseMessage>> call, Action<JsonElement> print, CancellationToken cancellationToken)
-    {
-        var address = parse.GetValue(url);
-        var key = parse.GetValue(masterKey) ?? Environment.GetEnvironmentVariable("TOLLGATE_MASTER_KEY");
-        if (address is null || key is null)
-        {
-            var loaded = loadConfig(parse.GetValue(config));
-            if (loaded is null)
-            {
-                return 2;
-            }
-
-            address ??= loaded.Listen.AbsoluteUri;
-            var devKey = Path.Combine(loaded.Storage.DataDirectory, DevelopmentKey.FileName);
-            key ??= loaded.MasterKey ?? (File.Exists(devKey) ? (await File.ReadAllTextAsync(devKey, cancellationToken)).Trim() : null);
-        }
-
-        if (key is null)
-        {
-            await Console.Error.WriteLineAsync("No master key: pass --master-key, set TOLLGATE_MASTER_KEY, or start the gateway once to create the development key.");
-            return 1;
-        }
-
-        using var client = new HttpClient { BaseAddress = new Uri(address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        HttpResponseMessage response;
-        try
-        {
-            response = await call(client);
-        }
-        catch (HttpRequestException ex)
-        {
-            await Console.Error.WriteLineAsync($"The gateway at {client.BaseAddress} did not answer ({ex.Message}). Is `tollgate serve` running?");
-            return 1;
-        }
-
-        using (response)
-        {
-            var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken)).RootElement;
-            if (!response.IsSuccessStatusCode)
-            {
-                await Console.Error.WriteLineAsync(json.TryGetProperty("error", out var error) ? error.GetProperty("message").GetString() : json.GetRawText());
-                return 1;
-            }
-
-            print(json);
-            return 0;
-        }
+        return admin.Attach(new Command("keys", "Manage virtual keys through the running gateway's admin API.") { create, list, show, rotate, revoke });
     }
 
     private static void PrintSecret(JsonElement json)
@@ -139,5 +75,4 @@ public static class KeysCommand
         }
     }
 
-    internal static void PrintJson(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
 }
