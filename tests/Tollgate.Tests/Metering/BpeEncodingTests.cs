@@ -40,7 +40,7 @@ public sealed class BpeEncodingTests
     }
 
     [Fact]
-    public void An_emoji_before_a_word_stays_with_it_as_in_tiktoken()
+    public void The_split_pattern_takes_a_surrogate_pair_as_one_character_like_tiktoken_does_a_code_point()
     {
         Assert.Contains(@"[\uD800-\uDBFF][\uDC00-\uDFFF]", BpeEncoding.AcceptSurrogatePairs(@"[^\r\n\p{L}\p{N}]?\p{L}+"), StringComparison.Ordinal);
     }

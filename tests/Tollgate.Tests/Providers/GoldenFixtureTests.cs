@@ -71,15 +71,25 @@ public sealed class GoldenFixtureTests
         Assert.Equal(fixture.Cost, CostCalculator.Price(usage, price).Total);
     }
 
-    [Theory]
-    [MemberData(nameof(Fixtures))]
-    public async Task Every_stream_fixture_gives_the_same_events_and_usage_at_every_split_point(Fixture fixture)
+    /// <summary>The SSE fixtures only.</summary>
+    public static TheoryData<Fixture> StreamFixtures()
     {
-        if (fixture.Body.StartsWith('{'))
+        var streams = new TheoryData<Fixture>();
+        foreach (var row in Fixtures())
         {
-            return;
+            if (row is { } fixture && !fixture.Body.StartsWith('{'))
+            {
+                streams.Add(fixture);
+            }
         }
 
+        return streams;
+    }
+
+    [Theory]
+    [MemberData(nameof(StreamFixtures))]
+    public async Task Every_stream_fixture_gives_the_same_events_and_usage_at_every_split_point(Fixture fixture)
+    {
         var bytes = Encoding.UTF8.GetBytes(fixture.Body);
         var whole = await RelayAsync(fixture, [bytes]);
         for (var split = 1; split < bytes.Length; split++)
