@@ -16,4 +16,7 @@ public enum FakeFault
 
     /// <summary>Waits <see cref="FakeOpenAiUpstream.FirstByteDelay"/> before answering.</summary>
     SlowFirstByte,
+
+    /// <summary>Drops the connection (TCP reset) without answering.</summary>
+    ConnectionReset,
 }

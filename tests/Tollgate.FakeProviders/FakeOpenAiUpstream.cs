@@ -32,6 +32,12 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
 
     public FakeFault Fault { get; set; }
 
+    /// <summary>Faults for the next requests, one each, in order; once empty, <see cref="Fault"/> applies.</summary>
+    public ConcurrentQueue<FakeFault> ScriptedFaults { get; } = new();
+
+    /// <summary>The Retry-After header sent with a 429 (null: none).</summary>
+    public string? RetryAfter { get; set; } = "2";
+
     public int FaultStatus { get; set; } = 500;
 
     public TimeSpan FirstByteDelay { get; set; } = TimeSpan.FromSeconds(2);
@@ -128,7 +134,8 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         }
 
         events.Add("data: [DONE]\n\n");
-        var send = Fault == FakeFault.CutStream ? events.Take(1 + pieces.Count / 2).ToList() : events;
+        var cut = context.Items[nameof(FakeFault)] is FakeFault.CutStream;
+        var send = cut ? events.Take(1 + pieces.Count / 2).ToList() : events;
         LastStreamEvents = send;
         foreach (var e in send)
         {
@@ -141,7 +148,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             await context.Response.Body.FlushAsync(context.RequestAborted);
         }
 
-        if (Fault == FakeFault.CutStream)
+        if (cut)
         {
             // Let Kestrel put the flushed events on the wire first: an abort discards what is still queued.
             await Task.Delay(100, context.RequestAborted);
@@ -168,13 +175,15 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
 
     private async Task<bool> FaultBeforeAnswerAsync(HttpContext context)
     {
-        switch (Fault)
+        var fault = ScriptedFaults.TryDequeue(out var scripted) ? scripted : Fault;
+        context.Items[nameof(FakeFault)] = fault;
+        switch (fault)
         {
             case FakeFault.ErrorStatus:
                 context.Response.StatusCode = FaultStatus;
-                if (FaultStatus == 429)
+                if (FaultStatus == 429 && RetryAfter is not null)
                 {
-                    context.Response.Headers.RetryAfter = "2";
+                    context.Response.Headers.RetryAfter = RetryAfter;
                 }
 
                 context.Response.ContentType = "application/json";
@@ -187,6 +196,9 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             case FakeFault.SlowFirstByte:
                 await Task.Delay(FirstByteDelay, context.RequestAborted);
                 return false;
+            case FakeFault.ConnectionReset:
+                context.Abort();
+                return true;
             default:
                 return false;
         }

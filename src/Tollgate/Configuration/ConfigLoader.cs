@@ -131,6 +131,7 @@ public static partial class ConfigLoader
             TimeZone = raw.TimeZone,
             AlertWebhooks = raw.AlertWebhooks,
             AlertThresholds = raw.AlertThresholds,
+            ShutdownGrace = TimeSpan.FromSeconds(raw.ShutdownGraceSeconds ?? 30),
         };
     }
 

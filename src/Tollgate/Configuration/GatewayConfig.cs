@@ -26,6 +26,9 @@ public sealed record GatewayConfig
 
     public IReadOnlyList<int> AlertThresholds { get; init; } = [50, 80, 100];
 
+    /// <summary>On SIGTERM, how long requests in flight (streams included) may run on before they are cut.</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The time zone calendar budget periods follow.</summary>
     public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
 
@@ -37,7 +40,11 @@ public sealed record GatewayConfig
 }
 
 /// <summary>Where the ledger and other local state live.</summary>
-public sealed record StorageConfig(string DataDirectory, string SqlitePath);
+public sealed record StorageConfig(string DataDirectory, string SqlitePath)
+{
+    /// <summary>Where usage records are journaled before they reach the ledger (see <c>Ledger/Journal</c>).</summary>
+    public string JournalDirectory => Path.Combine(DataDirectory, "journal");
+}
 
 /// <summary>One deployment an alias can be served by.</summary>
 public sealed record DeploymentConfig

@@ -19,6 +19,8 @@ internal sealed record RawConfig(
     public IReadOnlyList<Policy.Alerts.AlertWebhook> AlertWebhooks { get; init; } = [];
 
     public IReadOnlyList<int> AlertThresholds { get; init; } = [50, 80, 100];
+
+    public int? ShutdownGraceSeconds { get; init; }
 }
 
 /// <summary>One deployment as written in a file; any field may be missing or wrong until validated.</summary>

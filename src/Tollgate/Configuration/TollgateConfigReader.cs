@@ -3,7 +3,7 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds"];
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
@@ -67,6 +67,7 @@ internal static class TollgateConfigReader
             TimeZone = ReadTimeZone(root),
             AlertWebhooks = ReadWebhooks(root.Section("alerts")),
             AlertThresholds = ReadThresholds(root.Section("alerts")),
+            ShutdownGraceSeconds = root.Int("shutdown_grace_seconds", min: 0),
         };
     }
 

@@ -46,9 +46,10 @@ public static class GatewayHost
 
         var services = builder.Services;
         services.AddSingleton(config);
+        services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = config.ShutdownGrace);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(LocalPriceCatalog.Load(config.Storage.DataDirectory));
-        services.AddSingleton(new LedgerQueue(LedgerQueueCapacity));
+        services.AddSingleton(new LedgerQueue(LedgerQueueCapacity, new Ledger.Journal.UsageJournal(config.Storage.JournalDirectory)));
         services.AddSingleton<ILedgerStore>(new SqliteLedgerStore(config.Storage.SqlitePath));
         services.AddHostedService<LedgerWriter>();
         services.AddSingleton<Policy.Alerts.AlertQueue>();

@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Tollgate.Ledger.Journal;
 
 namespace Tollgate.Ledger;
 
 /// <summary>
 /// Moves records from the <see cref="LedgerQueue"/> into the <see cref="ILedgerStore"/> in batches, off the request
-/// path. On shutdown it stops taking new records only after the queue is empty. A failed batch is retried, never
+/// path, and replays on start-up what a killed gateway left in the journal. On shutdown it stops taking new records only after the queue is empty. A failed batch is retried, never
 /// dropped.
 /// </summary>
 public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
@@ -17,12 +18,14 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
     /// records per transaction instead of one.
     /// </summary>
     private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // The schema exists before the server accepts its first request.
         await store.InitializeAsync(cancellationToken);
+        await JournalReplay.RunAsync(queue.Journal.Location, store, logger, cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
@@ -30,13 +33,18 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
     {
         // Requests still finishing may enqueue until the server has stopped; the host stops the server before
         // hosted services, so completing here lets the loop drain everything that was accepted.
+        // The host's token may already be spent by requests that used the whole grace period; the drain gets its own
+        // few seconds, and whatever it cannot finish stays in the journal for the next start.
         queue.Complete();
-        await base.StopAsync(cancellationToken);
+        using var drain = new CancellationTokenSource(DrainTimeout);
+        await base.StopAsync(drain.Token);
+        queue.Journal.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<UsageRecord>(MaxBatch);
+        var batch = new List<LedgerEntry>(MaxBatch);
+        var records = new List<UsageRecord>(MaxBatch);
         var reader = queue.Reader;
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
@@ -47,13 +55,15 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
                 Drain(reader, batch);
             }
 
-            await WriteWithRetryAsync(batch);
-            queue.MarkCommitted(batch.Count);
+            records.AddRange(batch.Select(e => e.Record));
+            await WriteWithRetryAsync(records);
+            queue.MarkCommitted(batch);
             batch.Clear();
+            records.Clear();
         }
     }
 
-    private static void Drain(System.Threading.Channels.ChannelReader<UsageRecord> reader, List<UsageRecord> batch)
+    private static void Drain(System.Threading.Channels.ChannelReader<LedgerEntry> reader, List<LedgerEntry> batch)
     {
         while (batch.Count < MaxBatch && reader.TryRead(out var record))
         {

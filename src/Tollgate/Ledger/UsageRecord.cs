@@ -41,6 +41,9 @@ public sealed record UsageRecord
     public required bool Stream { get; init; }
     public required string Status { get; init; }
     public required int HttpStatus { get; init; }
+
+    /// <summary>Calls made to providers for this request: 1, plus retries and fallbacks that failed before an answer.</summary>
+    public int Attempts { get; init; } = 1;
     public required Usage Usage { get; init; }
     public required CostBreakdown Cost { get; init; }
 

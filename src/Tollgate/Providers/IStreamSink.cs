@@ -9,6 +9,10 @@ public interface IStreamSink
     /// <summary>Writes one whole SSE event (with its blank-line terminator) and flushes it to the client.</summary>
     ValueTask WriteEventAsync(ReadOnlyMemory<byte> sseEvent, CancellationToken cancellationToken);
 
-    /// <summary>Called once usage is final and before the stream's end marker, so the gateway can add a cost comment.</summary>
-    ValueTask WriteTrailerAsync(Metering.Usage usage, CancellationToken cancellationToken);
+    /// <summary>
+    /// Called once, when the stream's end has arrived and before its end marker is forwarded: the gateway records the
+    /// exchange here (so no client sees a complete stream whose usage record is not yet durable) and may add a trailer.
+    /// <paramref name="usage"/> has null output tokens when the provider never reported them.
+    /// </summary>
+    ValueTask FinishAsync(Metering.Usage usage, long outputCharacters, CancellationToken cancellationToken);
 }

@@ -137,8 +137,8 @@ public sealed class AnthropicFunctionalTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<Exception>(() => Client().Messages.Create(Request()));
 
         var record = Assert.Single(await _gateway.RecordsAsync(1));
-        Assert.Equal((Ledger.RecordStatus.UpstreamError, 529, 0m), (record.Status, record.HttpStatus, record.Cost.Total!.Value));
+        Assert.Equal((Tollgate.Ledger.RecordStatus.UpstreamError, 529, 0m), (record.Status, record.HttpStatus, record.Cost.Total!.Value));
     }
 
-    private static string RecordStatus() => Ledger.RecordStatus.Ok;
+    private static string RecordStatus() => Tollgate.Ledger.RecordStatus.Ok;
 }

@@ -18,7 +18,7 @@ internal sealed class RecordingSink : IStreamSink
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask WriteTrailerAsync(Usage usage, CancellationToken cancellationToken)
+    public ValueTask FinishAsync(Usage usage, long outputCharacters, CancellationToken cancellationToken)
     {
         TrailerWrittenAfter = Events.Count;
         return ValueTask.CompletedTask;

@@ -218,7 +218,7 @@ public sealed class ProxyRequestHandler(
 
     private async Task StreamAsync(HttpContext context, Exchange exchange, ProviderRequest request)
     {
-        var sink = new SseResponseSink(context.Response, exchange, time);
+        var sink = new SseResponseSink(context.Response, exchange, settler, time);
         var result = await exchange.Deployment.Adapter.StreamAsync(request, sink, context.RequestAborted);
         if (result.Failure is { } failure)
         {
@@ -230,6 +230,11 @@ public sealed class ProxyRequestHandler(
         if (outcome.WholeReply is { } whole)
         {
             await SettleAndWriteAsync(context, exchange, whole);
+            return;
+        }
+
+        if (sink.Record is not null)
+        {
             return;
         }
 

@@ -1,18 +1,23 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Tollgate.Ledger;
 using Tollgate.Metering;
 using Tollgate.Providers;
 
 namespace Tollgate.Gateway.Pipeline;
 
 /// <summary>
-/// Writes a relayed stream to the client: headers once, then each event flushed as it comes, and a final SSE
-/// comment with the request's cost (clients ignore comments, so SDKs are not disturbed).
+/// Writes a relayed stream to the client: headers once, then each event flushed as it comes. When the stream's end
+/// arrives, the exchange is recorded (journaled) before the end marker goes out, and a final SSE comment carries the
+/// request's cost (clients ignore comments, so SDKs are not disturbed).
 /// </summary>
-public sealed class SseResponseSink(HttpResponse response, Exchange exchange, TimeProvider time) : IStreamSink
+public sealed class SseResponseSink(HttpResponse response, Exchange exchange, UsageSettler settler, TimeProvider time) : IStreamSink
 {
     public bool Begun { get; private set; }
+
+    /// <summary>The record written when the stream finished; null while it runs or when it never finished.</summary>
+    public UsageRecord? Record { get; private set; }
 
     public async Task BeginAsync(IReadOnlyList<KeyValuePair<string, string>> upstreamHeaders, CancellationToken cancellationToken)
     {
@@ -41,9 +46,10 @@ public sealed class SseResponseSink(HttpResponse response, Exchange exchange, Ti
         await response.BodyWriter.WriteAsync(sseEvent, cancellationToken);
     }
 
-    public async ValueTask WriteTrailerAsync(Usage usage, CancellationToken cancellationToken)
+    public async ValueTask FinishAsync(Usage usage, long outputCharacters, CancellationToken cancellationToken)
     {
-        if (UsageSettler.PreviewCost(exchange, usage) is { } cost)
+        Record = await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.Ok, StatusCodes.Status200OK, usage, outputCharacters, true, null));
+        if (Record.Cost.Total is { } cost)
         {
             var comment = Encoding.UTF8.GetBytes($": tollgate cost_usd={cost.ToString(CultureInfo.InvariantCulture)}\n\n");
             await response.BodyWriter.WriteAsync(comment, cancellationToken);

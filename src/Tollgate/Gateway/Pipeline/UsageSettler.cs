@@ -15,15 +15,6 @@ public sealed partial class UsageSettler(LedgerQueue ledger, Policy.Budgets.Budg
 {
     private readonly ConcurrentDictionary<string, bool> _warnedUnknown = new(StringComparer.Ordinal);
 
-    /// <summary>Prices usage at the deployment's price of the exchange's day; null when the price is unknown or hourly.</summary>
-    public static decimal? PreviewCost(Exchange exchange, Usage usage)
-    {
-        ArgumentNullException.ThrowIfNull(exchange);
-        return exchange.Deployment.Pricing.On(DateOnly.FromDateTime(exchange.StartedAt.UtcDateTime)) is DeploymentPrice.PerToken perToken
-            ? CostCalculator.Price(usage, perToken.Price).Total
-            : null;
-    }
-
     public async ValueTask<UsageRecord> SettleAsync(Exchange exchange, ExchangeResult result)
     {
         ArgumentNullException.ThrowIfNull(exchange);

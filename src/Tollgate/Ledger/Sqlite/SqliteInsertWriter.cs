@@ -136,6 +136,7 @@ internal sealed class SqliteInsertWriter : IDisposable
         Text(s, 34, r.Error);
         Count(s, 35, r.Usage.CacheWrite1hTokens);
         Text(s, 36, r.CacheSavingsUsd is { } savings ? SqliteLedgerStore.Money(savings) : null);
+        raw.sqlite3_bind_int(s, 37, r.Attempts);
     }
 
     private static void Text(sqlite3_stmt statement, int index, string? value)

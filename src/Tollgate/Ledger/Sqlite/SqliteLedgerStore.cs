@@ -17,7 +17,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
         "endpoint, alias, deployment, provider, upstream_model, stream, status, http_status, " +
         "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_estimated, " +
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error, " +
-        "cache_write_1h_tokens, cache_savings_usd";
+        "cache_write_1h_tokens, cache_savings_usd, attempts";
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -61,6 +61,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
         await command.ExecuteNonQueryAsync(cancellationToken);
         await AddColumnIfMissingAsync(connection, "cache_write_1h_tokens", "INTEGER", cancellationToken);
         await AddColumnIfMissingAsync(connection, "cache_savings_usd", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "attempts", "INTEGER NOT NULL DEFAULT 1", cancellationToken);
     }
 
     /// <summary>Upgrades a ledger made by an earlier version: columns are only ever added.</summary>
@@ -168,6 +169,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
             PriceSource = row.GetString(32),
             Error = Text(row, 33),
             CacheSavingsUsd = row.IsDBNull(35) ? null : ParseMoney(row.GetString(35)),
+            Attempts = row.GetInt32(36),
         };
     }
 

@@ -83,7 +83,7 @@ public sealed class MockAdapter(TimeProvider time) : IProviderAdapter
                 await sink.WriteEventAsync(UsageChunk(reply, created, request.Deployment.Model), cancellationToken);
             }
 
-            await sink.WriteTrailerAsync(usage, cancellationToken);
+            await sink.FinishAsync(usage, characters, cancellationToken);
             await sink.WriteEventAsync("data: [DONE]\n\n"u8.ToArray(), cancellationToken);
             return new StreamOutcome(null, usage, characters, null);
         }

@@ -45,7 +45,7 @@ public static class SseRelay
                     if (facts.IsEnd)
                     {
                         sawEnd = true;
-                        await sink.WriteTrailerAsync(inspector.Usage, clientToken);
+                        await sink.FinishAsync(Settled(inspector), characters, clientToken);
                     }
 
                     if (facts.Forward && (facts.Rewritten ?? bytes) is { Length: > 0 } output)
@@ -65,7 +65,7 @@ public static class SseRelay
                     if (!sawEnd && inspector.Complete() is { } closing)
                     {
                         sawEnd = true;
-                        await sink.WriteTrailerAsync(inspector.Usage, clientToken);
+                        await sink.FinishAsync(Settled(inspector), characters, clientToken);
                         await sink.WriteEventAsync(closing, clientToken);
                     }
 

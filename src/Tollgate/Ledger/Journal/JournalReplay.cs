@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tollgate.Ledger.Journal;
+
+/// <summary>
+/// On start-up, moves the records a stopped or killed gateway left in its journal into the store. The store ignores
+/// a record whose id it already holds, so a record committed just before the crash is not counted twice. A segment a
+/// live gateway still holds open (locked) is left alone.
+/// </summary>
+public static partial class JournalReplay
+{
+    private const int BatchSize = 1000;
+
+    public static async Task<int> RunAsync(string directory, ILedgerStore store, ILogger logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var replayed = 0;
+        foreach (var (_, path) in UsageJournal.Segments(directory))
+        {
+            FileStream file;
+            try
+            {
+                file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            var torn = 0;
+            await using (file)
+            {
+                var batch = new List<UsageRecord>(BatchSize);
+                using var reader = new StreamReader(file);
+                while (await reader.ReadLineAsync(cancellationToken) is { } line)
+                {
+                    if (line.Length == 0)
+                    {
+                        continue;
+                    }
+
+                    if (JournalCodec.Read(System.Text.Encoding.UTF8.GetBytes(line)) is { } record)
+                    {
+                        batch.Add(record);
+                    }
+                    else
+                    {
+                        torn++;
+                    }
+
+                    if (batch.Count == BatchSize)
+                    {
+                        await store.AppendAsync(batch, cancellationToken);
+                        replayed += batch.Count;
+                        batch.Clear();
+                    }
+                }
+
+                await store.AppendAsync(batch, cancellationToken);
+                replayed += batch.Count;
+            }
+
+            if (torn > 0)
+            {
+                LogTorn(logger, torn, path);
+            }
+
+            File.Delete(path);
+        }
+
+        if (replayed > 0)
+        {
+            LogReplayed(logger, replayed);
+        }
+
+        return replayed;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replayed {Count} usage records from the journal into the ledger (the gateway did not stop cleanly)")]
+    private static partial void LogReplayed(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped {Count} incomplete journal lines in {Path} (a write cut by a crash; its response never completed)")]
+    private static partial void LogTorn(ILogger logger, int count, string path);
+}
