@@ -35,6 +35,9 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
     /// <summary>Faults for the next requests, one each, in order; once empty, <see cref="Fault"/> applies.</summary>
     public ConcurrentQueue<FakeFault> ScriptedFaults { get; } = new();
 
+    /// <summary>The <c>code</c> of the injected error (e.g. <c>context_length_exceeded</c>).</summary>
+    public string? FaultCode { get; set; }
+
     /// <summary>The Retry-After header sent with a 429 (null: none).</summary>
     public string? RetryAfter { get; set; } = "2";
 
@@ -187,7 +190,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
                 }
 
                 context.Response.ContentType = "application/json";
-                await context.Response.WriteAsync("{\"error\":{\"message\":\"Injected failure " + FaultStatus + "\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
+                await context.Response.WriteAsync("{\"error\":{\"message\":\"Injected failure " + FaultStatus + "\",\"type\":\"server_error\",\"param\":null,\"code\":" + (FaultCode is null ? "null" : JsonSerializer.Serialize(FaultCode)) + "}}");
                 return true;
             case FakeFault.BadJson:
                 context.Response.ContentType = "application/json";

@@ -132,7 +132,32 @@ public static partial class ConfigLoader
             AlertWebhooks = raw.AlertWebhooks,
             AlertThresholds = raw.AlertThresholds,
             ShutdownGrace = TimeSpan.FromSeconds(raw.ShutdownGraceSeconds ?? 30),
+            Retries = raw.Retries,
+            Breaker = raw.Breaker,
+            Fallbacks = ValidateAliasLists(raw.Fallbacks, "fallbacks", deployments, diagnostics),
+            ContextWindowFallbacks = ValidateAliasLists(raw.ContextWindowFallbacks, "context_window_fallbacks", deployments, diagnostics),
         };
+    }
+
+    /// <summary>Every alias named in a fallback map must be configured, and no alias falls back to itself.</summary>
+    private static Dictionary<string, IReadOnlyList<string>> ValidateAliasLists(
+        IReadOnlyDictionary<string, IReadOnlyList<string>> lists, string path, List<DeploymentConfig> deployments, ConfigDiagnostics diagnostics)
+    {
+        var aliases = deployments.Select(d => d.Alias).ToHashSet(StringComparer.Ordinal);
+        foreach (var (alias, targets) in lists)
+        {
+            if (!aliases.Contains(alias))
+            {
+                diagnostics.Error($"{path}.{alias}", $"'{alias}' is not a configured model alias");
+            }
+
+            foreach (var target in targets.Where(t => !aliases.Contains(t) || t == alias))
+            {
+                diagnostics.Error($"{path}.{alias}", target == alias ? $"'{alias}' cannot fall back to itself" : $"'{target}' is not a configured model alias");
+            }
+        }
+
+        return new Dictionary<string, IReadOnlyList<string>>(lists, StringComparer.Ordinal);
     }
 
     private static DeploymentConfig? ValidateDeployment(RawDeployment d, ConfigDiagnostics diagnostics)
@@ -178,7 +203,10 @@ public static partial class ConfigLoader
             ApiKey = d.ApiKey,
             Price = d.Price,
             PriceAs = d.PriceAs,
-            Timeout = TimeSpan.FromSeconds(d.TimeoutSeconds ?? 600),
+            Timeouts = d.Timeouts ?? (d.TimeoutSeconds is { } total
+                ? DeploymentTimeouts.Default with { FirstByte = TimeSpan.FromSeconds(total), Total = TimeSpan.FromSeconds(total) }
+                : DeploymentTimeouts.Default),
+            MaxRetries = d.MaxRetries,
             Mock = KnownProviders.IsMock(d.Provider) ? d.Mock ?? new MockConfig() : null,
             ApiVersion = KnownProviders.IsAzure(d.Provider) ? d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion : null,
             AutoCacheSystemPromptMinTokens = d.AutoCacheSystemPromptMinTokens,

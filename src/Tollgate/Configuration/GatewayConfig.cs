@@ -26,6 +26,16 @@ public sealed record GatewayConfig
 
     public IReadOnlyList<int> AlertThresholds { get; init; } = [50, 80, 100];
 
+    public RetrySettings Retries { get; init; } = RetrySettings.Default;
+
+    public BreakerSettings Breaker { get; init; } = BreakerSettings.Default;
+
+    /// <summary>Per alias, the aliases tried in order when all of its deployments fail (or are open).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Fallbacks { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>Per alias, the aliases tried when the provider says the prompt is longer than the model's context window.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ContextWindowFallbacks { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
     /// <summary>On SIGTERM, how long requests in flight (streams included) may run on before they are cut.</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -60,7 +70,10 @@ public sealed record DeploymentConfig
     /// <summary>Price this deployment as another catalogue model (for example a mock priced as gpt-4o-mini).</summary>
     public string? PriceAs { get; init; }
 
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
+    public DeploymentTimeouts Timeouts { get; init; } = DeploymentTimeouts.Default;
+
+    /// <summary>Retries of this deployment; null: the gateway's <see cref="RetrySettings.MaxRetries"/>.</summary>
+    public int? MaxRetries { get; init; }
 
     /// <summary>
     /// Anthropic only: mark a system prompt of at least this many tokens for the prompt cache when the request does

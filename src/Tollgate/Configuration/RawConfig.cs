@@ -21,6 +21,14 @@ internal sealed record RawConfig(
     public IReadOnlyList<int> AlertThresholds { get; init; } = [50, 80, 100];
 
     public int? ShutdownGraceSeconds { get; init; }
+
+    public RetrySettings Retries { get; init; } = RetrySettings.Default;
+
+    public BreakerSettings Breaker { get; init; } = BreakerSettings.Default;
+
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Fallbacks { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ContextWindowFallbacks { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 }
 
 /// <summary>One deployment as written in a file; any field may be missing or wrong until validated.</summary>
@@ -39,4 +47,10 @@ internal sealed record RawDeployment(
     string? ApiVersion = null,
     int? AutoCacheSystemPromptMinTokens = null,
     int? Rpm = null,
-    int? Tpm = null);
+    int? Tpm = null)
+{
+    /// <summary>Per-phase timeouts; null: the defaults (with <see cref="TimeoutSeconds"/> as the total when set).</summary>
+    public DeploymentTimeouts? Timeouts { get; init; }
+
+    public int? MaxRetries { get; init; }
+}

@@ -3,14 +3,17 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks"];
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path"];
-    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "mock"];
+    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "mock"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "per_hour"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
+    private static readonly string[] TimeoutKeys = ["connect_seconds", "first_byte_seconds", "idle_seconds", "total_seconds"];
+    private static readonly string[] RetryKeys = ["max_retries", "base_delay_ms", "max_delay_seconds", "max_retry_after_seconds", "budget_percent"];
+    private static readonly string[] BreakerKeys = ["failures", "open_seconds"];
 
     public static RawConfig Read(YamlSection root, SecretResolver secrets)
     {
@@ -42,7 +45,7 @@ internal static class TollgateConfigReader
                     price.Decimal("reasoning_per_million"),
                     price.Decimal("per_hour")),
                 model.String("price_as"),
-                model.Int("timeout_seconds", min: 1),
+                null,
                 mock is null ? null : new MockConfig(
                     mock.Int("latency_ms") ?? 0,
                     mock.Int("chunk_delay_ms") ?? 0,
@@ -50,7 +53,11 @@ internal static class TollgateConfigReader
                 model.String("api_version"),
                 model.Int("auto_cache_system_prompt", min: 1024),
                 model.Int("rpm", min: 1),
-                model.Int("tpm", min: 1)));
+                model.Int("tpm", min: 1))
+            {
+                Timeouts = ReadTimeouts(model),
+                MaxRetries = model.Int("max_retries"),
+            });
         }
 
         return new RawConfig(
@@ -68,8 +75,72 @@ internal static class TollgateConfigReader
             AlertWebhooks = ReadWebhooks(root.Section("alerts")),
             AlertThresholds = ReadThresholds(root.Section("alerts")),
             ShutdownGraceSeconds = root.Int("shutdown_grace_seconds", min: 0),
+            Retries = ReadRetries(root.Section("retries")),
+            Breaker = ReadBreaker(root.Section("circuit_breaker")),
+            Fallbacks = ReadAliasLists(root.Section("fallbacks")),
+            ContextWindowFallbacks = ReadAliasLists(root.Section("context_window_fallbacks")),
         };
     }
+
+    /// <summary>Per-phase timeouts; <c>timeout_seconds</c> is the total.</summary>
+    private static DeploymentTimeouts? ReadTimeouts(YamlSection model)
+    {
+        var section = model.Section("timeouts");
+        section?.RejectUnknown(TimeoutKeys);
+        var total = Seconds(section, "total_seconds") ?? Seconds(model, "timeout_seconds");
+        if (section is null && total is null)
+        {
+            return null;
+        }
+
+        var defaults = DeploymentTimeouts.Default;
+        var whole = total ?? defaults.Total;
+        return new DeploymentTimeouts(
+            Seconds(section, "connect_seconds") ?? defaults.Connect,
+            Seconds(section, "first_byte_seconds") ?? whole,
+            Seconds(section, "idle_seconds") ?? defaults.Idle,
+            whole);
+    }
+
+    private static RetrySettings ReadRetries(YamlSection? section)
+    {
+        section?.RejectUnknown(RetryKeys);
+        var defaults = RetrySettings.Default;
+        var percent = section?.Decimal("budget_percent");
+        if (percent > 100)
+        {
+            section!.Diagnostics.Error(section.Child("budget_percent"), "must be between 0 and 100");
+        }
+
+        return new RetrySettings(
+            section?.Int("max_retries") ?? defaults.MaxRetries,
+            section?.Decimal("base_delay_ms") is { } baseMs ? TimeSpan.FromMilliseconds((double)baseMs) : defaults.BaseDelay,
+            Seconds(section, "max_delay_seconds") ?? defaults.MaxDelay,
+            Seconds(section, "max_retry_after_seconds") ?? defaults.MaxRetryAfter,
+            percent is { } p && p <= 100 ? p / 100 : defaults.BudgetRatio);
+    }
+
+    private static BreakerSettings ReadBreaker(YamlSection? section)
+    {
+        section?.RejectUnknown(BreakerKeys);
+        var defaults = BreakerSettings.Default;
+        return new BreakerSettings(section?.Int("failures", min: 1) ?? defaults.Failures, Seconds(section, "open_seconds") ?? defaults.OpenFor);
+    }
+
+    /// <summary>A map of alias → list of aliases (<c>gpt-4o: [claude-sonnet, gpt-4o-mini]</c>).</summary>
+    private static Dictionary<string, IReadOnlyList<string>> ReadAliasLists(YamlSection? section)
+    {
+        var lists = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var alias in section?.Keys ?? [])
+        {
+            lists[alias] = section!.StringList(alias);
+        }
+
+        return lists;
+    }
+
+    private static TimeSpan? Seconds(YamlSection? section, string key) =>
+        section?.Decimal(key) is { } seconds ? TimeSpan.FromSeconds((double)seconds) : null;
 
     private static List<Policy.Alerts.AlertWebhook> ReadWebhooks(YamlSection? alerts)
     {

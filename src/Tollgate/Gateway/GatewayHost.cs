@@ -68,6 +68,8 @@ public static class GatewayHost
         services.AddSingleton<GeminiAdapter>();
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<DeploymentRouter>();
+        services.AddSingleton<Forwarding.DeploymentHealth>();
+        services.AddSingleton<Forwarding.Forwarder>();
         services.AddSingleton(new SqliteKeyStore(config.Storage.SqlitePath));
         services.AddSingleton<KeyRegistry>();
         services.AddHostedService<KeyRegistryLoader>();

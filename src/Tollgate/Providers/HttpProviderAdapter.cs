@@ -21,11 +21,10 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
             return rejection;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(request.Deployment.Timeout);
+        using var timer = new AttemptTimer(request.Deployment.Timeouts, cancellationToken);
         using (message)
         {
-            var (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment.Timeout, timeout.Token, cancellationToken);
+            var (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment, timer, cancellationToken);
             if (failure is not null)
             {
                 return failure;
@@ -33,7 +32,18 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
 
             using (response)
             {
-                return await ReadWholeReplyAsync(response!, request, timeout.Token);
+                try
+                {
+                    return await ReadWholeReplyAsync(response!, request, timer.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    return new ProviderFailure(ProviderFailureKind.Timeout, timer.Describe());
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException)
+                {
+                    return new ProviderFailure(ProviderFailureKind.Unreachable, "the provider's answer was cut: " + ex.Message);
+                }
             }
         }
     }
@@ -48,13 +58,12 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
             return rejection;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(request.Deployment.Timeout);
+        using var timer = new AttemptTimer(request.Deployment.Timeouts, cancellationToken);
         HttpResponseMessage? response;
         using (message)
         {
             ProviderFailure? failure;
-            (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment.Timeout, timeout.Token, cancellationToken);
+            (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment, timer, cancellationToken);
             if (failure is not null)
             {
                 return failure;
@@ -66,11 +75,23 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
             // An error, or a server that answered a stream request with a whole body, is passed on whole.
             if (!response!.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
             {
-                return StreamOutcome.FromWholeReply(await ReadWholeReplyAsync(response, request, timeout.Token));
+                try
+                {
+                    return StreamOutcome.FromWholeReply(await ReadWholeReplyAsync(response, request, timer.Token));
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    return new ProviderFailure(ProviderFailureKind.Timeout, timer.Describe());
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException)
+                {
+                    return new ProviderFailure(ProviderFailureKind.Unreachable, "the provider's answer was cut: " + ex.Message);
+                }
             }
 
-            await using var upstream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            return await SseRelay.RelayAsync(PipeReader.Create(upstream), CreateStreamInspector(request), UpstreamHeaders.Select(response), sink, timeout.Token, cancellationToken);
+            await using var upstream = await response.Content.ReadAsStreamAsync(timer.Token);
+            var outcome = await SseRelay.RelayAsync(PipeReader.Create(upstream), CreateStreamInspector(request), UpstreamHeaders.Select(response), sink, timer.Token, cancellationToken, timer.Progressed);
+            return outcome.Failure is { Kind: ProviderFailureKind.Timeout } ? outcome with { Failure = outcome.Failure with { Message = timer.Describe() } } : outcome;
         }
     }
 

@@ -1,11 +1,15 @@
 namespace Tollgate.Providers;
 
 /// <summary>Why a provider could not be reached or stopped answering: an error value, mapped to a status in one place.</summary>
-public sealed record ProviderFailure(ProviderFailureKind Kind, string Message);
+public sealed record ProviderFailure(ProviderFailureKind Kind, string Message)
+{
+    /// <summary>When the client may try again, if the gateway knows.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+}
 
 public enum ProviderFailureKind
 {
-    /// <summary>The connection could not be made or was reset before an answer.</summary>
+    /// <summary>The connection could not be made, or was reset before a whole answer.</summary>
     Unreachable,
 
     /// <summary>The deployment's timeout passed.</summary>
@@ -19,4 +23,7 @@ public enum ProviderFailureKind
 
     /// <summary>The request cannot be expressed in the provider's format; it was not sent.</summary>
     Rejected,
+
+    /// <summary>Every deployment that could serve the request has its circuit open; nothing was sent.</summary>
+    Unavailable,
 }

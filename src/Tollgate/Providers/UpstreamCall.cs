@@ -1,23 +1,31 @@
+using Tollgate.Configuration;
+
 namespace Tollgate.Providers;
 
 /// <summary>
 /// Sends one request to a provider and turns what can go wrong before an answer into a <see cref="ProviderFailure"/>
-/// value: the deployment's timeout, or a connection that could not be made. A client that left is not a failure of
+/// value: a timeout, or a connection that could not be made or was dropped. A client that left is not a failure of
 /// the provider: its cancellation propagates.
 /// </summary>
 public static class UpstreamCall
 {
     public static async Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> SendAsync(
-        HttpMessageInvoker invoker, HttpRequestMessage message, TimeSpan timeout, CancellationToken timeoutToken, CancellationToken clientToken)
+        HttpMessageInvoker invoker, HttpRequestMessage message, DeploymentConfig deployment, AttemptTimer timer, CancellationToken clientToken)
     {
         ArgumentNullException.ThrowIfNull(invoker);
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(deployment);
+        ArgumentNullException.ThrowIfNull(timer);
+        message.Options.Set(UpstreamHttp.ConnectTimeout, deployment.Timeouts.Connect);
         try
         {
-            return (await invoker.SendAsync(message, timeoutToken), null);
+            var response = await invoker.SendAsync(message, timer.Token);
+            timer.Answered();
+            return (response, null);
         }
         catch (OperationCanceledException) when (!clientToken.IsCancellationRequested)
         {
-            return (null, new ProviderFailure(ProviderFailureKind.Timeout, $"no answer within {timeout.TotalSeconds:0} s"));
+            return (null, new ProviderFailure(ProviderFailureKind.Timeout, timer.Describe()));
         }
         catch (HttpRequestException ex)
         {

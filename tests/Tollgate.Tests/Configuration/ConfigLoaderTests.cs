@@ -33,7 +33,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal(new Uri("https://api.groq.com/openai/v1"), config.Deployments[0].BaseUrl);
         Assert.Equal("groq/llama-3.1-8b-instant", config.Deployments[0].Name);
         Assert.Equal(0.79m, config.Deployments[1].Price!.UsdPerHour);
-        Assert.Equal(TimeSpan.FromSeconds(30), config.Deployments[1].Timeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), config.Deployments[1].Timeouts.Total);
         Assert.Equal(Path.Combine("data", "tollgate.db"), config.Storage.SqlitePath);
     }
 

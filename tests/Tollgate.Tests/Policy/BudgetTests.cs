@@ -20,7 +20,12 @@ public sealed class BudgetTests : IAsyncLifetime
     public async Task DisposeAsync() => await _upstream.DisposeAsync();
 
     /// <summary>$10 per million tokens either way: a request with max_tokens 1980 and a short prompt can cost at most $0.02.</summary>
+    // Every call goes to the provider once: these tests count what failed calls leave behind.
     private string Config(string budgets) => $"""
+        retries:
+          max_retries: 0
+        circuit_breaker:
+          failures: 100000
         budgets:
         {budgets}
         models:
@@ -118,7 +123,8 @@ public sealed class BudgetTests : IAsyncLifetime
         slow.ReplyText = string.Join(' ', Enumerable.Repeat("word", 100));
         const string Price = "    price: { input_per_million: 10, output_per_million: 10 }";
         await using var gateway = await TestGateway.StartAsync(
-            "budgets:\n  - { name: all, scope: global, period: monthly, limit_usd: 1000 }\nmodels:\n"
+            "retries:\n  max_retries: 0\ncircuit_breaker:\n  failures: 100000\n"
+            + "budgets:\n  - { name: all, scope: global, period: monthly, limit_usd: 1000 }\nmodels:\n"
             + string.Join('\n', TestGateway.Model("ok", "gpt-4o-mini", _upstream.BaseUrl, Price),
                 TestGateway.Model("failing", "gpt-4o-mini", failing.BaseUrl, Price),
                 TestGateway.Model("slow", "gpt-4o-mini", slow.BaseUrl, Price)));

@@ -31,6 +31,18 @@ public sealed class DeploymentRouter
 
     public Deployment? Resolve(string alias) => _aliases.TryGetValue(alias, out var deployments) ? deployments.Next() : null;
 
+    /// <summary>The alias's deployments in the order to try them: the round-robin choice first, then the others.</summary>
+    public IReadOnlyList<Deployment> Candidates(string alias)
+    {
+        if (!_aliases.TryGetValue(alias, out var deployments))
+        {
+            return [];
+        }
+
+        var first = deployments.Next();
+        return deployments.Deployments.Length == 1 ? [first] : [first, .. deployments.Deployments.Where(d => d != first)];
+    }
+
     private sealed class AliasDeployments(Deployment[] deployments)
     {
         private int _next = -1;

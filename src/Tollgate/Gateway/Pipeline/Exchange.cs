@@ -13,7 +13,11 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     public long StartTimestamp { get; } = startTimestamp;
     public GatewayEndpoint Endpoint { get; } = endpoint;
     public string Alias { get; } = alias;
-    public Deployment Deployment { get; } = deployment;
+    /// <summary>The deployment of the current (finally, the last) attempt.</summary>
+    public Deployment Deployment { get; private set; } = deployment;
+
+    /// <summary>Calls made so far; see <see cref="Attempt"/>.</summary>
+    public int Attempts { get; private set; }
     public JsonElement Body { get; } = body;
     public bool Stream { get; } = stream;
     public Attribution Attribution { get; } = attribution;
@@ -22,10 +26,27 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     public long? FirstByteTimestamp { get; set; }
 
     /// <summary>The virtual-clock mark of an hourly-priced deployment, taken when the call began.</summary>
-    public decimal HourlyMark { get; set; }
+    public decimal HourlyMark { get; private set; }
 
     /// <summary>The worst-case cost held on the request's budgets until it is settled.</summary>
     public Policy.Budgets.BudgetReservation? Reservation { get; set; }
+
+    /// <summary>
+    /// A call to <paramref name="deployment"/> begins. A GPU-hour share taken for an earlier attempt is given back
+    /// (that attempt produced nothing to bill), and a new one is taken.
+    /// </summary>
+    public void Attempt(Deployment deployment)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        if (Attempts > 0)
+        {
+            Deployment.Pricing.Hourly?.End(HourlyMark);
+        }
+
+        Deployment = deployment;
+        HourlyMark = deployment.Pricing.Hourly?.Begin() ?? 0;
+        Attempts++;
+    }
 
     /// <summary>TPM admissions made on the estimate, corrected with the real tokens at settlement.</summary>
     public IReadOnlyList<Policy.RateLimits.SlidingWindowLog.Ticket> TokenTickets { get; set; } = [];

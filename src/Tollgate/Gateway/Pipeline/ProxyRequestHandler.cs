@@ -18,7 +18,7 @@ public sealed class ProxyRequestHandler(
     Authenticator authenticator,
     RequestBodyReader bodyReader,
     RequestPolicy policy,
-    DeploymentRouter router,
+    Forwarding.Forwarder forwarder,
     BudgetGuard budgets,
     Policy.RateLimits.RateLimiter rateLimiter,
     UsageSettler settler,
@@ -78,25 +78,31 @@ public sealed class ProxyRequestHandler(
                 parsed.ReplaceBody(rewritten);
             }
 
-            var deployment = router.Resolve(parsed.Model);
-            if (deployment is null)
+            var all = forwarder.Candidates(parsed.Model);
+            if (all.Count == 0)
             {
                 await ErrorResponder.WriteAsync(context.Response, endpoint, GatewayError.ModelNotFound(parsed.Model));
                 return;
             }
 
-            if (!deployment.Adapter.Supports(endpoint))
+            var candidates = all.Where(d => d.Adapter.Supports(endpoint)).ToList();
+            if (candidates.Count == 0)
             {
-                await ErrorResponder.WriteAsync(context.Response, endpoint, WrongEndpoint(parsed.Model, deployment, endpoint));
+                await ErrorResponder.WriteAsync(context.Response, endpoint, WrongEndpoint(parsed.Model, all[0], endpoint));
                 return;
             }
 
+            var deployment = candidates[0];
             context.Response.Headers[DeploymentHeader] = deployment.Name;
             var exchange = new Exchange(requestId, startedAt, startTimestamp, endpoint, parsed.Model, deployment, parsed.Body, parsed.Stream, attribution);
-            var request = new ProviderRequest(deployment.Config, endpoint, parsed.Body, parsed.Stream, RequestBodyRewriter.ClientWantsStreamUsage(parsed.Body))
+            var forwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint);
+            var wantsStreamUsage = RequestBodyRewriter.ClientWantsStreamUsage(parsed.Body);
+            ProviderRequest RequestFor(Deployment target)
             {
-                ForwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint),
-            };
+                context.Response.Headers[DeploymentHeader] = target.Name;
+                return new ProviderRequest(target.Config, endpoint, parsed.Body, parsed.Stream, wantsStreamUsage) { ForwardedHeaders = forwardedHeaders };
+            }
+
             var limits = new List<(string Subject, Policy.RateLimits.RateLimit Limit)>();
             if (caller.Key is { RateLimit.IsSet: true } limitedKey)
             {
@@ -126,7 +132,14 @@ public sealed class ProxyRequestHandler(
 
             if (budgets.Any)
             {
-                var (reservation, budgetError, remaining) = budgets.Admit(attribution, Estimate().WorstCaseUsd() ?? 0);
+                // A fallback may cost more than the first choice: the most expensive candidate is held.
+                var worstCase = Estimate().WorstCaseUsd() ?? 0;
+                foreach (var other in candidates.Skip(1))
+                {
+                    worstCase = Math.Max(worstCase, RequestEstimate.Of(parsed.Body, other, startedAt).WorstCaseUsd() ?? 0);
+                }
+
+                var (reservation, budgetError, remaining) = budgets.Admit(attribution, worstCase);
                 if (budgetError is not null)
                 {
                     await ErrorResponder.WriteAsync(context.Response, endpoint, budgetError);
@@ -140,29 +153,28 @@ public sealed class ProxyRequestHandler(
                 }
             }
 
-            exchange.HourlyMark = deployment.Pricing.Hourly?.Begin() ?? 0;
             if (parsed.Stream)
             {
-                await StreamAsync(context, exchange, request);
+                await StreamAsync(context, exchange, candidates, RequestFor);
             }
             else
             {
-                await SendAsync(context, exchange, request);
+                await SendAsync(context, exchange, candidates, RequestFor);
             }
         }
     }
 
-    private async Task SendAsync(HttpContext context, Exchange exchange, ProviderRequest request)
+    private async Task SendAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, Func<Deployment, ProviderRequest> requestFor)
     {
         ProviderResult<UpstreamReply> result;
         try
         {
-            result = await exchange.Deployment.Adapter.SendAsync(request, context.RequestAborted);
+            result = await forwarder.ForwardAsync(
+                exchange, candidates, d => d.Adapter.SendAsync(requestFor(d), context.RequestAborted), reply => reply, () => true, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            // The client left while the provider was working: the provider may still bill the prompt.
-            await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.ClientCancelled, 499, Usage.None, 0, true, "the client closed the connection"));
+            await ClientLeftAsync(exchange);
             return;
         }
 
@@ -175,12 +187,24 @@ public sealed class ProxyRequestHandler(
         await SettleAndWriteAsync(context, exchange, result.Value!);
     }
 
+    /// <summary>The client left while the provider was working (or between retries): the provider may still bill the prompt.</summary>
+    private ValueTask<UsageRecord> ClientLeftAsync(Exchange exchange) =>
+        settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.ClientCancelled, 499, Usage.None, 0, exchange.Attempts > 0, "the client closed the connection"));
+
     /// <summary>
     /// A call that failed before any answer. A request the adapter could not express in the provider's format never
     /// left the gateway: it is a 400 and leaves no record. Anything else may have reached the provider: one record.
     /// </summary>
     private async Task FailAsync(HttpContext context, Exchange exchange, ProviderFailure failure)
     {
+        if (failure.Kind == ProviderFailureKind.Unavailable)
+        {
+            budgets.Settle(exchange.Reservation, 0);
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((failure.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, GatewayError.Upstream(StatusCodes.Status503ServiceUnavailable, failure.Message));
+            return;
+        }
+
         if (failure.Kind == ProviderFailureKind.Rejected)
         {
             exchange.Deployment.Pricing.Hourly?.End(exchange.HourlyMark);
@@ -216,10 +240,21 @@ public sealed class ProxyRequestHandler(
         await context.Response.Body.WriteAsync(reply.Body, context.RequestAborted);
     }
 
-    private async Task StreamAsync(HttpContext context, Exchange exchange, ProviderRequest request)
+    private async Task StreamAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, Func<Deployment, ProviderRequest> requestFor)
     {
         var sink = new SseResponseSink(context.Response, exchange, settler, time);
-        var result = await exchange.Deployment.Adapter.StreamAsync(request, sink, context.RequestAborted);
+        ProviderResult<StreamOutcome> result;
+        try
+        {
+            result = await forwarder.ForwardAsync(
+                exchange, candidates, d => d.Adapter.StreamAsync(requestFor(d), sink, context.RequestAborted), outcome => outcome.WholeReply, () => !sink.Begun, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            await ClientLeftAsync(exchange);
+            return;
+        }
+
         if (result.Failure is { } failure)
         {
             await FailAsync(context, exchange, failure);

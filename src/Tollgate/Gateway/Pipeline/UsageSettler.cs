@@ -44,6 +44,7 @@ public sealed partial class UsageSettler(LedgerQueue ledger, Policy.Budgets.Budg
             Stream = exchange.Stream,
             Status = result.Status,
             HttpStatus = result.HttpStatus,
+            Attempts = Math.Max(1, exchange.Attempts),
             Usage = usage,
             Cost = cost,
             PriceSource = source,

@@ -16,7 +16,8 @@ public static class SseRelay
         IReadOnlyList<KeyValuePair<string, string>> upstreamHeaders,
         IStreamSink sink,
         CancellationToken timeoutToken,
-        CancellationToken clientToken)
+        CancellationToken clientToken,
+        Action? progressed = null)
     {
         ArgumentNullException.ThrowIfNull(upstream);
         ArgumentNullException.ThrowIfNull(inspector);
@@ -30,6 +31,7 @@ public static class SseRelay
             while (true)
             {
                 var read = await upstream.ReadAsync(timeoutToken);
+                progressed?.Invoke();
                 var buffer = read.Buffer;
                 while (SseEventFramer.TryReadEvent(ref buffer, out var sseEvent))
                 {
