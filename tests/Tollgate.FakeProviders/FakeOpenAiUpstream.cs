@@ -35,6 +35,9 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
     /// <summary>Faults for the next requests, one each, in order; once empty, <see cref="Fault"/> applies.</summary>
     public ConcurrentQueue<FakeFault> ScriptedFaults { get; } = new();
 
+    /// <summary>When true, an injected error quotes the Authorization header it received, as some providers do.</summary>
+    public bool EchoKeyInErrors { get; set; }
+
     /// <summary>The <c>code</c> of the injected error (e.g. <c>context_length_exceeded</c>).</summary>
     public string? FaultCode { get; set; }
 
@@ -190,7 +193,8 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
                 }
 
                 context.Response.ContentType = "application/json";
-                await context.Response.WriteAsync("{\"error\":{\"message\":\"Injected failure " + FaultStatus + "\",\"type\":\"server_error\",\"param\":null,\"code\":" + (FaultCode is null ? "null" : JsonSerializer.Serialize(FaultCode)) + "}}");
+                var quoted = EchoKeyInErrors ? " for key " + context.Request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal) : "";
+                await context.Response.WriteAsync("{\"error\":{\"message\":\"Injected failure " + FaultStatus + quoted + "\",\"type\":\"server_error\",\"param\":null,\"code\":" + (FaultCode is null ? "null" : JsonSerializer.Serialize(FaultCode)) + "}}");
                 return true;
             case FakeFault.BadJson:
                 context.Response.ContentType = "application/json";

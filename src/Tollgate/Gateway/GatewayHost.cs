@@ -76,6 +76,7 @@ public static class GatewayHost
         services.AddSingleton(sp => new Authenticator(masterKey, sp.GetRequiredService<KeyRegistry>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(new RequestBodyReader(config.MaxRequestBodyBytes));
         services.AddSingleton(config.Policy);
+        services.AddSingleton(new SecretScrubber(config, masterKey));
         services.AddSingleton<UsageSettler>();
         services.AddSingleton<ProxyRequestHandler>();
         configure?.Invoke(builder);

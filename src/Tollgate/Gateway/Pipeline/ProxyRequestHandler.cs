@@ -22,6 +22,7 @@ public sealed class ProxyRequestHandler(
     BudgetGuard budgets,
     Policy.RateLimits.RateLimiter rateLimiter,
     UsageSettler settler,
+    SecretScrubber scrubber,
     TimeProvider time)
 {
     public const string RequestIdHeader = "X-Request-ID";
@@ -95,7 +96,13 @@ public sealed class ProxyRequestHandler(
             var deployment = candidates[0];
             context.Response.Headers[DeploymentHeader] = deployment.Name;
             var exchange = new Exchange(requestId, startedAt, startTimestamp, endpoint, parsed.Model, deployment, parsed.Body, parsed.Stream, attribution);
-            var forwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint);
+            var forwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint, out var headerError);
+            if (headerError is not null)
+            {
+                await ErrorResponder.WriteAsync(context.Response, endpoint, headerError);
+                return;
+            }
+
             var wantsStreamUsage = RequestBodyRewriter.ClientWantsStreamUsage(parsed.Body);
             ProviderRequest RequestFor(Deployment target)
             {
@@ -213,7 +220,7 @@ public sealed class ProxyRequestHandler(
             return;
         }
 
-        var error = ToError(failure);
+        var error = ToError(failure with { Message = scrubber.Scrub(failure.Message) });
         await settler.SettleAsync(exchange, new ExchangeResult(RecordStatus.UpstreamError, error.Status, Usage.None, 0, false, failure.Message));
         await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, error);
     }
@@ -234,10 +241,11 @@ public sealed class ProxyRequestHandler(
             context.Response.Headers[CostHeader] = cost.ToString(CultureInfo.InvariantCulture);
         }
 
+        var body = reply.IsSuccess ? reply.Body : scrubber.Scrub(reply.Body);
         context.Response.StatusCode = reply.StatusCode;
         context.Response.ContentType = reply.ContentType;
-        context.Response.ContentLength = reply.Body.Length;
-        await context.Response.Body.WriteAsync(reply.Body, context.RequestAborted);
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted);
     }
 
     private async Task StreamAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, Func<Deployment, ProviderRequest> requestFor)
@@ -282,7 +290,7 @@ public sealed class ProxyRequestHandler(
         await settler.SettleAsync(exchange, new ExchangeResult(status, httpStatus, outcome.Usage, outcome.OutputCharacters, true, outcome.Failure?.Message));
         if (outcome.Failure is { Kind: not ProviderFailureKind.ClientCancelled } cut && sink.Begun)
         {
-            await WriteStreamErrorAsync(context, exchange.Endpoint, GatewayError.Upstream(StatusCodes.Status502BadGateway, cut.Message));
+            await WriteStreamErrorAsync(context, exchange.Endpoint, GatewayError.Upstream(StatusCodes.Status502BadGateway, scrubber.Scrub(cut.Message)));
         }
     }
 
@@ -299,9 +307,13 @@ public sealed class ProxyRequestHandler(
         }
     }
 
-    /// <summary>The client headers a provider's protocol needs, by allow-list; nothing else of the client's goes upstream.</summary>
-    private static IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders(IHeaderDictionary headers, GatewayEndpoint endpoint)
+    /// <summary>
+    /// The client headers a provider's protocol needs, by allow-list; nothing else of the client's goes upstream (its
+    /// Authorization never does). A value with control characters (CR/LF: header injection) is refused.
+    /// </summary>
+    private static IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders(IHeaderDictionary headers, GatewayEndpoint endpoint, out GatewayError? error)
     {
+        error = null;
         if (endpoint != GatewayEndpoint.Messages)
         {
             return [];
@@ -312,7 +324,14 @@ public sealed class ProxyRequestHandler(
         {
             if (headers.TryGetValue(name, out var value) && value.Count > 0)
             {
-                forwarded.Add(new(name, value.ToString()));
+                var text = value.ToString();
+                if (text.Any(c => char.IsControl(c)))
+                {
+                    error = GatewayError.InvalidRequest($"The header '{name}' contains control characters.", "invalid_header");
+                    return [];
+                }
+
+                forwarded.Add(new(name, text));
             }
         }
 

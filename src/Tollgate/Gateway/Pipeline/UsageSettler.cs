@@ -11,7 +11,7 @@ namespace Tollgate.Gateway.Pipeline;
 /// Stages 8–9: turns an exchange's outcome into exactly one <see cref="UsageRecord"/> — usage (estimated and flagged
 /// when the provider never reported it), price of the day, cost per token kind — and hands it to the ledger.
 /// </summary>
-public sealed partial class UsageSettler(LedgerQueue ledger, Policy.Budgets.BudgetGuard budgets, TimeProvider time, ILogger<UsageSettler> logger)
+public sealed partial class UsageSettler(LedgerQueue ledger, Policy.Budgets.BudgetGuard budgets, Errors.SecretScrubber scrubber, TimeProvider time, ILogger<UsageSettler> logger)
 {
     private readonly ConcurrentDictionary<string, bool> _warnedUnknown = new(StringComparer.Ordinal);
 
@@ -49,7 +49,7 @@ public sealed partial class UsageSettler(LedgerQueue ledger, Policy.Budgets.Budg
             Cost = cost,
             PriceSource = source,
             CacheSavingsUsd = savings,
-            Error = result.Error,
+            Error = result.Error is { } error ? scrubber.Scrub(error) : null,
         };
         budgets.Settle(exchange.Reservation, record.Cost.Total ?? 0);
         foreach (var ticket in exchange.TokenTickets)

@@ -36,7 +36,7 @@ public static class SseRelay
                 while (SseEventFramer.TryReadEvent(ref buffer, out var sseEvent))
                 {
                     var bytes = sseEvent.IsSingleSegment ? sseEvent.First : sseEvent.ToArray();
-                    var facts = inspector.Inspect(SseEventFramer.Data(bytes.Span, ref scratch));
+                    var facts = InspectSafely(inspector, SseEventFramer.Data(bytes.Span, ref scratch));
                     characters += facts.ContentCharacters;
                     if (!begun)
                     {
@@ -98,6 +98,22 @@ public static class SseRelay
         finally
         {
             await upstream.CompleteAsync();
+        }
+    }
+
+    /// <summary>
+    /// An event the inspector cannot read (invalid UTF-8 inside a string, a field of the wrong type) is dropped,
+    /// and the stream goes on: one broken event must not cost the record of the whole stream.
+    /// </summary>
+    private static StreamEventFacts InspectSafely(IStreamInspector inspector, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            return inspector.Inspect(data);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.Text.Json.JsonException or FormatException or ArgumentException or OverflowException or KeyNotFoundException)
+        {
+            return new StreamEventFacts(false, false, 0);
         }
     }
 

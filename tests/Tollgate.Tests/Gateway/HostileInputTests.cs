@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Tollgate.FakeProviders;
+using Tollgate.Tests.Support;
+using Xunit;
+
+namespace Tollgate.Tests.Gateway;
+
+/// <summary>Input meant to break or misuse the gateway gets a 4xx in OpenAI's error shape, quickly, and leaks no key.</summary>
+public sealed class HostileInputTests : GatewayWithFakeUpstream
+{
+    protected override string Settings => "max_request_body_bytes: 65536\nretries:\n  max_retries: 0\n";
+
+    [Fact]
+    public async Task A_provider_error_that_quotes_the_api_key_reaches_neither_the_client_nor_the_ledger()
+    {
+        Upstream.Fault = FakeFault.ErrorStatus;
+        Upstream.FaultStatus = 401;
+        Upstream.EchoKeyInErrors = true;
+
+        var response = await Gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
+            """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.DoesNotContain("sk-upstream-secret", body, StringComparison.Ordinal);
+        Assert.Contains("[redacted]", body, StringComparison.Ordinal);
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
+        Assert.DoesNotContain("sk-upstream-secret", record.Error ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Upstream_urls_in_the_body_are_not_followed()
+    {
+        await using var elsewhere = await FakeOpenAiUpstream.StartAsync();
+
+        var response = await Gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
+            $$"""{"model":"gpt-4o-mini","api_base":"{{elsewhere.BaseUrl}}","base_url":"{{elsewhere.BaseUrl}}","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(Upstream.Received);
+        Assert.Empty(elsewhere.Received);
+    }
+
+    [Fact]
+    public async Task A_control_character_in_a_forwarded_header_is_a_400_and_nothing_goes_upstream()
+    {
+        // Raw bytes on a socket: HttpClient itself refuses to send such a header.
+        var body = """{"model":"gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""";
+        var request = "POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nx-api-key: " + TestGateway.MasterKey
+            + "\r\nanthropic-version: 2023-06-01\r\nanthropic-beta: a\u0001b\r\nContent-Type: application/json\r\nContent-Length: " + body.Length + "\r\nConnection: close\r\n\r\n" + body;
+        using var client = new TcpClient();
+        await client.ConnectAsync(Gateway.BaseUrl.Host, Gateway.BaseUrl.Port);
+        await using var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.Latin1.GetBytes(request));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var answer = await reader.ReadToEndAsync();
+
+        Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
+        Assert.Empty(Upstream.Received);
+    }
+
+    [Fact]
+    public async Task Hundreds_of_random_and_mutated_bodies_never_get_a_500_nor_hang()
+    {
+        var random = new Random(5);
+        var seed = """{"model":"gpt-4o-mini","stream":false,"max_tokens":20,"messages":[{"role":"user","content":"Xin chào 👋"}],"user":"u1","metadata":{"feature":"chat"}}""";
+        for (var round = 0; round < 300; round++)
+        {
+            var body = (round % 4) switch
+            {
+                0 => RandomText(random),
+                1 => new string('[', random.Next(60, 2000)) + new string(']', random.Next(0, 10)),
+                _ => Mutate(seed, random),
+            };
+            var stopwatch = Stopwatch.StartNew();
+            using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            content.Headers.TryAddWithoutValidation("Content-Type", round % 7 == 0 ? "text/plain" : "application/json");
+            var response = await Gateway.Client.PostAsync(round % 2 == 0 ? "/v1/chat/completions" : "/v1/embeddings", content);
+            await response.Content.ReadAsByteArrayAsync();
+
+            Assert.True((int)response.StatusCode < 500, $"{response.StatusCode} for {body}");
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(1), $"{stopwatch.Elapsed} for {body}");
+        }
+    }
+
+    private static string RandomText(Random random)
+    {
+        const string Alphabet = "{}[]\":,0123456789.eE-+ \\/nultrfasemodgp\u00e9\u4e2d\ud83d\ude00\t\n";
+        var text = new StringBuilder();
+        for (var i = random.Next(0, 300); i > 0; i--)
+        {
+            text.Append(Alphabet[random.Next(Alphabet.Length)]);
+        }
+
+        return text.ToString();
+    }
+
+    private static string Mutate(string seed, Random random)
+    {
+        var text = new StringBuilder(seed);
+        for (var edits = random.Next(1, 6); edits > 0 && text.Length > 0; edits--)
+        {
+            var at = random.Next(text.Length);
+            switch (random.Next(3))
+            {
+                case 0:
+                    text.Remove(at, Math.Min(text.Length - at, random.Next(1, 12)));
+                    break;
+                case 1:
+                    var insert = RandomText(random);
+                    text.Insert(at, insert[..Math.Min(8, insert.Length)]);
+                    break;
+                default:
+                    text[at] = "{}[]\":,0-9e"[random.Next(11)];
+                    break;
+            }
+        }
+
+        return text.ToString();
+    }
+}
