@@ -32,18 +32,7 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
 
             using (response)
             {
-                try
-                {
-                    return await ReadWholeReplyAsync(response!, request, timer.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    return new ProviderFailure(ProviderFailureKind.Timeout, timer.Describe());
-                }
-                catch (Exception ex) when (ex is HttpRequestException or IOException)
-                {
-                    return new ProviderFailure(ProviderFailureKind.Unreachable, "the provider's answer was cut: " + ex.Message);
-                }
+                return await ReadWholeAsync(response!, request, timer, cancellationToken);
             }
         }
     }
@@ -75,23 +64,30 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
             // An error, or a server that answered a stream request with a whole body, is passed on whole.
             if (!response!.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
             {
-                try
-                {
-                    return StreamOutcome.FromWholeReply(await ReadWholeReplyAsync(response, request, timer.Token));
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    return new ProviderFailure(ProviderFailureKind.Timeout, timer.Describe());
-                }
-                catch (Exception ex) when (ex is HttpRequestException or IOException)
-                {
-                    return new ProviderFailure(ProviderFailureKind.Unreachable, "the provider's answer was cut: " + ex.Message);
-                }
+                var whole = await ReadWholeAsync(response, request, timer, cancellationToken);
+                return whole.Failure ?? (ProviderResult<StreamOutcome>)StreamOutcome.FromWholeReply(whole.Value!);
             }
 
             await using var upstream = await response.Content.ReadAsStreamAsync(timer.Token);
             var outcome = await SseRelay.RelayAsync(PipeReader.Create(upstream), CreateStreamInspector(request), UpstreamHeaders.Select(response), sink, timer.Token, cancellationToken, timer.Progressed);
             return outcome.Failure is { Kind: ProviderFailureKind.Timeout } ? outcome with { Failure = outcome.Failure with { Message = timer.Describe() } } : outcome;
+        }
+    }
+
+    /// <summary>Reads a whole answer within the timer; a timeout or a body cut on the way is a failure value.</summary>
+    private async Task<ProviderResult<UpstreamReply>> ReadWholeAsync(HttpResponseMessage response, ProviderRequest request, AttemptTimer timer, CancellationToken clientToken)
+    {
+        try
+        {
+            return await ReadWholeReplyAsync(response, request, timer.Token);
+        }
+        catch (OperationCanceledException) when (!clientToken.IsCancellationRequested)
+        {
+            return new ProviderFailure(ProviderFailureKind.Timeout, timer.Describe());
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return new ProviderFailure(ProviderFailureKind.Unreachable, "the provider's answer was cut: " + ex.Message);
         }
     }
 
