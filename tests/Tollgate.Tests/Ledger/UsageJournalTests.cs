@@ -36,7 +36,7 @@ public sealed class UsageJournalTests : IDisposable
 
         Assert.Equal((byte)'\n', line.WrittenSpan[^1]);
         Assert.DoesNotContain((byte)'\n', line.WrittenSpan[..^1].ToArray());
-        var back = JournalCodec.Read(line.WrittenSpan[..^1]);
+        var back = JournalCodec.Read(line.WrittenMemory[..^1]);
         Assert.NotNull(back);
         Assert.Equal(record with { Attribution = Attribution.Empty }, back with { Attribution = Attribution.Empty });
         Assert.Equal(record.Attribution.Tags, back.Attribution.Tags);
@@ -50,7 +50,7 @@ public sealed class UsageJournalTests : IDisposable
         JournalCodec.Write(Sample(1), line);
         for (var cut = 0; cut < line.WrittenCount - 1; cut++)
         {
-            Assert.Null(JournalCodec.Read(line.WrittenSpan[..cut]));
+            Assert.Null(JournalCodec.Read(line.WrittenMemory[..cut]));
         }
     }
 

@@ -70,11 +70,11 @@ public static class JournalCodec
     }
 
     /// <summary>The record on one journal line; null for a line that is not a whole record (a write torn by a crash).</summary>
-    public static UsageRecord? Read(ReadOnlySpan<byte> line)
+    public static UsageRecord? Read(ReadOnlyMemory<byte> line)
     {
         try
         {
-            using var document = JsonDocument.Parse(line.ToArray());
+            using var document = JsonDocument.Parse(line);
             var root = document.RootElement;
             var tags = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var tag in root.GetProperty("tags").EnumerateObject())

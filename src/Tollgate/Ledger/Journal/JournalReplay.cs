@@ -28,38 +28,44 @@ public static partial class JournalReplay
             }
 
             var torn = 0;
+            byte[] content;
             await using (file)
             {
-                var batch = new List<UsageRecord>(BatchSize);
-                using var reader = new StreamReader(file);
-                while (await reader.ReadLineAsync(cancellationToken) is { } line)
-                {
-                    if (line.Length == 0)
-                    {
-                        continue;
-                    }
-
-                    if (JournalCodec.Read(System.Text.Encoding.UTF8.GetBytes(line)) is { } record)
-                    {
-                        batch.Add(record);
-                    }
-                    else
-                    {
-                        torn++;
-                    }
-
-                    if (batch.Count == BatchSize)
-                    {
-                        await store.AppendAsync(batch, cancellationToken);
-                        replayed += batch.Count;
-                        batch.Clear();
-                    }
-                }
-
-                await store.AppendAsync(batch, cancellationToken);
-                replayed += batch.Count;
+                content = new byte[file.Length];
+                await file.ReadExactlyAsync(content, cancellationToken);
             }
 
+            var batch = new List<UsageRecord>(BatchSize);
+            for (var start = 0; start < content.Length;)
+            {
+                var end = Array.IndexOf(content, (byte)'\n', start);
+                end = end < 0 ? content.Length : end;
+                var line = content.AsMemory(start..end);
+                start = end + 1;
+                if (line.IsEmpty)
+                {
+                    continue;
+                }
+
+                if (JournalCodec.Read(line) is { } record)
+                {
+                    batch.Add(record);
+                }
+                else
+                {
+                    torn++;
+                }
+
+                if (batch.Count == BatchSize)
+                {
+                    await store.AppendAsync(batch, cancellationToken);
+                    replayed += batch.Count;
+                    batch.Clear();
+                }
+            }
+
+            await store.AppendAsync(batch, cancellationToken);
+            replayed += batch.Count;
             if (torn > 0)
             {
                 LogTorn(logger, torn, path);
