@@ -18,6 +18,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
 {
     private readonly ConcurrentQueue<ReceivedRequest> _received = new();
     private WebApplication _app = null!;
+    private int _eventsSent;
 
     public Uri BaseUrl { get; private set; } = null!;
 
@@ -51,6 +52,9 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
     /// <summary>Delay between stream chunks.</summary>
     public TimeSpan ChunkDelay { get; set; }
 
+    /// <summary>A steady rate for long streams: event i is sent at i × this after the first (timer granularity does not add up, unlike <see cref="ChunkDelay"/>).</summary>
+    public TimeSpan EventPace { get; set; }
+
     /// <summary>When true, <c>stream: true</c> is ignored and a whole JSON completion comes back (some servers do this).</summary>
     public bool IgnoresStream { get; set; }
 
@@ -61,6 +65,9 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
     public byte[] LastResponseBody { get; private set; } = [];
 
     public IReadOnlyList<string> LastStreamEvents { get; private set; } = [];
+
+    /// <summary>Stream events written and flushed to the gateway so far, over all streams.</summary>
+    public int EventsSent => Volatile.Read(ref _eventsSent);
 
     public static async Task<FakeOpenAiUpstream> StartAsync()
     {
@@ -143,15 +150,23 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         var cut = context.Items[nameof(FakeFault)] is FakeFault.CutStream;
         var send = cut ? events.Take(1 + pieces.Count / 2).ToList() : events;
         LastStreamEvents = send;
-        foreach (var e in send)
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < send.Count; i++)
         {
+            var e = send[i];
             if (ChunkDelay > TimeSpan.Zero)
             {
                 await Task.Delay(ChunkDelay, context.RequestAborted);
             }
 
+            if (EventPace * i - clock.Elapsed is { Ticks: > 0 } ahead)
+            {
+                await Task.Delay(ahead, context.RequestAborted);
+            }
+
             await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(e), context.RequestAborted);
             await context.Response.Body.FlushAsync(context.RequestAborted);
+            Interlocked.Increment(ref _eventsSent);
         }
 
         if (cut)

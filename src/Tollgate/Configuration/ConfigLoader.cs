@@ -134,6 +134,7 @@ public static partial class ConfigLoader
             ShutdownGrace = TimeSpan.FromSeconds(raw.ShutdownGraceSeconds ?? 30),
             Retries = raw.Retries,
             Breaker = raw.Breaker,
+            Idempotency = raw.Idempotency,
             Fallbacks = ValidateAliasLists(raw.Fallbacks, "fallbacks", deployments, diagnostics),
             ContextWindowFallbacks = ValidateAliasLists(raw.ContextWindowFallbacks, "context_window_fallbacks", deployments, diagnostics),
         };
@@ -207,6 +208,7 @@ public static partial class ConfigLoader
                 ? DeploymentTimeouts.Default with { FirstByte = TimeSpan.FromSeconds(total), Total = TimeSpan.FromSeconds(total) }
                 : DeploymentTimeouts.Default),
             MaxRetries = d.MaxRetries,
+            ReadUsageAfterClientLeaves = d.ReadUsageAfterClientLeaves,
             Mock = KnownProviders.IsMock(d.Provider) ? d.Mock ?? new MockConfig() : null,
             ApiVersion = KnownProviders.IsAzure(d.Provider) ? d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion : null,
             AutoCacheSystemPromptMinTokens = d.AutoCacheSystemPromptMinTokens,

@@ -30,6 +30,9 @@ public sealed record GatewayConfig
 
     public BreakerSettings Breaker { get; init; } = BreakerSettings.Default;
 
+    /// <summary>How answers given under an <c>Idempotency-Key</c> are kept for replay.</summary>
+    public IdempotencySettings Idempotency { get; init; } = IdempotencySettings.Default;
+
     /// <summary>Per alias, the aliases tried in order when all of its deployments fail (or are open).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> Fallbacks { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
@@ -71,6 +74,13 @@ public sealed record DeploymentConfig
     public string? PriceAs { get; init; }
 
     public DeploymentTimeouts Timeouts { get; init; } = DeploymentTimeouts.Default;
+
+    /// <summary>
+    /// When a client leaves mid-stream: false (<c>on_client_disconnect: close</c>) closes the upstream stream and
+    /// estimates the output from the text streamed; true (<c>read_usage</c>) reads on, within the timeouts, until the
+    /// provider's usage arrives, so the record is exact (the provider may then generate, and bill, the whole answer).
+    /// </summary>
+    public bool ReadUsageAfterClientLeaves { get; init; }
 
     /// <summary>Retries of this deployment; null: the gateway's <see cref="RetrySettings.MaxRetries"/>.</summary>
     public int? MaxRetries { get; init; }

@@ -22,6 +22,8 @@ internal sealed record RawConfig(
 
     public int? ShutdownGraceSeconds { get; init; }
 
+    public IdempotencySettings Idempotency { get; init; } = IdempotencySettings.Default;
+
     public RetrySettings Retries { get; init; } = RetrySettings.Default;
 
     public BreakerSettings Breaker { get; init; } = BreakerSettings.Default;
@@ -53,4 +55,6 @@ internal sealed record RawDeployment(
     public DeploymentTimeouts? Timeouts { get; init; }
 
     public int? MaxRetries { get; init; }
+
+    public bool ReadUsageAfterClientLeaves { get; init; }
 }

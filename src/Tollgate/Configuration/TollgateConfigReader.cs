@@ -3,17 +3,18 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency"];
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path"];
-    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "mock"];
+    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "per_hour"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
     private static readonly string[] TimeoutKeys = ["connect_seconds", "first_byte_seconds", "idle_seconds", "total_seconds"];
     private static readonly string[] RetryKeys = ["max_retries", "base_delay_ms", "max_delay_seconds", "max_retry_after_seconds", "budget_percent"];
     private static readonly string[] BreakerKeys = ["failures", "open_seconds"];
+    private static readonly string[] IdempotencyKeys = ["retention_hours", "max_response_bytes"];
 
     public static RawConfig Read(YamlSection root, SecretResolver secrets)
     {
@@ -57,6 +58,7 @@ internal static class TollgateConfigReader
             {
                 Timeouts = ReadTimeouts(model),
                 MaxRetries = model.Int("max_retries"),
+                ReadUsageAfterClientLeaves = ReadOnClientDisconnect(model),
             });
         }
 
@@ -77,9 +79,22 @@ internal static class TollgateConfigReader
             ShutdownGraceSeconds = root.Int("shutdown_grace_seconds", min: 0),
             Retries = ReadRetries(root.Section("retries")),
             Breaker = ReadBreaker(root.Section("circuit_breaker")),
+            Idempotency = ReadIdempotency(root.Section("idempotency")),
             Fallbacks = ReadAliasLists(root.Section("fallbacks")),
             ContextWindowFallbacks = ReadAliasLists(root.Section("context_window_fallbacks")),
         };
+    }
+
+    /// <summary><c>on_client_disconnect</c>: <c>close</c> (the default) or <c>read_usage</c>.</summary>
+    private static bool ReadOnClientDisconnect(YamlSection model)
+    {
+        var value = model.String("on_client_disconnect");
+        if (value is not null and not "close" and not "read_usage")
+        {
+            model.Diagnostics.Error(model.Child("on_client_disconnect"), $"'{value}' is not one of: close, read_usage");
+        }
+
+        return value == "read_usage";
     }
 
     /// <summary>Per-phase timeouts; <c>timeout_seconds</c> is the total.</summary>
@@ -125,6 +140,15 @@ internal static class TollgateConfigReader
         section?.RejectUnknown(BreakerKeys);
         var defaults = BreakerSettings.Default;
         return new BreakerSettings(section?.Int("failures", min: 1) ?? defaults.Failures, Seconds(section, "open_seconds") ?? defaults.OpenFor);
+    }
+
+    private static IdempotencySettings ReadIdempotency(YamlSection? section)
+    {
+        section?.RejectUnknown(IdempotencyKeys);
+        var defaults = IdempotencySettings.Default;
+        return new IdempotencySettings(
+            section?.Int("retention_hours", min: 1) is { } hours ? TimeSpan.FromHours(hours) : defaults.Retention,
+            section?.Int("max_response_bytes", min: 1024) ?? defaults.MaxResponseBytes);
     }
 
     /// <summary>A map of alias → list of aliases (<c>gpt-4o: [claude-sonnet, gpt-4o-mini]</c>).</summary>

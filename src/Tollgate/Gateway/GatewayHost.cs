@@ -78,6 +78,10 @@ public static class GatewayHost
         services.AddSingleton(config.Policy);
         services.AddSingleton(new SecretScrubber(config, masterKey));
         services.AddSingleton<UsageSettler>();
+        services.AddSingleton(new Idempotency.SqliteIdempotencyStore(config.Storage.SqlitePath));
+        services.AddHostedService<Idempotency.IdempotencyStoreLoader>();
+        services.AddSingleton(config.Idempotency);
+        services.AddSingleton<Idempotency.IdempotencyGate>();
         services.AddSingleton<ProxyRequestHandler>();
         configure?.Invoke(builder);
 

@@ -47,12 +47,15 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
             return rejection;
         }
 
-        using var timer = new AttemptTimer(request.Deployment.Timeouts, cancellationToken);
+        // Reading on after the client leaves: the call's timers no longer follow the client, only its own timeouts.
+        var readOn = request.Deployment.ReadUsageAfterClientLeaves;
+        var callToken = readOn ? CancellationToken.None : cancellationToken;
+        using var timer = new AttemptTimer(request.Deployment.Timeouts, callToken);
         HttpResponseMessage? response;
         using (message)
         {
             ProviderFailure? failure;
-            (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment, timer, cancellationToken);
+            (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment, timer, callToken);
             if (failure is not null)
             {
                 return failure;
@@ -64,12 +67,12 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
             // An error, or a server that answered a stream request with a whole body, is passed on whole.
             if (!response!.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
             {
-                var whole = await ReadWholeAsync(response, request, timer, cancellationToken);
+                var whole = await ReadWholeAsync(response, request, timer, callToken);
                 return whole.Failure ?? (ProviderResult<StreamOutcome>)StreamOutcome.FromWholeReply(whole.Value!);
             }
 
             await using var upstream = await response.Content.ReadAsStreamAsync(timer.Token);
-            var outcome = await SseRelay.RelayAsync(PipeReader.Create(upstream), CreateStreamInspector(request), UpstreamHeaders.Select(response), sink, timer.Token, cancellationToken, timer.Progressed);
+            var outcome = await SseRelay.RelayAsync(PipeReader.Create(upstream), CreateStreamInspector(request), UpstreamHeaders.Select(response), sink, timer.Token, cancellationToken, timer.Progressed, readOn);
             return outcome.Failure is { Kind: ProviderFailureKind.Timeout } ? outcome with { Failure = outcome.Failure with { Message = timer.Describe() } } : outcome;
         }
     }

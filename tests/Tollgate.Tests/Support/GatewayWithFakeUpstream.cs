@@ -16,7 +16,7 @@ public abstract class GatewayWithFakeUpstream : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _upstream = await FakeOpenAiUpstream.StartAsync();
-        _gateway = await TestGateway.StartAsync(Settings + "models:\n" + Models(_upstream.BaseUrl));
+        _gateway = await TestGateway.StartAsync(Settings + "models:\n" + Models(_upstream.BaseUrl), configure: Configure);
     }
 
     public async Task DisposeAsync()
@@ -30,6 +30,11 @@ public abstract class GatewayWithFakeUpstream : IAsyncLifetime
         {
             await _upstream.DisposeAsync();
         }
+    }
+
+    /// <summary>Changes to the gateway's host before it is built; none by default.</summary>
+    protected virtual void Configure(Microsoft.AspNetCore.Builder.WebApplicationBuilder builder)
+    {
     }
 
     /// <summary>Top-level settings written before <c>models:</c>.</summary>

@@ -43,7 +43,9 @@ internal sealed class TestGateway : IAsyncDisposable
     /// <param name="yaml">The configuration; listen address and storage are replaced by a free port and a temp folder.</param>
     /// <param name="environment">Environment variables the configuration may name.</param>
     /// <param name="prepareDataDirectory">Runs on the empty data folder before the gateway starts.</param>
-    public static async Task<TestGateway> StartAsync(string yaml, IReadOnlyDictionary<string, string>? environment = null, Func<string, Task>? prepareDataDirectory = null)
+    /// <param name="configure">Changes to the host before it is built (for example a log capture).</param>
+    public static async Task<TestGateway> StartAsync(
+        string yaml, IReadOnlyDictionary<string, string>? environment = null, Func<string, Task>? prepareDataDirectory = null, Action<WebApplicationBuilder>? configure = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "tollgate-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
@@ -57,7 +59,7 @@ internal sealed class TestGateway : IAsyncDisposable
             Listen = new Uri("http://127.0.0.1:0"),
             Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")),
         };
-        var app = GatewayHost.Build(config, config.MasterKey ?? MasterKey);
+        var app = GatewayHost.Build(config, config.MasterKey ?? MasterKey, configure);
         await app.StartAsync();
         return new TestGateway(app, directory, config);
     }

@@ -48,6 +48,9 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
         Attempts++;
     }
 
+    /// <summary>The request's hold on its <c>Idempotency-Key</c>, when it sent one: a successful answer is kept under it.</summary>
+    public Idempotency.IdempotencyClaim? IdempotencyClaim { get; set; }
+
     /// <summary>TPM admissions made on the estimate, corrected with the real tokens at settlement.</summary>
     public IReadOnlyList<Policy.RateLimits.SlidingWindowLog.Ticket> TokenTickets { get; set; } = [];
 }

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Tollgate.Gateway.Pipeline;
 
 /// <summary>The client's JSON body, parsed once and kept for the request's lifetime, plus the fields the gateway reads.</summary>
-public sealed class ParsedRequest(JsonDocument document, string model, bool stream) : IDisposable
+public sealed class ParsedRequest(JsonDocument document, string model, bool stream, ReadOnlyMemory<byte> rawBody) : IDisposable
 {
     private readonly List<JsonDocument> _replaced = [];
     private JsonDocument _document = document;
@@ -13,6 +13,9 @@ public sealed class ParsedRequest(JsonDocument document, string model, bool stre
     public string Model { get; } = model;
 
     public bool Stream { get; } = stream;
+
+    /// <summary>The body's bytes as the client sent them (before any policy rewrite).</summary>
+    public ReadOnlyMemory<byte> RawBody { get; } = rawBody;
 
     /// <summary>Swaps in a body a policy rewrote; the earlier one stays alive until the request ends.</summary>
     public void ReplaceBody(byte[] json)

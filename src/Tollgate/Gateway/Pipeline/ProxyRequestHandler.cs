@@ -22,6 +22,7 @@ public sealed class ProxyRequestHandler(
     BudgetGuard budgets,
     Policy.RateLimits.RateLimiter rateLimiter,
     UsageSettler settler,
+    Idempotency.IdempotencyGate idempotency,
     SecretScrubber scrubber,
     TimeProvider time)
 {
@@ -79,6 +80,41 @@ public sealed class ProxyRequestHandler(
                 parsed.ReplaceBody(rewritten);
             }
 
+            var idempotencyKey = Idempotency.IdempotencyKeyHeader.Read(context.Request.Headers, out var keyError);
+            if (keyError is not null)
+            {
+                await ErrorResponder.WriteAsync(context.Response, endpoint, keyError);
+                return;
+            }
+
+            Idempotency.IdempotencyClaim? claim = null;
+            if (idempotencyKey is not null)
+            {
+                var decision = await idempotency.BeginAsync(
+                    caller.KeyId, idempotencyKey, Idempotency.IdempotencyKeyHeader.Fingerprint(endpoint, parsed.RawBody.Span), context.RequestAborted);
+                if (decision.Replay is { } kept)
+                {
+                    await Idempotency.IdempotentReplay.WriteAsync(context.Response, kept, context.RequestAborted);
+                    return;
+                }
+
+                if (decision.Conflict is { } conflict)
+                {
+                    if (decision.StillRunning)
+                    {
+                        context.Response.Headers.RetryAfter = "1";
+                    }
+
+                    await ErrorResponder.WriteAsync(context.Response, endpoint, conflict);
+                    return;
+                }
+
+                claim = decision.Claim;
+            }
+
+            // Frees the key on every way out; a successful answer has been kept by then.
+            using var heldClaim = claim;
+
             var all = forwarder.Candidates(parsed.Model);
             if (all.Count == 0)
             {
@@ -95,7 +131,10 @@ public sealed class ProxyRequestHandler(
 
             var deployment = candidates[0];
             context.Response.Headers[DeploymentHeader] = deployment.Name;
-            var exchange = new Exchange(requestId, startedAt, startTimestamp, endpoint, parsed.Model, deployment, parsed.Body, parsed.Stream, attribution);
+            var exchange = new Exchange(requestId, startedAt, startTimestamp, endpoint, parsed.Model, deployment, parsed.Body, parsed.Stream, attribution)
+            {
+                IdempotencyClaim = claim,
+            };
             var forwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint, out var headerError);
             if (headerError is not null)
             {
@@ -242,6 +281,11 @@ public sealed class ProxyRequestHandler(
         }
 
         var body = reply.IsSuccess ? reply.Body : scrubber.Scrub(reply.Body);
+        if (reply.IsSuccess && exchange.IdempotencyClaim is { } claim)
+        {
+            await claim.KeepAsync(exchange.RequestId, reply.StatusCode, reply.ContentType, [.. reply.Headers, new(DeploymentHeader, exchange.Deployment.Name)], body);
+        }
+
         context.Response.StatusCode = reply.StatusCode;
         context.Response.ContentType = reply.ContentType;
         context.Response.ContentLength = body.Length;
@@ -278,6 +322,8 @@ public sealed class ProxyRequestHandler(
 
         if (sink.Record is not null)
         {
+            // A stream whose end event was not forwarded is kept here, after its last byte.
+            await sink.KeepAsync();
             return;
         }
 
@@ -288,6 +334,11 @@ public sealed class ProxyRequestHandler(
             _ => (RecordStatus.StreamCut, StatusCodes.Status502BadGateway),
         };
         await settler.SettleAsync(exchange, new ExchangeResult(status, httpStatus, outcome.Usage, outcome.OutputCharacters, true, outcome.Failure?.Message));
+        if (status == RecordStatus.Ok)
+        {
+            await sink.KeepAsync();
+        }
+
         if (outcome.Failure is { Kind: not ProviderFailureKind.ClientCancelled } cut && sink.Begun)
         {
             await WriteStreamErrorAsync(context, exchange.Endpoint, GatewayError.Upstream(StatusCodes.Status502BadGateway, scrubber.Scrub(cut.Message)));

@@ -61,7 +61,7 @@ public sealed class RequestBodyReader(long maxBodyBytes)
             return (null, error);
         }
 
-        return (new ParsedRequest(document, model!, stream), null);
+        return (new ParsedRequest(document, model!, stream, bytes), null);
     }
 
     private static GatewayError? Check(JsonElement body, GatewayEndpoint endpoint, out string? model, out bool stream)

@@ -10,10 +10,13 @@ namespace Tollgate.Gateway.Pipeline;
 /// <summary>
 /// Writes a relayed stream to the client: headers once, then each event flushed as it comes. When the stream's end
 /// arrives, the exchange is recorded (journaled) before the end marker goes out, and a final SSE comment carries the
-/// request's cost (clients ignore comments, so SDKs are not disturbed).
+/// request's cost (clients ignore comments, so SDKs are not disturbed). Under an idempotency key, the events are
+/// collected and kept (the cost comment aside) before the end event goes out.
 /// </summary>
 public sealed class SseResponseSink(HttpResponse response, Exchange exchange, UsageSettler settler, TimeProvider time) : IStreamSink
 {
+    private IReadOnlyList<KeyValuePair<string, string>> _upstreamHeaders = [];
+
     public bool Begun { get; private set; }
 
     /// <summary>The record written when the stream finished; null while it runs or when it never finished.</summary>
@@ -28,6 +31,7 @@ public sealed class SseResponseSink(HttpResponse response, Exchange exchange, Us
         }
 
         Begun = true;
+        _upstreamHeaders = upstreamHeaders;
         foreach (var (name, value) in upstreamHeaders)
         {
             response.Headers[name] = value;
@@ -43,8 +47,23 @@ public sealed class SseResponseSink(HttpResponse response, Exchange exchange, Us
     public async ValueTask WriteEventAsync(ReadOnlyMemory<byte> sseEvent, CancellationToken cancellationToken)
     {
         exchange.FirstByteTimestamp ??= time.GetTimestamp();
+        if (exchange.IdempotencyClaim is { } claim)
+        {
+            claim.Capture(sseEvent.Span);
+            if (Record is not null)
+            {
+                // The end event: the answer is complete, and kept before its last byte leaves.
+                await KeepAsync();
+            }
+        }
+
         await response.BodyWriter.WriteAsync(sseEvent, cancellationToken);
     }
+
+    /// <summary>Keeps the stream sent so far under the request's idempotency key (once; later calls do nothing).</summary>
+    public Task KeepAsync() => exchange.IdempotencyClaim is { } claim
+        ? claim.KeepStreamAsync(exchange.RequestId, [.. _upstreamHeaders, new(ProxyRequestHandler.DeploymentHeader, exchange.Deployment.Name)])
+        : Task.CompletedTask;
 
     public async ValueTask FinishAsync(Usage usage, long outputCharacters, CancellationToken cancellationToken)
     {

@@ -6,7 +6,9 @@ namespace Tollgate.Providers.Streaming;
 
 /// <summary>
 /// Relays a provider's server-sent events to the client as they arrive, event by event, never buffering the stream.
-/// An <see cref="IStreamInspector"/> of the provider's format reads each event on the way through.
+/// An <see cref="IStreamInspector"/> of the provider's format reads each event on the way through. When the client
+/// leaves, the upstream stream is closed — or, with <c>readOnAfterClientLeaves</c>, read on (bounded by the
+/// call's timeouts) until the provider's final usage arrives, so the record has the exact bill.
 /// </summary>
 public static class SseRelay
 {
@@ -17,7 +19,8 @@ public static class SseRelay
         IStreamSink sink,
         CancellationToken timeoutToken,
         CancellationToken clientToken,
-        Action? progressed = null)
+        Action? progressed = null,
+        bool readOnAfterClientLeaves = false)
     {
         ArgumentNullException.ThrowIfNull(upstream);
         ArgumentNullException.ThrowIfNull(inspector);
@@ -25,7 +28,15 @@ public static class SseRelay
         long characters = 0;
         var begun = false;
         var sawEnd = false;
+        var clientGone = false;
         byte[]? scratch = null;
+
+        // With read-on, the client's leaving is noticed (on its token or on a failed write) and the relay goes on alone.
+        bool ClientLeft(Exception? ex = null) =>
+            readOnAfterClientLeaves && (clientToken.IsCancellationRequested || ex is IOException) && (clientGone = true);
+
+        StreamOutcome ClientCancelled() =>
+            new(null, Settled(inspector), characters, new ProviderFailure(ProviderFailureKind.ClientCancelled, "the client closed the connection"));
         try
         {
             while (true)
@@ -38,25 +49,47 @@ public static class SseRelay
                     var bytes = sseEvent.IsSingleSegment ? sseEvent.First : sseEvent.ToArray();
                     var facts = InspectSafely(inspector, SseEventFramer.Data(bytes.Span, ref scratch));
                     characters += facts.ContentCharacters;
-                    if (!begun)
+                    if (clientGone || ClientLeft())
                     {
-                        await sink.BeginAsync(upstreamHeaders, clientToken);
-                        begun = true;
+                        if (facts.IsEnd || inspector.UsageFinal)
+                        {
+                            return ClientCancelled();
+                        }
+
+                        continue;
                     }
 
-                    if (facts.IsEnd)
+                    try
                     {
-                        sawEnd = true;
-                        await sink.FinishAsync(Settled(inspector), characters, clientToken);
-                    }
+                        if (!begun)
+                        {
+                            begun = true;
+                            await sink.BeginAsync(upstreamHeaders, clientToken);
+                        }
 
-                    if (facts.Forward && (facts.Rewritten ?? bytes) is { Length: > 0 } output)
+                        if (facts.IsEnd)
+                        {
+                            sawEnd = true;
+                            await sink.FinishAsync(Settled(inspector), characters, clientToken);
+                        }
+
+                        if (facts.Forward && (facts.Rewritten ?? bytes) is { Length: > 0 } output)
+                        {
+                            await sink.WriteEventAsync(output, clientToken);
+                        }
+                    }
+                    catch (Exception ex) when (ex is OperationCanceledException or IOException && !sawEnd && ClientLeft(ex))
                     {
-                        await sink.WriteEventAsync(output, clientToken);
+                        // Read on for the usage; the events from here on go nowhere.
                     }
                 }
 
                 upstream.AdvanceTo(buffer.Start, buffer.End);
+                if (read.IsCompleted && clientGone)
+                {
+                    return ClientCancelled();
+                }
+
                 if (read.IsCompleted)
                 {
                     if (!begun)
@@ -78,9 +111,14 @@ public static class SseRelay
                 }
             }
         }
-        catch (OperationCanceledException) when (clientToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (clientToken.IsCancellationRequested && !clientGone)
         {
-            return new StreamOutcome(null, Settled(inspector), characters, new ProviderFailure(ProviderFailureKind.ClientCancelled, "the client closed the connection"));
+            return ClientCancelled();
+        }
+        catch (OperationCanceledException) when (clientGone)
+        {
+            // Read on after the client left, until a timeout: the output is estimated from what was read.
+            return ClientCancelled();
         }
         catch (OperationCanceledException)
         {

@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Tollgate.Configuration;
+
+namespace Tollgate.Gateway.Idempotency;
+
+/// <summary>
+/// Decides what a request with an <c>Idempotency-Key</c> gets: the kept answer (same body), a conflict (a different
+/// body, or the first request with that key still running), or a claim to go ahead and keep its answer. Keys are
+/// per caller: two API keys never see each other's answers. Running claims are held in this process; kept answers
+/// are in SQLite, so a replay survives a restart.
+/// </summary>
+public sealed partial class IdempotencyGate(SqliteIdempotencyStore store, IdempotencySettings settings, TimeProvider time, ILogger<IdempotencyGate> logger)
+{
+    private static readonly TimeSpan PurgeEvery = TimeSpan.FromHours(1);
+    private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _purge = new(1, 1);
+    private DateTimeOffset _lastPurge = DateTimeOffset.MinValue;
+
+    public async Task<IdempotencyDecision> BeginAsync(string caller, string key, byte[] fingerprint, CancellationToken cancellationToken)
+    {
+        var slot = caller + "\n" + key;
+        if (!_running.TryAdd(slot, 0))
+        {
+            return IdempotencyDecision.Running;
+        }
+
+        try
+        {
+            var kept = await store.FindAsync(caller, key, time.GetUtcNow() - settings.Retention, cancellationToken);
+            if (kept is null)
+            {
+                return new IdempotencyDecision(new IdempotencyClaim(this, caller, key, fingerprint), null, null);
+            }
+
+            Release(caller, key);
+            return kept.Fingerprint.AsSpan().SequenceEqual(fingerprint)
+                ? new IdempotencyDecision(null, kept, null)
+                : IdempotencyDecision.BodyDiffers(settings.Retention);
+        }
+        catch
+        {
+            Release(caller, key);
+            throw;
+        }
+    }
+
+    /// <summary>Keeps the answer of a claim.</summary>
+    internal async Task KeepAsync(string caller, string key, StoredResponse response)
+    {
+        // Not the client's token: an answer the provider produced is worth keeping even if the client has just left.
+        await store.SaveAsync(caller, key, response, CancellationToken.None);
+        await PurgeIfDueAsync();
+    }
+
+    /// <summary>An answer over the size limit is not kept, and a retry with its key calls the provider again: worth a warning.</summary>
+    internal void ReportTooLarge(string requestId, long bytes) => LogTooLarge(logger, requestId, bytes, settings.MaxResponseBytes);
+
+    internal int MaxResponseBytes => settings.MaxResponseBytes;
+
+    internal DateTimeOffset Now => time.GetUtcNow();
+
+    internal void Release(string caller, string key) => _running.TryRemove(caller + "\n" + key, out _);
+
+    /// <summary>At most once an hour, on the path of a request that kept an answer, expired answers are deleted.</summary>
+    private async Task PurgeIfDueAsync()
+    {
+        var now = time.GetUtcNow();
+        if (now - _lastPurge < PurgeEvery || !await _purge.WaitAsync(0))
+        {
+            return;
+        }
+
+        try
+        {
+            _lastPurge = now;
+            await store.PurgeAsync(now - settings.Retention, CancellationToken.None);
+        }
+        finally
+        {
+            _purge.Release();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The answer of {RequestId} ({Bytes} bytes) is larger than idempotency.max_response_bytes ({Limit}) and was not kept; a retry with the same Idempotency-Key will call the provider again")]
+    private static partial void LogTooLarge(ILogger logger, string requestId, long bytes, int limit);
+}
