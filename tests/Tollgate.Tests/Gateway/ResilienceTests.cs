@@ -10,7 +10,7 @@ using Xunit;
 namespace Tollgate.Tests.Gateway;
 
 /// <summary>Retries, fallbacks, circuit breakers and timeouts, against fake providers that fail on purpose.</summary>
-public sealed class ResilienceTests : IAsyncLifetime
+public sealed class ResilienceTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private FakeOpenAiUpstream _primary = null!;
     private FakeOpenAiUpstream _backup = null!;
@@ -194,13 +194,20 @@ public sealed class ResilienceTests : IAsyncLifetime
         Assert.Equal(2, (await gateway.RecordsAsync(2)).Count);
     }
 
-    [Fact]
-    public async Task A_primary_failing_for_a_while_costs_no_answers_keeps_retries_under_20_percent_and_is_probed_once_per_interval()
+    /// <summary>
+    /// 20 clients through an outage of the primary and its recovery. The 60 s case is the literal one (one
+    /// minute of the test run; clients pause 20 ms between requests to keep the ledger small); the 5 s case checks
+    /// probe spacing on a finer interval.
+    /// </summary>
+    [Theory]
+    [InlineData(5, 500, 0)]
+    [InlineData(60, 5000, 20)]
+    public async Task A_primary_failing_for_a_while_costs_no_answers_keeps_retries_under_20_percent_and_is_probed_once_per_interval(int outageSeconds, int openMs, int pauseMs)
     {
         _primary.Fault = FakeFault.ErrorStatus;
-        var interval = TimeSpan.FromMilliseconds(500);
-        await using var gateway = await TestGateway.StartAsync(WithBackup("retries:\n  base_delay_ms: 20\ncircuit_breaker:\n  failures: 5\n  open_seconds: 0.5"));
-        var outage = TimeSpan.FromSeconds(5);
+        var interval = TimeSpan.FromMilliseconds(openMs);
+        await using var gateway = await TestGateway.StartAsync(WithBackup($"retries:\n  base_delay_ms: 20\ncircuit_breaker:\n  failures: 5\n  open_seconds: {openMs / 1000m}"));
+        var outage = TimeSpan.FromSeconds(outageSeconds);
         var stopwatch = Stopwatch.StartNew();
         var start = Stopwatch.GetElapsedTime(0);
         var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
@@ -208,7 +215,7 @@ public sealed class ResilienceTests : IAsyncLifetime
 
         async Task ClientAsync()
         {
-            while (stopwatch.Elapsed < outage + TimeSpan.FromSeconds(1.5))
+            while (stopwatch.Elapsed < outage + interval + TimeSpan.FromSeconds(1))
             {
                 if (stopwatch.Elapsed >= outage)
                 {
@@ -217,6 +224,7 @@ public sealed class ResilienceTests : IAsyncLifetime
 
                 Interlocked.Increment(ref sent);
                 statuses.Add((await gateway.Client.PostAsync("/v1/chat/completions", Chat())).StatusCode);
+                await Task.Delay(pauseMs);
             }
         }
 
@@ -227,6 +235,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         var health = gateway.Service<DeploymentHealth>();
         var retries = health.Budget("openai/gpt-4o-mini").Retries + health.Budget("backup-deployment").Retries;
         Assert.True(retries <= 0.2 * sent, $"{retries} retries for {sent} requests");
+        output.WriteLine($"outage {outage.TotalSeconds} s: {ok} of {sent} requests succeeded, {retries} retries, {_primary.Received.Count} calls reached the primary");
 
         // During the outage, once the circuit opened, the primary saw one probe per interval at most.
         var failing = _primary.Received.Where(r => r.ArrivedAt - start < outage - TimeSpan.FromMilliseconds(100)).Select(r => r.ArrivedAt).ToList();
@@ -238,6 +247,6 @@ public sealed class ResilienceTests : IAsyncLifetime
 
         // Once the primary answers again, a probe closes the circuit and traffic returns to it.
         Assert.Equal(CircuitState.Closed, health.Breaker("openai/gpt-4o-mini").State);
-        Assert.True(_primary.Received.Count(r => r.ArrivedAt - start > outage + TimeSpan.FromMilliseconds(700)) > 10);
+        Assert.True(_primary.Received.Count(r => r.ArrivedAt - start > outage + interval + TimeSpan.FromMilliseconds(200)) > 10);
     }
 }
