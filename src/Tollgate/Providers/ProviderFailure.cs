@@ -26,4 +26,7 @@ public enum ProviderFailureKind
 
     /// <summary>Every deployment that could serve the request has its circuit open; nothing was sent.</summary>
     Unavailable,
+
+    /// <summary>Every deployment that could serve the request is at its own <c>rpm</c>/<c>tpm</c>; nothing was sent.</summary>
+    RateLimited,
 }

@@ -196,12 +196,12 @@ public sealed class ResilienceTests(Xunit.Abstractions.ITestOutputHelper output)
 
     /// <summary>
     /// 20 clients through an outage of the primary and its recovery. The 60 s case is the literal one (one
-    /// minute of the test run; clients pause 20 ms between requests to keep the ledger small); the 5 s case checks
+    /// minute of the test run; clients pause 50 ms between requests to keep the ledger small); the 5 s case checks
     /// probe spacing on a finer interval.
     /// </summary>
     [Theory]
     [InlineData(5, 500, 0)]
-    [InlineData(60, 5000, 20)]
+    [InlineData(60, 5000, 50)]
     public async Task A_primary_failing_for_a_while_costs_no_answers_keeps_retries_under_20_percent_and_is_probed_once_per_interval(int outageSeconds, int openMs, int pauseMs)
     {
         _primary.Fault = FakeFault.ErrorStatus;

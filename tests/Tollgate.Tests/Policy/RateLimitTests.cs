@@ -94,6 +94,30 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public async Task A_deployment_at_its_rpm_passes_requests_to_the_aliass_other_deployment_and_its_fallback_without_recording_them()
+    {
+        await using var first = await FakeOpenAiUpstream.StartAsync();
+        await using var second = await FakeOpenAiUpstream.StartAsync();
+        await using var spare = await FakeOpenAiUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync("fallbacks:\n  gpt-4o-mini: [spare]\nmodels:\n"
+            + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", first.BaseUrl, "    name: first\n    rpm: 2\n")
+            + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", second.BaseUrl, "    name: second\n    rpm: 2\n")
+            + TestGateway.Model("spare", "gpt-4o-mini", spare.BaseUrl, "    name: spare-deployment\n    rpm: 1"));
+
+        var responses = new List<HttpResponseMessage>();
+        for (var i = 0; i < 6; i++)
+        {
+            responses.Add(await gateway.Client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json")));
+        }
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.OK, 5).Append(HttpStatusCode.TooManyRequests), responses.Select(r => r.StatusCode));
+        Assert.Equal((2, 2, 1), (first.Received.Count, second.Received.Count, spare.Received.Count));
+        Assert.Equal("spare-deployment", responses[4].Headers.GetValues("X-Tollgate-Model").Single());
+        Assert.InRange(responses[5].Headers.RetryAfter!.Delta!.Value.TotalSeconds, 1, 60);
+        Assert.Equal(5, (await gateway.RecordsAsync(5)).Count);
+    }
+
+    [Fact]
     public async Task A_keys_own_rpm_applies_to_that_key_only()
     {
         await using var upstream = await FakeOpenAiUpstream.StartAsync();

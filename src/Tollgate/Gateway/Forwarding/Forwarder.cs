@@ -10,10 +10,10 @@ namespace Tollgate.Gateway.Forwarding;
 /// retried on the same deployment (exponential backoff with full jitter, or the provider's Retry-After, within the
 /// deployment's retry budget) and then moved to the next candidate: the alias's other deployments, then its
 /// fallback aliases. A deployment whose circuit is open is skipped. A prompt too long for the model moves to the
-/// alias's context-window fallbacks. Nothing is retried once a byte has gone to the client, nor after a timeout
-/// (the provider may have done, and billed, the work).
+/// alias's context-window fallbacks. A deployment at its own <c>rpm</c>/<c>tpm</c> is skipped like an open one. Nothing
+/// is retried once a byte has gone to the client, nor after a timeout (the provider may have done, and billed, the work).
 /// </summary>
-public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, DeploymentRouter router, TimeProvider time)
+public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, DeploymentRouter router, Policy.RateLimits.RateLimiter rateLimiter, TimeProvider time)
 {
     /// <summary>The deployments a request for <paramref name="alias"/> may be served by, in the order they are tried.</summary>
     public IReadOnlyList<Deployment> Candidates(string alias)
@@ -52,6 +52,7 @@ public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, Dep
         var queue = new List<Deployment>(candidates);
         var contextFallbackTaken = false;
         ProviderResult<T>? last = null;
+        ProviderFailure? rateLimited = null;
         for (var next = 0; next < queue.Count; next++)
         {
             var deployment = queue[next];
@@ -65,6 +66,12 @@ public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, Dep
             budget.Requested();
             for (var retry = 1; ; retry++)
             {
+                if (AdmitCall(exchange, deployment) is { } refusal)
+                {
+                    rateLimited = refusal.RetryAfter < rateLimited?.RetryAfter ? refusal : rateLimited ?? refusal;
+                    break;
+                }
+
                 exchange.Attempt(deployment);
                 ProviderResult<T> result;
                 try
@@ -118,7 +125,25 @@ public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, Dep
             }
         }
 
-        return last ?? AllUnavailable(exchange.Alias, candidates);
+        return last ?? rateLimited ?? AllUnavailable(exchange.Alias, candidates);
+    }
+
+    /// <summary>A call (first or retry) counts against the deployment's own limits; at a limit, the deployment is passed over.</summary>
+    private ProviderFailure? AdmitCall(Exchange exchange, Deployment deployment)
+    {
+        if (!deployment.Config.RateLimit.IsSet)
+        {
+            return null;
+        }
+
+        var (tickets, error, wait) = rateLimiter.Admit([($"deployment {deployment.Name}", deployment.Config.RateLimit)], exchange.EstimatedTokens);
+        if (error is not null)
+        {
+            return new ProviderFailure(ProviderFailureKind.RateLimited, error.Message) { RetryAfter = wait };
+        }
+
+        exchange.TokenTickets.AddRange(tickets);
+        return null;
     }
 
     /// <summary>Every candidate's circuit is open: nothing was sent. The client is told when the first probe may go.</summary>

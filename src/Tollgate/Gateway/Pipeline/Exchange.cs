@@ -51,6 +51,9 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     /// <summary>The request's hold on its <c>Idempotency-Key</c>, when it sent one: a successful answer is kept under it.</summary>
     public Idempotency.IdempotencyClaim? IdempotencyClaim { get; set; }
 
-    /// <summary>TPM admissions made on the estimate, corrected with the real tokens at settlement.</summary>
-    public IReadOnlyList<Policy.RateLimits.SlidingWindowLog.Ticket> TokenTickets { get; set; } = [];
+    /// <summary>TPM admissions (of the key, and of each deployment called) made on the estimate, corrected with the real tokens at settlement.</summary>
+    public List<Policy.RateLimits.SlidingWindowLog.Ticket> TokenTickets { get; } = [];
+
+    /// <summary>The prompt's tokens plus the output limit, for TPM admission; 0 when no limit needs it.</summary>
+    public long EstimatedTokens { get; init; }
 }

@@ -131,9 +131,14 @@ public sealed class ProxyRequestHandler(
 
             var deployment = candidates[0];
             context.Response.Headers[DeploymentHeader] = deployment.Name;
+
+            // Counted at most once, and only when a limit or a budget needs it.
+            RequestEstimate? estimate = null;
+            RequestEstimate Estimate() => estimate ??= RequestEstimate.Of(parsed.Body, deployment, startedAt);
             var exchange = new Exchange(requestId, startedAt, startTimestamp, endpoint, parsed.Model, deployment, parsed.Body, parsed.Stream, attribution)
             {
                 IdempotencyClaim = claim,
+                EstimatedTokens = candidates.Any(c => c.Config.RateLimit.TokensPerMinute is not null) ? Estimate().Tokens : 0,
             };
             var forwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint, out var headerError);
             if (headerError is not null)
@@ -149,23 +154,11 @@ public sealed class ProxyRequestHandler(
                 return new ProviderRequest(target.Config, endpoint, parsed.Body, parsed.Stream, wantsStreamUsage) { ForwardedHeaders = forwardedHeaders };
             }
 
-            var limits = new List<(string Subject, Policy.RateLimits.RateLimit Limit)>();
+            // The key's limits are admitted here; a deployment's are admitted by the forwarder, call by call, so a
+            // deployment at its limit passes the request on to the next candidate.
             if (caller.Key is { RateLimit.IsSet: true } limitedKey)
             {
-                limits.Add(($"key {limitedKey.Id}", limitedKey.RateLimit));
-            }
-
-            if (deployment.Config.RateLimit.IsSet)
-            {
-                limits.Add(($"deployment {deployment.Name}", deployment.Config.RateLimit));
-            }
-
-            // Counted at most once, and only when a limit or a budget needs it.
-            RequestEstimate? estimate = null;
-            RequestEstimate Estimate() => estimate ??= RequestEstimate.Of(parsed.Body, deployment, startedAt);
-            if (limits.Count > 0)
-            {
-                var (tickets, limitError, wait) = rateLimiter.Admit(limits, Estimate().Tokens);
+                var (tickets, limitError, wait) = rateLimiter.Admit([($"key {limitedKey.Id}", limitedKey.RateLimit)], Estimate().Tokens);
                 if (limitError is not null)
                 {
                     context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
@@ -173,7 +166,7 @@ public sealed class ProxyRequestHandler(
                     return;
                 }
 
-                exchange.TokenTickets = tickets;
+                exchange.TokenTickets.AddRange(tickets);
             }
 
             if (budgets.Any)
@@ -243,11 +236,13 @@ public sealed class ProxyRequestHandler(
     /// </summary>
     private async Task FailAsync(HttpContext context, Exchange exchange, ProviderFailure failure)
     {
-        if (failure.Kind == ProviderFailureKind.Unavailable)
+        if (failure.Kind is ProviderFailureKind.Unavailable or ProviderFailureKind.RateLimited)
         {
             budgets.Settle(exchange.Reservation, 0);
             context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((failure.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, GatewayError.Upstream(StatusCodes.Status503ServiceUnavailable, failure.Message));
+            await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, failure.Kind == ProviderFailureKind.RateLimited
+                ? new GatewayError(StatusCodes.Status429TooManyRequests, "rate_limit_error", "rate_limit_exceeded", failure.Message)
+                : GatewayError.Upstream(StatusCodes.Status503ServiceUnavailable, failure.Message));
             return;
         }
 
