@@ -23,20 +23,31 @@ public sealed record SpendRow(
 
     /// <summary>What prompt caching saved in this group (reads at the cached rate, less the premium paid on writes).</summary>
     public decimal CacheSavingsUsd { get; init; }
+
+    /// <summary>The hour or day of this row (see <see cref="SpendQuery.PeriodOf"/>); null when the report is not split in time.</summary>
+    public string? Period { get; init; }
 }
 
-/// <summary>Adds up ledger records by one grouping, in decimal, most costly group first.</summary>
+/// <summary>Adds up ledger records by one grouping (and per hour or day), in decimal, most costly group first.</summary>
 public static class SpendReport
 {
-    public static async Task<IReadOnlyList<SpendRow>> BuildAsync(
-        ILedgerStore store, SpendGrouping grouping, DateTimeOffset since, CancellationToken cancellationToken, Repricer? repricer = null)
+    public static Task<IReadOnlyList<SpendRow>> BuildAsync(
+        ILedgerStore store, SpendGrouping grouping, DateTimeOffset since, CancellationToken cancellationToken, Repricer? repricer = null) =>
+        BuildAsync(store, new SpendQuery(grouping, since, DateTimeOffset.MaxValue, TimeBucket.None, TimeZoneInfo.Utc), cancellationToken, repricer);
+
+    public static async Task<IReadOnlyList<SpendRow>> BuildAsync(ILedgerStore store, SpendQuery query, CancellationToken cancellationToken, Repricer? repricer = null)
     {
         ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(grouping);
-        var groups = new Dictionary<string, Accumulator>(StringComparer.Ordinal);
-        await foreach (var record in store.ReadAsync(since, cancellationToken))
+        ArgumentNullException.ThrowIfNull(query);
+        var groups = new Dictionary<(string? Period, string Group), Accumulator>();
+        await foreach (var record in store.ReadAsync(query.From, cancellationToken))
         {
-            var key = grouping.KeyOf(record) ?? SpendGrouping.None;
+            if (record.Timestamp >= query.To)
+            {
+                break;
+            }
+
+            var key = (query.PeriodOf(record.Timestamp), query.Grouping.KeyOf(record) ?? SpendGrouping.None);
             if (!groups.TryGetValue(key, out var accumulator))
             {
                 accumulator = new Accumulator(repricer);
@@ -47,8 +58,9 @@ public static class SpendReport
         }
 
         return [.. groups
-            .Select(g => g.Value.ToRow(g.Key))
-            .OrderByDescending(r => r.CostUsd)
+            .Select(g => g.Value.ToRow(g.Key.Group) with { Period = g.Key.Period })
+            .OrderBy(r => r.Period, StringComparer.Ordinal)
+            .ThenByDescending(r => r.CostUsd)
             .ThenBy(r => r.Group, StringComparer.Ordinal)];
     }
 

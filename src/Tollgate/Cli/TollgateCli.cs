@@ -18,6 +18,7 @@ public static class TollgateCli
         var root = new RootCommand("Tollgate: an OpenAI-compatible LLM gateway that knows what every token costs.");
         root.Add(ServeCommand());
         root.Add(ReportCommand());
+        root.Add(ExportCommand());
         root.Add(PricesCommand());
         root.Add(KeysCommand.Build(LoadConfig));
         root.Add(BudgetsCommand.Build(LoadConfig));
@@ -79,11 +80,14 @@ public static class TollgateCli
         var by = new Option<string>("--by") { Description = $"Group by: {string.Join(", ", SpendGrouping.Names)}.", DefaultValueFactory = _ => "model" };
         var since = new Option<string>("--since") { Description = "How far back: 90m, 24h, 7d, 4w, or a date (UTC).", DefaultValueFactory = _ => "7d" };
         var format = new Option<string>("--format") { Description = "table, csv or json.", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong([.. ReportFormatter.Formats]);
+        format.AcceptOnlyFromAmong([.. SpendReportWriter.Formats]);
         var database = new Option<string?>("--db") { Description = "Path to the SQLite ledger, overriding the config." };
         var reprice = new Option<string?>("--reprice") { Description = "Also price the same usage at the prices in this file (Tollgate catalogue or LiteLLM price list)." };
         var repriceAs = new Option<string?>("--reprice-as") { Description = "Also price the same usage as if this model had served it, at its price today." };
-        var command = new Command("report", "Spend and tokens from the ledger, grouped.") { config, by, since, format, database, reprice, repriceAs };
+        var until = new Option<string?>("--until") { Description = "End of the range (exclusive), like --since; default now." };
+        var interval = new Option<string>("--interval") { Description = "Split the rows per hour or day (in the config's time zone): none, hour, day.", DefaultValueFactory = _ => "none" };
+        interval.AcceptOnlyFromAmong("none", "hour", "day");
+        var command = new Command("report", "Spend and tokens from the ledger, grouped.") { config, by, since, until, interval, format, database, reprice, repriceAs };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var grouping = SpendGrouping.Parse(parse.GetValue(by)!);
@@ -99,8 +103,16 @@ public static class TollgateCli
                 return 1;
             }
 
+            var to = DateTimeOffset.MaxValue;
+            if (parse.GetValue(until) is { } untilText && !SinceParser.TryParse(untilText, DateTimeOffset.UtcNow, out to))
+            {
+                await Console.Error.WriteLineAsync("--until must look like 90m, 24h, 7d, 4w or 2026-11-01");
+                return 1;
+            }
+
             var path = parse.GetValue(database);
             var dataDirectory = "data";
+            var zone = TimeZoneInfo.Utc;
             if (path is null || parse.GetValue(repriceAs) is not null)
             {
                 var loaded = LoadConfig(parse.GetValue(config));
@@ -111,6 +123,7 @@ public static class TollgateCli
 
                 path ??= loaded.Storage.SqlitePath;
                 dataDirectory = loaded.Storage.DataDirectory;
+                zone = loaded.TimeZone;
             }
 
             var repricer = ChooseRepricer(parse.GetValue(reprice), parse.GetValue(repriceAs), dataDirectory, out var repriceError);
@@ -127,13 +140,69 @@ public static class TollgateCli
             }
 
             await using var store = new SqliteLedgerStore(path);
-            var rows = await SpendReport.BuildAsync(store, grouping, from, cancellationToken, repricer);
+            var bucket = parse.GetValue(interval) switch { "hour" => TimeBucket.Hour, "day" => TimeBucket.Day, _ => TimeBucket.None };
+            var rows = await SpendReport.BuildAsync(store, new SpendQuery(grouping, from, to, bucket, zone), cancellationToken, repricer);
             if (repricer is not null && parse.GetValue(format) == "table")
             {
                 Console.WriteLine($"Repriced {repricer.Description}.");
             }
 
-            ReportFormatter.Write(Console.Out, rows, grouping.Name, parse.GetValue(format)!);
+            SpendReportWriter.Write(Console.Out, rows, grouping.Name, parse.GetValue(format)!);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command ExportCommand()
+    {
+        var config = ConfigOption();
+        var since = new Option<string>("--since") { Description = "How far back: 90m, 24h, 7d, 4w, or a date (UTC).", DefaultValueFactory = _ => "30d" };
+        var until = new Option<string?>("--until") { Description = "End of the range (exclusive), like --since; default now." };
+        var format = new Option<string>("--format") { Description = "csv or json.", DefaultValueFactory = _ => "csv" };
+        format.AcceptOnlyFromAmong("csv", "json");
+        var output = new Option<string?>("--out", "-o") { Description = "Write to this file instead of standard output." };
+        var database = new Option<string?>("--db") { Description = "Path to the SQLite ledger, overriding the config." };
+        var command = new Command("export", "Every usage record of a time range, whole, as CSV or JSON (for BI tools).") { config, since, until, format, output, database };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var now = DateTimeOffset.UtcNow;
+            var to = DateTimeOffset.MaxValue;
+            if (!SinceParser.TryParse(parse.GetValue(since)!, now, out var from) || (parse.GetValue(until) is { } u && !SinceParser.TryParse(u, now, out to)))
+            {
+                await Console.Error.WriteLineAsync("--since and --until must look like 90m, 24h, 7d, 4w or 2026-11-01");
+                return 1;
+            }
+
+            var path = parse.GetValue(database);
+            if (path is null)
+            {
+                var loaded = LoadConfig(parse.GetValue(config));
+                if (loaded is null)
+                {
+                    return ConfigErrorExitCode;
+                }
+
+                path = loaded.Storage.SqlitePath;
+            }
+
+            if (!File.Exists(path))
+            {
+                await Console.Error.WriteLineAsync($"No ledger at {Path.GetFullPath(path)} yet: start the gateway and send a request first.");
+                return 1;
+            }
+
+            await using var store = new SqliteLedgerStore(path);
+            await using var stream = parse.GetValue(output) is { } file ? File.Create(file) : Console.OpenStandardOutput();
+            var records = store.ReadAsync(from, cancellationToken).TakeWhile(r => r.Timestamp < to);
+            if (parse.GetValue(format) == "json")
+            {
+                await RecordExport.WriteJsonAsync(stream, records, cancellationToken);
+            }
+            else
+            {
+                await RecordExport.WriteCsvAsync(stream, records, cancellationToken);
+            }
+
             return 0;
         });
         return command;

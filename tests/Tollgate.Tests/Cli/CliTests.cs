@@ -17,7 +17,7 @@ public sealed class CliTests
     {
         var output = new StringWriter();
 
-        ReportFormatter.Write(output, Rows, "model", "csv");
+        SpendReportWriter.Write(output, Rows, "model", "csv");
 
         var lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("model,requests,input_tokens,cached_input_tokens,cache_write_tokens,output_tokens,reasoning_tokens,cost_usd,unpriced_requests,estimated_requests,cache_savings_usd", lines[0]);
@@ -30,7 +30,7 @@ public sealed class CliTests
     {
         var output = new StringWriter();
 
-        ReportFormatter.Write(output, Rows, "model", "table");
+        SpendReportWriter.Write(output, Rows, "model", "table");
 
         var text = output.ToString();
         Assert.Contains("0.00001235", text, StringComparison.Ordinal);
@@ -42,7 +42,7 @@ public sealed class CliTests
     {
         var output = new StringWriter();
 
-        ReportFormatter.Write(output, Rows, "feature", "json");
+        SpendReportWriter.Write(output, Rows, "feature", "json");
 
         var json = System.Text.Json.JsonDocument.Parse(output.ToString()).RootElement;
         Assert.Equal("feature", json.GetProperty("group_by").GetString());
@@ -123,6 +123,27 @@ public sealed class CliTests
         {
             Console.SetOut(previous);
         }
+    }
+
+    [Fact]
+    public async Task Export_writes_every_record_of_the_range_to_a_file_as_csv_and_json()
+    {
+        var directory = Directory.CreateTempSubdirectory("tollgate-export-").FullName;
+        var ledger = new Tollgate.Tests.Support.SeededLedger(new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero), days: 5, requestsPerDay: 30);
+        var database = Path.Combine(directory, "ledger.db");
+        await ledger.WriteAsync(database);
+        var expected = ledger.Records.Where(r => r.Timestamp < new DateTimeOffset(2026, 10, 3, 0, 0, 0, TimeSpan.Zero)).ToList();
+
+        var csvExit = await TollgateCli.Build().Parse(["export", "--db", database, "--since", "2026-10-01", "--until", "2026-10-03", "--out", Path.Combine(directory, "out.csv")]).InvokeAsync();
+        var jsonExit = await TollgateCli.Build().Parse(["export", "--db", database, "--since", "2026-10-01", "--until", "2026-10-03", "--format", "json", "--out", Path.Combine(directory, "out.json")]).InvokeAsync();
+
+        Assert.Equal((0, 0), (csvExit, jsonExit));
+        var lines = await File.ReadAllLinesAsync(Path.Combine(directory, "out.csv"));
+        Assert.Equal(expected.Count + 1, lines.Length);
+        Assert.StartsWith("id,timestamp,", lines[0], StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(directory, "out.json")));
+        Assert.Equal(expected.Select(r => r.Id), json.RootElement.EnumerateArray().Select(r => r.GetProperty("id").GetString()));
+        Assert.Equal(expected.Sum(r => r.Cost.Total), json.RootElement.EnumerateArray().Sum(r => r.GetProperty("cost_total_usd").GetDecimal()));
     }
 
     [Fact]

@@ -26,6 +26,7 @@ public static class GatewayEndpoints
         app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
         AdminKeyEndpoints.Map(app);
         AdminBudgetEndpoints.Map(app);
+        AdminAnalyticsEndpoints.Map(app);
         app.MapFallback((HttpContext context) => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
             StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url", $"Unrecognized request URL ({context.Request.Method} {context.Request.Path}).")));
     }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Tollgate.Cli;
+namespace Tollgate.Analytics;
 
 /// <summary>Reads <c>--since</c>: a duration back from now (<c>90m</c>, <c>24h</c>, <c>7d</c>) or a date (<c>2026-11-01</c>, UTC).</summary>
 public static class SinceParser

@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Tollgate.Analytics;
+namespace Tollgate.Analytics;
 
-namespace Tollgate.Cli;
-
-/// <summary>Writes spend rows as an aligned table, CSV or JSON. Costs are written exactly, never rounded in CSV or JSON.</summary>
-public static class ReportFormatter
+/// <summary>
+/// Writes spend rows as an aligned table, CSV or JSON, for <c>tollgate report</c> and the analytics API. Costs are
+/// written exactly, never rounded in CSV or JSON. Rows split in time lead with their period.
+/// </summary>
+public static class SpendReportWriter
 {
     public static IReadOnlyList<string> Formats { get; } = ["table", "csv", "json"];
 
@@ -18,13 +19,14 @@ public static class ReportFormatter
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(rows);
         var repriced = rows.Any(r => r.RepricedCostUsd is not null);
+        var periods = rows.Any(r => r.Period is not null);
         switch (format)
         {
             case "csv":
-                output.WriteLine(string.Join(',', Headers.Concat(repriced ? RepricedHeaders : []).Select((h, i) => i == 0 ? groupName : h)));
+                output.WriteLine(string.Join(',', (periods ? ["period"] : Array.Empty<string>()).Concat(Headers.Concat(repriced ? RepricedHeaders : []).Select((h, i) => i == 0 ? Csv(groupName) : h))));
                 foreach (var row in rows)
                 {
-                    var cells = Cells(row, exact: true).Select((c, i) => i == 0 ? Csv(c) : c);
+                    var cells = (periods ? [row.Period ?? string.Empty] : Array.Empty<string>()).Concat(Cells(row, exact: true).Select((c, i) => i == 0 ? Csv(c) : c));
                     if (repriced)
                     {
                         cells = cells.Concat([Exact(row.RepricedCostUsd ?? 0), Number(row.UnrepricedRequests)]);
@@ -45,6 +47,11 @@ public static class ReportFormatter
                     foreach (var row in rows)
                     {
                         writer.WriteStartObject();
+                        if (row.Period is not null)
+                        {
+                            writer.WriteString("period", row.Period);
+                        }
+
                         writer.WriteString("group", row.Group);
                         writer.WriteNumber("requests", row.Requests);
                         writer.WriteNumber("input_tokens", row.InputTokens);
@@ -74,7 +81,7 @@ public static class ReportFormatter
 
                 break;
             default:
-                WriteTable(output, rows, groupName, repriced);
+                WriteTable(output, periods ? [.. rows.Select(r => r with { Group = r.Period + "  " + r.Group })] : rows, periods ? "period  " + groupName : groupName, repriced);
                 break;
         }
     }

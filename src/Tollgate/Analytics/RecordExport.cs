@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Tollgate.Ledger;
+
+namespace Tollgate.Analytics;
+
+/// <summary>
+/// Whole usage records for BI tools, as CSV (one header row, one row per record) or a JSON array, written as they are
+/// read so an export of months of records never sits in memory. Money is exact decimal text; times are UTC ISO 8601.
+/// </summary>
+public static class RecordExport
+{
+    public static IReadOnlyList<string> Columns { get; } =
+    [
+        "id", "timestamp", "latency_ms", "ttfb_ms", "key_id", "user", "session", "cost_center", "feature", "project", "env", "tags",
+        "endpoint", "alias", "deployment", "provider", "upstream_model", "stream", "status", "http_status", "attempts",
+        "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "usage_estimated",
+        "cost_input_usd", "cost_cached_input_usd", "cost_cache_write_usd", "cost_output_usd", "cost_reasoning_usd", "cost_total_usd",
+        "cache_savings_usd", "price_source", "error",
+    ];
+
+    public static async Task WriteCsvAsync(Stream output, IAsyncEnumerable<UsageRecord> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        await using var writer = new StreamWriter(output, new UTF8Encoding(false), 64 * 1024, leaveOpen: true);
+        await writer.WriteLineAsync(string.Join(',', Columns));
+        await foreach (var record in records.WithCancellation(cancellationToken))
+        {
+            await writer.WriteLineAsync(string.Join(',', Values(record).Select(v => v switch
+            {
+                null => string.Empty,
+                string text => Csv(text),
+                bool flag => flag ? "true" : "false",
+                IReadOnlyDictionary<string, string> tags => Csv(string.Join(';', tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => t.Key + "=" + t.Value))),
+                IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+                _ => Csv(v.ToString()!),
+            })));
+        }
+    }
+
+    public static async Task WriteJsonAsync(Stream output, IAsyncEnumerable<UsageRecord> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        await using var writer = new Utf8JsonWriter(output);
+        writer.WriteStartArray();
+        await foreach (var record in records.WithCancellation(cancellationToken))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, value) in Columns.Zip(Values(record)))
+            {
+                switch (value)
+                {
+                    case null:
+                        writer.WriteNull(name);
+                        break;
+                    case string text:
+                        writer.WriteString(name, text);
+                        break;
+                    case bool flag:
+                        writer.WriteBoolean(name, flag);
+                        break;
+                    case decimal money:
+                        writer.WriteNumber(name, money);
+                        break;
+                    case double number:
+                        writer.WriteNumber(name, number);
+                        break;
+                    case long count:
+                        writer.WriteNumber(name, count);
+                        break;
+                    case int count:
+                        writer.WriteNumber(name, count);
+                        break;
+                    case IReadOnlyDictionary<string, string> tags:
+                        writer.WriteStartObject(name);
+                        foreach (var (key, tag) in tags)
+                        {
+                            writer.WriteString(key, tag);
+                        }
+
+                        writer.WriteEndObject();
+                        break;
+                }
+            }
+
+            writer.WriteEndObject();
+            if (writer.BytesPending > 32 * 1024)
+            {
+                await writer.FlushAsync(cancellationToken);
+            }
+        }
+
+        writer.WriteEndArray();
+        await writer.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>The record's values in the order of <see cref="Columns"/>; tags as a dictionary (CSV writes them <c>k=v;k2=v2</c>, booleans as true/false).</summary>
+    private static object?[] Values(UsageRecord r) =>
+    [
+        r.Id, r.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), r.LatencyMs, r.TimeToFirstByteMs,
+        r.Attribution.KeyId, r.Attribution.User, r.Attribution.Session, r.Attribution.CostCenter, r.Attribution.Feature, r.Attribution.Project, r.Attribution.Env,
+        r.Attribution.Tags,
+        r.Endpoint, r.Alias, r.Deployment, r.Provider, r.UpstreamModel, r.Stream, r.Status, r.HttpStatus, r.Attempts,
+        r.Usage.InputTokens, r.Usage.CachedInputTokens, r.Usage.CacheWriteTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens, r.Usage.Estimated,
+        r.Cost.Input, r.Cost.CachedInput, r.Cost.CacheWrite, r.Cost.Output, r.Cost.Reasoning, r.Cost.Total,
+        r.CacheSavingsUsd, r.PriceSource, r.Error,
+    ];
+
+    private static string Csv(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+}

@@ -1,0 +1,145 @@
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Tollgate.Analytics;
+using Tollgate.Configuration;
+using Tollgate.Gateway.Errors;
+using Tollgate.Gateway.Pipeline;
+using Tollgate.Ledger;
+
+namespace Tollgate.Gateway.Endpoints;
+
+/// <summary>
+/// <c>/admin/analytics</c>, behind the master key: spend and tokens grouped by any dimension (per hour or day), the
+/// most costly requests, and the whole record export — each as JSON or CSV. Times: <c>from</c>/<c>to</c> as a date,
+/// a date-time (UTC) or a duration back from now (<c>7d</c>); by default the last 30 days.
+/// </summary>
+public static class AdminAnalyticsEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/admin/analytics/spend", SpendAsync);
+        app.MapGet("/admin/analytics/top-requests", TopRequestsAsync);
+        app.MapGet("/admin/analytics/records", RecordsAsync);
+    }
+
+    /// <summary>A checked analytics request: its time range and output format.</summary>
+    private sealed record Range(DateTimeOffset From, DateTimeOffset To, string Format);
+
+    private static async Task SpendAsync(HttpContext context, Authenticator auth, ILedgerStore ledger, GatewayConfig config, TimeProvider time)
+    {
+        if (await AdmitAsync(context, auth, time) is not { } range)
+        {
+            return;
+        }
+
+        var query = context.Request.Query;
+        var groupBy = query["group_by"].ToString() is { Length: > 0 } g ? g : "model";
+        if (SpendGrouping.Parse(groupBy) is not { } grouping)
+        {
+            await WriteErrorAsync(context, GatewayError.InvalidRequest($"'group_by' must be one of: {string.Join(", ", SpendGrouping.Names)}.", "invalid_value", "group_by"));
+            return;
+        }
+
+        TimeBucket? interval = query["interval"].ToString() switch
+        {
+            "" or "none" => TimeBucket.None,
+            "hour" => TimeBucket.Hour,
+            "day" => TimeBucket.Day,
+            _ => null,
+        };
+        if (interval is null)
+        {
+            await WriteErrorAsync(context, GatewayError.InvalidRequest("'interval' must be none, hour or day.", "invalid_value", "interval"));
+            return;
+        }
+
+        var rows = await SpendReport.BuildAsync(ledger, new SpendQuery(grouping, range.From, range.To, interval.Value, config.TimeZone), context.RequestAborted);
+        using var text = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        SpendReportWriter.Write(text, rows, grouping.Name, range.Format);
+        context.Response.ContentType = ContentType(range.Format);
+        await context.Response.WriteAsync(text.ToString(), Encoding.UTF8, context.RequestAborted);
+    }
+
+    private static async Task TopRequestsAsync(HttpContext context, Authenticator auth, ILedgerStore ledger, TimeProvider time)
+    {
+        if (await AdmitAsync(context, auth, time) is not { } range)
+        {
+            return;
+        }
+
+        var limitText = context.Request.Query["limit"].ToString();
+        var limit = 20;
+        if (limitText.Length > 0 && (!int.TryParse(limitText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 1000))
+        {
+            await WriteErrorAsync(context, GatewayError.InvalidRequest("'limit' must be a whole number from 1 to 1000.", "invalid_value", "limit"));
+            return;
+        }
+
+        var top = await TopRequests.FindAsync(ledger, range.From, range.To, limit, context.RequestAborted);
+        await WriteRecordsAsync(context, range.Format, top.ToAsyncEnumerable());
+    }
+
+    private static async Task RecordsAsync(HttpContext context, Authenticator auth, ILedgerStore ledger, TimeProvider time)
+    {
+        if (await AdmitAsync(context, auth, time) is { } range)
+        {
+            await WriteRecordsAsync(context, range.Format, ledger.ReadAsync(range.From, context.RequestAborted).TakeWhile(r => r.Timestamp < range.To));
+        }
+    }
+
+    private static async Task WriteRecordsAsync(HttpContext context, string format, IAsyncEnumerable<UsageRecord> records)
+    {
+        context.Response.ContentType = ContentType(format);
+        if (format == "csv")
+        {
+            await RecordExport.WriteCsvAsync(context.Response.Body, records, context.RequestAborted);
+        }
+        else
+        {
+            await RecordExport.WriteJsonAsync(context.Response.Body, records, context.RequestAborted);
+        }
+    }
+
+    private static string ContentType(string format) => format == "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
+
+    /// <summary>The master key, a valid time range and format (json or csv) — or null, with the error already answered.</summary>
+    private static async Task<Range?> AdmitAsync(HttpContext context, Authenticator auth, TimeProvider time)
+    {
+        var query = context.Request.Query;
+        var format = query["format"].ToString() is { Length: > 0 } f ? f : "json";
+        var now = time.GetUtcNow();
+        GatewayError? error = null;
+        DateTimeOffset from = default, to = now;
+        if (!auth.IsMaster(context.Request, out var authError))
+        {
+            error = authError;
+        }
+        else if (format is not ("json" or "csv"))
+        {
+            error = GatewayError.InvalidRequest("'format' must be json or csv.", "invalid_value", "format");
+        }
+        else if (!SinceParser.TryParse(query["from"].ToString() is { Length: > 0 } f1 ? f1 : "30d", now, out from)
+            || (query["to"].ToString() is { Length: > 0 } t && !SinceParser.TryParse(t, now, out to)))
+        {
+            error = GatewayError.InvalidRequest(
+                "'from' and 'to' must be a date (2026-11-01), a UTC date-time (2026-11-01T09:30) or a duration back from now (90m, 24h, 7d, 4w).", "invalid_value", "from");
+        }
+        else if (to <= from)
+        {
+            error = GatewayError.InvalidRequest("'to' must be after 'from'.", "invalid_value", "to");
+        }
+
+        if (error is not null)
+        {
+            await WriteErrorAsync(context, error);
+            return null;
+        }
+
+        return new Range(from, to, format);
+    }
+
+    private static Task WriteErrorAsync(HttpContext context, GatewayError error) => OpenAiErrorWriter.WriteAsync(context.Response, error);
+}
