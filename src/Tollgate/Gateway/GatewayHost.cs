@@ -77,6 +77,7 @@ public static class GatewayHost
         services.AddSingleton(new RequestBodyReader(config.MaxRequestBodyBytes));
         services.AddSingleton(config.Policy);
         services.AddSingleton(new SecretScrubber(config, masterKey));
+        services.AddSingleton<Analytics.Metrics.GatewayMetrics>();
         services.AddSingleton<UsageSettler>();
         services.AddSingleton(new Idempotency.SqliteIdempotencyStore(config.Storage.SqlitePath));
         services.AddHostedService<Idempotency.IdempotencyStoreLoader>();

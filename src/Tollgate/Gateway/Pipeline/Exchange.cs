@@ -48,6 +48,9 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
         Attempts++;
     }
 
+    /// <summary>Time spent in the forwarder (calls to providers, retry waits, and for a stream the whole relay).</summary>
+    public TimeSpan UpstreamElapsed { get; set; }
+
     /// <summary>The request's hold on its <c>Idempotency-Key</c>, when it sent one: a successful answer is kept under it.</summary>
     public Idempotency.IdempotencyClaim? IdempotencyClaim { get; set; }
 

@@ -23,6 +23,7 @@ public sealed class ProxyRequestHandler(
     Policy.RateLimits.RateLimiter rateLimiter,
     UsageSettler settler,
     Idempotency.IdempotencyGate idempotency,
+    Analytics.Metrics.GatewayMetrics metrics,
     SecretScrubber scrubber,
     TimeProvider time)
 {
@@ -42,14 +43,14 @@ public sealed class ProxyRequestHandler(
         var caller = authenticator.Authenticate(context.Request, out var authError);
         if (caller is null)
         {
-            await ErrorResponder.WriteAsync(context.Response, endpoint, authError!);
+            await RejectAsync(context, endpoint, authError!);
             return;
         }
 
         var (parsed, bodyError) = await bodyReader.ReadAsync(context.Request, endpoint, context.RequestAborted);
         if (parsed is null)
         {
-            await ErrorResponder.WriteAsync(context.Response, endpoint, bodyError!);
+            await RejectAsync(context, endpoint, bodyError!);
             return;
         }
 
@@ -58,20 +59,20 @@ public sealed class ProxyRequestHandler(
             var (attribution, attributionError) = AttributionReader.Read(context.Request.Headers, parsed.Body, caller);
             if (attribution is null)
             {
-                await ErrorResponder.WriteAsync(context.Response, endpoint, attributionError!);
+                await RejectAsync(context, endpoint, attributionError!);
                 return;
             }
 
             if (caller.Key is { } key && !key.Allows(parsed.Model))
             {
-                await ErrorResponder.WriteAsync(context.Response, endpoint, new GatewayError(
+                await RejectAsync(context, endpoint, new GatewayError(
                     StatusCodes.Status403Forbidden, "permission_error", "model_not_allowed", $"This API key may not use the model '{parsed.Model}'.", "model"));
                 return;
             }
 
             if (RequestPolicyEnforcer.Apply(policy, attribution, parsed.Body, endpoint, out var rewritten, caller.Key?.MaxTokensCap, caller.Key?.MaxTokensDefault) is { } policyError)
             {
-                await ErrorResponder.WriteAsync(context.Response, endpoint, policyError);
+                await RejectAsync(context, endpoint, policyError);
                 return;
             }
 
@@ -83,7 +84,7 @@ public sealed class ProxyRequestHandler(
             var idempotencyKey = Idempotency.IdempotencyKeyHeader.Read(context.Request.Headers, out var keyError);
             if (keyError is not null)
             {
-                await ErrorResponder.WriteAsync(context.Response, endpoint, keyError);
+                await RejectAsync(context, endpoint, keyError);
                 return;
             }
 
@@ -94,6 +95,7 @@ public sealed class ProxyRequestHandler(
                     caller.KeyId, idempotencyKey, Idempotency.IdempotencyKeyHeader.Fingerprint(endpoint, parsed.RawBody.Span), context.RequestAborted);
                 if (decision.Replay is { } kept)
                 {
+                    metrics.CacheHit("idempotency");
                     await Idempotency.IdempotentReplay.WriteAsync(context.Response, kept, context.RequestAborted);
                     return;
                 }
@@ -105,7 +107,7 @@ public sealed class ProxyRequestHandler(
                         context.Response.Headers.RetryAfter = "1";
                     }
 
-                    await ErrorResponder.WriteAsync(context.Response, endpoint, conflict);
+                    await RejectAsync(context, endpoint, conflict);
                     return;
                 }
 
@@ -118,14 +120,14 @@ public sealed class ProxyRequestHandler(
             var all = forwarder.Candidates(parsed.Model);
             if (all.Count == 0)
             {
-                await ErrorResponder.WriteAsync(context.Response, endpoint, GatewayError.ModelNotFound(parsed.Model));
+                await RejectAsync(context, endpoint, GatewayError.ModelNotFound(parsed.Model));
                 return;
             }
 
             var candidates = all.Where(d => d.Adapter.Supports(endpoint)).ToList();
             if (candidates.Count == 0)
             {
-                await ErrorResponder.WriteAsync(context.Response, endpoint, WrongEndpoint(parsed.Model, all[0], endpoint));
+                await RejectAsync(context, endpoint, WrongEndpoint(parsed.Model, all[0], endpoint));
                 return;
             }
 
@@ -143,7 +145,7 @@ public sealed class ProxyRequestHandler(
             var forwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint, out var headerError);
             if (headerError is not null)
             {
-                await ErrorResponder.WriteAsync(context.Response, endpoint, headerError);
+                await RejectAsync(context, endpoint, headerError);
                 return;
             }
 
@@ -162,7 +164,7 @@ public sealed class ProxyRequestHandler(
                 if (limitError is not null)
                 {
                     context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                    await ErrorResponder.WriteAsync(context.Response, endpoint, limitError);
+                    await RejectAsync(context, endpoint, limitError);
                     return;
                 }
 
@@ -181,7 +183,7 @@ public sealed class ProxyRequestHandler(
                 var (reservation, budgetError, remaining) = budgets.Admit(attribution, worstCase);
                 if (budgetError is not null)
                 {
-                    await ErrorResponder.WriteAsync(context.Response, endpoint, budgetError);
+                    await RejectAsync(context, endpoint, budgetError);
                     return;
                 }
 
@@ -192,18 +194,36 @@ public sealed class ProxyRequestHandler(
                 }
             }
 
-            if (parsed.Stream)
+            var forwardStart = time.GetTimestamp();
+            try
             {
-                await StreamAsync(context, exchange, candidates, RequestFor);
+                if (parsed.Stream)
+                {
+                    await StreamAsync(context, exchange, candidates, RequestFor, forwardStart);
+                }
+                else
+                {
+                    await SendAsync(context, exchange, candidates, RequestFor, forwardStart);
+                }
             }
-            else
+            finally
             {
-                await SendAsync(context, exchange, candidates, RequestFor);
+                if (exchange.Attempts > 0)
+                {
+                    metrics.Timed(exchange.Deployment.Name, time.GetElapsedTime(startTimestamp), exchange.UpstreamElapsed);
+                }
             }
         }
     }
 
-    private async Task SendAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, Func<Deployment, ProviderRequest> requestFor)
+    /// <summary>Refuses the request before any provider call; <c>/metrics</c> counts refusals by error code.</summary>
+    private Task RejectAsync(HttpContext context, GatewayEndpoint endpoint, GatewayError error)
+    {
+        metrics.Rejected(error.Code);
+        return ErrorResponder.WriteAsync(context.Response, endpoint, error);
+    }
+
+    private async Task SendAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, Func<Deployment, ProviderRequest> requestFor, long forwardStart)
     {
         ProviderResult<UpstreamReply> result;
         try
@@ -215,6 +235,10 @@ public sealed class ProxyRequestHandler(
         {
             await ClientLeftAsync(exchange);
             return;
+        }
+        finally
+        {
+            exchange.UpstreamElapsed = time.GetElapsedTime(forwardStart);
         }
 
         if (result.Failure is { } failure)
@@ -240,9 +264,16 @@ public sealed class ProxyRequestHandler(
         {
             budgets.Settle(exchange.Reservation, 0);
             context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((failure.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, failure.Kind == ProviderFailureKind.RateLimited
-                ? new GatewayError(StatusCodes.Status429TooManyRequests, "rate_limit_error", "rate_limit_exceeded", failure.Message)
-                : GatewayError.Upstream(StatusCodes.Status503ServiceUnavailable, failure.Message));
+            if (failure.Kind == ProviderFailureKind.RateLimited)
+            {
+                await RejectAsync(context, exchange.Endpoint, new GatewayError(StatusCodes.Status429TooManyRequests, "rate_limit_error", "rate_limit_exceeded", failure.Message));
+            }
+            else
+            {
+                metrics.Rejected("circuit_open");
+                await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, GatewayError.Upstream(StatusCodes.Status503ServiceUnavailable, failure.Message));
+            }
+
             return;
         }
 
@@ -250,7 +281,7 @@ public sealed class ProxyRequestHandler(
         {
             exchange.Deployment.Pricing.Hourly?.End(exchange.HourlyMark);
             budgets.Settle(exchange.Reservation, 0);
-            await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, GatewayError.InvalidRequest(failure.Message, "unsupported_for_provider"));
+            await RejectAsync(context, exchange.Endpoint, GatewayError.InvalidRequest(failure.Message, "unsupported_for_provider"));
             return;
         }
 
@@ -287,7 +318,7 @@ public sealed class ProxyRequestHandler(
         await context.Response.Body.WriteAsync(body, context.RequestAborted);
     }
 
-    private async Task StreamAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, Func<Deployment, ProviderRequest> requestFor)
+    private async Task StreamAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, Func<Deployment, ProviderRequest> requestFor, long forwardStart)
     {
         var sink = new SseResponseSink(context.Response, exchange, settler, time);
         ProviderResult<StreamOutcome> result;
@@ -300,6 +331,11 @@ public sealed class ProxyRequestHandler(
         {
             await ClientLeftAsync(exchange);
             return;
+        }
+        finally
+        {
+            // For a stream this is the whole relay: the provider's pace sets it, the gateway's work per event is inside.
+            exchange.UpstreamElapsed = time.GetElapsedTime(forwardStart);
         }
 
         if (result.Failure is { } failure)

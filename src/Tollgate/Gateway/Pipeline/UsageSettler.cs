@@ -11,7 +11,8 @@ namespace Tollgate.Gateway.Pipeline;
 /// Stages 8–9: turns an exchange's outcome into exactly one <see cref="UsageRecord"/> — usage (estimated and flagged
 /// when the provider never reported it), price of the day, cost per token kind — and hands it to the ledger.
 /// </summary>
-public sealed partial class UsageSettler(LedgerQueue ledger, Policy.Budgets.BudgetGuard budgets, Errors.SecretScrubber scrubber, TimeProvider time, ILogger<UsageSettler> logger)
+public sealed partial class UsageSettler(
+    LedgerQueue ledger, Policy.Budgets.BudgetGuard budgets, Errors.SecretScrubber scrubber, Analytics.Metrics.GatewayMetrics metrics, TimeProvider time, ILogger<UsageSettler> logger)
 {
     private readonly ConcurrentDictionary<string, bool> _warnedUnknown = new(StringComparer.Ordinal);
 
@@ -57,6 +58,7 @@ public sealed partial class UsageSettler(LedgerQueue ledger, Policy.Budgets.Budg
             ticket.Correct((usage.InputTokens ?? 0) + (usage.OutputTokens ?? 0));
         }
 
+        metrics.Recorded(record);
         await ledger.EnqueueAsync(record);
         return record;
     }

@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.Http;
+using Tollgate.Analytics.Metrics;
+using Tollgate.Gateway.Errors;
+using Tollgate.Gateway.Pipeline;
+using Tollgate.Ledger;
+using Tollgate.Policy.Budgets;
+
+namespace Tollgate.Gateway.Endpoints;
+
+/// <summary><c>GET /metrics</c>, behind the master key: the gateway's counters, latencies and budgets in Prometheus text format.</summary>
+public static class MetricsEndpoint
+{
+    public static async Task HandleAsync(HttpContext context, Authenticator auth, GatewayMetrics metrics, BudgetGuard budgets, LedgerQueue ledger)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(auth);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(budgets);
+        ArgumentNullException.ThrowIfNull(ledger);
+        if (!auth.IsMaster(context.Request, out var error))
+        {
+            await OpenAiErrorWriter.WriteAsync(context.Response, error!);
+            return;
+        }
+
+        var text = new PrometheusTextWriter();
+        text.Family("tollgate_requests_total", "counter", "Requests that reached a provider (one per usage record), by alias, deployment and status.");
+        foreach (var ((alias, deployment, status), count) in metrics.Requests.OrderBy(p => p.Key))
+        {
+            text.Sample("tollgate_requests_total", [("alias", alias), ("deployment", deployment), ("status", status)], count);
+        }
+
+        text.Family("tollgate_tokens_total", "counter", "Tokens by kind as billed (cached input is part of input, reasoning part of output).");
+        foreach (var ((deployment, kind), count) in metrics.Tokens.OrderBy(p => p.Key))
+        {
+            text.Sample("tollgate_tokens_total", [("deployment", deployment), ("kind", kind)], count);
+        }
+
+        text.Family("tollgate_cost_usd_total", "counter", "Cost of the recorded requests in USD (the ledger holds the exact decimal amounts).");
+        foreach (var (deployment, cost) in metrics.CostUsd.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Sample("tollgate_cost_usd_total", [("deployment", deployment)], (double)cost);
+        }
+
+        var latency = metrics.Latency.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        foreach (var (name, help, pick) in new (string, string, Func<(Histogram Total, Histogram Upstream, Histogram Overhead), Histogram>)[]
+        {
+            ("tollgate_request_duration_seconds", "Whole request time in the gateway.", h => h.Total),
+            ("tollgate_upstream_duration_seconds", "Time spent on the provider: calls, retry waits, and for streams the whole relay.", h => h.Upstream),
+            ("tollgate_gateway_overhead_seconds", "Request time not spent on the provider: the gateway's own work.", h => h.Overhead),
+        })
+        {
+            text.Family(name, "histogram", help);
+            foreach (var (deployment, histograms) in latency)
+            {
+                text.Histogram(name, [("deployment", deployment)], pick(histograms));
+            }
+        }
+
+        text.Family("tollgate_cache_hits_total", "counter", "Requests answered without a provider call, by cache.");
+        foreach (var (cache, count) in metrics.CacheHits.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Sample("tollgate_cache_hits_total", [("cache", cache)], count);
+        }
+
+        text.Family("tollgate_rejections_total", "counter", "Requests refused before any provider call, by error code.");
+        foreach (var (reason, count) in metrics.Rejections.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Sample("tollgate_rejections_total", [("reason", reason)], count);
+        }
+
+        var snapshot = budgets.Snapshot();
+        foreach (var (name, help, value) in new (string, string, Func<(Budget Budget, decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt), decimal>)[]
+        {
+            ("tollgate_budget_limit_usd", "Each budget's limit for its period.", b => b.Budget.LimitUsd),
+            ("tollgate_budget_spent_usd", "Spent in the budget's current period (as of its last request).", b => b.Spent),
+            ("tollgate_budget_remaining_usd", "Limit less spent and reserved (requests in flight).", b => b.Budget.LimitUsd - b.Spent - b.Reserved),
+        })
+        {
+            text.Family(name, "gauge", help);
+            foreach (var budget in snapshot)
+            {
+                text.Sample(name, [("budget", budget.Budget.Name), ("scope", budget.Budget.Scope), ("period", budget.Budget.Period.ToString().ToLowerInvariant())], (double)value(budget));
+            }
+        }
+
+        text.Family("tollgate_ledger_queue_pending", "gauge", "Usage records journaled but not yet written to the ledger store.");
+        text.Sample("tollgate_ledger_queue_pending", [], ledger.Pending);
+
+        context.Response.ContentType = PrometheusTextWriter.ContentType;
+        await context.Response.WriteAsync(text.ToString(), context.RequestAborted);
+    }
+}
