@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Tollgate.Analytics;
+using Tollgate.Analytics.Forecasting;
 using Tollgate.Configuration;
 using Tollgate.Gateway.Errors;
 using Tollgate.Gateway.Pipeline;
@@ -23,6 +24,7 @@ public static class AdminAnalyticsEndpoints
         app.MapGet("/admin/analytics/spend", SpendAsync);
         app.MapGet("/admin/analytics/top-requests", TopRequestsAsync);
         app.MapGet("/admin/analytics/records", RecordsAsync);
+        app.MapGet("/admin/analytics/forecast", ForecastAsync);
     }
 
     /// <summary>A checked analytics request: its time range and output format.</summary>
@@ -88,6 +90,60 @@ public static class AdminAnalyticsEndpoints
         {
             await WriteRecordsAsync(context, range.Format, ledger.ReadAsync(range.From, context.RequestAborted).TakeWhile(r => r.Timestamp < range.To));
         }
+    }
+
+    /// <summary>
+    /// The month-end forecast of all spend and of each monthly budget, as of now or of <c>as_of</c> (to see what the
+    /// forecast said on an earlier day). A budget is <c>over</c> when even the low end passes its limit, <c>at_risk</c>
+    /// when the high end does.
+    /// </summary>
+    private static async Task ForecastAsync(HttpContext context, Authenticator auth, ILedgerStore ledger, GatewayConfig config, Policy.Budgets.BudgetGuard budgets, TimeProvider time)
+    {
+        if (!auth.IsMaster(context.Request, out var authError))
+        {
+            await WriteErrorAsync(context, authError!);
+            return;
+        }
+
+        var asOf = time.GetUtcNow();
+        if (context.Request.Query["as_of"].ToString() is { Length: > 0 } text && !SinceParser.TryParse(text, asOf, out asOf))
+        {
+            await WriteErrorAsync(context, GatewayError.InvalidRequest("'as_of' must be a date, a UTC date-time or a duration back from now.", "invalid_value", "as_of"));
+            return;
+        }
+
+        var local = TimeZoneInfo.ConvertTime(asOf, config.TimeZone);
+        var from = new DateTimeOffset(local.Year, local.Month, 1, 0, 0, 0, local.Offset).AddDays(-29);
+        var records = await ledger.ReadAsync(from, context.RequestAborted).TakeWhile(r => r.Timestamp <= asOf).Where(r => r.Cost.Total is not null).ToListAsync(context.RequestAborted);
+        var total = MonthEndForecast.Of(records.Select(r => (r.Timestamp, r.Cost.Total!.Value)), asOf, config.TimeZone);
+        var monthly = budgets.Snapshot().Select(b => b.Budget).Where(b => b.Period == Policy.Budgets.BudgetPeriod.Monthly).ToList();
+        await context.Response.WriteAsJsonAsync(new
+        {
+            month = total.Month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
+            as_of = asOf,
+            method = total.Method,
+            spent_usd = total.SpentUsd,
+            forecast_usd = total.ForecastUsd,
+            low_usd = total.LowUsd,
+            high_usd = total.HighUsd,
+            budgets = monthly.Select(budget =>
+            {
+                var forecast = MonthEndForecast.Of(records.Where(r => budget.Applies(r.Attribution)).Select(r => (r.Timestamp, r.Cost.Total!.Value)), asOf, config.TimeZone);
+                return new
+                {
+                    name = budget.Name,
+                    scope = budget.Scope,
+                    value = budget.Value,
+                    limit_usd = budget.LimitUsd,
+                    spent_usd = forecast.SpentUsd,
+                    forecast_usd = forecast.ForecastUsd,
+                    low_usd = forecast.LowUsd,
+                    high_usd = forecast.HighUsd,
+                    forecast_percent = budget.LimitUsd == 0 ? (decimal?)null : decimal.Round(forecast.ForecastUsd / budget.LimitUsd * 100, 1),
+                    status = forecast.LowUsd > budget.LimitUsd ? "over" : forecast.HighUsd > budget.LimitUsd ? "at_risk" : "under",
+                };
+            }),
+        }, context.RequestAborted);
     }
 
     private static async Task WriteRecordsAsync(HttpContext context, string format, IAsyncEnumerable<UsageRecord> records)

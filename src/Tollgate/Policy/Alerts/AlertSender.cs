@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -6,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Tollgate.Policy.Alerts;
 
 /// <summary>
-/// Delivers budget alerts to every configured webhook, off the request path, with retries (1 s, 2 s, 4 s), and drains
+/// Delivers alerts (budget thresholds, spend anomalies) to every configured webhook, off the request path, with retries (1 s, 2 s, 4 s), and drains
 /// the queue on shutdown.
 /// </summary>
 public sealed partial class AlertSender(AlertQueue queue, IReadOnlyList<AlertWebhook> webhooks, TimeProvider time, ILogger<AlertSender> logger) : BackgroundService
@@ -37,21 +36,9 @@ public sealed partial class AlertSender(AlertQueue queue, IReadOnlyList<AlertWeb
         }
     }
 
-    private async Task DeliverAsync(AlertWebhook webhook, BudgetAlert alert)
+    private async Task DeliverAsync(AlertWebhook webhook, Alert alert)
     {
-        object payload = webhook.Slack
-            ? new { text = Text(alert) }
-            : new
-            {
-                type = "budget_threshold",
-                budget = alert.Budget,
-                threshold_percent = alert.ThresholdPercent,
-                spent_usd = alert.SpentUsd,
-                limit_usd = alert.LimitUsd,
-                period = alert.Period,
-                resets_at = alert.ResetsAt,
-                at = alert.At,
-            };
+        var payload = webhook.Slack ? new { text = alert.Text() } : alert.Payload();
         for (var attempt = 1; attempt <= Attempts; attempt++)
         {
             try
@@ -76,13 +63,6 @@ public sealed partial class AlertSender(AlertQueue queue, IReadOnlyList<AlertWeb
         }
     }
 
-    internal static string Text(BudgetAlert alert)
-    {
-        var reset = alert.ResetsAt is { } at ? string.Create(CultureInfo.InvariantCulture, $", resets {at.UtcDateTime:yyyy-MM-dd HH:mm} UTC.") : ".";
-        return string.Create(CultureInfo.InvariantCulture,
-            $"Tollgate: budget '{alert.Budget}' has used {alert.ThresholdPercent}% or more — ${alert.SpentUsd:0.00####} of ${alert.LimitUsd} ({alert.Period}){reset}");
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Budget alert to {Host} failed (attempt {Attempt}): {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Alert to {Host} failed (attempt {Attempt}): {Reason}")]
     private static partial void LogFailed(ILogger logger, string host, int attempt, string reason);
 }
