@@ -135,6 +135,7 @@ public static partial class ConfigLoader
             Retries = raw.Retries,
             Breaker = raw.Breaker,
             Idempotency = raw.Idempotency,
+            Anomalies = raw.Anomalies,
             Fallbacks = ValidateAliasLists(raw.Fallbacks, "fallbacks", deployments, diagnostics),
             ContextWindowFallbacks = ValidateAliasLists(raw.ContextWindowFallbacks, "context_window_fallbacks", deployments, diagnostics),
         };

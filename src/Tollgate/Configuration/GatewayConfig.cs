@@ -30,6 +30,9 @@ public sealed record GatewayConfig
 
     public BreakerSettings Breaker { get; init; } = BreakerSettings.Default;
 
+    /// <summary>When spend counts as anomalous, and how often the ledger is checked.</summary>
+    public AnomalySettings Anomalies { get; init; } = AnomalySettings.Default;
+
     /// <summary>How answers given under an <c>Idempotency-Key</c> are kept for replay.</summary>
     public IdempotencySettings Idempotency { get; init; } = IdempotencySettings.Default;
 

@@ -24,6 +24,8 @@ internal sealed record RawConfig(
 
     public IdempotencySettings Idempotency { get; init; } = IdempotencySettings.Default;
 
+    public AnomalySettings Anomalies { get; init; } = AnomalySettings.Default;
+
     public RetrySettings Retries { get; init; } = RetrySettings.Default;
 
     public BreakerSettings Breaker { get; init; } = BreakerSettings.Default;

@@ -3,7 +3,7 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency", "anomalies"];
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
@@ -15,6 +15,7 @@ internal static class TollgateConfigReader
     private static readonly string[] RetryKeys = ["max_retries", "base_delay_ms", "max_delay_seconds", "max_retry_after_seconds", "budget_percent"];
     private static readonly string[] BreakerKeys = ["failures", "open_seconds"];
     private static readonly string[] IdempotencyKeys = ["retention_hours", "max_response_bytes"];
+    private static readonly string[] AnomalyKeys = ["enabled", "daily_factor", "hourly_factor", "min_daily_usd", "min_hourly_usd", "dimensions", "check_minutes"];
 
     public static RawConfig Read(YamlSection root, SecretResolver secrets)
     {
@@ -80,6 +81,7 @@ internal static class TollgateConfigReader
             Retries = ReadRetries(root.Section("retries")),
             Breaker = ReadBreaker(root.Section("circuit_breaker")),
             Idempotency = ReadIdempotency(root.Section("idempotency")),
+            Anomalies = ReadAnomalies(root.Section("anomalies")),
             Fallbacks = ReadAliasLists(root.Section("fallbacks")),
             ContextWindowFallbacks = ReadAliasLists(root.Section("context_window_fallbacks")),
         };
@@ -140,6 +142,39 @@ internal static class TollgateConfigReader
         section?.RejectUnknown(BreakerKeys);
         var defaults = BreakerSettings.Default;
         return new BreakerSettings(section?.Int("failures", min: 1) ?? defaults.Failures, Seconds(section, "open_seconds") ?? defaults.OpenFor);
+    }
+
+    private static AnomalySettings ReadAnomalies(YamlSection? section)
+    {
+        section?.RejectUnknown(AnomalyKeys);
+        var defaults = AnomalySettings.Default;
+        if (section is null)
+        {
+            return defaults;
+        }
+
+        var dimensions = section.Has("dimensions") ? section.StringList("dimensions") : defaults.Dimensions;
+        foreach (var dimension in dimensions.Where(d => d != "global" && Analytics.SpendGrouping.Parse(d) is null))
+        {
+            section.Diagnostics.Error(section.Child("dimensions"), $"'{dimension}' is not one of: global, {string.Join(", ", Analytics.SpendGrouping.Names)}");
+        }
+
+        foreach (var factor in new[] { "daily_factor", "hourly_factor" })
+        {
+            if (section.Decimal(factor) is <= 1)
+            {
+                section.Diagnostics.Error(section.Child(factor), "must be more than 1");
+            }
+        }
+
+        return new AnomalySettings(
+            section.String("enabled") is not ("false" or "no" or "off"),
+            section.Decimal("daily_factor") ?? defaults.DailyFactor,
+            section.Decimal("hourly_factor") ?? defaults.HourlyFactor,
+            section.Decimal("min_daily_usd") ?? defaults.MinDailyUsd,
+            section.Decimal("min_hourly_usd") ?? defaults.MinHourlyUsd,
+            dimensions,
+            section.Int("check_minutes", min: 1) is { } minutes ? TimeSpan.FromMinutes(minutes) : defaults.CheckEvery);
     }
 
     private static IdempotencySettings ReadIdempotency(YamlSection? section)

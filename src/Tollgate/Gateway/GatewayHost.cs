@@ -78,9 +78,12 @@ public static class GatewayHost
         services.AddSingleton(config.Policy);
         services.AddSingleton(new SecretScrubber(config, masterKey));
         services.AddSingleton<Analytics.Metrics.GatewayMetrics>();
+        services.AddSingleton(new Analytics.Anomalies.SqliteAnomalyStore(config.Storage.SqlitePath));
+        services.AddHostedService<StoreInitializer>();
+        services.AddSingleton<Analytics.Anomalies.AnomalyMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<Analytics.Anomalies.AnomalyMonitor>());
         services.AddSingleton<UsageSettler>();
         services.AddSingleton(new Idempotency.SqliteIdempotencyStore(config.Storage.SqlitePath));
-        services.AddHostedService<Idempotency.IdempotencyStoreLoader>();
         services.AddSingleton(config.Idempotency);
         services.AddSingleton<Idempotency.IdempotencyGate>();
         services.AddSingleton<ProxyRequestHandler>();

@@ -1,10 +1,5 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Tollgate.FakeProviders;
 using Tollgate.Tests.Support;
 using Xunit;
@@ -17,18 +12,9 @@ public sealed class BudgetAlertTests
     [Fact]
     public async Task Each_threshold_alerts_once_to_every_webhook_in_its_format()
     {
-        var received = new ConcurrentQueue<(string Path, JsonElement Body)>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        await using var receiver = builder.Build();
-        receiver.MapPost("/{kind}", async (HttpContext context, string kind) =>
-        {
-            received.Enqueue(("/" + kind, (await JsonDocument.ParseAsync(context.Request.Body)).RootElement.Clone()));
-            return Results.Ok();
-        });
-        await receiver.StartAsync();
-        var root = receiver.Urls.First();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var received = receiver.Received;
+        var root = receiver.Root;
 
         await using var upstream = await FakeOpenAiUpstream.StartAsync();
         upstream.Usage = new FakeUsage(1000, 900); // $0.019 a request at $10 per million
@@ -48,12 +34,7 @@ public sealed class BudgetAlertTests
             await gateway.Client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
         }
 
-        for (var waited = 0; received.Count < 6 && waited < 10_000; waited += 20)
-        {
-            await Task.Delay(20);
-        }
-
-        await Task.Delay(300);
+        await receiver.WaitForAsync(6);
         var json = received.Where(r => r.Path == "/json").Select(r => r.Body).ToList();
         var slack = received.Where(r => r.Path == "/slack").Select(r => r.Body).ToList();
         Assert.Equal([50, 80, 100], json.Select(b => b.GetProperty("threshold_percent").GetInt32()).Order());

@@ -25,6 +25,8 @@ public static class AdminAnalyticsEndpoints
         app.MapGet("/admin/analytics/top-requests", TopRequestsAsync);
         app.MapGet("/admin/analytics/records", RecordsAsync);
         app.MapGet("/admin/analytics/forecast", ForecastAsync);
+        app.MapGet("/admin/analytics/anomalies", AnomaliesAsync);
+        app.MapPost("/admin/analytics/anomalies/check", CheckAnomaliesAsync);
     }
 
     /// <summary>A checked analytics request: its time range and output format.</summary>
@@ -145,6 +147,43 @@ public static class AdminAnalyticsEndpoints
             }),
         }, context.RequestAborted);
     }
+
+    /// <summary>Anomalies found since <c>from</c> (default 30 days), newest first.</summary>
+    private static async Task AnomaliesAsync(HttpContext context, Authenticator auth, Analytics.Anomalies.SqliteAnomalyStore store, TimeProvider time)
+    {
+        if (await AdmitAsync(context, auth, time) is { } range)
+        {
+            await WriteAnomaliesAsync(context, await store.ListAsync(range.From, context.RequestAborted));
+        }
+    }
+
+    /// <summary>Runs the anomaly check now (it also runs on its own every few minutes); answers with the anomalies that were new.</summary>
+    private static async Task CheckAnomaliesAsync(HttpContext context, Authenticator auth, Analytics.Anomalies.AnomalyMonitor monitor)
+    {
+        if (!auth.IsMaster(context.Request, out var error))
+        {
+            await WriteErrorAsync(context, error!);
+            return;
+        }
+
+        await WriteAnomaliesAsync(context, await monitor.CheckAsync(context.RequestAborted));
+    }
+
+    private static Task WriteAnomaliesAsync(HttpContext context, IReadOnlyList<Analytics.Anomalies.SpendAnomaly> anomalies) =>
+        context.Response.WriteAsJsonAsync(new
+        {
+            data = anomalies.Select(a => new
+            {
+                kind = a.Kind,
+                dimension = a.Dimension,
+                value = a.Value,
+                period = a.Period,
+                cost_usd = a.CostUsd,
+                baseline_usd = a.BaselineUsd,
+                ratio = a.Ratio,
+                detected_at = a.DetectedAt,
+            }),
+        }, context.RequestAborted);
 
     private static async Task WriteRecordsAsync(HttpContext context, string format, IAsyncEnumerable<UsageRecord> records)
     {

@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Tollgate.Configuration;
+using Tollgate.Ledger;
+using Tollgate.Policy.Alerts;
+
+namespace Tollgate.Analytics.Anomalies;
+
+/// <summary>
+/// Checks the ledger for anomalous spend at start and then every <see cref="AnomalySettings.CheckEvery"/>: the last
+/// complete day and the last complete hour. A new anomaly is stored and alerted to the webhooks once.
+/// </summary>
+public sealed partial class AnomalyMonitor(
+    ILedgerStore ledger, SqliteAnomalyStore store, AlertQueue alerts, GatewayConfig config, TimeProvider time, ILogger<AnomalyMonitor> logger) : BackgroundService
+{
+    private readonly SemaphoreSlim _checking = new(1, 1);
+
+    /// <summary>Checks now; returns the anomalies that were new. Checks never overlap.</summary>
+    public async Task<IReadOnlyList<SpendAnomaly>> CheckAsync(CancellationToken cancellationToken)
+    {
+        await _checking.WaitAsync(cancellationToken);
+        try
+        {
+            var settings = config.Anomalies;
+            var now = time.GetUtcNow();
+            var local = TimeZoneInfo.ConvertTime(now, config.TimeZone);
+            var yesterday = DateOnly.FromDateTime(local.DateTime).AddDays(-1);
+            var lastHour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(-1);
+            var records = await ledger.ReadAsync(now.AddDays(-10), cancellationToken).ToListAsync(cancellationToken);
+            var found = AnomalyDetector.Daily(records, yesterday, settings, config.TimeZone, now)
+                .Concat(AnomalyDetector.Hourly(records, lastHour, settings, config.TimeZone, now));
+            var added = new List<SpendAnomaly>();
+            foreach (var anomaly in found)
+            {
+                if (await store.TryAddAsync(anomaly, cancellationToken))
+                {
+                    added.Add(anomaly);
+                    alerts.Enqueue(new SpendAnomalyAlert(anomaly));
+                    LogFound(logger, anomaly.Dimension, anomaly.Value, anomaly.Period, anomaly.CostUsd, anomaly.BaselineUsd);
+                }
+            }
+
+            return added;
+        }
+        finally
+        {
+            _checking.Release();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!config.Anomalies.Enabled)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(config.Anomalies.CheckEvery, time);
+        do
+        {
+            try
+            {
+                await CheckAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException)
+            {
+                LogCheckFailed(logger, ex.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Spend anomaly: {Dimension} '{Value}' cost ${Cost} in {Period} against a usual ${Baseline}")]
+    private static partial void LogFound(ILogger logger, string dimension, string value, string period, decimal cost, decimal baseline);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The anomaly check failed and will run again at the next interval: {Reason}")]
+    private static partial void LogCheckFailed(ILogger logger, string reason);
+}

@@ -1,0 +1,74 @@
+using Microsoft.Data.Sqlite;
+
+namespace Tollgate.Analytics.Anomalies;
+
+/// <summary>
+/// Anomalies found so far, in the SQLite database beside the ledger. One row per kind, dimension, value and period:
+/// a later check (or a restart) that finds the same anomaly again neither stores nor alerts it twice.
+/// </summary>
+public sealed class SqliteAnomalyStore(string databasePath)
+{
+    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            CREATE TABLE IF NOT EXISTS spend_anomalies (
+                kind TEXT NOT NULL, dimension TEXT NOT NULL, value TEXT NOT NULL, period TEXT NOT NULL,
+                cost_usd TEXT NOT NULL, baseline_usd TEXT NOT NULL, detected_ms INTEGER NOT NULL,
+                PRIMARY KEY (kind, dimension, value, period)
+            );
+            """;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Stores the anomaly unless it is known; true when it is new (and should be alerted).</summary>
+    public async Task<bool> TryAddAsync(SpendAnomaly anomaly, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(anomaly);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT OR IGNORE INTO spend_anomalies (kind, dimension, value, period, cost_usd, baseline_usd, detected_ms)
+            VALUES ($kind, $dimension, $value, $period, $cost, $baseline, $detected)
+            """;
+        command.Parameters.AddWithValue("$kind", anomaly.Kind);
+        command.Parameters.AddWithValue("$dimension", anomaly.Dimension);
+        command.Parameters.AddWithValue("$value", anomaly.Value);
+        command.Parameters.AddWithValue("$period", anomaly.Period);
+        command.Parameters.AddWithValue("$cost", anomaly.CostUsd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$baseline", anomaly.BaselineUsd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$detected", anomaly.DetectedAt.ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>Anomalies detected since <paramref name="since"/>, newest first.</summary>
+    public async Task<IReadOnlyList<SpendAnomaly>> ListAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT kind, dimension, value, period, cost_usd, baseline_usd, detected_ms FROM spend_anomalies WHERE detected_ms >= $since ORDER BY detected_ms DESC, period DESC";
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var anomalies = new List<SpendAnomaly>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            anomalies.Add(new SpendAnomaly(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                decimal.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture),
+                decimal.Parse(reader.GetString(5), System.Globalization.CultureInfo.InvariantCulture),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))));
+        }
+
+        return anomalies;
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+}
