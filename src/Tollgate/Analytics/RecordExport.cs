@@ -30,11 +30,11 @@ public static class RecordExport
             await writer.WriteLineAsync(string.Join(',', Values(record).Select(v => v switch
             {
                 null => string.Empty,
-                string text => Csv(text),
+                string text => CsvText.Cell(text),
                 bool flag => flag ? "true" : "false",
-                IReadOnlyDictionary<string, string> tags => Csv(string.Join(';', tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => t.Key + "=" + t.Value))),
+                IReadOnlyDictionary<string, string> tags => CsvText.Cell(string.Join(';', tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => t.Key + "=" + t.Value))),
                 IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
-                _ => Csv(v.ToString()!),
+                _ => CsvText.Cell(v.ToString()!),
             })));
         }
     }
@@ -107,6 +107,4 @@ public static class RecordExport
         r.CacheSavingsUsd, r.PriceSource, r.Error,
     ];
 
-    private static string Csv(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
 }

@@ -23,10 +23,10 @@ public static class SpendReportWriter
         switch (format)
         {
             case "csv":
-                output.WriteLine(string.Join(',', (periods ? ["period"] : Array.Empty<string>()).Concat(Headers.Concat(repriced ? RepricedHeaders : []).Select((h, i) => i == 0 ? Csv(groupName) : h))));
+                output.WriteLine(string.Join(',', (periods ? ["period"] : Array.Empty<string>()).Concat(Headers.Concat(repriced ? RepricedHeaders : []).Select((h, i) => i == 0 ? CsvText.Cell(groupName) : h))));
                 foreach (var row in rows)
                 {
-                    var cells = (periods ? [row.Period ?? string.Empty] : Array.Empty<string>()).Concat(Cells(row, exact: true).Select((c, i) => i == 0 ? Csv(c) : c));
+                    var cells = (periods ? [row.Period ?? string.Empty] : Array.Empty<string>()).Concat(Cells(row, exact: true).Select((c, i) => i == 0 ? CsvText.Cell(c) : c));
                     if (repriced)
                     {
                         cells = cells.Concat([Exact(row.RepricedCostUsd ?? 0), Number(row.UnrepricedRequests)]);
@@ -148,6 +148,4 @@ public static class SpendReportWriter
     /// <summary>Cents always, and down to a hundred-millionth of a dollar so one cheap request does not read as zero.</summary>
     private static string Money(decimal value) => value.ToString("0.00######", CultureInfo.InvariantCulture);
 
-    private static string Csv(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
 }

@@ -79,6 +79,7 @@ public static class GatewayHost
         services.AddSingleton(new SecretScrubber(config, masterKey));
         services.AddSingleton<Analytics.Metrics.GatewayMetrics>();
         services.AddSingleton(new Analytics.Anomalies.SqliteAnomalyStore(config.Storage.SqlitePath));
+        services.AddSingleton(new Analytics.UnitEconomics.SqliteOutcomeStore(config.Storage.SqlitePath));
         services.AddHostedService<StoreInitializer>();
         services.AddSingleton<Analytics.Anomalies.AnomalyMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<Analytics.Anomalies.AnomalyMonitor>());

@@ -26,6 +26,7 @@ public static class AdminAnalyticsEndpoints
         app.MapGet("/admin/analytics/records", RecordsAsync);
         app.MapGet("/admin/analytics/forecast", ForecastAsync);
         app.MapGet("/admin/analytics/anomalies", AnomaliesAsync);
+        app.MapGet("/admin/analytics/unit-economics", UnitEconomicsAsync);
         app.MapPost("/admin/analytics/anomalies/check", CheckAnomaliesAsync);
     }
 
@@ -147,6 +148,59 @@ public static class AdminAnalyticsEndpoints
             }),
         }, context.RequestAborted);
     }
+
+    /// <summary>Cost, revenue and margin per feature (or another grouping); negative-margin groups are flagged.</summary>
+    private static async Task UnitEconomicsAsync(HttpContext context, Authenticator auth, ILedgerStore ledger, Analytics.UnitEconomics.SqliteOutcomeStore outcomes, GatewayConfig config, TimeProvider time)
+    {
+        if (await AdmitAsync(context, auth, time) is not { } range)
+        {
+            return;
+        }
+
+        var groupBy = context.Request.Query["group_by"].ToString() is { Length: > 0 } g ? g : "feature";
+        if (SpendGrouping.Parse(groupBy) is not { } grouping)
+        {
+            await WriteErrorAsync(context, GatewayError.InvalidRequest($"'group_by' must be one of: {string.Join(", ", SpendGrouping.Names)}.", "invalid_value", "group_by"));
+            return;
+        }
+
+        var records = await ledger.ReadAsync(range.From, context.RequestAborted).TakeWhile(r => r.Timestamp < range.To).ToListAsync(context.RequestAborted);
+        var rows = Analytics.UnitEconomics.UnitEconomicsReport.Build(records, await outcomes.ListAsync(range.From, range.To, context.RequestAborted), grouping, config.TimeZone);
+        context.Response.ContentType = ContentType(range.Format);
+        if (range.Format == "csv")
+        {
+            var text = new StringBuilder(CsvText.Cell(grouping.Name) + ",requests,cost_usd,cost_per_request_usd,active_user_days,cost_per_active_user_day_usd,conversions,revenue_usd,margin_usd,margin_per_request_usd,cost_per_conversion_usd,negative_margin\n");
+            foreach (var r in rows)
+            {
+                text.Append(string.Join(',', new object?[] { CsvText.Cell(r.Group), r.Requests, r.CostUsd, r.CostPerRequestUsd, r.ActiveUserDays, r.CostPerActiveUserDayUsd, r.Conversions, r.RevenueUsd, r.MarginUsd, r.MarginPerRequestUsd, r.CostPerConversionUsd, r.NegativeMargin ? "true" : "false" }
+                    .Select(v => v is IFormattable f ? f.ToString(null, System.Globalization.CultureInfo.InvariantCulture) : v?.ToString() ?? string.Empty))).Append('\n');
+            }
+
+            await context.Response.WriteAsync(text.ToString(), context.RequestAborted);
+            return;
+        }
+
+        await context.Response.WriteAsJsonAsync(new
+        {
+            group_by = grouping.Name,
+            rows = rows.Select(r => new
+            {
+                group = r.Group,
+                requests = r.Requests,
+                cost_usd = r.CostUsd,
+                cost_per_request_usd = r.CostPerRequestUsd,
+                active_user_days = r.ActiveUserDays,
+                cost_per_active_user_day_usd = r.CostPerActiveUserDayUsd,
+                conversions = r.Conversions,
+                revenue_usd = r.RevenueUsd,
+                margin_usd = r.MarginUsd,
+                margin_per_request_usd = r.MarginPerRequestUsd,
+                cost_per_conversion_usd = r.CostPerConversionUsd,
+                negative_margin = r.NegativeMargin,
+            }),
+        }, context.RequestAborted);
+    }
+
 
     /// <summary>Anomalies found since <c>from</c> (default 30 days), newest first.</summary>
     private static async Task AnomaliesAsync(HttpContext context, Authenticator auth, Analytics.Anomalies.SqliteAnomalyStore store, TimeProvider time)

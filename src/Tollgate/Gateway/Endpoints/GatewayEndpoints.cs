@@ -23,6 +23,7 @@ public static class GatewayEndpoints
 
         app.MapPost("/v1/messages", (HttpContext context, ProxyRequestHandler handler) => handler.HandleAsync(context, GatewayEndpoint.Messages));
         app.MapPost("/v1/cost/estimate", CostEstimateEndpoint.HandleAsync);
+        app.MapPost("/v1/outcomes", OutcomeEndpoint.HandleAsync);
         app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
         app.MapGet("/metrics", MetricsEndpoint.HandleAsync);
         AdminKeyEndpoints.Map(app);

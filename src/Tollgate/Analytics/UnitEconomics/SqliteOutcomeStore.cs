@@ -1,0 +1,72 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Tollgate.Analytics.UnitEconomics;
+
+/// <summary>Outcomes in the SQLite database beside the ledger.</summary>
+public sealed class SqliteOutcomeStore(string databasePath)
+{
+    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            CREATE TABLE IF NOT EXISTS outcomes (
+                id TEXT PRIMARY KEY, ts_ms INTEGER NOT NULL, request_id TEXT, user_id TEXT, feature TEXT,
+                conversions INTEGER NOT NULL, revenue_usd TEXT NOT NULL, key_id TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS ix_outcomes_ts ON outcomes (ts_ms);
+            """;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task AddAsync(Outcome outcome, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO outcomes (id, ts_ms, request_id, user_id, feature, conversions, revenue_usd, key_id)
+            VALUES ($id, $ts, $request, $user, $feature, $conversions, $revenue, $key)
+            """;
+        command.Parameters.AddWithValue("$id", outcome.Id);
+        command.Parameters.AddWithValue("$ts", outcome.At.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$request", (object?)outcome.RequestId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$user", (object?)outcome.User ?? DBNull.Value);
+        command.Parameters.AddWithValue("$feature", (object?)outcome.Feature ?? DBNull.Value);
+        command.Parameters.AddWithValue("$conversions", outcome.Conversions);
+        command.Parameters.AddWithValue("$revenue", outcome.RevenueUsd.ToString(CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$key", outcome.KeyId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Outcomes reported from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive).</summary>
+    public async Task<IReadOnlyList<Outcome>> ListAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, ts_ms, request_id, user_id, feature, conversions, revenue_usd, key_id FROM outcomes WHERE ts_ms >= $from AND ts_ms < $to ORDER BY ts_ms";
+        command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$to", to == DateTimeOffset.MaxValue ? long.MaxValue : to.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var outcomes = new List<Outcome>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            outcomes.Add(new Outcome(
+                reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.GetInt64(5), decimal.Parse(reader.GetString(6), CultureInfo.InvariantCulture), reader.GetString(7)));
+        }
+
+        return outcomes;
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+}
