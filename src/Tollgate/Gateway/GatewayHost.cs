@@ -97,6 +97,7 @@ public static class GatewayHost
                 StatusCodes.Status500InternalServerError, "api_error", "internal_error", "The gateway failed to process the request.")),
         });
         GatewayEndpoints.Map(app);
+        Dashboard.DashboardEndpoints.Map(app);
         return app;
     }
 }

@@ -21,12 +21,17 @@ public static class AdminAnalyticsEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/admin/analytics/spend", SpendAsync);
-        app.MapGet("/admin/analytics/top-requests", TopRequestsAsync);
-        app.MapGet("/admin/analytics/records", RecordsAsync);
-        app.MapGet("/admin/analytics/forecast", ForecastAsync);
-        app.MapGet("/admin/analytics/anomalies", AnomaliesAsync);
-        app.MapGet("/admin/analytics/unit-economics", UnitEconomicsAsync);
+        // The dashboard reads the same handlers under /ui/api, where the browser sends the page's credentials.
+        foreach (var prefix in new[] { "/admin/analytics", Dashboard.DashboardEndpoints.ApiPrefix })
+        {
+            app.MapGet(prefix + "/spend", SpendAsync);
+            app.MapGet(prefix + "/top-requests", TopRequestsAsync);
+            app.MapGet(prefix + "/records", RecordsAsync);
+            app.MapGet(prefix + "/forecast", ForecastAsync);
+            app.MapGet(prefix + "/anomalies", AnomaliesAsync);
+            app.MapGet(prefix + "/unit-economics", UnitEconomicsAsync);
+        }
+
         app.MapPost("/admin/analytics/anomalies/check", CheckAnomaliesAsync);
     }
 

@@ -17,16 +17,17 @@ public static class AdminBudgetEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/admin/budgets", (HttpContext context, Authenticator auth, BudgetGuard guard) =>
-            auth.IsMaster(context.Request, out var error)
-                ? Results.Json(new { data = guard.Snapshot().Select(View) }, Json)
-                : Error(error!));
+        app.MapGet("/admin/budgets", List);
+        app.MapGet(Dashboard.DashboardEndpoints.ApiPrefix + "/budgets", List);
         app.MapGet("/admin/budgets/{name}", (HttpContext context, Authenticator auth, BudgetGuard guard, string name) =>
             !auth.IsMaster(context.Request, out var error) ? Error(error!)
             : guard.Snapshot().Where(b => b.Budget.Name == name).Select(View).FirstOrDefault() is { } view ? Results.Json(view, Json)
             : Error(new GatewayError(404, "invalid_request_error", "budget_not_found", $"No budget named '{name}'.")));
         app.MapPut("/admin/budgets/{name}", SetAsync);
     }
+
+    private static IResult List(HttpContext context, Authenticator auth, BudgetGuard guard) =>
+        auth.IsMaster(context.Request, out var error) ? Results.Json(new { data = guard.Snapshot().Select(View) }, Json) : Error(error!);
 
     private static async Task<IResult> SetAsync(HttpContext context, Authenticator auth, BudgetGuard guard, SqliteBudgetStore store, ILedgerStore ledger, string name)
     {

@@ -85,6 +85,21 @@ public sealed class Authenticator
             return authorization[7..].Trim();
         }
 
+        // A browser on the dashboard sends HTTP Basic: any user name, the key as the password.
+        if (authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                var pair = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(authorization[6..].Trim()));
+                var colon = pair.IndexOf(':', StringComparison.Ordinal);
+                return colon >= 0 ? pair[(colon + 1)..] : null;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+
         var apiKey = request.Headers["x-api-key"].ToString();
         return apiKey.Length > 0 ? apiKey.Trim() : null;
     }

@@ -1,0 +1,166 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Playwright;
+using Tollgate.Ledger;
+using Tollgate.Metering;
+using Tollgate.Tests.Support;
+using Xunit;
+
+namespace Tollgate.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard in a real headless Chromium over a seeded ledger: it signs in with the master key, every chart is
+/// drawn with data, the figures equal the API's, the range filter changes them, Vietnamese names come through intact,
+/// and screenshots are kept under <c>artifacts/screenshots</c>.
+/// </summary>
+[Collection("browser")]
+public sealed class DashboardBrowserTests : IAsyncLifetime
+{
+    private const string VietnameseFeature = "Tóm tắt tài liệu tiếng Việt";
+    private static readonly DateTimeOffset Today = new(DateTime.UtcNow.Date, TimeSpan.Zero);
+    private TestGateway _gateway = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    public async Task InitializeAsync()
+    {
+        var history = new SeededLedger(Today.AddDays(-29), days: 29, requestsPerDay: 30);
+        var now = DateTimeOffset.UtcNow;
+        var extra = new List<UsageRecord>();
+        for (var i = 0; i < 5; i++)
+        {
+            var at = now.AddDays(-i).AddMinutes(-30);
+            extra.Add(Records.Ok("gpt-4o-mini", at, new Usage(20_000, 0, 0, 3_000, 0), CostBreakdown.Flat(0.02m * (1 + i)),
+                new Attribution("key_0", "người-dùng-01", null, "growth", VietnameseFeature, "atlas", "prod", new Dictionary<string, string>())));
+        }
+
+        _gateway = await TestGateway.StartAsync("""
+            budgets:
+              - { name: monthly-all, scope: global, period: monthly, limit_usd: 40, hard: false }
+            models:
+              - { alias: m, provider: mock, model: mock-gpt }
+            """, prepareDataDirectory: async dir =>
+            {
+                await history.WriteAsync(Path.Combine(dir, "ledger.db"));
+                await using var store = new Tollgate.Ledger.Sqlite.SqliteLedgerStore(Path.Combine(dir, "ledger.db"));
+                await store.AppendAsync(extra, CancellationToken.None);
+            });
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _gateway.DisposeAsync();
+    }
+
+    private async Task<IPage> OpenAsync()
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            HttpCredentials = new HttpCredentials { Username = "admin", Password = TestGateway.MasterKey },
+            ViewportSize = new ViewportSize { Width = 1440, Height = 1900 },
+            Locale = "vi-VN",
+        });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(_gateway.BaseUrl, "/ui").AbsoluteUri);
+        await page.WaitForFunctionAsync("document.body.dataset.ready === 'true'");
+        return page;
+    }
+
+    private async Task<decimal> ApiTotalAsync(string query)
+    {
+        var body = JsonDocument.Parse(await _gateway.Client.GetStringAsync("/admin/analytics/spend?group_by=feature&" + query)).RootElement;
+        return body.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("cost_usd").GetDecimal());
+    }
+
+    [Fact]
+    public async Task Every_chart_is_drawn_with_data_and_the_figures_are_the_apis()
+    {
+        var page = await OpenAsync();
+
+        Assert.Equal(5, await page.EvaluateAsync<int>("Object.keys(window.tollgate.charts).length"));
+        Assert.True(await page.EvaluateAsync<bool>("Object.values(window.tollgate.charts).every(c => c.data.datasets.some(d => d.data.some(v => v > 0)))"));
+
+        // Drawn, not just configured: every canvas has painted pixels.
+        Assert.True(await page.EvaluateAsync<bool>("""
+            [...document.querySelectorAll('canvas')].every(canvas => {
+              const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+              let painted = 0;
+              for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
+              return painted > 500;
+            })
+            """));
+        Assert.Equal((double)await ApiTotalAsync("from=30d"), await page.EvaluateAsync<double>("window.tollgate.totals.range"), 9);
+        Assert.Contains("monthly-all", await page.Locator("#budgets tbody tr").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.NotEqual("…", await page.Locator("#forecast").InnerTextAsync());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artefact("dashboard-30-days.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task The_range_filter_changes_the_figures_to_the_chosen_days()
+    {
+        var page = await OpenAsync();
+        var before = await page.EvaluateAsync<double>("window.tollgate.totals.range");
+        var from = Today.AddDays(-6).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var to = Today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+        await page.SelectOptionAsync("#range", "custom");
+        await page.FillAsync("#from", from);
+        await page.FillAsync("#to", to);
+        await page.ClickAsync("#apply");
+        await page.WaitForFunctionAsync($"document.body.dataset.ready === 'true' && window.tollgate.totals.range !== {before.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+
+        var after = await page.EvaluateAsync<double>("window.tollgate.totals.range");
+        Assert.True(after < before);
+        Assert.Equal((double)await ApiTotalAsync($"from={from}&to={to}"), after, 9);
+        var days = await page.EvaluateAsync<string[]>("window.tollgate.charts['chart-daily'].data.labels");
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => Today.AddDays(-6 + i).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)), days);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artefact("dashboard-custom-range.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Vietnamese_names_come_through_intact_in_charts_and_tables()
+    {
+        var page = await OpenAsync();
+
+        Assert.Contains(VietnameseFeature, await page.EvaluateAsync<string[]>("window.tollgate.charts['chart-feature'].data.labels"));
+        var top = await page.Locator("#top tbody").InnerTextAsync();
+        Assert.Contains(VietnameseFeature, top, StringComparison.Ordinal);
+        Assert.Contains("người-dùng-01", top, StringComparison.Ordinal);
+        await page.Locator("#top").ScreenshotAsync(new LocatorScreenshotOptions { Path = Artefact("dashboard-vietnamese.png") });
+    }
+
+    [Fact]
+    public async Task Without_the_master_key_the_dashboard_asks_for_credentials()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _gateway.BaseUrl };
+
+        var page = await anonymous.GetAsync("/ui");
+        var api = await anonymous.GetAsync("/ui/api/spend");
+
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), (page.StatusCode, api.StatusCode));
+        Assert.Equal("Basic", page.Headers.WwwAuthenticate.Single().Scheme);
+    }
+
+    /// <summary>A path under the repository's <c>artifacts/screenshots</c> (kept by CI as test artefacts).</summary>
+    private static string Artefact(string name)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Tollgate.slnx")))
+        {
+            directory = directory.Parent;
+        }
+
+        var folder = Path.Combine(directory?.FullName ?? Path.GetTempPath(), "artifacts", "screenshots");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, name);
+    }
+}
