@@ -7,7 +7,7 @@ using Tollgate.Gateway;
 namespace Tollgate.Cli;
 
 /// <summary>
-/// How <c>tollgate keys</c> and <c>tollgate budgets</c> reach the running gateway's admin API: the <c>--config</c>,
+/// How <c>tollgate keys</c>, <c>tollgate budgets</c> and <c>tollgate analytics</c> reach the running gateway's admin API: the <c>--config</c>,
 /// <c>--url</c> and <c>--master-key</c> options every such command takes, and one call with the master key.
 /// </summary>
 public sealed class AdminApiClient(Func<string?, GatewayConfig?> loadConfig)
@@ -32,7 +32,14 @@ public sealed class AdminApiClient(Func<string?, GatewayConfig?> loadConfig)
     }
 
     /// <summary>Calls the admin API with the master key and prints the answer; a refusal goes to stderr with exit code 1.</summary>
-    public async Task<int> RunAsync(ParseResult parse, Func<HttpClient, Task<HttpResponseMessage>> call, Action<JsonElement> print, CancellationToken cancellationToken)
+    public Task<int> RunAsync(ParseResult parse, Func<HttpClient, Task<HttpResponseMessage>> call, Action<JsonElement> print, CancellationToken cancellationToken) =>
+        CallAsync(parse, call, body => print(JsonDocument.Parse(body).RootElement), cancellationToken);
+
+    /// <summary>GETs <paramref name="path"/> and prints the body as it came (JSON or CSV).</summary>
+    public Task<int> PrintAsync(ParseResult parse, string path, CancellationToken cancellationToken) =>
+        CallAsync(parse, client => client.GetAsync(path, cancellationToken), body => Console.Write(body.EndsWith('\n') ? body : body + "\n"), cancellationToken);
+
+    private async Task<int> CallAsync(ParseResult parse, Func<HttpClient, Task<HttpResponseMessage>> call, Action<string> print, CancellationToken cancellationToken)
     {
         var address = parse.GetValue(_url);
         var key = parse.GetValue(_masterKey) ?? Environment.GetEnvironmentVariable("TOLLGATE_MASTER_KEY");
@@ -70,14 +77,15 @@ public sealed class AdminApiClient(Func<string?, GatewayConfig?> loadConfig)
 
         using (response)
         {
-            var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken)).RootElement;
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
+                var json = JsonDocument.Parse(body).RootElement;
                 await Console.Error.WriteLineAsync(json.TryGetProperty("error", out var error) ? error.GetProperty("message").GetString() : json.GetRawText());
                 return 1;
             }
 
-            print(json);
+            print(body);
             return 0;
         }
     }

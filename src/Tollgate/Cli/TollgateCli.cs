@@ -22,6 +22,7 @@ public static class TollgateCli
         root.Add(PricesCommand());
         root.Add(KeysCommand.Build(LoadConfig));
         root.Add(BudgetsCommand.Build(LoadConfig));
+        root.Add(AnalyticsCommand.Build(LoadConfig));
         return root;
     }
 

@@ -118,6 +118,9 @@ public sealed class AnomalyTests
         Assert.True(first.IsSuccessStatusCode);
         var listed = JsonDocument.Parse(await gateway.Client.GetStringAsync("/admin/analytics/anomalies")).RootElement.GetProperty("data");
         Assert.Equal("embed-docs", Assert.Single(listed.EnumerateArray()).GetProperty("value").GetString());
+        var csv = (await gateway.Client.GetStringAsync("/admin/analytics/anomalies?format=csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("kind,dimension,value,period,cost_usd,baseline_usd,ratio,detected_at", csv[0]);
+        Assert.StartsWith("daily,feature,embed-docs,", Assert.Single(csv.Skip(1)), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -86,5 +86,31 @@ public sealed class ForecastTests
         Assert.Equal("under", budgets["chat"].GetProperty("status").GetString());
         var chatActual = ledger.Records.Where(r => r.Timestamp.Month == 11 && r.Attribution.Feature == "chat").Sum(r => r.Cost.Total!.Value);
         Assert.InRange(Math.Abs(budgets["chat"].GetProperty("forecast_usd").GetDecimal() - chatActual) / chatActual, 0m, 0.10m);
+
+        var csv = (await gateway.Client.GetStringAsync("/admin/analytics/forecast?as_of=2026-11-15T12:00&format=csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, csv.Length);
+        Assert.StartsWith("budget,scope,value,limit_usd,spent_usd,forecast_usd,low_usd,high_usd,forecast_percent,status", csv[0], StringComparison.Ordinal);
+        Assert.Contains(csv, line => line.StartsWith("all,global,,0.5,", StringComparison.Ordinal) && line.EndsWith(",over", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_cli_prints_the_forecast_of_the_running_gateway_as_csv()
+    {
+        await using var gateway = await TestGateway.StartAsync("models:\n  - { alias: m, provider: mock, model: mock-gpt }\n");
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        int exit;
+        try
+        {
+            exit = await Tollgate.Cli.TollgateCli.Build().Parse(["analytics", "forecast", "--format", "csv", "--url", gateway.BaseUrl.AbsoluteUri, "--master-key", TestGateway.MasterKey]).InvokeAsync();
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+
+        Assert.Equal(0, exit);
+        Assert.Contains("(all spend),global,", output.ToString(), StringComparison.Ordinal);
     }
 }

@@ -120,11 +120,30 @@ public static class AdminAnalyticsEndpoints
             return;
         }
 
+        var format = context.Request.Query["format"].ToString() is { Length: > 0 } f ? f : "json";
+        if (format is not ("json" or "csv"))
+        {
+            await WriteErrorAsync(context, GatewayError.InvalidRequest("'format' must be json or csv.", "invalid_value", "format"));
+            return;
+        }
+
         var local = TimeZoneInfo.ConvertTime(asOf, config.TimeZone);
         var from = new DateTimeOffset(local.Year, local.Month, 1, 0, 0, 0, local.Offset).AddDays(-29);
         var records = await ledger.ReadAsync(from, context.RequestAborted).TakeWhile(r => r.Timestamp <= asOf).Where(r => r.Cost.Total is not null).ToListAsync(context.RequestAborted);
         var total = MonthEndForecast.Of(records.Select(r => (r.Timestamp, r.Cost.Total!.Value)), asOf, config.TimeZone);
-        var monthly = budgets.Snapshot().Select(b => b.Budget).Where(b => b.Period == Policy.Budgets.BudgetPeriod.Monthly).ToList();
+        var monthly = budgets.Snapshot().Select(b => b.Budget).Where(b => b.Period == Policy.Budgets.BudgetPeriod.Monthly)
+            .Select(b => (Budget: b, Forecast: MonthEndForecast.Of(records.Where(r => b.Applies(r.Attribution)).Select(r => (r.Timestamp, r.Cost.Total!.Value)), asOf, config.TimeZone)))
+            .ToList();
+        static decimal? Percent(decimal forecast, decimal limit) => limit == 0 ? null : decimal.Round(forecast / limit * 100, 1);
+        static string Status(MonthEndForecast forecast, decimal limit) => forecast.LowUsd > limit ? "over" : forecast.HighUsd > limit ? "at_risk" : "under";
+        if (format == "csv")
+        {
+            await WriteCsvAsync(context, ["budget", "scope", "value", "limit_usd", "spent_usd", "forecast_usd", "low_usd", "high_usd", "forecast_percent", "status"],
+                [["(all spend)", "global", null, null, total.SpentUsd, total.ForecastUsd, total.LowUsd, total.HighUsd, null, null],
+                 .. monthly.Select(m => new object?[] { m.Budget.Name, m.Budget.Scope, m.Budget.Value, m.Budget.LimitUsd, m.Forecast.SpentUsd, m.Forecast.ForecastUsd, m.Forecast.LowUsd, m.Forecast.HighUsd, Percent(m.Forecast.ForecastUsd, m.Budget.LimitUsd), Status(m.Forecast, m.Budget.LimitUsd) })]);
+            return;
+        }
+
         await context.Response.WriteAsJsonAsync(new
         {
             month = total.Month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
@@ -134,22 +153,18 @@ public static class AdminAnalyticsEndpoints
             forecast_usd = total.ForecastUsd,
             low_usd = total.LowUsd,
             high_usd = total.HighUsd,
-            budgets = monthly.Select(budget =>
+            budgets = monthly.Select(m => new
             {
-                var forecast = MonthEndForecast.Of(records.Where(r => budget.Applies(r.Attribution)).Select(r => (r.Timestamp, r.Cost.Total!.Value)), asOf, config.TimeZone);
-                return new
-                {
-                    name = budget.Name,
-                    scope = budget.Scope,
-                    value = budget.Value,
-                    limit_usd = budget.LimitUsd,
-                    spent_usd = forecast.SpentUsd,
-                    forecast_usd = forecast.ForecastUsd,
-                    low_usd = forecast.LowUsd,
-                    high_usd = forecast.HighUsd,
-                    forecast_percent = budget.LimitUsd == 0 ? (decimal?)null : decimal.Round(forecast.ForecastUsd / budget.LimitUsd * 100, 1),
-                    status = forecast.LowUsd > budget.LimitUsd ? "over" : forecast.HighUsd > budget.LimitUsd ? "at_risk" : "under",
-                };
+                name = m.Budget.Name,
+                scope = m.Budget.Scope,
+                value = m.Budget.Value,
+                limit_usd = m.Budget.LimitUsd,
+                spent_usd = m.Forecast.SpentUsd,
+                forecast_usd = m.Forecast.ForecastUsd,
+                low_usd = m.Forecast.LowUsd,
+                high_usd = m.Forecast.HighUsd,
+                forecast_percent = Percent(m.Forecast.ForecastUsd, m.Budget.LimitUsd),
+                status = Status(m.Forecast, m.Budget.LimitUsd),
             }),
         }, context.RequestAborted);
     }
@@ -171,17 +186,11 @@ public static class AdminAnalyticsEndpoints
 
         var records = await ledger.ReadAsync(range.From, context.RequestAborted).TakeWhile(r => r.Timestamp < range.To).ToListAsync(context.RequestAborted);
         var rows = Analytics.UnitEconomics.UnitEconomicsReport.Build(records, await outcomes.ListAsync(range.From, range.To, context.RequestAborted), grouping, config.TimeZone);
-        context.Response.ContentType = ContentType(range.Format);
         if (range.Format == "csv")
         {
-            var text = new StringBuilder(CsvText.Cell(grouping.Name) + ",requests,cost_usd,cost_per_request_usd,active_user_days,cost_per_active_user_day_usd,conversions,revenue_usd,margin_usd,margin_per_request_usd,cost_per_conversion_usd,negative_margin\n");
-            foreach (var r in rows)
-            {
-                text.Append(string.Join(',', new object?[] { CsvText.Cell(r.Group), r.Requests, r.CostUsd, r.CostPerRequestUsd, r.ActiveUserDays, r.CostPerActiveUserDayUsd, r.Conversions, r.RevenueUsd, r.MarginUsd, r.MarginPerRequestUsd, r.CostPerConversionUsd, r.NegativeMargin ? "true" : "false" }
-                    .Select(v => v is IFormattable f ? f.ToString(null, System.Globalization.CultureInfo.InvariantCulture) : v?.ToString() ?? string.Empty))).Append('\n');
-            }
-
-            await context.Response.WriteAsync(text.ToString(), context.RequestAborted);
+            await WriteCsvAsync(context,
+                [grouping.Name, "requests", "cost_usd", "cost_per_request_usd", "active_user_days", "cost_per_active_user_day_usd", "conversions", "revenue_usd", "margin_usd", "margin_per_request_usd", "cost_per_conversion_usd", "negative_margin"],
+                rows.Select(r => new object?[] { r.Group, r.Requests, r.CostUsd, r.CostPerRequestUsd, r.ActiveUserDays, r.CostPerActiveUserDayUsd, r.Conversions, r.RevenueUsd, r.MarginUsd, r.MarginPerRequestUsd, r.CostPerConversionUsd, r.NegativeMargin }));
             return;
         }
 
@@ -212,7 +221,15 @@ public static class AdminAnalyticsEndpoints
     {
         if (await AdmitAsync(context, auth, time) is { } range)
         {
-            await WriteAnomaliesAsync(context, await store.ListAsync(range.From, context.RequestAborted));
+            var anomalies = await store.ListAsync(range.From, context.RequestAborted);
+            if (range.Format == "csv")
+            {
+                await WriteCsvAsync(context, ["kind", "dimension", "value", "period", "cost_usd", "baseline_usd", "ratio", "detected_at"],
+                    anomalies.Select(a => new object?[] { a.Kind, a.Dimension, a.Value, a.Period, a.CostUsd, a.BaselineUsd, a.Ratio, a.DetectedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture) }));
+                return;
+            }
+
+            await WriteAnomaliesAsync(context, anomalies);
         }
     }
 
@@ -255,6 +272,25 @@ public static class AdminAnalyticsEndpoints
         {
             await RecordExport.WriteJsonAsync(context.Response.Body, records, context.RequestAborted);
         }
+    }
+
+    /// <summary>A CSV report: a header row, then one row per item; numbers invariant and exact, booleans true/false, nulls empty.</summary>
+    private static async Task WriteCsvAsync(HttpContext context, IReadOnlyList<string> header, IEnumerable<object?[]> rows)
+    {
+        var text = new StringBuilder(string.Join(',', header.Select(CsvText.Cell))).Append('\n');
+        foreach (var row in rows)
+        {
+            text.AppendJoin(',', row.Select(v => v switch
+            {
+                null => string.Empty,
+                bool flag => flag ? "true" : "false",
+                IFormattable formattable => formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+                _ => CsvText.Cell(v.ToString()!),
+            })).Append('\n');
+        }
+
+        context.Response.ContentType = ContentType("csv");
+        await context.Response.WriteAsync(text.ToString(), context.RequestAborted);
     }
 
     private static string ContentType(string format) => format == "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
