@@ -52,7 +52,7 @@ public sealed record MonthEndForecast(DateOnly Month, DateTimeOffset AsOf, decim
             var elapsed = (decimal)(local - new DateTimeOffset(monthStart.ToDateTime(TimeOnly.MinValue), local.Offset)).TotalDays;
             var rate = elapsed > 0 ? spent / elapsed : 0;
             var rest = rate * (remainingDays.Count + dayFractionLeft);
-            return new MonthEndForecast(monthStart, asOf, spent, spent + rest, spent, spent + 2 * rest, "run-rate (no complete day yet)");
+            return new MonthEndForecast(monthStart, asOf, spent, Round(spent + rest), spent, Round(spent + 2 * rest), "run-rate (no complete day yet)");
         }
 
         var overall = known.Average(d => daily.GetValueOrDefault(d));
@@ -71,6 +71,9 @@ public sealed record MonthEndForecast(DateOnly Month, DateTimeOffset AsOf, decim
         var dayNoise = weights.Sum(w => w.Weight * w.Weight) * variance;
         var meanError = weights.GroupBy(w => w.Day).Sum(g => Math.Pow(g.Sum(w => w.Weight), 2) * variance / samples.GetValueOrDefault(g.Key, known.Count));
         var spread = (decimal)(1.645 * Math.Sqrt(dayNoise + meanError));
-        return new MonthEndForecast(monthStart, asOf, spent, forecast, Math.Max(spent, forecast - spread), forecast + spread, $"weekday means over {known.Count} days");
+        return new MonthEndForecast(monthStart, asOf, spent, Round(forecast), Round(Math.Max(spent, forecast - spread)), Round(forecast + spread), $"weekday means over {known.Count} days");
     }
+
+    /// <summary>An estimate to a hundred-millionth of a dollar (what is spent stays exact).</summary>
+    private static decimal Round(decimal estimate) => decimal.Round(estimate, 8);
 }
