@@ -123,6 +123,48 @@ public sealed class UsageJournalTests : IDisposable
         Assert.Equal(3, lines.Length);
     }
 
+    [Fact]
+    public async Task A_gap_left_by_a_write_that_never_happened_does_not_hide_the_record_after_it()
+    {
+        // Appends reserve their place and write outside the lock: a kill between two writes leaves zero bytes.
+        var lines = new ArrayBufferWriter<byte>();
+        JournalCodec.Write(Sample(0), lines);
+        lines.Write(new byte[731]);
+        JournalCodec.Write(Sample(1), lines);
+        Directory.CreateDirectory(_directory);
+        File.WriteAllBytes(Path.Combine(_directory, "000000000003" + UsageJournal.Extension), lines.WrittenSpan.ToArray());
+        await using var store = new SqliteLedgerStore(Path.Combine(_directory, "ledger.db"));
+        await store.InitializeAsync(CancellationToken.None);
+
+        Assert.Equal(2, await JournalReplay.RunAsync(_directory, store, NullLogger.Instance, CancellationToken.None));
+    }
+
+    [Fact]
+    public void Concurrent_appends_across_segment_rotations_each_land_whole_and_all_files_go_once_committed()
+    {
+        var journal = new UsageJournal(_directory);
+        var segments = new System.Collections.Concurrent.ConcurrentBag<long>();
+        Parallel.For(0, 24_000, new ParallelOptions { MaxDegreeOfParallelism = 8 }, n => segments.Add(journal.Append(Sample(n))));
+
+        var files = UsageJournal.Segments(_directory);
+        var ids = files.SelectMany(f => ReadShared(f.Path).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            .Select(line => JournalCodec.Read(System.Text.Encoding.UTF8.GetBytes(line))?.Id).ToList();
+        Assert.True(files.Count >= 2, $"expected a rotation, found {files.Count} segment(s)");
+        Assert.Equal(24_000, ids.Count);
+        Assert.Equal(24_000, ids.Where(id => id is not null).Distinct().Count());
+
+        journal.Committed(segments);
+        journal.Dispose();
+        Assert.Empty(UsageJournal.Segments(_directory));
+    }
+
+    private static string ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
     public void Dispose()
     {
         try

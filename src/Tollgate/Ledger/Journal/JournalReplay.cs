@@ -40,7 +40,14 @@ public static partial class JournalReplay
             {
                 var end = Array.IndexOf(content, (byte)'\n', start);
                 end = end < 0 ? content.Length : end;
-                var line = content.AsMemory(start..end);
+                // Zero bytes before a line are the reserved place of a record whose write never happened (see UsageJournal).
+                var first = start;
+                while (first < end && content[first] == 0)
+                {
+                    first++;
+                }
+
+                var line = content.AsMemory(first..end);
                 start = end + 1;
                 if (line.IsEmpty)
                 {

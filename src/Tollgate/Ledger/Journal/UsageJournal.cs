@@ -11,6 +11,11 @@ namespace Tollgate.Ledger.Journal;
 /// when it is closed and every record in it has been committed to the store, and whatever a dead process left behind
 /// is replayed into the store on start-up (<see cref="JournalReplay"/>). Each open segment holds an exclusive lock, so a
 /// second gateway on the same directory never replays a live one's records.
+/// <para>
+/// Concurrent appends only reserve their place in the segment under the lock and write outside it, each at its own
+/// offset: a busy gateway's requests do not queue (or spin) behind one another's system calls. A process killed
+/// between two such writes can leave a gap of zero bytes before a later record; replay skips it.
+/// </para>
 /// </summary>
 public sealed class UsageJournal : IDisposable
 {
@@ -21,11 +26,9 @@ public sealed class UsageJournal : IDisposable
     private static ArrayBufferWriter<byte>? t_line;
 
     private readonly Lock _gate = new();
-    private readonly Dictionary<long, int> _outstanding = [];
+    private readonly Dictionary<long, Segment> _segments = [];
     private readonly string _directory;
-    private SafeFileHandle _file;
-    private long _segment;
-    private long _offset;
+    private Segment _current;
     private bool _closed;
 
     /// <summary>Opens a new segment after any left in <paramref name="directory"/> (those are for <see cref="JournalReplay"/>).</summary>
@@ -33,8 +36,7 @@ public sealed class UsageJournal : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         _directory = Directory.CreateDirectory(directory).FullName;
-        _segment = Segments(_directory).Select(s => s.Number).DefaultIfEmpty(0).Max() + 1;
-        _file = Open(_segment);
+        _current = Open(Segments(_directory).Select(s => s.Number).DefaultIfEmpty(0).Max() + 1);
     }
 
     /// <summary>The journal's directory.</summary>
@@ -61,20 +63,42 @@ public sealed class UsageJournal : IDisposable
         var line = t_line ??= new ArrayBufferWriter<byte>(1024);
         line.ResetWrittenCount();
         JournalCodec.Write(record, line);
+        Segment segment;
+        long offset;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
-            RandomAccess.Write(_file, line.WrittenSpan, _offset);
-            _offset += line.WrittenCount;
-            var segment = _segment;
-            _outstanding[segment] = _outstanding.GetValueOrDefault(segment) + 1;
-            if (_offset >= SegmentBytes)
+            segment = _current;
+            offset = segment.Reserve(line.WrittenCount);
+            if (segment.Length >= SegmentBytes)
             {
-                Rotate();
+                _current = Open(segment.Number + 1);
+                segment.Retired = true;
             }
-
-            return segment;
         }
+
+        var written = false;
+        try
+        {
+            RandomAccess.Write(segment.File, line.WrittenSpan, offset);
+            written = true;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                segment.Writers--;
+                if (!written)
+                {
+                    // Not journaled (the caller sees the exception): nothing of it will be committed.
+                    segment.Outstanding--;
+                }
+
+                CloseIfDone(segment);
+            }
+        }
+
+        return segment.Number;
     }
 
     /// <summary>The store has committed records from these segments (one entry per record).</summary>
@@ -83,15 +107,11 @@ public sealed class UsageJournal : IDisposable
         ArgumentNullException.ThrowIfNull(segments);
         lock (_gate)
         {
-            foreach (var segment in segments)
+            foreach (var number in segments)
             {
-                var left = _outstanding[segment] - 1;
-                _outstanding[segment] = left;
-                if (left == 0 && segment != _segment)
-                {
-                    _outstanding.Remove(segment);
-                    File.Delete(PathOf(segment));
-                }
+                var segment = _segments[number];
+                segment.Outstanding--;
+                CloseIfDone(segment);
             }
         }
     }
@@ -107,30 +127,63 @@ public sealed class UsageJournal : IDisposable
             }
 
             _closed = true;
-            _file.Dispose();
-            if (_outstanding.GetValueOrDefault(_segment) == 0)
-            {
-                File.Delete(PathOf(_segment));
-            }
+            _current.Retired = true;
+            CloseIfDone(_current);
         }
     }
 
-    private void Rotate()
+    /// <summary>
+    /// A retired segment's file is closed once no write is in flight, and deleted once the store holds all its records
+    /// (until then it stays on disk for replay after a crash). Called under the lock.
+    /// </summary>
+    private void CloseIfDone(Segment segment)
     {
-        _file.Dispose();
-        var full = _segment;
-        _segment++;
-        _offset = 0;
-        _file = Open(_segment);
-        if (_outstanding.GetValueOrDefault(full) == 0)
+        if (!segment.Retired || segment.Writers > 0)
         {
-            _outstanding.Remove(full);
-            File.Delete(PathOf(full));
+            return;
+        }
+
+        segment.File.Dispose();
+        if (segment.Outstanding == 0)
+        {
+            _segments.Remove(segment.Number);
+            File.Delete(PathOf(segment.Number));
         }
     }
 
-    private SafeFileHandle Open(long segment) =>
-        File.OpenHandle(PathOf(segment), FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+    private Segment Open(long number)
+    {
+        var segment = new Segment(number, File.OpenHandle(PathOf(number), FileMode.CreateNew, FileAccess.Write, FileShare.Read));
+        _segments[number] = segment;
+        return segment;
+    }
 
     private string PathOf(long segment) => Path.Combine(_directory, segment.ToString("D12", CultureInfo.InvariantCulture) + Extension);
+
+    /// <summary>One segment file: how far it is reserved, writes in flight, and records not yet committed to the store.</summary>
+    private sealed class Segment(long number, SafeFileHandle file)
+    {
+        public long Number { get; } = number;
+
+        public SafeFileHandle File { get; } = file;
+
+        public long Length { get; private set; }
+
+        public int Writers { get; set; }
+
+        public int Outstanding { get; set; }
+
+        /// <summary>No longer the segment new records go to.</summary>
+        public bool Retired { get; set; }
+
+        /// <summary>Takes the next <paramref name="bytes"/> of the file for one record; returns where they start.</summary>
+        public long Reserve(int bytes)
+        {
+            var offset = Length;
+            Length += bytes;
+            Writers++;
+            Outstanding++;
+            return offset;
+        }
+    }
 }
