@@ -8,12 +8,13 @@ namespace Tollgate.Analytics.Anomalies;
 
 /// <summary>
 /// Checks the ledger for anomalous spend at start and then every <see cref="AnomalySettings.CheckEvery"/>: the last
-/// complete day and the last complete hour. A new anomaly is stored and alerted to the webhooks once.
+/// complete hour each time, the last complete day once. A new anomaly is stored and alerted to the webhooks once.
 /// </summary>
 public sealed partial class AnomalyMonitor(
     ILedgerStore ledger, SqliteAnomalyStore store, AlertQueue alerts, GatewayConfig config, TimeProvider time, ILogger<AnomalyMonitor> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _checking = new(1, 1);
+    private DateOnly _dayChecked;
 
     /// <summary>Checks now; returns the anomalies that were new. Checks never overlap.</summary>
     public async Task<IReadOnlyList<SpendAnomaly>> CheckAsync(CancellationToken cancellationToken)
@@ -26,9 +27,15 @@ public sealed partial class AnomalyMonitor(
             var local = TimeZoneInfo.ConvertTime(now, config.TimeZone);
             var yesterday = DateOnly.FromDateTime(local.DateTime).AddDays(-1);
             var lastHour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(-1);
-            var records = await ledger.ReadAsync(now.AddDays(-10), cancellationToken).ToListAsync(cancellationToken);
-            var found = AnomalyDetector.Daily(records, yesterday, settings, config.TimeZone, now)
-                .Concat(AnomalyDetector.Hourly(records, lastHour, settings, config.TimeZone, now));
+            // A finished day does not change: it is checked once (8 days read); the checks in between read 26 hours.
+            var dailyDue = yesterday != _dayChecked;
+            var records = await ledger.ReadAsync(now.AddDays(dailyDue ? -10 : -1).AddHours(-2), cancellationToken).ToListAsync(cancellationToken);
+            var found = AnomalyDetector.Hourly(records, lastHour, settings, config.TimeZone, now).ToList();
+            if (dailyDue)
+            {
+                found.AddRange(AnomalyDetector.Daily(records, yesterday, settings, config.TimeZone, now));
+            }
+
             var added = new List<SpendAnomaly>();
             foreach (var anomaly in found)
             {
@@ -40,6 +47,7 @@ public sealed partial class AnomalyMonitor(
                 }
             }
 
+            _dayChecked = yesterday;
             return added;
         }
         finally
