@@ -116,7 +116,7 @@ public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, Dep
                     break;
                 }
 
-                await Task.Delay(wait, time, cancellationToken);
+                await RetryWait.UntilAsync(wait, time, cancellationToken);
                 if (breaker.State != CircuitState.Closed)
                 {
                     // Opened by other requests while this one waited: only its probe may go now.
