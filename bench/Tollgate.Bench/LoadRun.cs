@@ -6,7 +6,11 @@ using System.Text;
 namespace Tollgate.Bench;
 
 /// <summary>The result of one closed-loop load run: throughput and latency percentiles.</summary>
-internal sealed record LoadResult(string Target, int Connections, bool Stream, long Requests, long Errors, double Seconds, double P50Us, double P90Us, double P99Us)
+/// <remarks>
+/// CPU and allocation figures are for the whole benchmark process per request (load generator, upstream and the
+/// target together); the difference between two targets in the same run is what the extra work costs.
+/// </remarks>
+internal sealed record LoadResult(string Target, int Connections, bool Stream, long Requests, long Errors, double Seconds, double P50Us, double P90Us, double P99Us, double CpuUsPerRequest, double AllocatedBytesPerRequest, double GcPauseUsPerRequest, string Collections)
 {
     public double RequestsPerSecond => Requests / Seconds;
 
@@ -56,11 +60,23 @@ internal static class LoadRun
             latencies[i] = new List<double>(200_000);
         }
 
+        using var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        var pauseBefore = GC.GetTotalPauseDuration();
+        int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var watch = Stopwatch.StartNew();
         await PhaseAsync(duration, latencies);
         var seconds = watch.Elapsed.TotalSeconds;
+        process.Refresh();
+        var cpu = process.TotalProcessorTime - cpuBefore;
+        var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+        var pause = GC.GetTotalPauseDuration() - pauseBefore;
+        var collections = string.Join('/', Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g]));
         var all = latencies.SelectMany(l => l).Order().ToArray();
-        return new LoadResult(target, connections, stream, all.Length, errors, seconds, Percentile(all, 0.50), Percentile(all, 0.90), Percentile(all, 0.99));
+        var count = Math.Max(1, all.Length);
+        return new LoadResult(target, connections, stream, all.Length, errors, seconds, Percentile(all, 0.50), Percentile(all, 0.90), Percentile(all, 0.99),
+            cpu.TotalMicroseconds / count, (double)allocated / count, pause.TotalMicroseconds / count, collections);
 
         async Task PhaseAsync(TimeSpan length, List<double>[]? record)
         {

@@ -58,7 +58,7 @@ foreach (var connections in options.Connections)
         {
             var result = await LoadRun.RunAsync(name, url, key, ChatBody, connections, stream: false, options.Warmup, options.Duration);
             rounds[name].Add(result);
-            Console.WriteLine(string.Create(culture, $"round {round + 1}  {name,-16} c={connections,-3} {result.RequestsPerSecond,9:F0} req/s  p50 {result.P50Us,8:F0} µs  p90 {result.P90Us,8:F0} µs  p99 {result.P99Us,8:F0} µs  errors {result.Errors}"));
+            Console.WriteLine(string.Create(culture, $"round {round + 1}  {name,-16} c={connections,-3} {result.RequestsPerSecond,9:F0} req/s  p50 {result.P50Us,8:F0} µs  p90 {result.P90Us,8:F0} µs  p99 {result.P99Us,8:F0} µs  cpu {result.CpuUsPerRequest,6:F0} µs/req  alloc {result.AllocatedBytesPerRequest / 1024,6:F1} KiB/req  gc pause {result.GcPauseUsPerRequest,5:F1} µs/req  gen0/1/2 {result.Collections}  errors {result.Errors}"));
         }
     }
 
@@ -143,12 +143,17 @@ internal static class Report
         text.AppendLine(string.Create(c, $"rows are the median of {options.Rounds} interleaved rounds of {options.Duration.TotalSeconds:0} s per target (targets take turns within each round), so that"));
         text.AppendLine("drifting load from neighbours on a shared machine falls on every target alike.");
         text.AppendLine();
-        text.AppendLine("| target | connections | mode | req/s | p50 µs | p90 µs | p99 µs | errors |");
-        text.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|");
+        text.AppendLine("| target | connections | mode | req/s | p50 µs | p90 µs | p99 µs | CPU µs/req | KiB alloc/req | errors |");
+        text.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
-            text.AppendLine(string.Create(c, $"| {r.Target} | {r.Connections} | {(r.Stream ? "stream" : "json")} | {r.RequestsPerSecond:F0} | {r.P50Us:F0} | {r.P90Us:F0} | {r.P99Us:F0} | {r.Errors} |"));
+            text.AppendLine(string.Create(c, $"| {r.Target} | {r.Connections} | {(r.Stream ? "stream" : "json")} | {r.RequestsPerSecond:F0} | {r.P50Us:F0} | {r.P90Us:F0} | {r.P99Us:F0} | {r.CpuUsPerRequest:F0} | {r.AllocatedBytesPerRequest / 1024:F1} | {r.Errors} |"));
         }
+
+        text.AppendLine();
+        text.AppendLine("CPU µs/req and KiB alloc/req are for the whole process (load generator, upstream and target together) divided by");
+        text.AppendLine("the requests served; the difference between two rows is what the extra work costs, and on a machine whose");
+        text.AppendLine("cores are all busy it is what decides throughput. They vary much less between runs than req/s.");
 
         text.AppendLine();
         text.AppendLine("## Against the targets");

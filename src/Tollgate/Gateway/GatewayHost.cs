@@ -44,6 +44,10 @@ public static class GatewayHost
         // A failed start (e.g. the port is taken) is reported by `tollgate serve` in one line, not as a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
+        // ASP.NET starts a tracing Activity for every request whenever this logger is enabled at any level; it only
+        // logs request starts and ends (Information), so it is switched off and requests carry no Activity.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+
         var services = builder.Services;
         services.AddSingleton(config);
         services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = config.ShutdownGrace);

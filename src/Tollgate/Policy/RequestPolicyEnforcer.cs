@@ -28,7 +28,7 @@ public static class RequestPolicyEnforcer
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(attribution);
         rewritten = null;
-        var missing = policy.RequiredTags.Where(tag => string.IsNullOrEmpty(TagValue(attribution, tag))).ToList();
+        var missing = policy.RequiredTags.Count == 0 ? [] : policy.RequiredTags.Where(tag => string.IsNullOrEmpty(TagValue(attribution, tag))).ToList();
         if (missing.Count > 0)
         {
             return GatewayError.InvalidRequest(

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Tollgate.Configuration;
 
@@ -23,4 +25,10 @@ public sealed record ProviderRequest(
 {
     /// <summary>Client headers the provider's own protocol needs (e.g. <c>anthropic-version</c>), by allow-list.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders { get; init; } = [];
+
+    /// <summary>
+    /// A buffer for the provider's body, sized from the client's body so that writing it seldom grows the buffer
+    /// (a rewrite changes a few fields; a translation to another format stays within a small factor).
+    /// </summary>
+    public ArrayBufferWriter<byte> BodyBuffer() => new(JsonMarshal.GetRawUtf8Value(Body).Length + 256);
 }

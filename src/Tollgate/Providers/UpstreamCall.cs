@@ -16,7 +16,11 @@ public static class UpstreamCall
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(deployment);
         ArgumentNullException.ThrowIfNull(timer);
-        message.Options.Set(UpstreamHttp.ConnectTimeout, deployment.Timeouts.Connect);
+        if (deployment.Timeouts.Connect != UpstreamHttp.DefaultConnectTimeout)
+        {
+            // Only a timeout other than the default travels with the request (the options dictionary costs an allocation).
+            message.Options.Set(UpstreamHttp.ConnectTimeout, deployment.Timeouts.Connect);
+        }
         try
         {
             var response = await invoker.SendAsync(message, timer.Token);

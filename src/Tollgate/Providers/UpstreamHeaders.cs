@@ -14,7 +14,8 @@ public static class UpstreamHeaders
     {
         ArgumentNullException.ThrowIfNull(response);
         List<KeyValuePair<string, string>>? selected = null;
-        foreach (var header in response.Headers)
+        // Read without validation: the values pass through as the provider wrote them, and nothing is parsed.
+        foreach (var header in response.Headers.NonValidated)
         {
             var name = header.Key;
             var passed = name.Equals("retry-after", StringComparison.OrdinalIgnoreCase)
@@ -25,7 +26,7 @@ public static class UpstreamHeaders
                 : name.Equals("x-request-id", StringComparison.OrdinalIgnoreCase) ? UpstreamRequestId : null;
             if (passed is not null)
             {
-                (selected ??= []).Add(new(passed, string.Join(", ", header.Value)));
+                (selected ??= []).Add(new(passed, header.Value.ToString()));
             }
         }
 

@@ -13,7 +13,8 @@ public sealed class UpstreamHttp : IDisposable
     /// <summary>The request option that carries a deployment's connect timeout to the connection callback.</summary>
     public static readonly HttpRequestOptionsKey<TimeSpan> ConnectTimeout = new("tollgate.connect_timeout");
 
-    private static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>The connect timeout of a request that does not carry <see cref="ConnectTimeout"/>.</summary>
+    public static readonly TimeSpan DefaultConnectTimeout = Configuration.DeploymentTimeouts.Default.Connect;
 
     public UpstreamHttp()
     {

@@ -124,7 +124,7 @@ public sealed class ProxyRequestHandler(
                 return;
             }
 
-            var candidates = all.Where(d => d.Adapter.Supports(endpoint)).ToList();
+            var candidates = Supporting(all, endpoint);
             if (candidates.Count == 0)
             {
                 await RejectAsync(context, endpoint, WrongEndpoint(parsed.Model, all[0], endpoint));
@@ -432,4 +432,18 @@ public sealed class ProxyRequestHandler(
         ProviderFailureKind.Timeout => GatewayError.Upstream(StatusCodes.Status504GatewayTimeout, "The provider did not answer in time: " + failure.Message),
         _ => GatewayError.Upstream(StatusCodes.Status502BadGateway, "The provider could not be reached: " + failure.Message),
     };
+
+    /// <summary>The candidates whose provider serves this endpoint (the same list when all of them do, as usual).</summary>
+    private static IReadOnlyList<Deployment> Supporting(IReadOnlyList<Deployment> all, GatewayEndpoint endpoint)
+    {
+        for (var i = 0; i < all.Count; i++)
+        {
+            if (!all[i].Adapter.Supports(endpoint))
+            {
+                return [.. all.Where(d => d.Adapter.Supports(endpoint))];
+            }
+        }
+
+        return all;
+    }
 }

@@ -150,7 +150,10 @@ public static class JournalCodec
     {
         if (value is { } money)
         {
-            json.WriteString(name, money.ToString(CultureInfo.InvariantCulture));
+            // Formatted straight to UTF-8 on the stack: a decimal has at most 29 digits, a sign and a point.
+            Span<byte> text = stackalloc byte[40];
+            money.TryFormat(text, out var written, default, CultureInfo.InvariantCulture);
+            json.WriteString(name, text[..written]);
         }
     }
 

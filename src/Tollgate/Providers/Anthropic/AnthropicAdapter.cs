@@ -109,7 +109,7 @@ public sealed class AnthropicAdapter(UpstreamHttp http, TimeProvider time) : Htt
     {
         ArgumentNullException.ThrowIfNull(request);
         var deployment = request.Deployment;
-        var buffer = new ArrayBufferWriter<byte>(1024);
+        var buffer = request.BodyBuffer();
         if (request.Endpoint == GatewayEndpoint.ChatCompletions)
         {
             var rejection = AnthropicRequestTranslator.Translate(request.Body, deployment.Model, AnthropicRequestTranslator.DefaultMaxTokens, buffer);

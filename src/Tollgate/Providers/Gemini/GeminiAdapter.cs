@@ -58,7 +58,7 @@ public sealed class GeminiAdapter(UpstreamHttp http, TimeProvider time) : HttpPr
     {
         ArgumentNullException.ThrowIfNull(request);
         var deployment = request.Deployment;
-        var buffer = new ArrayBufferWriter<byte>(1024);
+        var buffer = request.BodyBuffer();
         var rejection = GeminiRequestTranslator.Translate(request.Body, buffer);
         if (rejection is not null)
         {

@@ -17,7 +17,7 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
-    private static readonly ConditionalWeakTable<DeploymentConfig, Uri[]> UpstreamUris = [];
+    private static readonly ConditionalWeakTable<DeploymentConfig, UpstreamTarget> Targets = [];
 
     public override bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Embeddings;
 
@@ -31,24 +31,22 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
     {
         ArgumentNullException.ThrowIfNull(request);
         var deployment = request.Deployment;
-        var buffer = new ArrayBufferWriter<byte>(1024);
+        var buffer = request.BodyBuffer();
         RequestBodyRewriter.Write(request.Body, deployment.Model, request.Stream, buffer);
         var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
         content.Headers.ContentType = JsonContentType;
-        var message = new HttpRequestMessage(HttpMethod.Post, UpstreamUri(deployment, request.Endpoint)) { Content = content, Version = new Version(1, 1) };
-        if (!string.IsNullOrEmpty(deployment.ApiKey))
+        var target = Target(deployment);
+        var message = new HttpRequestMessage(HttpMethod.Post, request.Endpoint == GatewayEndpoint.Embeddings ? target.Embeddings : target.Chat)
         {
-            if (KnownProviders.IsAzure(deployment.Provider))
-            {
-                message.Headers.Add("api-key", deployment.ApiKey);
-            }
-            else
-            {
-                message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", deployment.ApiKey);
-            }
+            Content = content,
+            Version = new Version(1, 1),
+        };
+        if (target.KeyHeader is { } keyHeader)
+        {
+            message.Headers.TryAddWithoutValidation(keyHeader.Name, keyHeader.Value);
         }
 
-        message.Headers.Accept.ParseAdd(request.Stream ? "text/event-stream" : "application/json");
+        message.Headers.TryAddWithoutValidation("Accept", request.Stream ? "text/event-stream" : "application/json");
         return (message, null);
     }
 
@@ -62,24 +60,22 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
         return new UpstreamReply((int)response.StatusCode, body, contentType, usage, characters) { Headers = UpstreamHeaders.Select(response) };
     }
 
-    /// <summary>The endpoint URLs of a deployment, built once instead of parsed on every request.</summary>
-    private static Uri UpstreamUri(DeploymentConfig deployment, GatewayEndpoint endpoint)
+    /// <summary>A deployment's endpoint URLs and key header, built once instead of on every request.</summary>
+    private static UpstreamTarget Target(DeploymentConfig deployment) => Targets.GetValue(deployment, d =>
     {
-        var uris = UpstreamUris.GetValue(deployment, d =>
+        var baseUrl = d.BaseUrl!.AbsoluteUri.TrimEnd('/');
+        var azure = KnownProviders.IsAzure(d.Provider);
+        (string, string)? keyHeader = string.IsNullOrEmpty(d.ApiKey) ? null : azure ? ("api-key", d.ApiKey) : ("Authorization", "Bearer " + d.ApiKey);
+        if (azure)
         {
-            var baseUrl = d.BaseUrl!.AbsoluteUri.TrimEnd('/');
-            if (KnownProviders.IsAzure(d.Provider))
-            {
-                // Azure OpenAI: the model is the Azure deployment's name, in the path; the version is a query parameter.
-                var deploymentBase = $"{baseUrl}/openai/deployments/{Uri.EscapeDataString(d.Model)}";
-                var version = "?api-version=" + Uri.EscapeDataString(d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion);
-                return [new Uri(deploymentBase + "/chat/completions" + version), new Uri(deploymentBase + "/embeddings" + version)];
-            }
+            // Azure OpenAI: the model is the Azure deployment's name, in the path; the version is a query parameter.
+            var deploymentBase = $"{baseUrl}/openai/deployments/{Uri.EscapeDataString(d.Model)}";
+            var version = "?api-version=" + Uri.EscapeDataString(d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion);
+            return new UpstreamTarget(new Uri(deploymentBase + "/chat/completions" + version), new Uri(deploymentBase + "/embeddings" + version), keyHeader);
+        }
 
-            return [new Uri(baseUrl + "/chat/completions"), new Uri(baseUrl + "/embeddings")];
-        });
-        return uris[endpoint == GatewayEndpoint.Embeddings ? 1 : 0];
-    }
+        return new UpstreamTarget(new Uri(baseUrl + "/chat/completions"), new Uri(baseUrl + "/embeddings"), keyHeader);
+    });
 
     /// <summary>Usage and generated-text length of a whole chat completion or embeddings response.</summary>
     internal static (Usage Usage, long OutputCharacters) ReadCompletion(ReadOnlyMemory<byte> body)
@@ -87,4 +83,6 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
         var facts = OpenAiChunkInspector.Inspect(body.Span);
         return (facts.Usage ?? Usage.None, facts.ContentCharacters);
     }
+
+    private sealed record UpstreamTarget(Uri Chat, Uri Embeddings, (string Name, string Value)? KeyHeader);
 }
