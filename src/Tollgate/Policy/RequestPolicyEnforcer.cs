@@ -28,8 +28,8 @@ public static class RequestPolicyEnforcer
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(attribution);
         rewritten = null;
-        var missing = policy.RequiredTags.Count == 0 ? [] : policy.RequiredTags.Where(tag => string.IsNullOrEmpty(TagValue(attribution, tag))).ToList();
-        if (missing.Count > 0)
+        var missing = policy.RequiredTags.Count == 0 ? null : policy.RequiredTags.Where(tag => string.IsNullOrEmpty(TagValue(attribution, tag))).ToList();
+        if (missing is { Count: > 0 })
         {
             return GatewayError.InvalidRequest(
                 $"This gateway requires every request to carry: {string.Join(", ", missing)} (as X-{string.Join(", X-", missing.Select(HeaderName))} headers, X-Tags or body metadata).",

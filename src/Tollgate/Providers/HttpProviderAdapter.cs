@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using Tollgate.Providers.Streaming;
 
@@ -104,43 +103,11 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
     /// <summary>The inspector (or translator) for one stream of this provider.</summary>
     protected abstract IStreamInspector CreateStreamInspector(ProviderRequest request);
 
-    /// <summary>
-    /// Reads a whole body into an array of exactly its length: one of known length directly, a chunked one through a
-    /// pooled buffer (instead of the growing copies <see cref="HttpContent.ReadAsByteArrayAsync()"/> makes).
-    /// </summary>
+    /// <summary>Reads a whole answer (see <see cref="WholeBody"/>).</summary>
     protected static async Task<byte[]> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        if (content.Headers.ContentLength is { } length and <= int.MaxValue)
-        {
-            var body = new byte[length];
-            await stream.ReadExactlyAsync(body, cancellationToken);
-            return body;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        try
-        {
-            var filled = 0;
-            int read;
-            while ((read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken)) > 0)
-            {
-                filled += read;
-                if (filled == buffer.Length)
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, filled).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-            }
-
-            return buffer.AsSpan(0, filled).ToArray();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        return await WholeBody.ReadAsync(stream, content.Headers.ContentLength, long.MaxValue, cancellationToken);
     }
 }

@@ -24,9 +24,9 @@ public sealed class RequestBodyReader(long maxBodyBytes)
         byte[] bytes;
         try
         {
-            bytes = await ReadBoundedAsync(request, cancellationToken);
+            bytes = await WholeBody.ReadAsync(request.Body, request.ContentLength, maxBodyBytes, cancellationToken);
         }
-        catch (BodyTooLargeException)
+        catch (WholeBody.TooLargeException)
         {
             return (null, GatewayError.BodyTooLarge(maxBodyBytes));
         }
@@ -121,31 +121,4 @@ public sealed class RequestBodyReader(long maxBodyBytes)
 
         return null;
     }
-
-    private async Task<byte[]> ReadBoundedAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength is { } length)
-        {
-            var exact = new byte[length];
-            await request.Body.ReadExactlyAsync(exact, cancellationToken);
-            return exact;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > maxBodyBytes)
-            {
-                throw new BodyTooLargeException();
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
-
-    private sealed class BodyTooLargeException : Exception;
 }
