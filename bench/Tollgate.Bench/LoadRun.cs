@@ -5,7 +5,7 @@ using System.Text;
 
 namespace Tollgate.Bench;
 
-/// <summary>The result of one closed-loop load run: throughput and latency percentiles.</summary>
+/// <summary>Throughput and latency percentiles of a target under load, from one or several slices of load added up.</summary>
 /// <remarks>
 /// CPU and allocation figures are for the whole benchmark process per request (load generator, upstream and the
 /// target together); the difference between two targets in the same run is what the extra work costs.
@@ -14,50 +14,80 @@ internal sealed record LoadResult(string Target, int Connections, bool Stream, l
 {
     public double RequestsPerSecond => Requests / Seconds;
 
-    /// <summary>The round with the median throughput.</summary>
-    public static LoadResult Median(IReadOnlyList<LoadResult> rounds) => rounds.OrderBy(r => r.RequestsPerSecond).ElementAt(rounds.Count / 2);
+    /// <summary>The slices of one target taken as one run: requests and time added up, every latency kept.</summary>
+    public static LoadResult Of(string target, int connections, bool stream, IReadOnlyList<LoadSlice> slices)
+    {
+        var all = slices.SelectMany(s => s.Latencies).Order().ToArray();
+        var count = Math.Max(1, all.Length);
+        var collections = string.Join('/', Enumerable.Range(0, 3).Select(g => slices.Sum(s => s.Collections[g])));
+        return new LoadResult(target, connections, stream, all.Length, slices.Sum(s => s.Errors), slices.Sum(s => s.Seconds),
+            Percentile(all, 0.50), Percentile(all, 0.90), Percentile(all, 0.99),
+            slices.Sum(s => s.Cpu.TotalMicroseconds) / count, (double)slices.Sum(s => s.AllocatedBytes) / count,
+            slices.Sum(s => s.GcPause.TotalMicroseconds) / count, collections);
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Floor(p * sorted.Length))];
+}
+
+/// <summary>What one slice of load measured: successful requests with their latencies, errors, and the process's CPU, allocations and GC.</summary>
+internal sealed record LoadSlice(IReadOnlyList<double> Latencies, long Errors, double Seconds, TimeSpan Cpu, long AllocatedBytes, TimeSpan GcPause, int[] Collections)
+{
+    public double RequestsPerSecond => Latencies.Count / Seconds;
+
+    public double CpuUsPerRequest => Cpu.TotalMicroseconds / Math.Max(1, Latencies.Count);
 }
 
 /// <summary>
-/// A closed-loop load generator: <c>connections</c> workers, each sending one request at a time on its own
-/// connection for a fixed time, every latency kept.
+/// One system under load — the upstream itself, the bare forwarder or Tollgate — with its own pool of keep-alive
+/// connections, so that the connections stay open from one slice of load to the next.
+/// </summary>
+internal sealed class LoadTarget(string name, Uri url, string? bearer, int maxConnections) : IDisposable
+{
+    private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        MaxConnectionsPerServer = maxConnections,
+        AutomaticDecompression = DecompressionMethods.None,
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
+    });
+
+    public string Name { get; } = name;
+
+    public async Task<bool> SendOneAsync(byte[] payload)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(payload) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (bearer is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+
+        using var response = await _client.SendAsync(request, CancellationToken.None);
+        await using var content = await response.Content.ReadAsStreamAsync();
+        await content.CopyToAsync(Stream.Null);
+        return response.IsSuccessStatusCode;
+    }
+
+    public void Dispose() => _client.Dispose();
+}
+
+/// <summary>
+/// A closed-loop load generator: <c>connections</c> workers, each sending one request at a time for a fixed time,
+/// every latency kept.
 /// </summary>
 internal static class LoadRun
 {
-    public static async Task<LoadResult> RunAsync(string target, Uri url, string? bearer, string body, int connections, bool stream, TimeSpan warmup, TimeSpan duration)
+    private const int SettleWindows = 3;
+
+    public static async Task<LoadSlice> RunAsync(LoadTarget target, string body, int connections, TimeSpan warmup, TimeSpan duration)
     {
-        using var handler = new SocketsHttpHandler
-        {
-            UseProxy = false,
-            MaxConnectionsPerServer = connections,
-            AutomaticDecompression = DecompressionMethods.None,
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-        };
-        using var client = new HttpMessageInvoker(handler);
         var payload = Encoding.UTF8.GetBytes(body);
-
-        async Task<bool> SendOneAsync()
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(payload) };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            if (bearer is not null)
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-            }
-
-            using var response = await client.SendAsync(request, CancellationToken.None);
-            await using var content = await response.Content.ReadAsStreamAsync();
-            await content.CopyToAsync(Stream.Null);
-            return response.IsSuccessStatusCode;
-        }
-
-        var errors = 0L;
-        await PhaseAsync(warmup, null);
-        errors = 0;
+        await DriveAsync(target, payload, connections, warmup, null);
         var latencies = new List<double>[connections];
         for (var i = 0; i < connections; i++)
         {
-            latencies[i] = new List<double>(200_000);
+            latencies[i] = new List<double>(16 * 1024);
         }
 
         using var process = Process.GetCurrentProcess();
@@ -66,42 +96,79 @@ internal static class LoadRun
         var pauseBefore = GC.GetTotalPauseDuration();
         int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var watch = Stopwatch.StartNew();
-        await PhaseAsync(duration, latencies);
+        var errors = await DriveAsync(target, payload, connections, duration, latencies);
         var seconds = watch.Elapsed.TotalSeconds;
         process.Refresh();
-        var cpu = process.TotalProcessorTime - cpuBefore;
-        var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
-        var pause = GC.GetTotalPauseDuration() - pauseBefore;
-        var collections = string.Join('/', Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g]));
-        var all = latencies.SelectMany(l => l).Order().ToArray();
-        var count = Math.Max(1, all.Length);
-        return new LoadResult(target, connections, stream, all.Length, errors, seconds, Percentile(all, 0.50), Percentile(all, 0.90), Percentile(all, 0.99),
-            cpu.TotalMicroseconds / count, (double)allocated / count, pause.TotalMicroseconds / count, collections);
+        return new LoadSlice(
+            [.. latencies.SelectMany(l => l)],
+            errors,
+            seconds,
+            process.TotalProcessorTime - cpuBefore,
+            GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore,
+            GC.GetTotalPauseDuration() - pauseBefore,
+            [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])]);
+    }
 
-        async Task PhaseAsync(TimeSpan length, List<double>[]? record)
+    /// <summary>
+    /// Drives the target until its throughput stops rising. The JIT compiles hot code in tiers (quick code first, then
+    /// instrumented, then optimised), and on a machine whose cores are all busy that takes many seconds; until it is
+    /// done, a measurement compares start-up, not steady state. Throughput is read each second; once
+    /// <paramref name="minimum"/> has passed, the target has settled when the mean of the last three seconds is no more
+    /// than 3% above the mean of the three before them, or at <paramref name="maximum"/>.
+    /// </summary>
+    public static async Task<(TimeSpan Took, double RequestsPerSecond)> SettleAsync(LoadTarget target, string body, int connections, TimeSpan minimum, TimeSpan maximum)
+    {
+        var payload = Encoding.UTF8.GetBytes(body);
+        var watch = Stopwatch.StartNew();
+        var perSecond = new List<double>();
+        while (true)
         {
-            var end = Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
-            var workers = Enumerable.Range(0, connections).Select(async worker =>
+            var window = Stopwatch.StartNew();
+            var counts = new List<double>[connections];
+            for (var i = 0; i < connections; i++)
             {
-                while (Stopwatch.GetTimestamp() < end)
-                {
-                    var start = Stopwatch.GetTimestamp();
-                    var ok = await SendOneAsync();
-                    var micros = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-                    if (!ok)
-                    {
-                        Interlocked.Increment(ref errors);
-                    }
-                    else
-                    {
-                        record?[worker].Add(micros);
-                    }
-                }
-            });
-            await Task.WhenAll(workers);
+                counts[i] = [];
+            }
+
+            await DriveAsync(target, payload, connections, TimeSpan.FromSeconds(1), counts);
+            perSecond.Add(counts.Sum(c => c.Count) / window.Elapsed.TotalSeconds);
+            if (perSecond.Count < 2 * SettleWindows || watch.Elapsed < minimum)
+            {
+                continue;
+            }
+
+            var recent = perSecond.TakeLast(SettleWindows).Average();
+            var before = perSecond.SkipLast(SettleWindows).TakeLast(SettleWindows).Average();
+            if (recent <= before * 1.03 || watch.Elapsed >= maximum)
+            {
+                return (watch.Elapsed, recent);
+            }
         }
     }
 
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Floor(p * sorted.Length))];
+    /// <summary>Runs the closed loop for <paramref name="length"/>; returns the number of failed requests.</summary>
+    private static async Task<long> DriveAsync(LoadTarget target, byte[] payload, int connections, TimeSpan length, List<double>[]? record)
+    {
+        var errors = 0L;
+        var end = Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
+        var workers = Enumerable.Range(0, connections).Select(async worker =>
+        {
+            while (Stopwatch.GetTimestamp() < end)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var ok = await target.SendOneAsync(payload);
+                var micros = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                if (!ok)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+                else
+                {
+                    record?[worker].Add(micros);
+                }
+            }
+        });
+        await Task.WhenAll(workers);
+        return errors;
+    }
 }
