@@ -60,6 +60,21 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
             queue.MarkCommitted(batch);
             batch.Clear();
             records.Clear();
+            PrepareJournalSpare();
+        }
+    }
+
+    /// <summary>The journal's next segment is made here, between batches, rather than by a request that fills the current one.</summary>
+    private void PrepareJournalSpare()
+    {
+        try
+        {
+            queue.Journal.PrepareSpare();
+        }
+        catch (IOException ex)
+        {
+            // Appends make their own segment when no spare is ready; they fail loudly if the disk is the trouble.
+            LogSpareFailed(logger, ex);
         }
     }
 
@@ -87,6 +102,9 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not prepare the journal's next segment")]
+    private static partial void LogSpareFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} usage records failed (attempt {Attempt}); retrying")]
     private static partial void LogBatchFailed(ILogger logger, int count, int attempt, Exception exception);

@@ -140,6 +140,57 @@ public sealed class UsageJournalTests : IDisposable
     }
 
     [Fact]
+    public async Task A_copy_cut_short_by_a_kill_loses_only_its_own_record_and_the_unused_end_of_a_segment_is_skipped()
+    {
+        // Each append stores its closing newline first, then the rest: a kill during the copy leaves the start of the
+        // line, zero bytes, and the newline, so the next record is still a line of its own.
+        var whole = new ArrayBufferWriter<byte>();
+        JournalCodec.Write(Sample(1), whole);
+        var lines = new ArrayBufferWriter<byte>();
+        JournalCodec.Write(Sample(0), lines);
+        var torn = new byte[whole.WrittenCount];
+        whole.WrittenSpan[..40].CopyTo(torn);
+        torn[^1] = (byte)'\n';
+        lines.Write(torn);
+        JournalCodec.Write(Sample(2), lines);
+        lines.Write(new byte[64 * 1024]);
+        Directory.CreateDirectory(_directory);
+        File.WriteAllBytes(Path.Combine(_directory, "000000000004" + UsageJournal.Extension), lines.WrittenSpan.ToArray());
+        await using var store = new SqliteLedgerStore(Path.Combine(_directory, "ledger.db"));
+        await store.InitializeAsync(CancellationToken.None);
+
+        Assert.Equal(2, await JournalReplay.RunAsync(_directory, store, NullLogger.Instance, CancellationToken.None));
+        var ids = new List<string>();
+        await foreach (var record in store.ReadAsync(DateTimeOffset.UnixEpoch, CancellationToken.None))
+        {
+            ids.Add(record.Id);
+        }
+
+        Assert.Equal(["req_0", "req_2"], ids.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_live_segment_left_as_it_is_by_a_dead_gateway_replays_every_record()
+    {
+        // What a kill -9 leaves: the mapped segment at its full size, records at its start, zero bytes after them.
+        var journal = new UsageJournal(_directory);
+        for (var n = 0; n < 50; n++)
+        {
+            journal.Append(Sample(n));
+        }
+
+        var dead = Path.Combine(_directory, "dead");
+        Directory.CreateDirectory(dead);
+        var live = UsageJournal.Segments(_directory).Single().Path;
+        File.WriteAllBytes(Path.Combine(dead, Path.GetFileName(live)), File.ReadAllBytes(live));
+        journal.Dispose();
+        await using var store = new SqliteLedgerStore(Path.Combine(dead, "ledger.db"));
+        await store.InitializeAsync(CancellationToken.None);
+
+        Assert.Equal(50, await JournalReplay.RunAsync(dead, store, NullLogger.Instance, CancellationToken.None));
+    }
+
+    [Fact]
     public void Concurrent_appends_across_segment_rotations_each_land_whole_and_all_files_go_once_committed()
     {
         var journal = new UsageJournal(_directory);
@@ -147,11 +198,40 @@ public sealed class UsageJournalTests : IDisposable
         Parallel.For(0, 24_000, new ParallelOptions { MaxDegreeOfParallelism = 8 }, n => segments.Add(journal.Append(Sample(n))));
 
         var files = UsageJournal.Segments(_directory);
-        var ids = files.SelectMany(f => ReadShared(f.Path).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        // The live segment is mapped at its full size: its unused end is zero bytes.
+        var ids = files.SelectMany(f => ReadShared(f.Path).Split('\n').Select(line => line.Trim('\0')).Where(line => line.Length > 0))
             .Select(line => JournalCodec.Read(System.Text.Encoding.UTF8.GetBytes(line))?.Id).ToList();
         Assert.True(files.Count >= 2, $"expected a rotation, found {files.Count} segment(s)");
         Assert.Equal(24_000, ids.Count);
         Assert.Equal(24_000, ids.Where(id => id is not null).Distinct().Count());
+
+        journal.Committed(segments);
+        journal.Dispose();
+        Assert.Empty(UsageJournal.Segments(_directory));
+    }
+
+    [Fact]
+    public async Task Spares_made_while_appends_roll_over_segments_lose_no_record_and_leave_no_file_once_committed()
+    {
+        var journal = new UsageJournal(_directory);
+        var segments = new System.Collections.Concurrent.ConcurrentBag<long>();
+        using var done = new CancellationTokenSource();
+        var preparer = Task.Run(() =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                journal.PrepareSpare();
+            }
+        });
+        Parallel.For(0, 30_000, new ParallelOptions { MaxDegreeOfParallelism = 6 }, n => segments.Add(journal.Append(Sample(n))));
+        await done.CancelAsync();
+        await preparer;
+
+        var ids = UsageJournal.Segments(_directory)
+            .SelectMany(f => ReadShared(f.Path).Split('\n').Select(line => line.Trim('\0')).Where(line => line.Length > 0))
+            .Select(line => JournalCodec.Read(System.Text.Encoding.UTF8.GetBytes(line))?.Id).ToList();
+        Assert.Equal(30_000, ids.Where(id => id is not null).Distinct().Count());
+        Assert.True(segments.Distinct().Count() >= 2, "expected the appends to move to another segment");
 
         journal.Committed(segments);
         journal.Dispose();

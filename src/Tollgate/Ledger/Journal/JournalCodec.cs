@@ -11,60 +11,64 @@ namespace Tollgate.Ledger.Journal;
 /// </summary>
 public static class JournalCodec
 {
+    /// <summary>One writer per thread, reset for each record: records are written on the request path.</summary>
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     public static void Write(UsageRecord record, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(record);
-        using (var json = new Utf8JsonWriter(output))
+        var json = t_writer ??= new Utf8JsonWriter(output);
+        json.Reset(output);
+        json.WriteStartObject();
+        json.WriteString("id"u8, record.Id);
+        json.WriteNumber("ts"u8, record.Timestamp.ToUnixTimeMilliseconds());
+        json.WriteNumber("latency_ms"u8, record.LatencyMs);
+        WriteNumber(json, "ttfb_ms"u8, record.TimeToFirstByteMs);
+        var who = record.Attribution;
+        WriteString(json, "key_id"u8, who.KeyId);
+        WriteString(json, "user"u8, who.User);
+        WriteString(json, "session"u8, who.Session);
+        WriteString(json, "cost_center"u8, who.CostCenter);
+        WriteString(json, "feature"u8, who.Feature);
+        WriteString(json, "project"u8, who.Project);
+        WriteString(json, "env"u8, who.Env);
+        json.WriteStartObject("tags"u8);
+        foreach (var (name, value) in who.Tags)
         {
-            json.WriteStartObject();
-            json.WriteString("id", record.Id);
-            json.WriteNumber("ts", record.Timestamp.ToUnixTimeMilliseconds());
-            json.WriteNumber("latency_ms", record.LatencyMs);
-            WriteNumber(json, "ttfb_ms", record.TimeToFirstByteMs);
-            var who = record.Attribution;
-            WriteString(json, "key_id", who.KeyId);
-            WriteString(json, "user", who.User);
-            WriteString(json, "session", who.Session);
-            WriteString(json, "cost_center", who.CostCenter);
-            WriteString(json, "feature", who.Feature);
-            WriteString(json, "project", who.Project);
-            WriteString(json, "env", who.Env);
-            json.WriteStartObject("tags");
-            foreach (var (name, value) in who.Tags)
-            {
-                json.WriteString(name, value);
-            }
-
-            json.WriteEndObject();
-            json.WriteString("endpoint", record.Endpoint);
-            json.WriteString("alias", record.Alias);
-            json.WriteString("deployment", record.Deployment);
-            json.WriteString("provider", record.Provider);
-            json.WriteString("upstream_model", record.UpstreamModel);
-            json.WriteBoolean("stream", record.Stream);
-            json.WriteString("status", record.Status);
-            json.WriteNumber("http_status", record.HttpStatus);
-            json.WriteNumber("attempts", record.Attempts);
-            var usage = record.Usage;
-            WriteNumber(json, "input", usage.InputTokens);
-            WriteNumber(json, "cached_input", usage.CachedInputTokens);
-            WriteNumber(json, "cache_write", usage.CacheWriteTokens);
-            WriteNumber(json, "cache_write_1h", usage.CacheWrite1hTokens);
-            WriteNumber(json, "output", usage.OutputTokens);
-            WriteNumber(json, "reasoning", usage.ReasoningTokens);
-            json.WriteBoolean("estimated", usage.Estimated);
-            var cost = record.Cost;
-            WriteMoney(json, "cost_input", cost.Input);
-            WriteMoney(json, "cost_cached_input", cost.CachedInput);
-            WriteMoney(json, "cost_cache_write", cost.CacheWrite);
-            WriteMoney(json, "cost_output", cost.Output);
-            WriteMoney(json, "cost_reasoning", cost.Reasoning);
-            WriteMoney(json, "cost_total", cost.Total);
-            json.WriteString("price_source", record.PriceSource);
-            WriteMoney(json, "cache_savings", record.CacheSavingsUsd);
-            WriteString(json, "error", record.Error);
-            json.WriteEndObject();
+            json.WriteString(name, value);
         }
+
+        json.WriteEndObject();
+        json.WriteString("endpoint"u8, record.Endpoint);
+        json.WriteString("alias"u8, record.Alias);
+        json.WriteString("deployment"u8, record.Deployment);
+        json.WriteString("provider"u8, record.Provider);
+        json.WriteString("upstream_model"u8, record.UpstreamModel);
+        json.WriteBoolean("stream"u8, record.Stream);
+        json.WriteString("status"u8, record.Status);
+        json.WriteNumber("http_status"u8, record.HttpStatus);
+        json.WriteNumber("attempts"u8, record.Attempts);
+        var usage = record.Usage;
+        WriteNumber(json, "input"u8, usage.InputTokens);
+        WriteNumber(json, "cached_input"u8, usage.CachedInputTokens);
+        WriteNumber(json, "cache_write"u8, usage.CacheWriteTokens);
+        WriteNumber(json, "cache_write_1h"u8, usage.CacheWrite1hTokens);
+        WriteNumber(json, "output"u8, usage.OutputTokens);
+        WriteNumber(json, "reasoning"u8, usage.ReasoningTokens);
+        json.WriteBoolean("estimated"u8, usage.Estimated);
+        var cost = record.Cost;
+        WriteMoney(json, "cost_input"u8, cost.Input);
+        WriteMoney(json, "cost_cached_input"u8, cost.CachedInput);
+        WriteMoney(json, "cost_cache_write"u8, cost.CacheWrite);
+        WriteMoney(json, "cost_output"u8, cost.Output);
+        WriteMoney(json, "cost_reasoning"u8, cost.Reasoning);
+        WriteMoney(json, "cost_total"u8, cost.Total);
+        json.WriteString("price_source"u8, record.PriceSource);
+        WriteMoney(json, "cache_savings"u8, record.CacheSavingsUsd);
+        WriteString(json, "error"u8, record.Error);
+        json.WriteEndObject();
+        json.Flush();
 
         output.Write("\n"u8);
     }
@@ -122,7 +126,7 @@ public static class JournalCodec
         }
     }
 
-    private static void WriteString(Utf8JsonWriter json, string name, string? value)
+    private static void WriteString(Utf8JsonWriter json, ReadOnlySpan<byte> name, string? value)
     {
         if (value is not null)
         {
@@ -130,7 +134,7 @@ public static class JournalCodec
         }
     }
 
-    private static void WriteNumber(Utf8JsonWriter json, string name, long? value)
+    private static void WriteNumber(Utf8JsonWriter json, ReadOnlySpan<byte> name, long? value)
     {
         if (value is { } number)
         {
@@ -138,7 +142,7 @@ public static class JournalCodec
         }
     }
 
-    private static void WriteNumber(Utf8JsonWriter json, string name, double? value)
+    private static void WriteNumber(Utf8JsonWriter json, ReadOnlySpan<byte> name, double? value)
     {
         if (value is { } number)
         {
@@ -146,7 +150,7 @@ public static class JournalCodec
         }
     }
 
-    private static void WriteMoney(Utf8JsonWriter json, string name, decimal? value)
+    private static void WriteMoney(Utf8JsonWriter json, ReadOnlySpan<byte> name, decimal? value)
     {
         if (value is { } money)
         {

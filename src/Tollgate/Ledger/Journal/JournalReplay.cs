@@ -40,14 +40,21 @@ public static partial class JournalReplay
             {
                 var end = Array.IndexOf(content, (byte)'\n', start);
                 end = end < 0 ? content.Length : end;
-                // Zero bytes before a line are the reserved place of a record whose write never happened (see UsageJournal).
+                // Zero bytes around a line are places reserved for records whose copy never happened or was cut short,
+                // or the unused end of a segment (see UsageJournal); a JSON line never holds a zero byte of its own.
                 var first = start;
                 while (first < end && content[first] == 0)
                 {
                     first++;
                 }
 
-                var line = content.AsMemory(first..end);
+                var last = end;
+                while (last > first && content[last - 1] == 0)
+                {
+                    last--;
+                }
+
+                var line = content.AsMemory(first..last);
                 start = end + 1;
                 if (line.IsEmpty)
                 {
