@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -11,6 +13,8 @@ namespace Tollgate.Ledger.Sqlite;
 /// </summary>
 internal sealed class SqliteInsertWriter : IDisposable
 {
+    private const int MaxStackChars = 256;
+
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _insert;
     private readonly sqlite3_stmt _begin;
@@ -126,28 +130,62 @@ internal sealed class SqliteInsertWriter : IDisposable
         Count(s, 24, r.Usage.OutputTokens);
         Count(s, 25, r.Usage.ReasoningTokens);
         raw.sqlite3_bind_int(s, 26, r.Usage.Estimated ? 1 : 0);
-        Text(s, 27, SqliteLedgerStore.Money(r.Cost.Input));
-        Text(s, 28, SqliteLedgerStore.Money(r.Cost.CachedInput));
-        Text(s, 29, SqliteLedgerStore.Money(r.Cost.CacheWrite));
-        Text(s, 30, SqliteLedgerStore.Money(r.Cost.Output));
-        Text(s, 31, SqliteLedgerStore.Money(r.Cost.Reasoning));
-        Text(s, 32, r.Cost.Total is { } total ? SqliteLedgerStore.Money(total) : null);
+        Money(s, 27, r.Cost.Input);
+        Money(s, 28, r.Cost.CachedInput);
+        Money(s, 29, r.Cost.CacheWrite);
+        Money(s, 30, r.Cost.Output);
+        Money(s, 31, r.Cost.Reasoning);
+        Money(s, 32, r.Cost.Total);
         Text(s, 33, r.PriceSource);
         Text(s, 34, r.Error);
         Count(s, 35, r.Usage.CacheWrite1hTokens);
-        Text(s, 36, r.CacheSavingsUsd is { } savings ? SqliteLedgerStore.Money(savings) : null);
+        Money(s, 36, r.CacheSavingsUsd);
         raw.sqlite3_bind_int(s, 37, r.Attempts);
     }
 
+    /// <summary>
+    /// Binds text as UTF-8 encoded on the stack (SQLite copies it): binding a <see cref="string"/> would allocate its
+    /// UTF-8 bytes for every column of every record. Empty and very long text take the library's own path.
+    /// </summary>
     private static void Text(sqlite3_stmt statement, int index, string? value)
     {
         if (value is null)
         {
             raw.sqlite3_bind_null(statement, index);
         }
-        else
+        else if (value.Length is 0 or > MaxStackChars)
         {
             raw.sqlite3_bind_text(statement, index, value);
+        }
+        else
+        {
+            Span<byte> utf8 = stackalloc byte[MaxStackChars * 3];
+            var length = Encoding.UTF8.GetBytes(value, utf8);
+            raw.sqlite3_bind_text(statement, index, utf8[..length]);
+        }
+    }
+
+    /// <summary>Money as exact decimal text (see <see cref="SqliteLedgerStore.Money"/>), formatted on the stack.</summary>
+    private static void Money(sqlite3_stmt statement, int index, decimal? value)
+    {
+        if (value is not { } money)
+        {
+            raw.sqlite3_bind_null(statement, index);
+            return;
+        }
+
+        Span<byte> utf8 = stackalloc byte[48];
+        if (money == 0)
+        {
+            raw.sqlite3_bind_text(statement, index, "0"u8);
+        }
+        else if (money.TryFormat(utf8, out var length, default, CultureInfo.InvariantCulture))
+        {
+            raw.sqlite3_bind_text(statement, index, utf8[..length]);
+        }
+        else
+        {
+            raw.sqlite3_bind_text(statement, index, SqliteLedgerStore.Money(money));
         }
     }
 
