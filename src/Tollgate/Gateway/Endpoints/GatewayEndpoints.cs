@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Tollgate.Gateway.Errors;
 using Tollgate.Gateway.Pipeline;
 using Tollgate.Providers;
@@ -14,14 +15,17 @@ public static class GatewayEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // The proxy endpoints are plain request delegates over the one handler: no parameter binding and no
+        // per-request service scope on the hot path.
+        var handler = app.ServiceProvider.GetRequiredService<ProxyRequestHandler>();
         foreach (var prefix in new[] { "/v1", string.Empty })
         {
-            app.MapPost(prefix + "/chat/completions", (HttpContext context, ProxyRequestHandler handler) => handler.HandleAsync(context, GatewayEndpoint.ChatCompletions));
-            app.MapPost(prefix + "/embeddings", (HttpContext context, ProxyRequestHandler handler) => handler.HandleAsync(context, GatewayEndpoint.Embeddings));
+            app.MapPost(prefix + "/chat/completions", context => handler.HandleAsync(context, GatewayEndpoint.ChatCompletions));
+            app.MapPost(prefix + "/embeddings", context => handler.HandleAsync(context, GatewayEndpoint.Embeddings));
             app.MapGet(prefix + "/models", ListModelsAsync);
         }
 
-        app.MapPost("/v1/messages", (HttpContext context, ProxyRequestHandler handler) => handler.HandleAsync(context, GatewayEndpoint.Messages));
+        app.MapPost("/v1/messages", context => handler.HandleAsync(context, GatewayEndpoint.Messages));
         app.MapPost("/v1/cost/estimate", CostEstimateEndpoint.HandleAsync);
         app.MapPost("/v1/outcomes", OutcomeEndpoint.HandleAsync);
         app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
