@@ -37,7 +37,7 @@ public sealed class ProxyRequestHandler(
         ArgumentNullException.ThrowIfNull(context);
         var startTimestamp = time.GetTimestamp();
         var startedAt = time.GetUtcNow();
-        var requestId = "req_" + Guid.CreateVersion7(startedAt).ToString("N");
+        var requestId = RequestId.New(startedAt);
         context.Response.Headers[RequestIdHeader] = requestId;
 
         var caller = authenticator.Authenticate(context.Request, out var authError);
