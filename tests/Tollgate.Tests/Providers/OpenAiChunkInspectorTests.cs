@@ -19,6 +19,20 @@ public sealed class OpenAiChunkInspectorTests
         Assert.Equal(Encoding.UTF8.GetByteCount("Xin chào"), facts.ContentCharacters);
     }
 
+    [Theory]
+    [InlineData("""{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"Hi","annotations":[[1,[2]],{"a":[]}]},"logprobs":null}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}""")]
+    [InlineData("""{"choices":[{"message":{"tool_calls":[{"function":{"arguments":"{\"q\":[1,2]}"}}]}},{"message":{"content":"second"}}],"usage":{"prompt_tokens":9,"completion_tokens":2},"system_fingerprint":"fp"}""")]
+    [InlineData("""{"choices":[7,"x",null,[]],"usage":{"prompt_tokens":1,"completion_tokens":1}}""")]
+    [InlineData("""{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}""")]
+    public void A_whole_completion_read_without_measuring_its_text_says_the_same_but_the_length(string json)
+    {
+        var measured = Inspect(json);
+        var unmeasured = OpenAiChunkInspector.Inspect(Encoding.UTF8.GetBytes(json), measureText: false);
+
+        Assert.Equal(measured with { ContentCharacters = 0 }, unmeasured);
+        Assert.NotNull(unmeasured.Usage);
+    }
+
     [Fact]
     public void The_include_usage_chunk_is_usage_only()
     {

@@ -17,7 +17,9 @@ public readonly record struct OpenAiChunkFacts(bool IsDone, bool HasChoices, Usa
 /// </summary>
 public static class OpenAiChunkInspector
 {
-    public static OpenAiChunkFacts Inspect(ReadOnlySpan<byte> data)
+    /// <param name="data">One chunk's data, or a whole completion.</param>
+    /// <param name="measureText">Whether to add up the generated text's length (only needed when usage may be missing).</param>
+    public static OpenAiChunkFacts Inspect(ReadOnlySpan<byte> data, bool measureText = true)
     {
         if (data.SequenceEqual("[DONE]"u8))
         {
@@ -65,9 +67,13 @@ public static class OpenAiChunkInspector
                         {
                             reader.Read();
                             hasChoices = reader.TokenType != JsonTokenType.EndArray;
-                            if (hasChoices)
+                            if (hasChoices && measureText)
                             {
                                 characters += CountContent(ref reader, arrayDepth: 1);
+                            }
+                            else if (hasChoices)
+                            {
+                                SkipToArrayEnd(ref reader, arrayDepth: 1);
                             }
                         }
                         else
@@ -90,9 +96,7 @@ public static class OpenAiChunkInspector
         Usage? usage = null;
         if (usageStart >= 0)
         {
-            // Only the usage object is parsed into a document; the rest of the chunk was read in passing.
-            using var document = JsonDocument.Parse(data[usageStart..usageEnd].ToArray());
-            usage = OpenAiUsageMapper.Map(document.RootElement);
+            usage = OpenAiUsageMapper.Map(data[usageStart..usageEnd]);
         }
         else if (hasGroqUsage)
         {
@@ -104,6 +108,19 @@ public static class OpenAiChunkInspector
         }
 
         return new OpenAiChunkFacts(false, hasChoices, usage is { IsReported: true } ? usage : null, characters, isError);
+    }
+
+    /// <summary>Moves from an element of an array to the array's end.</summary>
+    private static void SkipToArrayEnd(ref Utf8JsonReader reader, int arrayDepth)
+    {
+        while (reader.TokenType != JsonTokenType.EndArray || reader.CurrentDepth != arrayDepth)
+        {
+            reader.Skip();
+            if (!reader.Read())
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>Sums the lengths of generated text inside the choices array; leaves the reader on the array's end.</summary>

@@ -55,7 +55,7 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
     {
         ArgumentNullException.ThrowIfNull(response);
         var body = await ReadBodyAsync(response.Content, cancellationToken);
-        var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
+        var contentType = UpstreamHeaders.ContentType(response, "application/json");
         var (usage, characters) = response.IsSuccessStatusCode ? ReadCompletion(body) : (Usage.None, 0);
         return new UpstreamReply((int)response.StatusCode, body, contentType, usage, characters) { Headers = UpstreamHeaders.Select(response) };
     }
@@ -80,7 +80,14 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
     /// <summary>Usage and generated-text length of a whole chat completion or embeddings response.</summary>
     internal static (Usage Usage, long OutputCharacters) ReadCompletion(ReadOnlyMemory<byte> body)
     {
-        var facts = OpenAiChunkInspector.Inspect(body.Span);
+        var facts = OpenAiChunkInspector.Inspect(body.Span, measureText: false);
+        if (facts.Usage is { InputTokens: not null, OutputTokens: not null } usage)
+        {
+            return (usage, 0);
+        }
+
+        // Usage is missing or partial: the generated text is measured, to estimate what is missing.
+        facts = OpenAiChunkInspector.Inspect(body.Span);
         return (facts.Usage ?? Usage.None, facts.ContentCharacters);
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Tollgate.Metering;
 
@@ -14,32 +15,125 @@ namespace Tollgate.Providers.OpenAiCompatible;
 /// </summary>
 public static class OpenAiUsageMapper
 {
-    public static Usage Map(JsonElement usage)
+    public static Usage Map(JsonElement usage) =>
+        usage.ValueKind == JsonValueKind.Object ? Map(JsonMarshal.GetRawUtf8Value(usage)) : Usage.None;
+
+    /// <summary>Maps the raw JSON of a usage object, read once in passing, without building a document.</summary>
+    public static Usage Map(ReadOnlySpan<byte> usageJson)
     {
-        if (usage.ValueKind != JsonValueKind.Object)
+        long? prompt = null, completion = null, input = null, output = null, total = null, cacheHits = null;
+        long? promptCached = null, inputCached = null, completionReasoning = null, outputReasoning = null;
+        var reader = new Utf8JsonReader(usageJson, new JsonReaderOptions { MaxDepth = 64 });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return Usage.None;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                // Where a name appears twice, the last value counts, as with a parsed document.
+                switch (FieldOf(ref reader))
+                {
+                    case Field.Prompt: prompt = Count(ref reader); break;
+                    case Field.Completion: completion = Count(ref reader); break;
+                    case Field.Input: input = Count(ref reader); break;
+                    case Field.Output: output = Count(ref reader); break;
+                    case Field.Total: total = Count(ref reader); break;
+                    case Field.CacheHits: cacheHits = Count(ref reader); break;
+                    case Field.PromptDetails: promptCached = Detail(ref reader, "cached_tokens"u8); break;
+                    case Field.InputDetails: inputCached = Detail(ref reader, "cached_tokens"u8); break;
+                    case Field.CompletionDetails: completionReasoning = Detail(ref reader, "reasoning_tokens"u8); break;
+                    case Field.OutputDetails: outputReasoning = Detail(ref reader, "reasoning_tokens"u8); break;
+                    default:
+                        reader.Read();
+                        reader.Skip();
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
         {
             return Usage.None;
         }
 
-        var input = Count(usage, "prompt_tokens") ?? Count(usage, "input_tokens");
-        var output = Count(usage, "completion_tokens") ?? Count(usage, "output_tokens");
-        var cached = Detail(usage, "prompt_tokens_details", "cached_tokens")
-            ?? Detail(usage, "input_tokens_details", "cached_tokens")
-            ?? Count(usage, "prompt_cache_hit_tokens");
-        var reasoning = Detail(usage, "completion_tokens_details", "reasoning_tokens")
-            ?? Detail(usage, "output_tokens_details", "reasoning_tokens");
-        if (output is null && input is not null && Count(usage, "total_tokens") is { } total)
+        var inputTokens = prompt ?? input;
+        var outputTokens = completion ?? output;
+        if (outputTokens is null && inputTokens is not null && total is { } all)
         {
             // Embeddings report prompt and total only: nothing was generated.
-            output = total - input;
+            outputTokens = all - inputTokens;
         }
 
-        return new Usage(input, cached, null, output, reasoning);
+        return new Usage(inputTokens, promptCached ?? inputCached ?? cacheHits, null, outputTokens, completionReasoning ?? outputReasoning);
     }
 
-    private static long? Detail(JsonElement usage, string details, string name) =>
-        usage.TryGetProperty(details, out var d) && d.ValueKind == JsonValueKind.Object ? Count(d, name) : null;
+    private enum Field
+    {
+        Other,
+        Prompt,
+        Completion,
+        Input,
+        Output,
+        Total,
+        CacheHits,
+        PromptDetails,
+        InputDetails,
+        CompletionDetails,
+        OutputDetails,
+    }
 
-    private static long? Count(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : null;
+    private static Field FieldOf(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("prompt_tokens"u8) ? Field.Prompt
+        : reader.ValueTextEquals("completion_tokens"u8) ? Field.Completion
+        : reader.ValueTextEquals("input_tokens"u8) ? Field.Input
+        : reader.ValueTextEquals("output_tokens"u8) ? Field.Output
+        : reader.ValueTextEquals("total_tokens"u8) ? Field.Total
+        : reader.ValueTextEquals("prompt_cache_hit_tokens"u8) ? Field.CacheHits
+        : reader.ValueTextEquals("prompt_tokens_details"u8) ? Field.PromptDetails
+        : reader.ValueTextEquals("input_tokens_details"u8) ? Field.InputDetails
+        : reader.ValueTextEquals("completion_tokens_details"u8) ? Field.CompletionDetails
+        : reader.ValueTextEquals("output_tokens_details"u8) ? Field.OutputDetails
+        : Field.Other;
+
+    /// <summary>The value after a property name, when it is a whole number; the reader ends on that value.</summary>
+    private static long? Count(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n))
+        {
+            return n;
+        }
+
+        reader.Skip();
+        return null;
+    }
+
+    /// <summary>One count inside a details object (null when it is not an object or lacks the count).</summary>
+    private static long? Detail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        long? found = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals(name))
+            {
+                found = Count(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return found;
+    }
 }
