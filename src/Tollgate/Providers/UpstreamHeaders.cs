@@ -10,6 +10,21 @@ public static class UpstreamHeaders
 
     public static IReadOnlyList<KeyValuePair<string, string>> None { get; } = [];
 
+    /// <summary>
+    /// The answer's Content-Type as the provider wrote it (read, not parsed), or <paramref name="otherwise"/> when it
+    /// sent none or one with characters a response header may not carry.
+    /// </summary>
+    public static string ContentType(HttpResponseMessage response, string otherwise)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var values)
+            && values.Count == 1
+            && values.ToString() is { Length: > 0 } raw
+            && !raw.AsSpan().ContainsAnyExceptInRange(' ', '~')
+            ? raw
+            : otherwise;
+    }
+
     public static IReadOnlyList<KeyValuePair<string, string>> Select(HttpResponseMessage response)
     {
         ArgumentNullException.ThrowIfNull(response);

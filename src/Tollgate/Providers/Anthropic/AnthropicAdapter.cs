@@ -66,7 +66,7 @@ public sealed class AnthropicAdapter(UpstreamHttp http, TimeProvider time) : Htt
         ArgumentNullException.ThrowIfNull(request);
         var endpoint = request.Endpoint;
         var body = await ReadBodyAsync(response.Content, cancellationToken);
-        var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
+        var contentType = UpstreamHeaders.ContentType(response, "application/json");
         var (usage, characters) = response.IsSuccessStatusCode ? ReadMessage(body) : (Usage.None, 0);
         if (endpoint == GatewayEndpoint.ChatCompletions && response.IsSuccessStatusCode)
         {
