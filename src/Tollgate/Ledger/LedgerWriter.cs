@@ -17,7 +17,7 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
     /// After the first record of a batch arrives, wait this long for more, so a busy gateway commits hundreds of
     /// records per transaction instead of one.
     /// </summary>
-    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
 
