@@ -15,17 +15,21 @@ public sealed class GatewayMetrics
     private static readonly double[] OverheadBounds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
 
     private readonly ConcurrentDictionary<(string Alias, string Deployment, string Status), StrongBox<long>> _requests = new();
-    private readonly ConcurrentDictionary<(string Deployment, string Kind), StrongBox<long>> _tokens = new();
-    private readonly ConcurrentDictionary<string, CostSum> _cost = new(StringComparer.Ordinal);
+    private static readonly string[] TokenKinds = ["input", "cached_input", "cache_write", "output", "reasoning"];
+
+    private readonly ConcurrentDictionary<string, DeploymentTotals> _deployments = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (Histogram Total, Histogram Upstream, Histogram Overhead)> _latency = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StrongBox<long>> _cacheHits = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StrongBox<long>> _rejections = new(StringComparer.Ordinal);
 
     public IEnumerable<KeyValuePair<(string Alias, string Deployment, string Status), long>> Requests => _requests.Select(p => new KeyValuePair<(string, string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
-    public IEnumerable<KeyValuePair<(string Deployment, string Kind), long>> Tokens => _tokens.Select(p => new KeyValuePair<(string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
+    public IEnumerable<KeyValuePair<(string Deployment, string Kind), long>> Tokens => _deployments.SelectMany(p => TokenKinds
+        .Select((kind, i) => (Kind: kind, Count: Volatile.Read(ref p.Value.Tokens[i])))
+        .Where(t => t.Count > 0)
+        .Select(t => new KeyValuePair<(string, string), long>((p.Key, t.Kind), t.Count)));
 
-    public IEnumerable<KeyValuePair<string, decimal>> CostUsd => _cost.Select(p => new KeyValuePair<string, decimal>(p.Key, p.Value.Read()));
+    public IEnumerable<KeyValuePair<string, decimal>> CostUsd => _deployments.Where(p => p.Value.HasCost).Select(p => new KeyValuePair<string, decimal>(p.Key, p.Value.Cost));
 
     public IEnumerable<KeyValuePair<string, (Histogram Total, Histogram Upstream, Histogram Overhead)>> Latency => _latency;
 
@@ -39,14 +43,15 @@ public sealed class GatewayMetrics
         ArgumentNullException.ThrowIfNull(record);
         Increment(_requests, (record.Alias, record.Deployment, record.Status), 1);
         var usage = record.Usage;
-        AddTokens(record.Deployment, "input", usage.InputTokens);
-        AddTokens(record.Deployment, "cached_input", usage.CachedInputTokens);
-        AddTokens(record.Deployment, "cache_write", usage.CacheWriteTokens);
-        AddTokens(record.Deployment, "output", usage.OutputTokens);
-        AddTokens(record.Deployment, "reasoning", usage.ReasoningTokens);
+        var totals = _deployments.GetOrAdd(record.Deployment, _ => new DeploymentTotals());
+        totals.AddTokens(0, usage.InputTokens);
+        totals.AddTokens(1, usage.CachedInputTokens);
+        totals.AddTokens(2, usage.CacheWriteTokens);
+        totals.AddTokens(3, usage.OutputTokens);
+        totals.AddTokens(4, usage.ReasoningTokens);
         if (record.Cost.Total is { } cost)
         {
-            _cost.GetOrAdd(record.Deployment, _ => new CostSum()).Add(cost);
+            totals.AddCost(cost);
         }
     }
 
@@ -65,36 +70,44 @@ public sealed class GatewayMetrics
     /// <summary>The gateway refused a request before any provider call, for the reason of its error code.</summary>
     public void Rejected(string reason) => Increment(_rejections, reason, 1);
 
-    private void AddTokens(string deployment, string kind, long? tokens)
-    {
-        if (tokens is > 0)
-        {
-            Increment(_tokens, (deployment, kind), tokens.Value);
-        }
-    }
-
     private static void Increment<TKey>(ConcurrentDictionary<TKey, StrongBox<long>> counters, TKey key, long by)
         where TKey : notnull => Interlocked.Add(ref counters.GetOrAdd(key, _ => new StrongBox<long>()).Value, by);
 
-    /// <summary>An exact decimal sum under a lock (decimal has no atomic add).</summary>
-    private sealed class CostSum
+    /// <summary>One deployment's tokens by kind (in the order of <see cref="TokenKinds"/>) and its exact decimal cost (under a lock: decimal has no atomic add).</summary>
+    private sealed class DeploymentTotals
     {
         private readonly Lock _gate = new();
-        private decimal _sum;
+        private decimal _cost;
 
-        public void Add(decimal value)
+        public long[] Tokens { get; } = new long[TokenKinds.Length];
+
+        public bool HasCost { get; private set; }
+
+        public decimal Cost
         {
-            lock (_gate)
+            get
             {
-                _sum += value;
+                lock (_gate)
+                {
+                    return _cost;
+                }
             }
         }
 
-        public decimal Read()
+        public void AddTokens(int kind, long? tokens)
+        {
+            if (tokens is > 0)
+            {
+                Interlocked.Add(ref Tokens[kind], tokens.Value);
+            }
+        }
+
+        public void AddCost(decimal value)
         {
             lock (_gate)
             {
-                return _sum;
+                _cost += value;
+                HasCost = true;
             }
         }
     }
