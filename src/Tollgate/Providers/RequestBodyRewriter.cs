@@ -1,14 +1,17 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Tollgate.Providers;
 
 /// <summary>
-/// Writes the client's body for the upstream: every field passes through with its original bytes except <c>model</c>
-/// (the alias becomes the deployment's model) and, for OpenAI-format streams, <c>stream_options.include_usage</c>,
-/// which is always asked for so that a stream is metered from the provider's own count.
+/// Writes the client's body for the upstream: the client's bytes pass through as they came — field order, spacing,
+/// escapes and all — except the value of <c>model</c> (the alias becomes the deployment's model) and, for
+/// OpenAI-format streams, <c>stream_options.include_usage</c>, which is always asked for so that a stream is metered
+/// from the provider's own count. The body is copied in spans around those values, not re-serialised.
 /// </summary>
 public static class RequestBodyRewriter
 {
@@ -21,39 +24,56 @@ public static class RequestBodyRewriter
 
     public static void Write(JsonElement body, string upstreamModel, bool askForStreamUsage, IBufferWriter<byte> output)
     {
-        using var writer = new Utf8JsonWriter(output, WriterOptions);
-        writer.WriteStartObject();
+        ArgumentNullException.ThrowIfNull(output);
+        var raw = JsonMarshal.GetRawUtf8Value(body);
+        var copied = 0;
         var wroteModel = false;
         var wroteStreamOptions = false;
         foreach (var property in body.EnumerateObject())
         {
-            if (property.NameEquals("model"u8))
+            var isModel = property.NameEquals("model"u8);
+            var isStreamOptions = !isModel && askForStreamUsage && property.NameEquals("stream_options"u8);
+            if (!isModel && !isStreamOptions)
             {
-                writer.WriteString("model"u8, upstreamModel);
-                wroteModel = true;
+                continue;
             }
-            else if (askForStreamUsage && property.NameEquals("stream_options"u8))
+
+            // The value's place inside the body: both spans point into the document's one buffer.
+            var value = JsonMarshal.GetRawUtf8Value(property.Value);
+            var start = (int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(raw), ref MemoryMarshal.GetReference(value));
+            output.Write(raw[copied..start]);
+            if (isModel)
             {
-                WriteStreamOptions(writer, property.Value);
-                wroteStreamOptions = true;
+                WriteModel(output, upstreamModel);
+                wroteModel = true;
             }
             else
             {
-                CopyVerbatim(writer, property);
+                WriteStreamOptions(output, property.Value);
+                wroteStreamOptions = true;
             }
+
+            copied = start + value.Length;
         }
 
+        // What the client did not send goes before the closing brace.
+        var end = raw.Length - 1;
+        output.Write(raw[copied..end]);
+        var empty = body.EnumerateObject().MoveNext() is false;
         if (!wroteModel)
         {
-            writer.WriteString("model"u8, upstreamModel);
+            output.Write(empty ? "\"model\":"u8 : ",\"model\":"u8);
+            WriteModel(output, upstreamModel);
+            empty = false;
         }
 
         if (askForStreamUsage && !wroteStreamOptions)
         {
-            WriteStreamOptions(writer, default);
+            output.Write(empty ? "\"stream_options\":"u8 : ",\"stream_options\":"u8);
+            WriteStreamOptions(output, default);
         }
 
-        writer.WriteEndObject();
+        output.Write(raw[end..]);
     }
 
     /// <summary>True when the client itself asked for the usage chunk of a stream.</summary>
@@ -79,9 +99,27 @@ public static class RequestBodyRewriter
         writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(property.Value), skipInputValidation: true);
     }
 
-    private static void WriteStreamOptions(Utf8JsonWriter writer, JsonElement clientOptions)
+    /// <summary>The model as a JSON string: a plain ASCII name is copied between quotes, anything else is escaped by the writer.</summary>
+    private static void WriteModel(IBufferWriter<byte> output, string model)
     {
-        writer.WritePropertyName("stream_options"u8);
+        if (!model.AsSpan().ContainsAnyExceptInRange(' ', '~') && !model.AsSpan().ContainsAny('"', '\\'))
+        {
+            var span = output.GetSpan(model.Length + 2);
+            span[0] = (byte)'"';
+            Encoding.ASCII.GetBytes(model, span[1..]);
+            span[model.Length + 1] = (byte)'"';
+            output.Advance(model.Length + 2);
+            return;
+        }
+
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        writer.WriteStringValue(model);
+    }
+
+    /// <summary>The client's stream options (each with its original bytes), with <c>include_usage</c> set to true.</summary>
+    private static void WriteStreamOptions(IBufferWriter<byte> output, JsonElement clientOptions)
+    {
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
         writer.WriteStartObject();
         if (clientOptions.ValueKind == JsonValueKind.Object)
         {

@@ -38,6 +38,44 @@ public sealed class RequestBodyRewriterTests
         Assert.False(written.TryGetProperty("stream_options", out _));
     }
 
+    private static string WriteText(string body, bool stream, string model = "gpt-4o-mini-2024-07-18")
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        RequestBodyRewriter.Write(JsonDocument.Parse(body).RootElement, model, stream, buffer);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    [Theory]
+    [InlineData("""{ "model" : "alias" ,   "messages":[{"role":"user","content":"caf\u00e9 \"q\""}], "seed" : 1 }""", """{ "model" : "gpt-4o-mini-2024-07-18" ,   "messages":[{"role":"user","content":"caf\u00e9 \"q\""}], "seed" : 1 }""")]
+    [InlineData("""{"messages":[],"mod\u0065l":"alias"}""", """{"messages":[],"mod\u0065l":"gpt-4o-mini-2024-07-18"}""")]
+    [InlineData("""{"model":"a","messages":[],"model":"b"}""", """{"model":"gpt-4o-mini-2024-07-18","messages":[],"model":"gpt-4o-mini-2024-07-18"}""")]
+    [InlineData("""{"messages":[] }""", """{"messages":[] ,"model":"gpt-4o-mini-2024-07-18"}""")]
+    [InlineData("""{}""", """{"model":"gpt-4o-mini-2024-07-18"}""")]
+    public void The_clients_bytes_pass_through_exactly_but_the_models_value(string body, string expected)
+    {
+        Assert.Equal(expected, WriteText(body, stream: false));
+    }
+
+    [Fact]
+    public void Stream_options_are_added_or_rewritten_in_place_and_the_rest_is_untouched()
+    {
+        Assert.Equal(
+            """{"model":"m", "stream":true ,"stream_options":{"include_usage":true}}""",
+            WriteText("""{"model":"a", "stream":true }""", stream: true, model: "m"));
+        Assert.Equal(
+            """{"stream_options": {"include_obfuscation":false,"include_usage":true} ,"model":"m"}""",
+            WriteText("""{"stream_options": {"include_usage":false, "include_obfuscation":false} ,"model":"a"}""", stream: true, model: "m"));
+    }
+
+    [Theory]
+    [InlineData("vendor/\"odd\" model", "\"vendor/\\\"odd\\\" model\"")]
+    [InlineData("mô-hình", "\"mô-hình\"")]
+    public void A_model_name_that_needs_escaping_is_escaped(string model, string json)
+    {
+        Assert.Equal("{\"model\":" + json + "}", WriteText("""{"model":"a"}""", stream: false, model));
+        Assert.Equal(model, JsonDocument.Parse(WriteText("""{"model":"a"}""", stream: false, model)).RootElement.GetProperty("model").GetString());
+    }
+
     [Fact]
     public void A_stream_always_asks_for_usage_and_keeps_the_clients_other_stream_options()
     {
