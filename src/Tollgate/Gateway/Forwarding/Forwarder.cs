@@ -18,13 +18,16 @@ public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, Dep
     /// <summary>The deployments a request for <paramref name="alias"/> may be served by, in the order they are tried.</summary>
     public IReadOnlyList<Deployment> Candidates(string alias)
     {
-        var candidates = new List<Deployment>(router.Candidates(alias));
-        if (candidates.Count > 0 && config.Fallbacks.TryGetValue(alias, out var fallbacks))
+        var own = router.Candidates(alias);
+        if (own.Count == 0 || !config.Fallbacks.TryGetValue(alias, out var fallbacks))
         {
-            foreach (var fallback in fallbacks)
-            {
-                candidates.AddRange(router.Candidates(fallback).Where(d => !candidates.Contains(d)));
-            }
+            return own;
+        }
+
+        var candidates = new List<Deployment>(own);
+        foreach (var fallback in fallbacks)
+        {
+            candidates.AddRange(router.Candidates(fallback).Where(d => !candidates.Contains(d)));
         }
 
         return candidates;
@@ -49,7 +52,8 @@ public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, Dep
         ArgumentNullException.ThrowIfNull(attempt);
         ArgumentNullException.ThrowIfNull(wholeReplyOf);
         ArgumentNullException.ThrowIfNull(mayRetry);
-        var queue = new List<Deployment>(candidates);
+        // Copied only when a context-window fallback changes what is left to try.
+        var queue = candidates;
         var contextFallbackTaken = false;
         ProviderResult<T>? last = null;
         ProviderFailure? rateLimited = null;
@@ -98,8 +102,9 @@ public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, Dep
                     if (!contextFallbackTaken && config.ContextWindowFallbacks.TryGetValue(exchange.Alias, out var larger))
                     {
                         contextFallbackTaken = true;
-                        queue.RemoveRange(next + 1, queue.Count - next - 1);
-                        queue.AddRange(larger.SelectMany(router.Candidates).Where(d => !queue.Contains(d)));
+                        var tried = queue.Take(next + 1).ToList();
+                        tried.AddRange(larger.SelectMany(router.Candidates).Where(d => !tried.Contains(d)));
+                        queue = tried;
                     }
                     else
                     {

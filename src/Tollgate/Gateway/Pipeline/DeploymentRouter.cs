@@ -39,8 +39,13 @@ public sealed class DeploymentRouter
             return [];
         }
 
+        if (deployments.Deployments.Length == 1)
+        {
+            return deployments.Deployments;
+        }
+
         var first = deployments.Next();
-        return deployments.Deployments.Length == 1 ? [first] : [first, .. deployments.Deployments.Where(d => d != first)];
+        return [first, .. deployments.Deployments.Where(d => d != first)];
     }
 
     private sealed class AliasDeployments(Deployment[] deployments)

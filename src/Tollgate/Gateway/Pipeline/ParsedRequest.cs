@@ -5,7 +5,7 @@ namespace Tollgate.Gateway.Pipeline;
 /// <summary>The client's JSON body, parsed once and kept for the request's lifetime, plus the fields the gateway reads.</summary>
 public sealed class ParsedRequest(JsonDocument document, string model, bool stream, ReadOnlyMemory<byte> rawBody) : IDisposable
 {
-    private readonly List<JsonDocument> _replaced = [];
+    private List<JsonDocument>? _replaced;
     private JsonDocument _document = document;
 
     public JsonElement Body => _document.RootElement;
@@ -20,14 +20,14 @@ public sealed class ParsedRequest(JsonDocument document, string model, bool stre
     /// <summary>Swaps in a body a policy rewrote; the earlier one stays alive until the request ends.</summary>
     public void ReplaceBody(byte[] json)
     {
-        _replaced.Add(_document);
+        (_replaced ??= []).Add(_document);
         _document = JsonDocument.Parse(json);
     }
 
     public void Dispose()
     {
         _document.Dispose();
-        foreach (var replaced in _replaced)
+        foreach (var replaced in _replaced ?? [])
         {
             replaced.Dispose();
         }

@@ -150,9 +150,15 @@ public sealed class ProxyRequestHandler(
             }
 
             var wantsStreamUsage = RequestBodyRewriter.ClientWantsStreamUsage(parsed.Body);
+            var shown = deployment;
             ProviderRequest RequestFor(Deployment target)
             {
-                context.Response.Headers[DeploymentHeader] = target.Name;
+                if (target != shown)
+                {
+                    context.Response.Headers[DeploymentHeader] = target.Name;
+                    shown = target;
+                }
+
                 return new ProviderRequest(target.Config, endpoint, parsed.Body, parsed.Stream, wantsStreamUsage) { ForwardedHeaders = forwardedHeaders };
             }
 
