@@ -43,7 +43,9 @@ var endpoints = new (string Name, Uri Url, string? Key)[]
 };
 if (options.Only is { } only)
 {
-    endpoints = [.. endpoints.Where(t => t.Name == only)];
+    // Some of the targets (comma-separated), for profiling: no streamed rows and no report.
+    var names = only.Split(',', StringSplitOptions.TrimEntries);
+    endpoints = [.. endpoints.Where(t => names.Contains(t.Name))];
 }
 
 var targets = endpoints.Select(e => new LoadTarget(e.Name, e.Url, e.Key, maxConnections)).ToList();
@@ -57,6 +59,27 @@ foreach (var target in targets)
     var (took, rate) = await LoadRun.SettleAsync(target, ChatBody, maxConnections, options.SettleMinimum, options.SettleMaximum);
     settled.Add((target.Name, "json", took, rate));
     Console.WriteLine(string.Create(culture, $"settled  {target.Name,-16} json   after {took.TotalSeconds,4:F0} s at {rate,7:F0} req/s"));
+}
+
+if (options.Allocations)
+{
+    // What each target allocates per request, by type: for finding what to cut, not for the report.
+    using var sampler = new AllocationSampler();
+    foreach (var target in targets)
+    {
+        sampler.Start();
+        var slice = await LoadRun.RunAsync(target, ChatBody, maxConnections, options.Warmup, TimeSpan.FromSeconds(5));
+        var types = sampler.Stop();
+        Console.WriteLine(string.Create(culture, $"allocations  {target.Name}: {slice.AllocatedBytes / (double)slice.Latencies.Count:F0} bytes/request (all of the process); by type, sampled:"));
+        foreach (var (type, bytes) in types.Take(40))
+        {
+            Console.WriteLine(string.Create(culture, $"  {bytes / (double)slice.Latencies.Count,8:F0}  {type}"));
+        }
+    }
+
+    await gateway.StopAsync();
+    targets.ForEach(t => t.Dispose());
+    return;
 }
 
 // Then short slices, the targets taking turns round after round: on a shared machine the speed drifts over
@@ -130,7 +153,7 @@ else
 
 Directory.Delete(dataDirectory, recursive: true);
 
-internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, string? Output, string? Only, int Rounds, TimeSpan SettleMinimum, TimeSpan SettleMaximum)
+internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, string? Output, string? Only, int Rounds, TimeSpan SettleMinimum, TimeSpan SettleMaximum, bool Allocations)
 {
     public static Args Parse(string[] args)
     {
@@ -142,6 +165,8 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
         var rounds = 15;
         var settleMinimum = 15.0;
         var settleMaximum = 60.0;
+        var allocations = args.Contains("--allocations");
+        args = [.. args.Where(a => a != "--allocations")];
         for (var i = 0; i < args.Length - 1; i += 2)
         {
             var value = args[i + 1];
@@ -160,7 +185,7 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
         }
 
         return new Args(TimeSpan.FromSeconds(slice), TimeSpan.FromSeconds(warmup), connections, output, only, Math.Max(1, rounds),
-            TimeSpan.FromSeconds(settleMinimum), TimeSpan.FromSeconds(Math.Max(settleMinimum, settleMaximum)));
+            TimeSpan.FromSeconds(settleMinimum), TimeSpan.FromSeconds(Math.Max(settleMinimum, settleMaximum)), allocations);
     }
 
     /// <summary>The options as they would be typed, for the report's "rerun it" line.</summary>
