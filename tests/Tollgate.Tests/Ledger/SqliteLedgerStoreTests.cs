@@ -39,6 +39,14 @@ public sealed class SqliteLedgerStoreTests : IAsyncLifetime
             Records.Ok("mystery-model", DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_456), Usage.None, CostBreakdown.Unknown) with { Id = "req_unknown" },
         };
 
+        // Parameters that hold the previous row's value are not bound again: rows that differ in every way, then
+        // one like the first, and one whose cost equals the last one's but is written with another scale.
+        records = [
+            .. records,
+            records[0] with { Id = "req_again", Timestamp = records[0].Timestamp.AddSeconds(1), Cost = records[0].Cost with { Input = 0.10m } },
+            records[0] with { Id = "req_scale", Timestamp = records[0].Timestamp.AddSeconds(2), Cost = records[0].Cost with { Input = 0.1m } },
+        ];
+
         await _store.AppendAsync(records, CancellationToken.None);
 
         var back = new List<UsageRecord>();
@@ -47,7 +55,7 @@ public sealed class SqliteLedgerStoreTests : IAsyncLifetime
             back.Add(record);
         }
 
-        Assert.Equal(2, back.Count);
+        Assert.Equal(4, back.Count);
         for (var i = 0; i < records.Length; i++)
         {
             Assert.Equal(records[i] with { Attribution = Attribution.Empty }, back[i] with { Attribution = Attribution.Empty });
@@ -57,6 +65,8 @@ public sealed class SqliteLedgerStoreTests : IAsyncLifetime
 
         Assert.Equal(string.Empty, back[0].Attribution.User);
         Assert.Null(back[1].Cost.Total);
+        Assert.Equal("0.10", back[2].Cost.Input.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("0.1", back[3].Cost.Input.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public async Task DisposeAsync()

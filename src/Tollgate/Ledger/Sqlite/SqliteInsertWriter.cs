@@ -14,12 +14,14 @@ namespace Tollgate.Ledger.Sqlite;
 internal sealed class SqliteInsertWriter : IDisposable
 {
     private const int MaxStackChars = 256;
+    private const string NoTags = "{}";
 
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _insert;
     private readonly sqlite3_stmt _begin;
     private readonly sqlite3_stmt _commit;
     private readonly sqlite3_stmt _rollback;
+    private readonly Held[] _held;
 
     private SqliteInsertWriter(SqliteConnection connection, string columns)
     {
@@ -27,6 +29,7 @@ internal sealed class SqliteInsertWriter : IDisposable
         var count = columns.Split(", ").Length;
         var placeholders = string.Join(", ", Enumerable.Range(1, count).Select(i => "?" + i));
         _insert = Prepare($"INSERT OR IGNORE INTO usage_records ({columns}) VALUES ({placeholders})");
+        _held = new Held[count + 1];
         _begin = Prepare("BEGIN IMMEDIATE");
         _commit = Prepare("COMMIT");
         _rollback = Prepare("ROLLBACK");
@@ -51,6 +54,9 @@ internal sealed class SqliteInsertWriter : IDisposable
         }
         catch
         {
+            // What the parameters hold is no longer known: every one is bound afresh next time.
+            Array.Clear(_held);
+            raw.sqlite3_clear_bindings(_insert);
             raw.sqlite3_reset(_insert);
             raw.sqlite3_step(_rollback);
             raw.sqlite3_reset(_rollback);
@@ -94,110 +100,153 @@ internal sealed class SqliteInsertWriter : IDisposable
 
     private void Bind(UsageRecord r)
     {
-        var s = _insert;
         var a = r.Attribution;
-        Text(s, 1, r.Id);
-        raw.sqlite3_bind_int64(s, 2, r.Timestamp.ToUnixTimeMilliseconds());
-        raw.sqlite3_bind_double(s, 3, r.LatencyMs);
-        if (r.TimeToFirstByteMs is { } ttfb)
-        {
-            raw.sqlite3_bind_double(s, 4, ttfb);
-        }
-        else
-        {
-            raw.sqlite3_bind_null(s, 4);
-        }
-
-        Text(s, 5, a.KeyId);
-        Text(s, 6, a.User);
-        Text(s, 7, a.Session);
-        Text(s, 8, a.CostCenter);
-        Text(s, 9, a.Feature);
-        Text(s, 10, a.Project);
-        Text(s, 11, a.Env);
-        Text(s, 12, a.Tags.Count == 0 ? "{}" : JsonSerializer.Serialize(a.Tags, LedgerJsonContext.Default.IReadOnlyDictionaryStringString));
-        Text(s, 13, r.Endpoint);
-        Text(s, 14, r.Alias);
-        Text(s, 15, r.Deployment);
-        Text(s, 16, r.Provider);
-        Text(s, 17, r.UpstreamModel);
-        raw.sqlite3_bind_int(s, 18, r.Stream ? 1 : 0);
-        Text(s, 19, r.Status);
-        raw.sqlite3_bind_int(s, 20, r.HttpStatus);
-        Count(s, 21, r.Usage.InputTokens);
-        Count(s, 22, r.Usage.CachedInputTokens);
-        Count(s, 23, r.Usage.CacheWriteTokens);
-        Count(s, 24, r.Usage.OutputTokens);
-        Count(s, 25, r.Usage.ReasoningTokens);
-        raw.sqlite3_bind_int(s, 26, r.Usage.Estimated ? 1 : 0);
-        Money(s, 27, r.Cost.Input);
-        Money(s, 28, r.Cost.CachedInput);
-        Money(s, 29, r.Cost.CacheWrite);
-        Money(s, 30, r.Cost.Output);
-        Money(s, 31, r.Cost.Reasoning);
-        Money(s, 32, r.Cost.Total);
-        Text(s, 33, r.PriceSource);
-        Text(s, 34, r.Error);
-        Count(s, 35, r.Usage.CacheWrite1hTokens);
-        Money(s, 36, r.CacheSavingsUsd);
-        raw.sqlite3_bind_int(s, 37, r.Attempts);
+        Text(1, r.Id);
+        Integer(2, r.Timestamp.ToUnixTimeMilliseconds());
+        Real(3, r.LatencyMs);
+        Real(4, r.TimeToFirstByteMs);
+        Text(5, a.KeyId);
+        Text(6, a.User);
+        Text(7, a.Session);
+        Text(8, a.CostCenter);
+        Text(9, a.Feature);
+        Text(10, a.Project);
+        Text(11, a.Env);
+        Text(12, a.Tags.Count == 0 ? NoTags : JsonSerializer.Serialize(a.Tags, LedgerJsonContext.Default.IReadOnlyDictionaryStringString));
+        Text(13, r.Endpoint);
+        Text(14, r.Alias);
+        Text(15, r.Deployment);
+        Text(16, r.Provider);
+        Text(17, r.UpstreamModel);
+        Integer(18, r.Stream ? 1 : 0);
+        Text(19, r.Status);
+        Integer(20, r.HttpStatus);
+        Integer(21, r.Usage.InputTokens);
+        Integer(22, r.Usage.CachedInputTokens);
+        Integer(23, r.Usage.CacheWriteTokens);
+        Integer(24, r.Usage.OutputTokens);
+        Integer(25, r.Usage.ReasoningTokens);
+        Integer(26, r.Usage.Estimated ? 1 : 0);
+        Money(27, r.Cost.Input);
+        Money(28, r.Cost.CachedInput);
+        Money(29, r.Cost.CacheWrite);
+        Money(30, r.Cost.Output);
+        Money(31, r.Cost.Reasoning);
+        Money(32, r.Cost.Total);
+        Text(33, r.PriceSource);
+        Text(34, r.Error);
+        Integer(35, r.Usage.CacheWrite1hTokens);
+        Money(36, r.CacheSavingsUsd);
+        Integer(37, r.Attempts);
     }
 
     /// <summary>
     /// Binds text as UTF-8 encoded on the stack (SQLite copies it): binding a <see cref="string"/> would allocate its
-    /// UTF-8 bytes for every column of every record. Empty and very long text take the library's own path.
+    /// UTF-8 bytes for every column of every record. Empty and very long text take the library's own path. The same
+    /// string (the alias, the deployment, a null) as the previous record's is not bound again.
     /// </summary>
-    private static void Text(sqlite3_stmt statement, int index, string? value)
+    private void Text(int index, string? value)
     {
+        ref var held = ref _held[index];
+        if (held.Bound && ReferenceEquals(held.Text, value) && held.Kind == HeldKind.Text)
+        {
+            return;
+        }
+
+        held = new Held(HeldKind.Text, value, null, default);
         if (value is null)
         {
-            raw.sqlite3_bind_null(statement, index);
+            raw.sqlite3_bind_null(_insert, index);
         }
         else if (value.Length is 0 or > MaxStackChars)
         {
-            raw.sqlite3_bind_text(statement, index, value);
+            raw.sqlite3_bind_text(_insert, index, value);
         }
         else
         {
             Span<byte> utf8 = stackalloc byte[MaxStackChars * 3];
             var length = Encoding.UTF8.GetBytes(value, utf8);
-            raw.sqlite3_bind_text(statement, index, utf8[..length]);
+            raw.sqlite3_bind_text(_insert, index, utf8[..length]);
         }
     }
 
-    /// <summary>Money as exact decimal text (see <see cref="SqliteLedgerStore.Money"/>), formatted on the stack.</summary>
-    private static void Money(sqlite3_stmt statement, int index, decimal? value)
+    private void Integer(int index, long? value)
     {
+        ref var held = ref _held[index];
+        if (held.Bound && held.Kind == HeldKind.Integer && held.Number == value)
+        {
+            return;
+        }
+
+        held = new Held(HeldKind.Integer, null, value, default);
+        if (value is { } v)
+        {
+            raw.sqlite3_bind_int64(_insert, index, v);
+        }
+        else
+        {
+            raw.sqlite3_bind_null(_insert, index);
+        }
+    }
+
+    private void Real(int index, double? value)
+    {
+        if (value is { } v)
+        {
+            _held[index] = default;
+            raw.sqlite3_bind_double(_insert, index, v);
+        }
+        else
+        {
+            Integer(index, null);
+        }
+    }
+
+    /// <summary>
+    /// Money as exact decimal text (see <see cref="SqliteLedgerStore.Money"/>), formatted on the stack. The same amount
+    /// written the same way (equal and of the same scale: 0.10 is not 0.1) is not bound again.
+    /// </summary>
+    private void Money(int index, decimal? value)
+    {
+        ref var held = ref _held[index];
+        if (held.Bound && held.Kind == HeldKind.Money && held.Money == value && held.Money?.Scale == value?.Scale)
+        {
+            return;
+        }
+
+        held = new Held(HeldKind.Money, null, null, value);
         if (value is not { } money)
         {
-            raw.sqlite3_bind_null(statement, index);
+            raw.sqlite3_bind_null(_insert, index);
             return;
         }
 
         Span<byte> utf8 = stackalloc byte[48];
         if (money == 0)
         {
-            raw.sqlite3_bind_text(statement, index, "0"u8);
+            raw.sqlite3_bind_text(_insert, index, "0"u8);
         }
         else if (money.TryFormat(utf8, out var length, default, CultureInfo.InvariantCulture))
         {
-            raw.sqlite3_bind_text(statement, index, utf8[..length]);
+            raw.sqlite3_bind_text(_insert, index, utf8[..length]);
         }
         else
         {
-            raw.sqlite3_bind_text(statement, index, SqliteLedgerStore.Money(money));
+            raw.sqlite3_bind_text(_insert, index, SqliteLedgerStore.Money(money));
         }
     }
 
-    private static void Count(sqlite3_stmt statement, int index, long? value)
+    private enum HeldKind : byte
     {
-        if (value is { } v)
-        {
-            raw.sqlite3_bind_int64(statement, index, v);
-        }
-        else
-        {
-            raw.sqlite3_bind_null(statement, index);
-        }
+        None,
+        Text,
+        Integer,
+        Money,
+    }
+
+    /// <summary>What a parameter of the INSERT holds: SQLite keeps bindings from one row to the next.</summary>
+    private readonly record struct Held(HeldKind Kind, string? Text, long? Number, decimal? Money)
+    {
+        public bool Bound => Kind != HeldKind.None;
     }
 }
