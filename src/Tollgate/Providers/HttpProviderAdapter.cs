@@ -104,10 +104,12 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
     protected abstract IStreamInspector CreateStreamInspector(ProviderRequest request);
 
     /// <summary>Reads a whole answer (see <see cref="WholeBody"/>).</summary>
-    protected static async Task<byte[]> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
+    protected static async ValueTask<byte[]> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+
+        // A provider's answer is the connection's own stream: opening it does no I/O, so there is nothing to await.
+        await using var stream = content.ReadAsStream(cancellationToken);
         return await WholeBody.ReadAsync(stream, content.Headers.ContentLength, long.MaxValue, cancellationToken);
     }
 }

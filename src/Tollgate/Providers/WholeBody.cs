@@ -10,7 +10,7 @@ public static class WholeBody
 {
     /// <exception cref="TooLargeException">The body is longer than <paramref name="maxBytes"/>.</exception>
     /// <exception cref="EndOfStreamException">The body ended before its declared <paramref name="length"/>.</exception>
-    public static async Task<byte[]> ReadAsync(Stream stream, long? length, long maxBytes, CancellationToken cancellationToken)
+    public static async ValueTask<byte[]> ReadAsync(Stream stream, long? length, long maxBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (length is { } known)

@@ -31,13 +31,13 @@ public sealed class WholeBodyTests
     {
         var data = new byte[2049];
 
-        await Assert.ThrowsAsync<WholeBody.TooLargeException>(() => WholeBody.ReadAsync(new Trickle(data, 300), null, 2048, CancellationToken.None));
-        await Assert.ThrowsAsync<WholeBody.TooLargeException>(() => WholeBody.ReadAsync(new MemoryStream(data), data.Length, 2048, CancellationToken.None));
+        await Assert.ThrowsAsync<WholeBody.TooLargeException>(() => WholeBody.ReadAsync(new Trickle(data, 300), null, 2048, CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<WholeBody.TooLargeException>(() => WholeBody.ReadAsync(new MemoryStream(data), data.Length, 2048, CancellationToken.None).AsTask());
     }
 
     [Fact]
     public async Task A_body_shorter_than_its_declared_length_is_an_end_of_stream()
     {
-        await Assert.ThrowsAsync<EndOfStreamException>(() => WholeBody.ReadAsync(new MemoryStream(new byte[10]), 20, 100, CancellationToken.None));
+        await Assert.ThrowsAsync<EndOfStreamException>(() => WholeBody.ReadAsync(new MemoryStream(new byte[10]), 20, 100, CancellationToken.None).AsTask());
     }
 }

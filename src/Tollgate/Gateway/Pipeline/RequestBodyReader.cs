@@ -13,7 +13,7 @@ public sealed class RequestBodyReader(long maxBodyBytes)
 {
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
 
-    public async Task<(ParsedRequest? Request, GatewayError? Error)> ReadAsync(HttpRequest request, GatewayEndpoint endpoint, CancellationToken cancellationToken)
+    public async ValueTask<(ParsedRequest? Request, GatewayError? Error)> ReadAsync(HttpRequest request, GatewayEndpoint endpoint, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.ContentLength > maxBodyBytes)
