@@ -24,15 +24,19 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
         using var timer = new AttemptTimer(request.Deployment.Timeouts, cancellationToken);
         using (message)
         {
-            var (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment, timer, cancellationToken);
-            if (failure is not null)
+            HttpResponseMessage response;
+            try
+            {
+                response = UpstreamCall.Answered(await UpstreamCall.Start(http.Invoker, message!, request.Deployment, timer), timer);
+            }
+            catch (Exception ex) when (UpstreamCall.FailureOf(ex, timer, cancellationToken) is { } failure)
             {
                 return failure;
             }
 
             using (response)
             {
-                return await ReadWholeAsync(response!, request, timer, cancellationToken);
+                return await ReadWholeAsync(response, request, timer, cancellationToken);
             }
         }
     }
@@ -51,12 +55,14 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
         var readOn = request.Deployment.ReadUsageAfterClientLeaves;
         var callToken = readOn ? CancellationToken.None : cancellationToken;
         using var timer = new AttemptTimer(request.Deployment.Timeouts, callToken);
-        HttpResponseMessage? response;
+        HttpResponseMessage response;
         using (message)
         {
-            ProviderFailure? failure;
-            (response, failure) = await UpstreamCall.SendAsync(http.Invoker, message!, request.Deployment, timer, callToken);
-            if (failure is not null)
+            try
+            {
+                response = UpstreamCall.Answered(await UpstreamCall.Start(http.Invoker, message!, request.Deployment, timer), timer);
+            }
+            catch (Exception ex) when (UpstreamCall.FailureOf(ex, timer, callToken) is { } failure)
             {
                 return failure;
             }
@@ -65,7 +71,7 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
         using (response)
         {
             // An error, or a server that answered a stream request with a whole body, is passed on whole.
-            if (!response!.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
+            if (!response.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
             {
                 var whole = await ReadWholeAsync(response, request, timer, callToken);
                 return whole.Failure ?? (ProviderResult<StreamOutcome>)StreamOutcome.FromWholeReply(whole.Value!);

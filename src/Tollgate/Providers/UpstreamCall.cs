@@ -5,12 +5,12 @@ namespace Tollgate.Providers;
 /// <summary>
 /// Sends one request to a provider and turns what can go wrong before an answer into a <see cref="ProviderFailure"/>
 /// value: a timeout, or a connection that could not be made or was dropped. A client that left is not a failure of
-/// the provider: its cancellation propagates.
+/// the provider: its cancellation propagates. The caller awaits the send itself (one async frame less per call).
 /// </summary>
 public static class UpstreamCall
 {
-    public static async Task<(HttpResponseMessage? Response, ProviderFailure? Failure)> SendAsync(
-        HttpMessageInvoker invoker, HttpRequestMessage message, DeploymentConfig deployment, AttemptTimer timer, CancellationToken clientToken)
+    /// <summary>Starts sending <paramref name="message"/>; its outcome is read by <see cref="Answered"/> or <see cref="FailureOf"/>.</summary>
+    public static Task<HttpResponseMessage> Start(HttpMessageInvoker invoker, HttpRequestMessage message, DeploymentConfig deployment, AttemptTimer timer)
     {
         ArgumentNullException.ThrowIfNull(invoker);
         ArgumentNullException.ThrowIfNull(message);
@@ -21,19 +21,31 @@ public static class UpstreamCall
             // Only a timeout other than the default travels with the request (the options dictionary costs an allocation).
             message.Options.Set(UpstreamHttp.ConnectTimeout, deployment.Timeouts.Connect);
         }
-        try
+
+        return invoker.SendAsync(message, timer.Token);
+    }
+
+    /// <summary>The response headers arrived: from now on the timer counts the idle time between reads.</summary>
+    public static HttpResponseMessage Answered(HttpResponseMessage response, AttemptTimer timer)
+    {
+        ArgumentNullException.ThrowIfNull(timer);
+        timer.Answered();
+        return response;
+    }
+
+    /// <summary>
+    /// What went wrong before an answer, as a value; null when the exception is not the provider's doing (the client
+    /// left: its cancellation propagates).
+    /// </summary>
+    public static ProviderFailure? FailureOf(Exception exception, AttemptTimer timer, CancellationToken clientToken)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        ArgumentNullException.ThrowIfNull(timer);
+        return exception switch
         {
-            var response = await invoker.SendAsync(message, timer.Token);
-            timer.Answered();
-            return (response, null);
-        }
-        catch (OperationCanceledException) when (!clientToken.IsCancellationRequested)
-        {
-            return (null, new ProviderFailure(ProviderFailureKind.Timeout, timer.Describe()));
-        }
-        catch (HttpRequestException ex)
-        {
-            return (null, new ProviderFailure(ProviderFailureKind.Unreachable, ex.Message));
-        }
+            OperationCanceledException when !clientToken.IsCancellationRequested => new ProviderFailure(ProviderFailureKind.Timeout, timer.Describe()),
+            HttpRequestException http => new ProviderFailure(ProviderFailureKind.Unreachable, http.Message),
+            _ => null,
+        };
     }
 }
