@@ -157,12 +157,12 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
 {
     public static Args Parse(string[] args)
     {
-        var slice = 2.0;
-        var warmup = 0.3;
+        var slice = 1.0;
+        var warmup = 0.2;
         int[] connections = [1, 50];
         string? output = null;
         string? only = null;
-        var rounds = 15;
+        var rounds = 30;
         var settleMinimum = 15.0;
         var settleMaximum = 60.0;
         var allocations = args.Contains("--allocations");
