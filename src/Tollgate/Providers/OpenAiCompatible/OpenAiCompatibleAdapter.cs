@@ -1,7 +1,7 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Tollgate.Configuration;
 using Tollgate.Metering;
@@ -17,7 +17,8 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
-    private static readonly ConditionalWeakTable<DeploymentConfig, UpstreamTarget> Targets = [];
+    /// <summary>Each deployment's URLs and key header, by the deployment's identity (a lookup, not a hash of its fields).</summary>
+    private readonly ConcurrentDictionary<DeploymentConfig, UpstreamTarget> _targets = new(ReferenceEqualityComparer.Instance);
 
     public override bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Embeddings;
 
@@ -61,7 +62,7 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
     }
 
     /// <summary>A deployment's endpoint URLs and key header, built once instead of on every request.</summary>
-    private static UpstreamTarget Target(DeploymentConfig deployment) => Targets.GetValue(deployment, d =>
+    private UpstreamTarget Target(DeploymentConfig deployment) => _targets.GetOrAdd(deployment, static d =>
     {
         var baseUrl = d.BaseUrl!.AbsoluteUri.TrimEnd('/');
         var azure = KnownProviders.IsAzure(d.Provider);
