@@ -92,7 +92,7 @@ internal static class LoadRun
 
         using var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
-        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var pauseBefore = GC.GetTotalPauseDuration();
         int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var watch = Stopwatch.StartNew();
@@ -104,7 +104,7 @@ internal static class LoadRun
             errors,
             seconds,
             process.TotalProcessorTime - cpuBefore,
-            GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore,
+            GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore,
             GC.GetTotalPauseDuration() - pauseBefore,
             [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])]);
     }
