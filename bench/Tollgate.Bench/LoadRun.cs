@@ -22,8 +22,19 @@ internal sealed record LoadResult(string Target, int Connections, bool Stream, l
         var collections = string.Join('/', Enumerable.Range(0, 3).Select(g => slices.Sum(s => s.Collections[g])));
         return new LoadResult(target, connections, stream, all.Length, slices.Sum(s => s.Errors), slices.Sum(s => s.Seconds),
             Percentile(all, 0.50), Percentile(all, 0.90), Percentile(all, 0.99),
-            slices.Sum(s => s.Cpu.TotalMicroseconds) / count, (double)slices.Sum(s => s.AllocatedBytes) / count,
+            slices.Sum(s => s.Cpu.TotalMicroseconds) / count, MedianAllocatedPerRequest(slices),
             slices.Sum(s => s.GcPause.TotalMicroseconds) / count, collections);
+    }
+
+    /// <summary>
+    /// The median slice's bytes allocated per request: the runtime's running total of allocated bytes is read at the
+    /// ends of each slice, and with the server GC it now and then jumps (even backwards) across a collection, which a
+    /// sum over slices would carry into the row.
+    /// </summary>
+    private static double MedianAllocatedPerRequest(IReadOnlyList<LoadSlice> slices)
+    {
+        var perRequest = slices.Where(s => s.Latencies.Count > 0).Select(s => (double)s.AllocatedBytes / s.Latencies.Count).Order().ToList();
+        return perRequest.Count == 0 ? double.NaN : perRequest[perRequest.Count / 2];
     }
 
     private static double Percentile(double[] sorted, double p) =>
