@@ -27,7 +27,8 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
             HttpResponseMessage response;
             try
             {
-                response = UpstreamCall.Answered(await UpstreamCall.Start(http.Invoker, message!, request.Deployment, timer), timer);
+                response = await UpstreamCall.Start(http.Invoker, message!, request.Deployment, timer);
+                timer.Answered();
             }
             catch (Exception ex) when (UpstreamCall.FailureOf(ex, timer, cancellationToken) is { } failure)
             {
@@ -60,7 +61,8 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
         {
             try
             {
-                response = UpstreamCall.Answered(await UpstreamCall.Start(http.Invoker, message!, request.Deployment, timer), timer);
+                response = await UpstreamCall.Start(http.Invoker, message!, request.Deployment, timer);
+                timer.Answered();
             }
             catch (Exception ex) when (UpstreamCall.FailureOf(ex, timer, callToken) is { } failure)
             {

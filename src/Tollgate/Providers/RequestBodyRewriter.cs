@@ -29,8 +29,10 @@ public static class RequestBodyRewriter
         var copied = 0;
         var wroteModel = false;
         var wroteStreamOptions = false;
+        var empty = true;
         foreach (var property in body.EnumerateObject())
         {
+            empty = false;
             var isModel = property.NameEquals("model"u8);
             var isStreamOptions = !isModel && askForStreamUsage && property.NameEquals("stream_options"u8);
             if (!isModel && !isStreamOptions)
@@ -59,7 +61,6 @@ public static class RequestBodyRewriter
         // What the client did not send goes before the closing brace.
         var end = raw.Length - 1;
         output.Write(raw[copied..end]);
-        var empty = body.EnumerateObject().MoveNext() is false;
         if (!wroteModel)
         {
             output.Write(empty ? "\"model\":"u8 : ",\"model\":"u8);

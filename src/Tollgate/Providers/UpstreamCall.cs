@@ -9,7 +9,7 @@ namespace Tollgate.Providers;
 /// </summary>
 public static class UpstreamCall
 {
-    /// <summary>Starts sending <paramref name="message"/>; its outcome is read by <see cref="Answered"/> or <see cref="FailureOf"/>.</summary>
+    /// <summary>Starts sending <paramref name="message"/>; what can go wrong is read by <see cref="FailureOf"/>.</summary>
     public static Task<HttpResponseMessage> Start(HttpMessageInvoker invoker, HttpRequestMessage message, DeploymentConfig deployment, AttemptTimer timer)
     {
         ArgumentNullException.ThrowIfNull(invoker);
@@ -23,14 +23,6 @@ public static class UpstreamCall
         }
 
         return invoker.SendAsync(message, timer.Token);
-    }
-
-    /// <summary>The response headers arrived: from now on the timer counts the idle time between reads.</summary>
-    public static HttpResponseMessage Answered(HttpResponseMessage response, AttemptTimer timer)
-    {
-        ArgumentNullException.ThrowIfNull(timer);
-        timer.Answered();
-        return response;
     }
 
     /// <summary>

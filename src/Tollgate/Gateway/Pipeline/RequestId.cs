@@ -20,14 +20,9 @@ public static class RequestId
         BinaryPrimitives.WriteUInt64BigEndian(uuid, (milliseconds << 16) | BinaryPrimitives.ReadUInt16BigEndian(uuid[6..]));
         uuid[6] = (byte)(0x70 | (uuid[6] & 0x0F));
         uuid[8] = (byte)(0x80 | (uuid[8] & 0x3F));
-        var state = (BinaryPrimitives.ReadUInt64BigEndian(uuid), BinaryPrimitives.ReadUInt64BigEndian(uuid[8..]));
-        return string.Create(Prefix.Length + 32, state, static (text, halves) =>
-        {
-            Prefix.CopyTo(text);
-            Span<byte> bytes = stackalloc byte[16];
-            BinaryPrimitives.WriteUInt64BigEndian(bytes, halves.Item1);
-            BinaryPrimitives.WriteUInt64BigEndian(bytes[8..], halves.Item2);
-            Convert.TryToHexStringLower(bytes, text[Prefix.Length..], out _);
-        });
+        Span<char> text = stackalloc char[Prefix.Length + 32];
+        Prefix.CopyTo(text);
+        Convert.TryToHexStringLower(uuid, text[Prefix.Length..], out _);
+        return new string(text);
     }
 }

@@ -34,7 +34,8 @@ public sealed class UsageJournal : IDisposable
     private readonly string _directory;
     private Segment _current;
     private Segment? _spare;
-    private long _preparing;
+    private long _nextNumber;
+    private bool _preparing;
     private bool _closed;
 
     /// <summary>Opens a new segment after any left in <paramref name="directory"/> (those are for <see cref="JournalReplay"/>).</summary>
@@ -42,7 +43,8 @@ public sealed class UsageJournal : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         _directory = Directory.CreateDirectory(directory).FullName;
-        _current = Open(Segments(_directory).Select(s => s.Number).DefaultIfEmpty(0).Max() + 1, SegmentBytes, zeroFill: true);
+        _nextNumber = Segments(_directory).Select(s => s.Number).DefaultIfEmpty(0).Max() + 1;
+        _current = Open(SegmentBytes, zeroFill: true);
     }
 
     /// <summary>The journal's directory.</summary>
@@ -86,7 +88,7 @@ public sealed class UsageJournal : IDisposable
                 else
                 {
                     // No spare ready: a segment made here, its space allocated but not written ahead.
-                    _current = Open(full.Number + 1 == _preparing ? full.Number + 2 : full.Number + 1, Math.Max(SegmentBytes, bytes.Length), zeroFill: false);
+                    _current = Open(Math.Max(SegmentBytes, bytes.Length), zeroFill: false);
                 }
 
                 full.Retired = true;
@@ -131,12 +133,13 @@ public sealed class UsageJournal : IDisposable
         long number;
         lock (_gate)
         {
-            if (_closed || _spare is not null || _preparing != 0)
+            if (_closed || _spare is not null || _preparing)
             {
                 return;
             }
 
-            number = _preparing = _current.Number + 1;
+            _preparing = true;
+            number = _nextNumber++;
         }
 
         Segment? spare = null;
@@ -148,8 +151,8 @@ public sealed class UsageJournal : IDisposable
         {
             lock (_gate)
             {
-                _preparing = 0;
-                if (spare is not null && !_closed && _current.Number + 1 == number)
+                _preparing = false;
+                if (spare is not null && !_closed)
                 {
                     _spare = spare;
                     _segments[number] = spare;
@@ -157,7 +160,7 @@ public sealed class UsageJournal : IDisposable
                 }
             }
 
-            // The journal moved on (or closed) while the spare was made: it holds no record.
+            // The journal closed while the spare was made: it holds no record.
             if (spare is not null)
             {
                 spare.Close(keep: false);
@@ -209,27 +212,26 @@ public sealed class UsageJournal : IDisposable
     /// </summary>
     private void CloseIfDone(Segment segment)
     {
-        if (!segment.Retired || segment.Writers > 0 || segment.Closed)
+        if (!segment.Closed)
         {
-            if (segment.Closed && segment.Outstanding == 0 && _segments.Remove(segment.Number))
+            if (!segment.Retired || segment.Writers > 0)
             {
-                File.Delete(PathOf(segment.Number));
+                return;
             }
 
-            return;
+            segment.Close(keep: segment.Outstanding > 0);
         }
 
-        var keep = segment.Outstanding > 0;
-        segment.Close(keep);
-        if (!keep)
+        if (segment.Outstanding == 0 && _segments.Remove(segment.Number))
         {
-            _segments.Remove(segment.Number);
             File.Delete(PathOf(segment.Number));
         }
     }
 
-    private Segment Open(long number, long capacity, bool zeroFill)
+    /// <summary>Makes the next segment in place (called under the lock).</summary>
+    private Segment Open(long capacity, bool zeroFill)
     {
+        var number = _nextNumber++;
         var segment = Segment.Create(PathOf(number), number, capacity, zeroFill);
         _segments[number] = segment;
         return segment;

@@ -148,7 +148,7 @@ internal sealed class SqliteInsertWriter : IDisposable
     private void Text(int index, string? value)
     {
         ref var held = ref _held[index];
-        if (held.Bound && ReferenceEquals(held.Text, value) && held.Kind == HeldKind.Text)
+        if (held.Kind == HeldKind.Text && ReferenceEquals(held.Text, value))
         {
             return;
         }
@@ -173,7 +173,7 @@ internal sealed class SqliteInsertWriter : IDisposable
     private void Integer(int index, long? value)
     {
         ref var held = ref _held[index];
-        if (held.Bound && held.Kind == HeldKind.Integer && held.Number == value)
+        if (held.Kind == HeldKind.Integer && held.Number == value)
         {
             return;
         }
@@ -209,7 +209,7 @@ internal sealed class SqliteInsertWriter : IDisposable
     private void Money(int index, decimal? value)
     {
         ref var held = ref _held[index];
-        if (held.Bound && held.Kind == HeldKind.Money && held.Money == value && held.Money?.Scale == value?.Scale)
+        if (held.Kind == HeldKind.Money && held.Money == value && held.Money?.Scale == value?.Scale)
         {
             return;
         }
@@ -245,8 +245,5 @@ internal sealed class SqliteInsertWriter : IDisposable
     }
 
     /// <summary>What a parameter of the INSERT holds: SQLite keeps bindings from one row to the next.</summary>
-    private readonly record struct Held(HeldKind Kind, string? Text, long? Number, decimal? Money)
-    {
-        public bool Bound => Kind != HeldKind.None;
-    }
+    private readonly record struct Held(HeldKind Kind, string? Text, long? Number, decimal? Money);
 }
