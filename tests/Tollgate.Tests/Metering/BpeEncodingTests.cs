@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CsCheck;
 using Tollgate.Metering.Tokenization;
 using Xunit;
 
@@ -43,6 +44,30 @@ public sealed class BpeEncodingTests
     public void The_split_pattern_takes_a_surrogate_pair_as_one_character_like_tiktoken_does_a_code_point()
     {
         Assert.Contains(@"[\uD800-\uDBFF][\uDC00-\uDFFF]", BpeEncoding.AcceptSurrogatePairs(@"[^\r\n\p{L}\p{N}]?\p{L}+"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_heap_merge_of_long_pieces_gives_the_same_ids_as_tiktokens_scan()
+    {
+        // Pieces as the merge sees them: UTF-8 bytes as Latin-1 chars, from alphabets that merge much, little or not at all.
+        var alphabets = new[] { "ab", "etaoinshrdlu", "abcdefghijklmnopqrstuvwxyz", "đườngphố", "😀👍🏽", "!@#$ \n\t", "0123456789" };
+        var pieces = Gen.Select(Gen.Int[0, alphabets.Length - 1], Gen.Int[2, 600], Gen.Int[0, int.MaxValue]).Select((alphabet, length, seed) =>
+        {
+            var random = new Random(seed);
+            var text = string.Concat(Enumerable.Range(0, length).Select(_ => alphabets[alphabet][random.Next(alphabets[alphabet].Length)]));
+            return new string([.. System.Text.Encoding.UTF8.GetBytes(text).Select(b => (char)b)]);
+        });
+
+        pieces.Sample(piece =>
+        {
+            foreach (var encoding in new[] { BpeEncoding.O200kBase, BpeEncoding.Cl100kBase })
+            {
+                List<int> scanned = [], heaped = [];
+                encoding.MergeShortPiece(piece, scanned);
+                encoding.MergeLongPiece(piece, heaped);
+                Assert.Equal(scanned, heaped);
+            }
+        }, iter: 300);
     }
 
     private static List<int> Ids(JsonElement golden, string encoding) => [.. golden.GetProperty(encoding).EnumerateArray().Select(e => e.GetInt32())];

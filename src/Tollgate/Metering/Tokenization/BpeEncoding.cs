@@ -75,8 +75,27 @@ public sealed class BpeEncoding
         return tokens;
     }
 
-    /// <summary>tiktoken's byte-pair merge: repeatedly join the adjacent pair whose join has the lowest rank (leftmost on ties).</summary>
+    /// <summary>Pieces longer than this are merged with a heap: the scan below is quadratic in a piece's length.</summary>
+    internal const int LongPiece = 128;
+
+    /// <summary>
+    /// tiktoken's byte-pair merge: repeatedly join the adjacent pair whose join has the lowest rank (leftmost on ties).
+    /// A short piece is scanned for its lowest pair after every merge; a long one keeps its pairs in a heap.
+    /// </summary>
     private void MergePairs(ReadOnlySpan<char> piece, List<int> tokens)
+    {
+        if (piece.Length > LongPiece)
+        {
+            MergeLongPiece(piece, tokens);
+        }
+        else
+        {
+            MergeShortPiece(piece, tokens);
+        }
+    }
+
+    /// <summary>The scan: for a piece of n bytes, up to n merges of an n-long search — cheapest for the short pieces of real text.</summary>
+    internal void MergeShortPiece(ReadOnlySpan<char> piece, List<int> tokens)
     {
         var parts = new List<(int Start, int Rank)>(piece.Length + 1);
         var min = (Rank: int.MaxValue, Index: -1);
@@ -119,6 +138,80 @@ public sealed class BpeEncoding
             tokens.Add(RankOf(piece[parts[i].Start..parts[i + 1].Start]));
         }
     }
+
+
+    /// <summary>
+    /// The same merges in O(n log n): the parts form a linked list over the piece's bytes, and every adjacent pair's
+    /// rank sits in a heap ordered by (rank, start), so the lowest and leftmost pair comes first as in the scan. A
+    /// merge changes only the pairs on either side of it; their old heap entries are skipped when they come up.
+    /// </summary>
+    internal void MergeLongPiece(ReadOnlySpan<char> piece, List<int> tokens)
+    {
+        var n = piece.Length;
+        var next = System.Buffers.ArrayPool<int>.Shared.Rent(n + 1);
+        var previous = System.Buffers.ArrayPool<int>.Shared.Rent(n + 1);
+        var pairRank = System.Buffers.ArrayPool<int>.Shared.Rent(n + 1);
+        try
+        {
+            var heap = new PriorityQueue<int, long>(n);
+            for (var i = 0; i < n; i++)
+            {
+                next[i] = i + 1;
+                previous[i] = i - 1;
+                pairRank[i] = i + 2 <= n ? RankOf(piece[i..(i + 2)]) : int.MaxValue;
+                if (pairRank[i] != int.MaxValue)
+                {
+                    heap.Enqueue(i, Priority(pairRank[i], i));
+                }
+            }
+
+            next[n] = n;
+            while (heap.TryDequeue(out var start, out var priority))
+            {
+                // A part merged away, or a pair whose rank changed since this entry was queued, is stale.
+                if (next[start] < 0 || pairRank[start] != (int)(priority >> 32))
+                {
+                    continue;
+                }
+
+                var removed = next[start];
+                next[start] = next[removed];
+                previous[next[removed]] = start;
+                next[removed] = -1;
+                Rerank(piece, next, pairRank, heap, start);
+                if (previous[start] >= 0)
+                {
+                    Rerank(piece, next, pairRank, heap, previous[start]);
+                }
+            }
+
+            for (var i = 0; i < n; i = next[i])
+            {
+                tokens.Add(RankOf(piece[i..next[i]]));
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(next);
+            System.Buffers.ArrayPool<int>.Shared.Return(previous);
+            System.Buffers.ArrayPool<int>.Shared.Return(pairRank);
+        }
+
+    }
+
+    /// <summary>Requeues the pair of the part at <paramref name="start"/> and the part after it (none at the end).</summary>
+    private void Rerank(ReadOnlySpan<char> piece, int[] next, int[] pairRank, PriorityQueue<int, long> heap, int start)
+    {
+        var n = piece.Length;
+        var end = next[start] < n ? next[next[start]] : -1;
+        pairRank[start] = end > 0 ? RankOf(piece[start..end]) : int.MaxValue;
+        if (pairRank[start] != int.MaxValue)
+        {
+            heap.Enqueue(start, Priority(pairRank[start], start));
+        }
+    }
+
+    private static long Priority(int rank, int start) => ((long)rank << 32) | (uint)start;
 
     private int RankAfterMerge(ReadOnlySpan<char> piece, List<(int Start, int Rank)> parts, int i) =>
         i + 3 < parts.Count ? RankOf(piece[parts[i].Start..parts[i + 3].Start]) : int.MaxValue;

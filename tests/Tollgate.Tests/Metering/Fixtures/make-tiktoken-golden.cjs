@@ -25,7 +25,23 @@ const texts = [
   "a".repeat(300) + " " + "ab".repeat(200),
   " ".repeat(100) + "x",
   "",
+  // Long single pieces, merged by the heap path (pieces over 128 bytes) rather than the scan.
+  randomWord(4000, 7),
+  "đườngphốhànội".repeat(200),
+  "!@#$%^&*()".repeat(300),
+  "😀👍🏽🎉".repeat(200),
 ];
+
+/** A word of lowercase letters from a fixed linear congruential sequence, so the fixture is reproducible. */
+function randomWord(length, seed) {
+  let state = seed;
+  let word = "";
+  for (let i = 0; i < length; i++) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    word += String.fromCharCode(97 + (state % 26));
+  }
+  return word;
+}
 const golden = texts.map((text) => ({
   text,
   o200k_base: encodings.o200k_base.encode(text),
