@@ -36,7 +36,8 @@ public sealed class FakeAnthropicUpstream : IAsyncDisposable
     public static async Task<FakeAnthropicUpstream> StartAsync()
     {
         var fake = new FakeAnthropicUpstream();
-        (fake._app, fake.BaseUrl) = await FakeServer.StartAsync(app => app.MapPost("/v1/messages", fake.MessagesAsync));
+        (fake._app, fake.BaseUrl) = await FakeServer.StartAsync(app => app.MapPost("/v1/messages", fake.MessagesAsync),
+            message => "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":" + JsonSerializer.Serialize(message) + "}}");
         return fake;
     }
 

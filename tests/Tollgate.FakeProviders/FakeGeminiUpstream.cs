@@ -32,7 +32,8 @@ public sealed class FakeGeminiUpstream : IAsyncDisposable
     public static async Task<FakeGeminiUpstream> StartAsync()
     {
         var fake = new FakeGeminiUpstream();
-        (fake._app, fake.BaseUrl) = await FakeServer.StartAsync(app => app.MapPost("/v1beta/models/{*modelAndMethod}", fake.GenerateAsync));
+        (fake._app, fake.BaseUrl) = await FakeServer.StartAsync(app => app.MapPost("/v1beta/models/{*modelAndMethod}", fake.GenerateAsync),
+            message => "{\"error\":{\"code\":400,\"message\":" + JsonSerializer.Serialize(message) + ",\"status\":\"INVALID_ARGUMENT\"}}");
         return fake;
     }
 

@@ -78,7 +78,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             app.MapPost("/v1/embeddings", fake.EmbeddingsAsync);
             app.MapPost("/openai/deployments/{deployment}/chat/completions", fake.ChatAsync);
             app.MapPost("/openai/deployments/{deployment}/embeddings", fake.EmbeddingsAsync);
-        });
+        }, message => "{\"error\":{\"message\":" + JsonSerializer.Serialize(message) + ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}");
         fake.BaseUrl = new Uri(root, "/v1");
         return fake;
     }

@@ -50,6 +50,7 @@ public static class GatewayHost
 
         var services = builder.Services;
         services.AddSingleton(config);
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = config.ShutdownGrace);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(LocalPriceCatalog.Load(config.Storage.DataDirectory));
@@ -97,8 +98,12 @@ public static class GatewayHost
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            ExceptionHandler = context => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
-                StatusCodes.Status500InternalServerError, "api_error", "internal_error", "The gateway failed to process the request.")),
+            // A request the framework could not bind (a query value of the wrong type) is the client's error, in JSON like
+            // every other; anything else is the gateway's.
+            ExceptionHandler = context => OpenAiErrorWriter.WriteAsync(context.Response,
+                context.Features.Get<IExceptionHandlerFeature>()?.Error is BadHttpRequestException bad
+                    ? new GatewayError(bad.StatusCode, "invalid_request_error", "invalid_request", "The request is malformed: a path or query value has the wrong type or format.")
+                    : new GatewayError(StatusCodes.Status500InternalServerError, "api_error", "internal_error", "The gateway failed to process the request.")),
         });
         GatewayEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);

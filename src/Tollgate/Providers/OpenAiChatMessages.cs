@@ -64,6 +64,9 @@ public static class OpenAiChatMessages
         }
     }
 
+    /// <summary>A refusal for a tool call that is not a function call (a custom tool's call), which only OpenAI's models take.</summary>
+    public static string OnlyFunctionCalls(string provider) => $"{provider} models take function tool calls only: every tool call needs a 'function'.";
+
     /// <summary>A refusal for <c>n</c> greater than 1, which providers other than OpenAI's cannot serve.</summary>
     public static string? RefuseSeveralChoices(JsonElement body, string provider) =>
         body.TryGetProperty("n", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var count) && count > 1

@@ -26,12 +26,22 @@ public static class AdminKeyEndpoints
             Admin(context, auth, () => keys.Get(id) is { } key ? Results.Json(View(key), Json) : NotFound(id)));
         app.MapPost("/admin/keys/{id}/revoke", async (HttpContext context, Authenticator auth, KeyRegistry keys, string id) =>
             await AdminAsync(context, auth, async () => await keys.RevokeAsync(id, context.RequestAborted) is { } key ? Results.Json(View(key), Json) : NotFound(id)));
-        app.MapPost("/admin/keys/{id}/rotate", async (HttpContext context, Authenticator auth, KeyRegistry keys, string id, int? grace_seconds) =>
+        app.MapPost("/admin/keys/{id}/rotate", async (HttpContext context, Authenticator auth, KeyRegistry keys, string id) =>
             await AdminAsync(context, auth, async () =>
-                await keys.RotateAsync(id, TimeSpan.FromSeconds(Math.Max(0, grace_seconds ?? 0)), context.RequestAborted) is { } rotated
-                    ? Results.Json(new CreatedKey(rotated.Secret, View(rotated.Key)), Json, statusCode: StatusCodes.Status201Created)
-                    : NotFound(id)));
+                GraceSeconds(context.Request.Query["grace_seconds"]) is not { } grace
+                    ? Error(GatewayError.InvalidRequest($"'grace_seconds' must be a whole number of seconds from 0 to {MaxGraceSeconds}.", "invalid_value", "grace_seconds"))
+                    : await keys.RotateAsync(id, TimeSpan.FromSeconds(grace), context.RequestAborted) is { } rotated
+                        ? Results.Json(new CreatedKey(rotated.Secret, View(rotated.Key)), Json, statusCode: StatusCodes.Status201Created)
+                        : NotFound(id)));
     }
+
+    /// <summary>A rotated key's old secret works at most 30 days longer.</summary>
+    private const int MaxGraceSeconds = 30 * 24 * 3600;
+
+    private static int? GraceSeconds(Microsoft.Extensions.Primitives.StringValues value) =>
+        value.Count == 0 || string.IsNullOrEmpty(value[0]) ? 0
+        : int.TryParse(value[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds <= MaxGraceSeconds ? seconds
+        : null;
 
     private static async Task<IResult> CreateAsync(HttpContext context, Authenticator auth, KeyRegistry keys, TimeProvider time) =>
         await AdminAsync(context, auth, async () =>

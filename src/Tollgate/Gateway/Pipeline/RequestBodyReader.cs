@@ -6,8 +6,9 @@ using Tollgate.Providers;
 namespace Tollgate.Gateway.Pipeline;
 
 /// <summary>
-/// Stage 3 (guard, body part): reads the body within the size limit, parses it as JSON within a depth limit, and
-/// checks the fields the gateway itself needs. Everything else in the body is left for the provider to judge.
+/// Stage 3 (guard, body part): reads the body within the size limit, parses it as JSON within a depth limit, refuses
+/// text that is not text (<see cref="JsonText"/>) and checks the fields the gateway itself reads
+/// (<see cref="RequestFields"/>). Everything else in the body is left for the provider to judge.
 /// </summary>
 public sealed class RequestBodyReader(long maxBodyBytes)
 {
@@ -54,7 +55,9 @@ public sealed class RequestBodyReader(long maxBodyBytes)
             return (null, GatewayError.InvalidRequest($"The request body is not valid JSON: {ex.Message}", "invalid_json"));
         }
 
-        var error = Check(document.RootElement, endpoint, out var model, out var stream);
+        string? model = null;
+        var stream = false;
+        var error = TextError(bytes, document.RootElement) ?? RequestFields.Check(document.RootElement, endpoint, out model, out stream);
         if (error is not null)
         {
             document.Dispose();
@@ -64,61 +67,11 @@ public sealed class RequestBodyReader(long maxBodyBytes)
         return (new ParsedRequest(document, model!, stream, bytes), null);
     }
 
-    private static GatewayError? Check(JsonElement body, GatewayEndpoint endpoint, out string? model, out bool stream)
-    {
-        model = null;
-        stream = false;
-        if (body.ValueKind != JsonValueKind.Object)
-        {
-            return GatewayError.InvalidRequest("The request body must be a JSON object.");
-        }
+    /// <summary>A body whose strings are not all text (invalid UTF-8, a lone surrogate escape) is refused, naming where.</summary>
+    internal static GatewayError? TextError(ReadOnlySpan<byte> bytes, JsonElement parsed) =>
+        JsonText.Problem(bytes, parsed) is { } problem
+            ? GatewayError.InvalidRequest($"The request body {problem.Why}: see {Shorten(problem.Where)}.", "invalid_encoding", Shorten(problem.Where))
+            : null;
 
-        if (!body.TryGetProperty("model", out var m) || m.ValueKind == JsonValueKind.Null)
-        {
-            return GatewayError.InvalidRequest("You must provide a model parameter.", "missing_model", "model");
-        }
-
-        if (m.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(m.GetString()))
-        {
-            return GatewayError.InvalidRequest("'model' must be a non-empty string.", "invalid_model", "model");
-        }
-
-        model = m.GetString();
-        if (body.TryGetProperty("stream", out var s))
-        {
-            if (s.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
-            {
-                return GatewayError.InvalidRequest("'stream' must be a boolean.", "invalid_type", "stream");
-            }
-
-            stream = s.ValueKind == JsonValueKind.True;
-        }
-
-        if (endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Messages)
-        {
-            if (!body.TryGetProperty("messages", out var messages))
-            {
-                return GatewayError.InvalidRequest("Missing required parameter: 'messages'.", "missing_required_parameter", "messages");
-            }
-
-            if (messages.ValueKind != JsonValueKind.Array)
-            {
-                return GatewayError.InvalidRequest("'messages' must be an array.", "invalid_type", "messages");
-            }
-        }
-        else
-        {
-            if (stream)
-            {
-                return GatewayError.InvalidRequest("Embeddings cannot be streamed.", "invalid_value", "stream");
-            }
-
-            if (!body.TryGetProperty("input", out var input) || input.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
-            {
-                return GatewayError.InvalidRequest("Missing required parameter: 'input' (a string or an array).", "missing_required_parameter", "input");
-            }
-        }
-
-        return null;
-    }
+    private static string Shorten(string path) => path.Length <= 120 ? path : path[..120] + "…";
 }

@@ -121,6 +121,11 @@ public static class AnthropicRequestTranslator
                 {
                     foreach (var call in calls.EnumerateArray())
                     {
+                        if (!call.TryGetProperty("function", out _))
+                        {
+                            return OpenAiChatMessages.OnlyFunctionCalls("Anthropic");
+                        }
+
                         blocks.Add(ToolUse(call));
                     }
                 }

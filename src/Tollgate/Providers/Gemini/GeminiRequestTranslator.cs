@@ -74,7 +74,11 @@ public static class GeminiRequestTranslator
                 {
                     foreach (var call in calls.EnumerateArray())
                     {
-                        var function = call.GetProperty("function");
+                        if (!call.TryGetProperty("function", out var function))
+                        {
+                            return OpenAiChatMessages.OnlyFunctionCalls("Gemini");
+                        }
+
                         var name = function.GetProperty("name").GetString()!;
                         if (call.TryGetProperty("id", out var id) && id.GetString() is { } callId)
                         {
