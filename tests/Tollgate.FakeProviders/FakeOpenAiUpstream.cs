@@ -115,7 +115,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         if (stream)
         {
             var includeUsage = json.TryGetProperty("stream_options", out var o) && o.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
-            await StreamAsync(context, model, includeUsage && ReportsUsage);
+            await StreamAsync(context, model, includeUsage && ReportsUsage, Choices(json));
             return;
         }
 
@@ -123,7 +123,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             "{\"id\":\"chatcmpl-fake1\",\"object\":\"chat.completion\",\"created\":1764000000,\"model\":" + JsonSerializer.Serialize(model + "-2025-01-01")
             + ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + JsonSerializer.Serialize(ReplyText)
             + ",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}]"
-            + (ReportsUsage ? ",\"usage\":" + UsageJson() : string.Empty)
+            + (ReportsUsage ? ",\"usage\":" + UsageJson(Choices(json)) : string.Empty)
             + ",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_fake\"}");
         LastResponseBody = body;
         context.Response.ContentType = "application/json";
@@ -131,7 +131,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         await context.Response.Body.WriteAsync(body);
     }
 
-    private async Task StreamAsync(HttpContext context, string model, bool includeUsage)
+    private async Task StreamAsync(HttpContext context, string model, bool includeUsage, int choices)
     {
         context.Response.ContentType = "text/event-stream; charset=utf-8";
         var events = new List<string>();
@@ -143,7 +143,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         events.Add("data: " + head + "[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]" + usageField + "}\n\n");
         if (includeUsage)
         {
-            events.Add("data: " + head + "[],\"usage\":" + UsageJson() + "}\n\n");
+            events.Add("data: " + head + "[],\"usage\":" + UsageJson(choices) + "}\n\n");
         }
 
         events.Add("data: [DONE]\n\n");
@@ -226,9 +226,13 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         }
     }
 
-    private string UsageJson() =>
-        "{\"prompt_tokens\":" + Usage.PromptTokens + ",\"completion_tokens\":" + Usage.CompletionTokens
-        + ",\"total_tokens\":" + (Usage.PromptTokens + Usage.CompletionTokens)
+    /// <summary>OpenAI bills the prompt once and every choice's completion: the usage's completion tokens are per choice.</summary>
+    private static int Choices(JsonElement json) =>
+        json.TryGetProperty("n", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var count) && count > 1 ? count : 1;
+
+    private string UsageJson(int choices = 1) =>
+        "{\"prompt_tokens\":" + Usage.PromptTokens + ",\"completion_tokens\":" + (Usage.CompletionTokens * choices)
+        + ",\"total_tokens\":" + (Usage.PromptTokens + (Usage.CompletionTokens * choices))
         + ",\"prompt_tokens_details\":{\"cached_tokens\":" + Usage.CachedTokens + ",\"audio_tokens\":0}"
         + ",\"completion_tokens_details\":{\"reasoning_tokens\":" + Usage.ReasoningTokens + ",\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}";
 

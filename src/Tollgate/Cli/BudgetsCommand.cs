@@ -13,13 +13,14 @@ public static class BudgetsCommand
     {
         var admin = new AdminApiClient(loadConfig);
         var name = new Argument<string>("name") { Description = "The budget's name." };
-        var scope = new Option<string>("--scope") { Description = "global, key, user, cost_center, feature, project, env or tag:NAME.", DefaultValueFactory = _ => "global" };
+        var scope = new Option<string>("--scope") { Description = "global, key, user, cost_center (or cost-center), feature, project, env or tag:NAME.", DefaultValueFactory = _ => "global" };
         var value = new Option<string?>("--value") { Description = "The key id, user, feature… the budget covers (not for global)." };
         var period = new Option<string>("--period") { Description = "daily, weekly, monthly or total.", DefaultValueFactory = _ => "monthly" };
         var limit = new Option<decimal>("--limit-usd") { Description = "The limit in USD.", Required = true };
         var soft = new Option<bool>("--soft") { Description = "Only count and alert; never refuse requests." };
+        var allowUnpriced = new Option<bool>("--allow-unpriced") { Description = "Admit requests whose cost cannot be bounded in advance (a model with no price, files, audio)." };
 
-        var set = new Command("set", "Create or change a budget.") { name, scope, value, period, limit, soft };
+        var set = new Command("set", "Create or change a budget.") { name, scope, value, period, limit, soft, allowUnpriced };
         set.SetAction((parse, ct) => admin.RunAsync(parse, client =>
         {
             var body = JsonSerializer.Serialize(new Dictionary<string, object?>
@@ -29,6 +30,7 @@ public static class BudgetsCommand
                 ["period"] = parse.GetValue(period),
                 ["limit_usd"] = parse.GetValue(limit),
                 ["hard"] = !parse.GetValue(soft),
+                ["unpriced"] = parse.GetValue(allowUnpriced) ? "allow" : "refuse",
             });
             return client.PutAsync($"/admin/budgets/{Uri.EscapeDataString(parse.GetValue(name)!)}", new StringContent(body, Encoding.UTF8, "application/json"), ct);
         }, AdminApiClient.PrintJson, ct));

@@ -4,7 +4,7 @@ namespace Tollgate.Configuration;
 internal static class TollgateConfigReader
 {
     private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency", "anomalies"];
-    private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard"];
+    private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard", "unpriced"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path"];
@@ -276,7 +276,8 @@ internal static class TollgateConfigReader
         {
             entry.RejectUnknown(BudgetKeys);
             var name = entry.String("name", required: true);
-            var scope = entry.String("scope", required: true);
+            var written = entry.String("scope", required: true);
+            var scope = Policy.Budgets.Budget.CanonicalScope(written);
             var value = entry.String("value");
             var limit = entry.Decimal("limit_usd");
             var periodText = entry.String("period") ?? "monthly";
@@ -285,9 +286,9 @@ internal static class TollgateConfigReader
                 entry.Diagnostics.Error(entry.Child("limit_usd"), "is required");
             }
 
-            if (scope is not null && !(Policy.Budgets.Budget.Scopes.Contains(scope) || (scope.StartsWith("tag:", StringComparison.Ordinal) && scope.Length > 4)))
+            if (written is not null && scope is null)
             {
-                entry.Diagnostics.Error(entry.Child("scope"), $"'{scope}' is not one of {string.Join(", ", Policy.Budgets.Budget.Scopes)}");
+                entry.Diagnostics.Error(entry.Child("scope"), $"'{written}' is not one of {string.Join(", ", Policy.Budgets.Budget.Scopes)}");
             }
             else if (scope is not null && scope != "global" && value is null)
             {
@@ -300,9 +301,15 @@ internal static class TollgateConfigReader
             }
 
             var hard = entry.String("hard") is not { } h || !string.Equals(h, "false", StringComparison.OrdinalIgnoreCase);
+            var unpriced = entry.String("unpriced") ?? "refuse";
+            if (unpriced is not "refuse" and not "allow")
+            {
+                entry.Diagnostics.Error(entry.Child("unpriced"), $"'{unpriced}' is not one of: refuse, allow");
+            }
+
             if (name is not null && scope is not null && limit is not null)
             {
-                budgets.Add(new Policy.Budgets.Budget(name, scope, value, period, limit.Value, hard));
+                budgets.Add(new Policy.Budgets.Budget(name, scope, value, period, limit.Value, hard) { AllowUnpriced = unpriced == "allow" });
             }
         }
 

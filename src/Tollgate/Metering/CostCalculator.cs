@@ -26,12 +26,19 @@ public static class CostCalculator
         return new CostBreakdown(input, cached, write, output, reasoning, input + cached + write + output + reasoning);
     }
 
-    /// <summary>Worst-case cost of a request before it is sent: every prompt token uncached, every allowed output token spent.</summary>
-    public static decimal WorstCase(long promptTokens, long maxOutputTokens, TokenPrice price)
+    /// <summary>
+    /// Worst-case cost of a request before it is sent: every prompt token billed at the highest input rate it can get
+    /// (uncached, or as a cache write when the request may write the cache), every allowed output token spent at the
+    /// higher of the output and reasoning rates, all at the long-context rates when the prompt can reach them.
+    /// </summary>
+    public static decimal WorstCase(long promptTokens, long maxOutputTokens, TokenPrice price, bool writesCache = false)
     {
         ArgumentNullException.ThrowIfNull(price);
         price = price.ForPrompt(promptTokens);
+        var inputRate = writesCache
+            ? Math.Max(price.InputPerMillion, Math.Max(price.CacheWritePerMillion ?? 0, price.CacheWrite1hPerMillion ?? 0))
+            : price.InputPerMillion;
         var outputRate = Math.Max(price.OutputPerMillion, price.ReasoningPerMillion ?? 0);
-        return (promptTokens * price.InputPerMillion + maxOutputTokens * outputRate) / PerMillion;
+        return (promptTokens * inputRate + maxOutputTokens * outputRate) / PerMillion;
     }
 }

@@ -58,11 +58,14 @@ public static class RequestPolicyEnforcer
         }
 
         var field = LimitFields.FirstOrDefault(f => body.TryGetProperty(f, out var v) && v.ValueKind == JsonValueKind.Number);
-        long? asked = field is null ? null : body.GetProperty(field).GetInt64();
+        long? asked = field is not null && body.GetProperty(field).TryGetInt64(out var n) ? n : null;
+
+        // A default never exceeds the cap that applies to the request.
+        var defaultLimit = rule.Default is { } d && rule.Cap is { } c ? Math.Min(d, c) : rule.Default ?? rule.Cap;
         long? limit = asked switch
         {
-            null => rule.Default ?? rule.Cap,
-            { } n when rule.Cap is { } cap && n > cap => cap,
+            null => defaultLimit,
+            { } requested when rule.Cap is { } cap && requested > cap => cap,
             _ => null,
         };
         if (limit is { } newLimit)

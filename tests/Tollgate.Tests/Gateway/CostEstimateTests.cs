@@ -25,10 +25,11 @@ public sealed class CostEstimateTests : GatewayWithFakeUpstream
         Assert.Equal(HttpStatusCode.OK, status);
         var prompt = PromptTokenCounter.Count(JsonDocument.Parse(body).RootElement, "gpt-4o-mini").Tokens;
         Assert.Equal(prompt, json.GetProperty("prompt_tokens").GetInt64());
+        Assert.Equal(prompt + PromptTokenCounter.RequestAllowance, json.GetProperty("prompt_tokens_upper_bound").GetInt64());
         Assert.True(json.GetProperty("prompt_tokens_exact").GetBoolean());
         Assert.Equal("o200k_base", json.GetProperty("tokenizer").GetString());
         Assert.Equal(500, json.GetProperty("max_output_tokens").GetInt64());
-        Assert.Equal((prompt * 0.15m + 500 * 0.6m) / 1_000_000m, json.GetProperty("worst_case_cost_usd").GetDecimal());
+        Assert.Equal(((prompt + PromptTokenCounter.RequestAllowance) * 0.15m + 500 * 0.6m) / 1_000_000m, json.GetProperty("worst_case_cost_usd").GetDecimal());
         Assert.Empty(Upstream.Received);
     }
 

@@ -19,7 +19,10 @@ public sealed class BudgetTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _upstream.DisposeAsync();
 
-    /// <summary>$10 per million tokens either way: a request with max_tokens 1980 and a short prompt can cost at most $0.02.</summary>
+    /// <summary>
+    /// $10 per million tokens either way: a request with max_tokens 1900 and a short prompt (bounded with the counter's
+    /// 64-token allowance for hidden format tokens) can cost at most $0.02.
+    /// </summary>
     // Every call goes to the provider once: these tests count what failed calls leave behind.
     private string Config(string budgets) => $"""
         retries:
@@ -32,7 +35,7 @@ public sealed class BudgetTests : IAsyncLifetime
         {TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", _upstream.BaseUrl, "    price: { input_per_million: 10, output_per_million: 10 }")}
         """;
 
-    private static StringContent Chat() => new("""{"model":"gpt-4o-mini","max_tokens":1980,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json");
+    private static StringContent Chat() => new("""{"model":"gpt-4o-mini","max_tokens":1900,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json");
 
     [Fact]
     public async Task Two_hundred_concurrent_requests_cannot_overspend_a_hard_budget()

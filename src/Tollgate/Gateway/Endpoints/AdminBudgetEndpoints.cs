@@ -46,13 +46,13 @@ public static class AdminBudgetEndpoints
             return Error(GatewayError.InvalidRequest("The body is not a valid budget: " + ex.Message, "invalid_json"));
         }
 
-        var scope = body?.Scope ?? "global";
+        var scope = Budget.CanonicalScope(body?.Scope ?? "global");
         if (body?.LimitUsd is not { } limit || limit < 0)
         {
             return Error(GatewayError.InvalidRequest("A budget needs a non-negative 'limit_usd'.", "missing_required_parameter", "limit_usd"));
         }
 
-        if (!(Budget.Scopes.Contains(scope) || (scope.StartsWith("tag:", StringComparison.Ordinal) && scope.Length > 4)) || (scope != "global" && body.Value is null))
+        if (scope is null || (scope != "global" && body.Value is null))
         {
             return Error(GatewayError.InvalidRequest($"'scope' must be one of {string.Join(", ", Budget.Scopes)}, with a 'value' unless global.", "invalid_value", "scope"));
         }
@@ -62,7 +62,12 @@ public static class AdminBudgetEndpoints
             return Error(GatewayError.InvalidRequest("'period' must be daily, weekly, monthly or total.", "invalid_value", "period"));
         }
 
-        var budget = new Budget(name, scope, scope == "global" ? null : body.Value, period, limit, body.Hard ?? true);
+        if (body.Unpriced is not (null or "refuse" or "allow"))
+        {
+            return Error(GatewayError.InvalidRequest("'unpriced' must be refuse or allow.", "invalid_value", "unpriced"));
+        }
+
+        var budget = new Budget(name, scope, scope == "global" ? null : body.Value, period, limit, body.Hard ?? true) { AllowUnpriced = body.Unpriced == "allow" };
         await store.SaveAsync(budget, context.RequestAborted);
         await guard.UpsertAsync(budget, ledger, context.RequestAborted);
         return Results.Json(guard.Snapshot().Where(b => b.Budget.Name == name).Select(View).First(), Json);
@@ -72,10 +77,10 @@ public static class AdminBudgetEndpoints
 
     private static BudgetView View((Budget Budget, decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt) b) => new(
         b.Budget.Name, b.Budget.Scope, b.Budget.Value, b.Budget.Period.ToString().ToLowerInvariant(), b.Budget.LimitUsd, b.Budget.Hard,
-        b.Spent, b.Reserved, b.Budget.LimitUsd - b.Spent - b.Reserved, b.ResetsAt);
+        b.Budget.AllowUnpriced ? "allow" : "refuse", b.Spent, b.Reserved, b.Budget.LimitUsd - b.Spent - b.Reserved, b.ResetsAt);
 
-    private sealed record SetRequest(string? Scope, string? Value, string? Period, decimal? LimitUsd, bool? Hard);
+    private sealed record SetRequest(string? Scope, string? Value, string? Period, decimal? LimitUsd, bool? Hard, string? Unpriced);
 
     private sealed record BudgetView(
-        string Name, string Scope, string? Value, string Period, decimal LimitUsd, bool Hard, decimal SpentUsd, decimal ReservedUsd, decimal RemainingUsd, DateTimeOffset? ResetsAt);
+        string Name, string Scope, string? Value, string Period, decimal LimitUsd, bool Hard, string Unpriced, decimal SpentUsd, decimal ReservedUsd, decimal RemainingUsd, DateTimeOffset? ResetsAt);
 }

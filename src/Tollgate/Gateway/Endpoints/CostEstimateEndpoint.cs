@@ -9,8 +9,10 @@ using Tollgate.Providers;
 namespace Tollgate.Gateway.Endpoints;
 
 /// <summary>
-/// <c>POST /v1/cost/estimate</c>: takes a chat-completions body and answers with its prompt tokens and the worst-case
-/// cost — every prompt token uncached and every allowed output token spent — without calling any provider.
+/// <c>POST /v1/cost/estimate</c>: takes a chat-completions body and answers with its prompt tokens, their bound and
+/// the worst-case cost a hard budget would reserve — the prompt's bound at the highest input rate and every allowed
+/// output token of every choice spent — without calling any provider; <c>unbounded</c> says why a hard budget would
+/// refuse it.
 /// </summary>
 public static class CostEstimateEndpoint
 {
@@ -44,7 +46,7 @@ public static class CostEstimateEndpoint
             }
 
             var price = deployment.Pricing.On(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
-            var estimate = RequestEstimate.Of(parsed.Body, deployment, time.GetUtcNow());
+            var estimate = RequestEstimate.Of(parsed.Body, parsed.RawBody.Span, deployment, time.GetUtcNow());
             var prompt = estimate.Prompt;
             context.Response.ContentType = "application/json";
             await using var writer = new Utf8JsonWriter(context.Response.Body, new JsonWriterOptions { Indented = true });
@@ -54,16 +56,24 @@ public static class CostEstimateEndpoint
             writer.WriteString("deployment", deployment.Name);
             writer.WriteNumber("prompt_tokens", prompt.Tokens);
             writer.WriteBoolean("prompt_tokens_exact", prompt.Exact);
+            writer.WriteNumber("prompt_tokens_upper_bound", prompt.UpperBound);
             writer.WriteString("tokenizer", prompt.Method);
             Nullable(writer, "max_output_tokens", estimate.MaxOutputTokens);
             writer.WriteString("max_output_tokens_source", estimate.MaxOutputSource);
-            if (estimate.WorstCaseUsd(fallbackMaxOutput: null) is { } worstCase)
+            writer.WriteNumber("choices", estimate.Choices);
+            Nullable(writer, "max_billed_output_tokens", estimate.MaxBilledOutputTokens());
+            if (estimate.WorstCaseUsd() is { } worstCase)
             {
                 writer.WriteNumber("worst_case_cost_usd", worstCase);
             }
             else
             {
                 writer.WriteNull("worst_case_cost_usd");
+            }
+
+            if (estimate.CannotBound(deployment) is { } unbounded)
+            {
+                writer.WriteString("unbounded", unbounded);
             }
 
             writer.WriteString("price_source", price switch

@@ -57,6 +57,12 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     /// <summary>TPM admissions (of the key, and of each deployment called) made on the estimate, corrected with the real tokens at settlement.</summary>
     public List<Policy.RateLimits.SlidingWindowLog.Ticket> TokenTickets { get; } = [];
 
+    /// <summary>
+    /// The prompt count of the first deployment's estimate, when admission made one: the settler uses it for a usage
+    /// the provider never reported instead of counting a large prompt a second time.
+    /// </summary>
+    public Metering.Tokenization.PromptTokenCount? CountedPrompt { get; set; }
+
     /// <summary>The prompt's tokens plus the output limit, for TPM admission; 0 when no limit needs it.</summary>
     public long EstimatedTokens { get; init; }
 }

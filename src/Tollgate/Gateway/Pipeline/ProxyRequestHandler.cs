@@ -136,7 +136,7 @@ public sealed class ProxyRequestHandler(
 
             // Counted at most once, and only when a limit or a budget needs it.
             RequestEstimate? estimate = null;
-            RequestEstimate Estimate() => estimate ??= RequestEstimate.Of(parsed.Body, deployment, startedAt);
+            RequestEstimate Estimate() => estimate ??= RequestEstimate.Of(parsed.Body, parsed.RawBody.Span, deployment, startedAt);
             var exchange = new Exchange(requestId, startedAt, startTimestamp, endpoint, parsed.Model, deployment, parsed.Body, parsed.Stream, attribution)
             {
                 IdempotencyClaim = claim,
@@ -181,12 +181,15 @@ public sealed class ProxyRequestHandler(
             {
                 // A fallback may cost more than the first choice: the most expensive candidate is held.
                 var worstCase = Estimate().WorstCaseUsd() ?? 0;
+                var unbounded = Estimate().CannotBound(deployment);
                 foreach (var other in candidates.Skip(1))
                 {
-                    worstCase = Math.Max(worstCase, RequestEstimate.Of(parsed.Body, other, startedAt).WorstCaseUsd() ?? 0);
+                    var otherEstimate = RequestEstimate.Of(parsed.Body, parsed.RawBody.Span, other, startedAt);
+                    worstCase = Math.Max(worstCase, otherEstimate.WorstCaseUsd() ?? 0);
+                    unbounded ??= otherEstimate.CannotBound(other);
                 }
 
-                var (reservation, budgetError, remaining) = budgets.Admit(attribution, worstCase);
+                var (reservation, budgetError, remaining) = budgets.Admit(attribution, worstCase, unbounded);
                 if (budgetError is not null)
                 {
                     await RejectAsync(context, endpoint, budgetError);
@@ -200,6 +203,7 @@ public sealed class ProxyRequestHandler(
                 }
             }
 
+            exchange.CountedPrompt = estimate?.Prompt;
             var forwardStart = time.GetTimestamp();
             try
             {

@@ -84,10 +84,19 @@ public sealed partial class UsageSettler(
 
         return reported with
         {
-            InputTokens = reported.InputTokens ?? PromptTokenCounter.Count(exchange.Body, exchange.Deployment.Config.Model).Tokens,
+            InputTokens = reported.InputTokens ?? PromptEstimate(exchange),
             OutputTokens = reported.OutputTokens ?? TokenEstimator.FromCharacters(result.OutputCharacters),
             Estimated = true,
         };
+    }
+
+    /// <summary>The prompt count made for admission when it was for this deployment's model family, else a new count.</summary>
+    private static long PromptEstimate(Exchange exchange)
+    {
+        var model = exchange.Deployment.Config.Model;
+        return exchange.CountedPrompt is { } counted && counted.Method == PromptTokenCounter.MethodFor(model)
+            ? counted.Tokens
+            : PromptTokenCounter.Count(exchange.Body, model).Tokens;
     }
 
     private (CostBreakdown Cost, string Source, decimal? CacheSavings) Price(Exchange exchange, Usage usage, bool providerAnswered)

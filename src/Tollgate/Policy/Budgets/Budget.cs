@@ -18,7 +18,26 @@ public enum BudgetPeriod
 /// </summary>
 public sealed record Budget(string Name, string Scope, string? Value, BudgetPeriod Period, decimal LimitUsd, bool Hard)
 {
+    /// <summary>
+    /// Whether a hard budget admits a request whose cost cannot be bounded in advance (<c>unpriced: allow</c>): a model
+    /// with no price, or an input the gateway cannot count. By default it refuses them, since they could spend without
+    /// limit; allowed, they reserve what can be bounded and their recorded cost still counts.
+    /// </summary>
+    public bool AllowUnpriced { get; init; }
+
     public static IReadOnlyList<string> Scopes { get; } = ["global", "key", "user", "cost_center", "feature", "project", "env", "tag:NAME"];
+
+    /// <summary>
+    /// A scope as written in config, the admin API or the CLI, in its canonical spelling (<c>cost-center</c>, the
+    /// spelling of <c>report --by</c>, and <c>cost_centre</c> are <c>cost_center</c>); null when it is no scope.
+    /// </summary>
+    public static string? CanonicalScope(string? scope) => scope switch
+    {
+        "cost_center" or "cost-center" or "cost_centre" or "cost-centre" => "cost_center",
+        "global" or "key" or "user" or "feature" or "project" or "env" => scope,
+        { Length: > 4 } when scope.StartsWith("tag:", StringComparison.Ordinal) => scope,
+        _ => null,
+    };
 
     /// <summary>Whether a request with this attribution counts against the budget.</summary>
     public bool Applies(Attribution attribution)

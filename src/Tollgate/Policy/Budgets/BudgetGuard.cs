@@ -38,7 +38,7 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
         lock (_gate)
         {
             if (_accounts.Find(a => a.Budget.Name == budget.Name) is { } existing
-                && existing.Budget with { LimitUsd = budget.LimitUsd, Hard = budget.Hard } == budget)
+                && existing.Budget with { LimitUsd = budget.LimitUsd, Hard = budget.Hard, AllowUnpriced = budget.AllowUnpriced } == budget)
             {
                 existing.Budget = budget;
                 return;
@@ -104,7 +104,13 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
     }
 
     /// <summary>Reserves <paramref name="worstCaseUsd"/> on every budget that applies, or returns why not.</summary>
-    public (BudgetReservation? Reservation, GatewayError? Error, decimal? Remaining) Admit(Attribution attribution, decimal worstCaseUsd)
+    /// <param name="attribution">Who the request is charged to.</param>
+    /// <param name="worstCaseUsd">The most the request can cost, as far as it can be bounded.</param>
+    /// <param name="unbounded">
+    /// Why part of the cost cannot be bounded in advance (a model with no price, an input that cannot be counted), or
+    /// null. A hard budget refuses such a request with a 400 unless it is set to allow unpriced requests.
+    /// </param>
+    public (BudgetReservation? Reservation, GatewayError? Error, decimal? Remaining) Admit(Attribution attribution, decimal worstCaseUsd, string? unbounded = null)
     {
         ArgumentNullException.ThrowIfNull(attribution);
         var now = time.GetUtcNow();
@@ -114,6 +120,13 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
             foreach (var account in applicable)
             {
                 Roll(account, now);
+                if (account.Budget.Hard && unbounded is not null && !account.Budget.AllowUnpriced)
+                {
+                    return (null, GatewayError.InvalidRequest(
+                        $"The hard budget '{account.Budget.Name}' cannot hold this request's cost in advance: {unbounded}. (A budget set with 'unpriced: allow' admits such requests.)",
+                        "unbounded_cost"), null);
+                }
+
                 if (account.Budget.Hard && account.RemainingUsd < worstCaseUsd)
                 {
                     var reset = account.ResetsAt is { } at ? $" It resets at {at.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}." : " It does not reset.";
