@@ -19,4 +19,10 @@ public enum FakeFault
 
     /// <summary>Drops the connection (TCP reset) without answering.</summary>
     ConnectionReset,
+
+    /// <summary>
+    /// Starts a 200 stream, then sends an error event quoting the API key it was sent (as OpenAI's "Incorrect API key
+    /// provided: sk-…" does) and ends the stream.
+    /// </summary>
+    ErrorEventInStream,
 }

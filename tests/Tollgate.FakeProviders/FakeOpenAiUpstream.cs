@@ -149,6 +149,12 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         events.Add("data: [DONE]\n\n");
         var cut = context.Items[nameof(FakeFault)] is FakeFault.CutStream;
         var send = cut ? events.Take(1 + pieces.Count / 2).ToList() : events;
+        if (context.Items[nameof(FakeFault)] is FakeFault.ErrorEventInStream)
+        {
+            var key = context.Request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal);
+            send = [events[0], "data: {\"error\":{\"message\":\"Incorrect API key provided: " + key + ". You can find your API key at https://platform.openai.com/account/api-keys.\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"invalid_api_key\"}}\n\n"];
+        }
+
         LastStreamEvents = send;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < send.Count; i++)

@@ -32,6 +32,22 @@ public sealed class HostileInputTests : GatewayWithFakeUpstream
     }
 
     [Fact]
+    public async Task A_provider_key_quoted_in_an_error_event_inside_a_200_stream_is_scrubbed()
+    {
+        Upstream.Fault = FakeFault.ErrorEventInStream;
+
+        using var response = await Gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
+            """{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("Incorrect API key provided: [redacted]", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-upstream-secret", body, StringComparison.Ordinal);
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
+        Assert.DoesNotContain("sk-upstream-secret", record.Error ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Upstream_urls_in_the_body_are_not_followed()
     {
         await using var elsewhere = await FakeOpenAiUpstream.StartAsync();

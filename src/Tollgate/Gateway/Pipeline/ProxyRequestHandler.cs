@@ -330,7 +330,7 @@ public sealed class ProxyRequestHandler(
 
     private async Task StreamAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, Func<Deployment, ProviderRequest> requestFor, long forwardStart)
     {
-        var sink = new SseResponseSink(context.Response, exchange, settler, time);
+        var sink = new SseResponseSink(context.Response, exchange, settler, scrubber, time);
         ProviderResult<StreamOutcome> result;
         try
         {

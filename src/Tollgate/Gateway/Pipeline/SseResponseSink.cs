@@ -11,9 +11,9 @@ namespace Tollgate.Gateway.Pipeline;
 /// Writes a relayed stream to the client: headers once, then each event flushed as it comes. When the stream's end
 /// arrives, the exchange is recorded (journaled) before the end marker goes out, and a final SSE comment carries the
 /// request's cost (clients ignore comments, so SDKs are not disturbed). Under an idempotency key, the events are
-/// collected and kept (the cost comment aside) before the end event goes out.
+/// collected and kept (the cost comment aside) before the end event goes out. Every event passes the secret scrubber.
 /// </summary>
-public sealed class SseResponseSink(HttpResponse response, Exchange exchange, UsageSettler settler, TimeProvider time) : IStreamSink
+public sealed class SseResponseSink(HttpResponse response, Exchange exchange, UsageSettler settler, Errors.SecretScrubber scrubber, TimeProvider time) : IStreamSink
 {
     private IReadOnlyList<KeyValuePair<string, string>> _upstreamHeaders = [];
 
@@ -46,6 +46,8 @@ public sealed class SseResponseSink(HttpResponse response, Exchange exchange, Us
 
     public async ValueTask WriteEventAsync(ReadOnlyMemory<byte> sseEvent, CancellationToken cancellationToken)
     {
+        // A provider may quote the key it was sent in an error event inside a 200 stream, as in an error body.
+        sseEvent = scrubber.Scrub(sseEvent);
         exchange.FirstByteTimestamp ??= time.GetTimestamp();
         if (exchange.IdempotencyClaim is { } claim)
         {
