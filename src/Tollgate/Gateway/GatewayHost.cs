@@ -36,6 +36,7 @@ public static class GatewayHost
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = config.MaxRequestBodyBytes;
+            RequestHeadLimits.ConfigureKestrel(kestrel.Limits);
         });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
@@ -105,6 +106,9 @@ public static class GatewayHost
                     ? new GatewayError(bad.StatusCode, "invalid_request_error", "invalid_request", "The request is malformed: a path or query value has the wrong type or format.")
                     : new GatewayError(StatusCodes.Status500InternalServerError, "api_error", "internal_error", "The gateway failed to process the request.")),
         });
+        app.Use((context, next) => RequestHeadLimits.Check(context.Request) is { } tooLarge
+            ? OpenAiErrorWriter.WriteAsync(context.Response, tooLarge)
+            : next(context));
         GatewayEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         return app;

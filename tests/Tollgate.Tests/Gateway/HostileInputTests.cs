@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using Tollgate.FakeProviders;
 using Tollgate.Tests.Support;
 using Xunit;
@@ -76,6 +77,58 @@ public sealed class HostileInputTests : GatewayWithFakeUpstream
 
         Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
         Assert.Empty(Upstream.Received);
+    }
+
+    [Theory]
+    [InlineData(10_000, 8)]
+    [InlineData(1, 100_000)]
+    [InlineData(150, 10)]
+    public async Task Too_many_or_too_large_headers_get_a_431_in_error_json(int count, int length)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        for (var i = 0; i < count; i++)
+        {
+            request.Headers.TryAddWithoutValidation($"X-Filler-{i}", new string('h', length));
+        }
+
+        using var response = await Gateway.Client.SendAsync(request);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+
+        Assert.Equal((HttpStatusCode)431, response.StatusCode);
+        Assert.Equal("request_header_fields_too_large", error.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_path_longer_than_8_kib_gets_a_414_in_error_json()
+    {
+        using var response = await Gateway.Client.GetAsync("/v1/models?q=" + new string('q', 10_000));
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+
+        Assert.Equal(HttpStatusCode.RequestUriTooLong, response.StatusCode);
+        Assert.Equal("uri_too_long", error.GetProperty("code").GetString());
+    }
+
+    /// <summary>What Kestrel refuses before any application code runs (documented in RESILIENCE.md as not shaped).</summary>
+    [Theory]
+    [InlineData("GET /v1/models HTTP/1.1\r\nHost: x\r\nX-User-ID: a\u0000b\r\n\r\n")]
+    [InlineData("GET /v1/mo%00dels HTTP/1.1\r\nHost: x\r\n\r\n")]
+    [InlineData("HELLO\r\n\r\n")]
+    public async Task What_kestrel_refuses_itself_is_a_400_with_an_empty_body_and_the_gateway_keeps_serving(string raw)
+    {
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync(Gateway.BaseUrl.Host, Gateway.BaseUrl.Port);
+            await using var stream = client.GetStream();
+            await stream.WriteAsync(Encoding.Latin1.GetBytes(System.Text.RegularExpressions.Regex.Unescape(raw)));
+            using var reader = new StreamReader(stream, Encoding.Latin1);
+            var answer = await reader.ReadToEndAsync();
+
+            Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
+            Assert.Contains("Content-Length: 0", answer, StringComparison.Ordinal);
+        }
+
+        using var normal = await Gateway.Client.GetAsync("/v1/models");
+        Assert.Equal(HttpStatusCode.OK, normal.StatusCode);
     }
 
     [Fact]
