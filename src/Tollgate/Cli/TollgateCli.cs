@@ -20,9 +20,9 @@ public static class TollgateCli
         root.Add(ReportCommand());
         root.Add(ExportCommand());
         root.Add(PricesCommand());
-        root.Add(KeysCommand.Build(LoadConfig));
-        root.Add(BudgetsCommand.Build(LoadConfig));
-        root.Add(AnalyticsCommand.Build(LoadConfig));
+        root.Add(KeysCommand.Build(path => LoadConfig(path)));
+        root.Add(BudgetsCommand.Build(path => LoadConfig(path)));
+        root.Add(AnalyticsCommand.Build(path => LoadConfig(path)));
         return root;
     }
 
@@ -38,7 +38,7 @@ public static class TollgateCli
         var command = new Command("serve", "Start the gateway.") { config, listen };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var loaded = LoadConfig(parse.GetValue(config));
+            var loaded = LoadConfig(parse.GetValue(config), secretsRequired: true);
             if (loaded is null)
             {
                 return ConfigErrorExitCode;
@@ -345,12 +345,13 @@ public static class TollgateCli
 
     private static string Optional(decimal? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
 
-    private static GatewayConfig? LoadConfig(string? path)
+    /// <summary>Loads the config; only <c>serve</c> needs the provider secrets it names set.</summary>
+    private static GatewayConfig? LoadConfig(string? path, bool secretsRequired = false)
     {
         path ??= Environment.GetEnvironmentVariable("TOLLGATE_CONFIG") is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
         try
         {
-            var config = ConfigLoader.Load(path, Environment.GetEnvironmentVariable);
+            var config = ConfigLoader.Load(path, Environment.GetEnvironmentVariable, secretsRequired);
             foreach (var warning in config.Warnings)
             {
                 Console.Error.WriteLine($"warning: {warning}");

@@ -14,7 +14,13 @@ public static partial class ConfigLoader
     public const string DefaultListen = "http://127.0.0.1:4000";
 
     /// <summary>Loads from <paramref name="path"/>, or the embedded defaults (mock provider) when it is null.</summary>
-    public static GatewayConfig Load(string? path, Func<string, string?> environment)
+    /// <param name="path">The config file, or null.</param>
+    /// <param name="environment">Reads an environment variable.</param>
+    /// <param name="secretsRequired">
+    /// True for <c>serve</c>: every secret the config names must be set. The tools that read the ledger, prices or the
+    /// admin API call no provider, so for them an unset secret is left unset instead of stopping them.
+    /// </param>
+    public static GatewayConfig Load(string? path, Func<string, string?> environment, bool secretsRequired = true)
     {
         ArgumentNullException.ThrowIfNull(environment);
         if (path is null)
@@ -27,13 +33,13 @@ public static partial class ConfigLoader
             throw new ConfigException(path, [$"file not found: {Path.GetFullPath(path)}"]);
         }
 
-        return Parse(File.ReadAllText(path), path, environment);
+        return Parse(File.ReadAllText(path), path, environment, secretsRequired);
     }
 
     /// <summary>The embedded defaults: a local SQLite ledger and the built-in mock provider, so nothing needs an API key.</summary>
     public static GatewayConfig Defaults() => Parse(DefaultConfigYaml, "embedded defaults", _ => null);
 
-    public static GatewayConfig Parse(string yaml, string source, Func<string, string?> environment)
+    public static GatewayConfig Parse(string yaml, string source, Func<string, string?> environment, bool secretsRequired = true)
     {
         ArgumentNullException.ThrowIfNull(environment);
         var diagnostics = new ConfigDiagnostics();
@@ -44,7 +50,7 @@ public static partial class ConfigLoader
         }
 
         var section = new YamlSection(root, string.Empty, diagnostics);
-        var secrets = new SecretResolver(environment);
+        var secrets = new SecretResolver(environment, secretsRequired);
         var raw = section.Has("model_list") ? LiteLlmConfigReader.Read(section, secrets) : TollgateConfigReader.Read(section, secrets);
         var config = Validate(raw, source, diagnostics);
         if (diagnostics.Errors.Count > 0)

@@ -4,9 +4,10 @@ namespace Tollgate.Configuration;
 
 /// <summary>
 /// Expands secrets from the environment: <c>${NAME}</c> anywhere in a value (Tollgate style) or a whole value of
-/// <c>os.environ/NAME</c> (LiteLLM style). A variable that is not set is a configuration error naming it.
+/// <c>os.environ/NAME</c> (LiteLLM style). A variable that is not set is a configuration error naming it — unless the
+/// config is read by a tool that calls no provider (<paramref name="required"/> false), where the secret stays unset.
 /// </summary>
-internal sealed partial class SecretResolver(Func<string, string?> environment)
+internal sealed partial class SecretResolver(Func<string, string?> environment, bool required = true)
 {
     private const string LiteLlmPrefix = "os.environ/";
 
@@ -30,7 +31,11 @@ internal sealed partial class SecretResolver(Func<string, string?> environment)
         var value = environment(name);
         if (string.IsNullOrEmpty(value))
         {
-            diagnostics.Error(path, $"environment variable {name} is not set");
+            if (required)
+            {
+                diagnostics.Error(path, $"environment variable {name} is not set");
+            }
+
             return null;
         }
 

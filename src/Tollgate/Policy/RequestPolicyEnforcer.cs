@@ -32,7 +32,7 @@ public static class RequestPolicyEnforcer
         if (missing is { Count: > 0 })
         {
             return GatewayError.InvalidRequest(
-                $"This gateway requires every request to carry: {string.Join(", ", missing)} (as X-{string.Join(", X-", missing.Select(HeaderName))} headers, X-Tags or body metadata).",
+                $"This gateway requires every request to carry: {string.Join(", ", missing)}. Send {string.Join("; ", missing.Select(HowToSend))}.",
                 "missing_required_tags");
         }
 
@@ -89,12 +89,14 @@ public static class RequestPolicyEnforcer
         _ => attribution.Tags.GetValueOrDefault(tag),
     };
 
-    private static string HeaderName(string tag) => tag switch
+    /// <summary>How a client attaches a tag: its own header for an attribution field, X-Tags for a custom tag, or body metadata.</summary>
+    private static string HowToSend(string tag) => tag switch
     {
-        "user" => "User-ID",
-        "session" => "Session-ID",
-        "cost_center" or "cost-center" => "Cost-Center",
-        _ => char.ToUpperInvariant(tag[0]) + tag[1..],
+        "user" => "user as the X-User-ID header (or the body's user, or metadata.user)",
+        "session" => "session as X-Session-ID (or metadata.session)",
+        "cost_center" or "cost-center" => "cost_center as X-Cost-Center (or metadata.cost_center)",
+        "feature" or "project" or "env" => $"{tag} as X-{char.ToUpperInvariant(tag[0])}{tag[1..]} (or metadata.{tag})",
+        _ => $"{tag} as X-Tags: {tag}=… (or metadata.{tag})",
     };
 
     private static byte[] WithLimit(JsonElement body, string field, long limit)

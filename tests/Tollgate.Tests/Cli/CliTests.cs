@@ -164,4 +164,35 @@ public sealed class CliTests
             Console.SetError(previous);
         }
     }
+
+    [Fact]
+    public async Task Only_serve_needs_the_provider_secrets_a_config_names()
+    {
+        var directory = Directory.CreateTempSubdirectory("tollgate-secrets-").FullName;
+        var database = Path.Combine(directory, "ledger.db");
+        await new Tollgate.Tests.Support.SeededLedger(new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero), days: 1, requestsPerDay: 5).WriteAsync(database);
+        var config = Path.Combine(directory, "tollgate.yaml");
+        await File.WriteAllTextAsync(config, $$"""
+            master_key: ${TOLLGATE_TEST_UNSET_MASTER}
+            storage: { data_dir: {{directory}}, sqlite_path: {{database}} }
+            models:
+              - alias: gpt
+                provider: openai
+                model: gpt-4o-mini
+                api_key: ${TOLLGATE_TEST_UNSET_OPENAI_KEY}
+              - alias: claude
+                provider: anthropic
+                model: claude-haiku-4-5
+                api_key: os.environ/TOLLGATE_TEST_UNSET_ANTHROPIC_KEY
+            """);
+
+        var report = await TollgateCli.Build().Parse(["report", "--config", config, "--since", "2026-09-01", "--format", "csv"]).InvokeAsync();
+        var export = await TollgateCli.Build().Parse(["export", "--config", config, "--since", "2026-09-01", "--out", Path.Combine(directory, "out.csv")]).InvokeAsync();
+        var prices = await TollgateCli.Build().Parse(["prices", "list", "gpt-4o-mini", "--config", config]).InvokeAsync();
+        var serve = Assert.Throws<Tollgate.Configuration.ConfigException>(() => Tollgate.Configuration.ConfigLoader.Load(config, _ => null));
+
+        Assert.Equal((0, 0, 0), (report, export, prices));
+        Assert.Contains(serve.Errors, e => e.Contains("TOLLGATE_TEST_UNSET_OPENAI_KEY is not set", StringComparison.Ordinal));
+        Assert.Contains(serve.Errors, e => e.Contains("TOLLGATE_TEST_UNSET_ANTHROPIC_KEY is not set", StringComparison.Ordinal));
+    }
 }

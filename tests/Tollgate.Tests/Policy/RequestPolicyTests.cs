@@ -34,6 +34,11 @@ public sealed class RequestPolicyTests
 
         Assert.Contains("feature, team", error, StringComparison.Ordinal);
         Assert.Contains("X-Feature", error, StringComparison.Ordinal);
+
+        // A custom tag has no header of its own: the hint names what the gateway reads.
+        Assert.Contains("X-Tags: team=", error, StringComparison.Ordinal);
+        Assert.Contains("metadata.team", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("X-Team", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -110,5 +115,29 @@ public sealed class RequestPolicyTests
         Assert.Equal(HttpStatusCode.OK, tagged.StatusCode);
         Assert.Equal(30, Assert.Single(upstream.Received).Json.GetProperty("max_tokens").GetInt32());
         Assert.Equal("sentiment", Assert.Single(await gateway.RecordsAsync(1)).Attribution.Feature);
+    }
+
+    [Fact]
+    public async Task A_required_custom_tag_is_satisfied_the_way_the_refusal_says()
+    {
+        await using var upstream = await FakeOpenAiUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync("""
+            policies:
+              required_tags: [team]
+            models:
+            """ + "\n" + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", upstream.BaseUrl));
+        const string body = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""";
+
+        using var refused = await gateway.Client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        var hint = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("message").GetString()!;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("X-Tags", "team=growth");
+        using var tagged = await gateway.Client.SendAsync(request);
+        using var viaMetadata = await gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
+            """{"model":"gpt-4o-mini","metadata":{"team":"growth"},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Contains("X-Tags: team=", hint, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, tagged.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, viaMetadata.StatusCode);
     }
 }
