@@ -8,6 +8,8 @@ namespace Tollgate.Analytics;
 /// <summary>
 /// Whole usage records for BI tools, as CSV (one header row, one row per record) or a JSON array, written as they are
 /// read so an export of months of records never sits in memory. Money is exact decimal text; times are UTC ISO 8601.
+/// Every token kind priced at its own rate has its column (<c>cache_write_1h_tokens</c> is the part of
+/// <c>cache_write_tokens</c> written for an hour), so each cost column can be recomputed from the export and the prices.
 /// </summary>
 public static class RecordExport
 {
@@ -15,7 +17,7 @@ public static class RecordExport
     [
         "id", "timestamp", "latency_ms", "ttfb_ms", "key_id", "user", "session", "cost_center", "feature", "project", "env", "tags",
         "endpoint", "alias", "deployment", "provider", "upstream_model", "stream", "status", "http_status", "attempts",
-        "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "usage_estimated",
+        "input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "usage_estimated",
         "cost_input_usd", "cost_cached_input_usd", "cost_cache_write_usd", "cost_output_usd", "cost_reasoning_usd", "cost_total_usd",
         "cache_savings_usd", "price_source", "error",
     ];
@@ -102,7 +104,7 @@ public static class RecordExport
         r.Attribution.KeyId, r.Attribution.User, r.Attribution.Session, r.Attribution.CostCenter, r.Attribution.Feature, r.Attribution.Project, r.Attribution.Env,
         r.Attribution.Tags,
         r.Endpoint, r.Alias, r.Deployment, r.Provider, r.UpstreamModel, r.Stream, r.Status, r.HttpStatus, r.Attempts,
-        r.Usage.InputTokens, r.Usage.CachedInputTokens, r.Usage.CacheWriteTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens, r.Usage.Estimated,
+        r.Usage.InputTokens, r.Usage.CachedInputTokens, r.Usage.CacheWriteTokens, r.Usage.CacheWrite1hTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens, r.Usage.Estimated,
         r.Cost.Input, r.Cost.CachedInput, r.Cost.CacheWrite, r.Cost.Output, r.Cost.Reasoning, r.Cost.Total,
         r.CacheSavingsUsd, r.PriceSource, r.Error,
     ];

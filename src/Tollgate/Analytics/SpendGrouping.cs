@@ -29,7 +29,8 @@ public sealed record SpendGrouping(string Name, Func<UsageRecord, string?> KeyOf
             "user" => r => r.Attribution.User,
             "session" => r => r.Attribution.Session,
             "feature" => r => r.Attribution.Feature,
-            "cost-center" => r => r.Attribution.CostCenter,
+            // Budgets, required tags and metadata spell it cost_center; reports accept every spelling.
+            "cost-center" or "cost_center" or "cost-centre" or "cost_centre" => r => r.Attribution.CostCenter,
             "project" => r => r.Attribution.Project,
             "env" => r => r.Attribution.Env,
             "key" => r => r.Attribution.KeyId,

@@ -70,4 +70,28 @@ public sealed class BudgetAdminTests : GatewayWithFakeUpstream
         var view = JsonDocument.Parse(await Gateway.Client.GetStringAsync("/admin/budgets/cli-made")).RootElement;
         Assert.Equal(("tag:team", "growth", "weekly", 12.5m, false), (view.GetProperty("scope").GetString(), view.GetProperty("value").GetString(), view.GetProperty("period").GetString(), view.GetProperty("limit_usd").GetDecimal(), view.GetProperty("hard").GetBoolean()));
     }
+
+    [Theory]
+    [InlineData("cost_center")]
+    [InlineData("cost-center")]
+    [InlineData("cost_centre")]
+    public async Task A_cost_centre_budget_is_set_with_any_spelling_reports_accept_and_it_holds(string scope)
+    {
+        Upstream.Usage = new Tollgate.FakeProviders.FakeUsage(500, 500);
+        using var set = await Gateway.Client.PutAsync("/admin/budgets/cc", new StringContent(
+            $$"""{"scope":"{{scope}}","value":"cc-7","period":"daily","limit_usd":0.015}""", Encoding.UTF8, "application/json"));
+        var view = JsonDocument.Parse(await set.Content.ReadAsStringAsync()).RootElement;
+        using var first = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent("""{"model":"gpt-4o-mini","max_tokens":1000,"messages":[]}""", Encoding.UTF8, "application/json") };
+        first.Headers.Add("X-Cost-Center", "cc-7");
+        using var second = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent("""{"model":"gpt-4o-mini","max_tokens":1000,"messages":[]}""", Encoding.UTF8, "application/json") };
+        second.Headers.Add("X-Cost-Center", "cc-7");
+
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Equal("cost_center", view.GetProperty("scope").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await Gateway.Client.SendAsync(first)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await Gateway.Client.SendAsync(second)).StatusCode);
+        await Gateway.RecordsAsync(1);
+        var report = JsonDocument.Parse(await Gateway.Client.GetStringAsync($"/admin/analytics/spend?group_by={scope}&from=1d")).RootElement;
+        Assert.Equal("cc-7", Assert.Single(report.GetProperty("rows").EnumerateArray()).GetProperty("group").GetString());
+    }
 }
