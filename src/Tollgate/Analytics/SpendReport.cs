@@ -21,6 +21,9 @@ public sealed record SpendRow(
     /// <summary>Requests the repricing had no price for (left out of <see cref="RepricedCostUsd"/>).</summary>
     public long UnrepricedRequests { get; init; }
 
+    /// <summary>What the repriced requests cost as recorded: the base the repricing's change is measured against.</summary>
+    public decimal RepricedFromUsd { get; init; }
+
     /// <summary>What prompt caching saved in this group (reads at the cached rate, less the premium paid on writes).</summary>
     public decimal CacheSavingsUsd { get; init; }
 
@@ -67,7 +70,7 @@ public static class SpendReport
     private sealed class Accumulator(Repricer? repricer)
     {
         private long _requests, _input, _cached, _write, _output, _reasoning, _unpriced, _estimated, _unrepriced;
-        private decimal _cost, _repriced, _cacheSavings;
+        private decimal _cost, _repriced, _repricedFrom, _cacheSavings;
 
         public void Add(UsageRecord record)
         {
@@ -88,9 +91,10 @@ public static class SpendReport
                 _unpriced++;
             }
 
-            if (repricer?.Cost(record) is { } repriced)
+            if (repricer?.Cost(record) is { } repriced && record.Cost.Total is { } recorded)
             {
                 _repriced += repriced;
+                _repricedFrom += recorded;
             }
             else if (repricer is not null)
             {
@@ -102,6 +106,7 @@ public static class SpendReport
         {
             RepricedCostUsd = repricer is null ? null : _repriced,
             UnrepricedRequests = _unrepriced,
+            RepricedFromUsd = _repricedFrom,
             CacheSavingsUsd = _cacheSavings,
         };
     }

@@ -12,7 +12,7 @@ public static class SpendReportWriter
     public static IReadOnlyList<string> Formats { get; } = ["table", "csv", "json"];
 
     private static readonly string[] Headers = ["group", "requests", "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "cost_usd", "unpriced_requests", "estimated_requests", "cache_savings_usd"];
-    private static readonly string[] RepricedHeaders = ["repriced_cost_usd", "unrepriced_requests"];
+    private static readonly string[] RepricedHeaders = ["repriced_cost_usd", "repriced_from_usd", "unrepriced_requests"];
 
     public static void Write(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName, string format)
     {
@@ -29,7 +29,7 @@ public static class SpendReportWriter
                     var cells = (periods ? [row.Period ?? string.Empty] : Array.Empty<string>()).Concat(Cells(row, exact: true).Select((c, i) => i == 0 ? CsvText.Cell(c) : c));
                     if (repriced)
                     {
-                        cells = cells.Concat([Exact(row.RepricedCostUsd ?? 0), Number(row.UnrepricedRequests)]);
+                        cells = cells.Concat([Exact(row.RepricedCostUsd ?? 0), Exact(row.RepricedFromUsd), Number(row.UnrepricedRequests)]);
                     }
 
                     output.WriteLine(string.Join(',', cells));
@@ -66,6 +66,7 @@ public static class SpendReportWriter
                         if (row.RepricedCostUsd is { } repricedCost)
                         {
                             writer.WriteNumber("repriced_cost_usd", repricedCost);
+                            writer.WriteNumber("repriced_from_usd", row.RepricedFromUsd);
                             writer.WriteNumber("unrepriced_requests", row.UnrepricedRequests);
                         }
 
@@ -81,14 +82,14 @@ public static class SpendReportWriter
 
                 break;
             default:
-                WriteTable(output, periods ? [.. rows.Select(r => r with { Group = r.Period + "  " + r.Group })] : rows, periods ? "period  " + groupName : groupName, repriced);
+                WriteTable(output, rows, groupName, repriced, periods);
                 break;
         }
     }
 
-    private static void WriteTable(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName, bool repriced)
+    private static void WriteTable(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName, bool repriced, bool periods)
     {
-        string[] headers = [groupName.ToUpperInvariant(), "REQUESTS", "INPUT", "CACHED", "CACHE WRITE", "OUTPUT", "REASONING", "COST (USD)", "UNPRICED", "ESTIMATED", "CACHE SAVED",
+        string[] headers = [.. periods ? ["PERIOD"] : Array.Empty<string>(), groupName.ToUpperInvariant(), "REQUESTS", "INPUT", "CACHED", "CACHE WRITE", "OUTPUT", "REASONING", "COST (USD)", "UNPRICED", "ESTIMATED", "CACHE SAVED",
             .. repriced ? (string[])["REPRICED (USD)", "CHANGE", "NOT REPRICED"] : []];
         var total = new SpendRow("TOTAL", rows.Sum(r => r.Requests), rows.Sum(r => r.InputTokens), rows.Sum(r => r.CachedInputTokens),
             rows.Sum(r => r.CacheWriteTokens), rows.Sum(r => r.OutputTokens), rows.Sum(r => r.ReasoningTokens), rows.Sum(r => r.CostUsd),
@@ -96,19 +97,22 @@ public static class SpendReportWriter
         {
             CacheSavingsUsd = rows.Sum(r => r.CacheSavingsUsd),
             RepricedCostUsd = repriced ? rows.Sum(r => r.RepricedCostUsd ?? 0) : null,
+            RepricedFromUsd = rows.Sum(r => r.RepricedFromUsd),
             UnrepricedRequests = rows.Sum(r => r.UnrepricedRequests),
         };
-        string[] TableCells(SpendRow r) => repriced ? [.. Cells(r, exact: false), .. RepricedCells(r)] : Cells(r, exact: false);
+        string[] TableCells(SpendRow r) =>
+            [.. periods ? [r.Period ?? string.Empty] : Array.Empty<string>(), .. Cells(r, exact: false), .. repriced ? RepricedCells(r) : []];
         var table = rows.Select(TableCells).ToList();
         var totalCells = TableCells(total);
         var widths = headers.Select((h, i) => Math.Max(h.Length, table.Concat([totalCells]).Max(c => c[i].Length))).ToArray();
+        var labels = periods ? 2 : 1;
         var line = new StringBuilder();
         void Row(string[] cells)
         {
             line.Clear();
             for (var i = 0; i < cells.Length; i++)
             {
-                line.Append(i == 0 ? cells[i].PadRight(widths[i]) : "  " + cells[i].PadLeft(widths[i]));
+                line.Append(i == 0 ? string.Empty : "  ").Append(i < labels ? cells[i].PadRight(widths[i]) : cells[i].PadLeft(widths[i]));
             }
 
             output.WriteLine(line.ToString().TrimEnd());
@@ -122,12 +126,22 @@ public static class SpendReportWriter
 
         Row([.. widths.Select(w => new string('-', w))]);
         Row(totalCells);
+        if (repriced && total.Requests > 0 && total.UnrepricedRequests == total.Requests)
+        {
+            output.WriteLine("Nothing was repriced: the prices given have none of these records' models (or the records have no recorded cost).");
+        }
     }
 
+    /// <summary>The repriced cost and its change against what the same (repriced) requests cost as recorded.</summary>
     private static string[] RepricedCells(SpendRow r)
     {
+        if (r.UnrepricedRequests == r.Requests)
+        {
+            return ["-", "-", Number(r.UnrepricedRequests)];
+        }
+
         var repriced = r.RepricedCostUsd ?? 0;
-        var change = r.CostUsd == 0 ? "-" : ((repriced - r.CostUsd) / r.CostUsd).ToString("+0.0%;-0.0%;0.0%", CultureInfo.InvariantCulture);
+        var change = r.RepricedFromUsd == 0 ? "-" : ((repriced - r.RepricedFromUsd) / r.RepricedFromUsd).ToString("+0.0%;-0.0%;0.0%", CultureInfo.InvariantCulture);
         return [Money(repriced), change, Number(r.UnrepricedRequests)];
     }
 

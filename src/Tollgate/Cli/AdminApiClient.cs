@@ -90,5 +90,12 @@ public sealed class AdminApiClient(Func<string?, GatewayConfig?> loadConfig)
         }
     }
 
-    public static void PrintJson(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+    public static void PrintJson(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, PrettyJson));
+
+    /// <summary>Indented, and with '+' in times as it is, not "\u002B".</summary>
+    private static readonly JsonSerializerOptions PrettyJson = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 }

@@ -42,6 +42,9 @@ public static class BudgetsCommand
         return admin.Attach(new Command("budgets", "Spending limits, through the running gateway's admin API.") { set, list, show });
     }
 
+    /// <summary>Cents always, and every further digit there is: a $0.00005 limit is not shown as 0.00.</summary>
+    private static string Usd(JsonElement budget, string field) => budget.GetProperty(field).GetDecimal().ToString("0.00##########", CultureInfo.InvariantCulture);
+
     private static void PrintList(JsonElement json)
     {
         Console.WriteLine($"{"NAME",-20} {"SCOPE",-24} {"PERIOD",-8} {"LIMIT",12} {"SPENT",12} {"HELD",10} {"LEFT",12}  RESETS");
@@ -49,8 +52,8 @@ public static class BudgetsCommand
         {
             var scope = b.GetProperty("scope").GetString() + (b.TryGetProperty("value", out var v) ? "=" + v.GetString() : string.Empty);
             var resets = b.TryGetProperty("resets_at", out var r) ? r.GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) : "never";
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{b.GetProperty("name").GetString(),-20} {scope,-24} {b.GetProperty("period").GetString(),-8} {b.GetProperty("limit_usd").GetDecimal(),12:0.00} {b.GetProperty("spent_usd").GetDecimal(),12:0.00####} {b.GetProperty("reserved_usd").GetDecimal(),10:0.00##} {b.GetProperty("remaining_usd").GetDecimal(),12:0.00####}  {resets}{(b.GetProperty("hard").GetBoolean() ? string.Empty : " (soft)")}"));
+            Console.WriteLine(
+                $"{b.GetProperty("name").GetString(),-20} {scope,-24} {b.GetProperty("period").GetString(),-8} {Usd(b, "limit_usd"),12} {Usd(b, "spent_usd"),12} {Usd(b, "reserved_usd"),10} {Usd(b, "remaining_usd"),12}  {resets}{(b.GetProperty("hard").GetBoolean() ? string.Empty : " (soft)")}");
         }
     }
 }

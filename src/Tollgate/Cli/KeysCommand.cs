@@ -67,7 +67,8 @@ public static class KeysCommand
         foreach (var key in json.GetProperty("data").EnumerateArray())
         {
             var state = key.TryGetProperty("revoked_at", out _) ? "revoked"
-                : key.TryGetProperty("expires_at", out var expires) ? "expires " + expires.GetDateTimeOffset().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)
+                : key.TryGetProperty("expires_at", out var expires) ? (expires.GetDateTimeOffset() <= DateTimeOffset.UtcNow ? "expired " : "expires ")
+                    + expires.GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)
                 : "active";
             var models = string.Join(",", key.GetProperty("models").EnumerateArray().Select(m => m.GetString()));
             var max = key.TryGetProperty("max_tokens", out var m) ? m.GetInt32().ToString(CultureInfo.InvariantCulture) : "-";

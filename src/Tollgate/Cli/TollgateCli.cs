@@ -331,6 +331,14 @@ public static class TollgateCli
                 return 1;
             }
 
+            if (imported.Prices.Count == 0)
+            {
+                Console.Error.WriteLine(imported.Skipped.Count > 0
+                    ? $"{path} has no per-token prices: its {imported.Skipped.Count} entries were all skipped (images, audio, rerank…), e.g. {string.Join("; ", imported.Skipped.Take(3))}. Nothing was imported."
+                    : $"{path} has no prices in a format Tollgate reads (a LiteLLM price list or a Tollgate catalogue). Nothing was imported.");
+                return 1;
+            }
+
             var total = LocalPriceCatalog.Save(loaded.Storage.DataDirectory, imported.Prices);
             Console.WriteLine($"Imported {imported.Prices.Count} prices effective from {from:yyyy-MM-dd} into {LocalPriceCatalog.PathIn(loaded.Storage.DataDirectory)} ({total} entries in all).");
             if (imported.Skipped.Count > 0)

@@ -7,6 +7,8 @@ using Xunit;
 namespace Tollgate.Tests.Analytics;
 
 /// <summary>Month-end forecasts: weekday-aware, within 5% on a steady month, with a range that holds the outcome.</summary>
+/// <remarks>Its tests capture the process-wide console: they run apart from the other class that does.</remarks>
+[Collection("console")]
 public sealed class ForecastTests
 {
     private static readonly DateTimeOffset October = new(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);

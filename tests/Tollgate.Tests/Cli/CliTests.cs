@@ -4,6 +4,8 @@ using Xunit;
 
 namespace Tollgate.Tests.Cli;
 
+/// <remarks>Its tests capture the process-wide console: they run apart from the other class that does.</remarks>
+[Collection("console")]
 public sealed class CliTests
 {
     private static readonly SpendRow[] Rows =
@@ -35,6 +37,46 @@ public sealed class CliTests
         var text = output.ToString();
         Assert.Contains("0.00001235", text, StringComparison.Ordinal);
         Assert.Matches(@"TOTAL\s+4\s+310", text);
+    }
+
+    [Fact]
+    public void A_table_split_in_time_has_its_period_in_a_column_of_its_own_aligned_under_its_header()
+    {
+        var output = new StringWriter();
+        SpendRow[] rows = [Rows[0] with { Period = "2026-11-01" }, Rows[1] with { Period = "2026-11-02T13" }];
+
+        SpendReportWriter.Write(output, rows, "model", "table");
+
+        var lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("PERIOD", lines[0], StringComparison.Ordinal);
+        var groupColumn = lines[0].IndexOf("MODEL", StringComparison.Ordinal);
+        Assert.Equal(groupColumn, lines[1].IndexOf("gpt-4o-mini", StringComparison.Ordinal));
+        Assert.Equal(groupColumn, lines[2].IndexOf("team", StringComparison.Ordinal));
+        Assert.Equal(lines[0].IndexOf("COST (USD)", StringComparison.Ordinal) + "COST (USD)".Length, lines[1].IndexOf("0.00001235", StringComparison.Ordinal) + "0.00001235".Length);
+    }
+
+    [Fact]
+    public void A_reprice_that_prices_nothing_says_so_instead_of_a_100_percent_drop()
+    {
+        var output = new StringWriter();
+        SpendRow[] rows = [Rows[0] with { RepricedCostUsd = 0, UnrepricedRequests = 3 }];
+
+        SpendReportWriter.Write(output, rows, "model", "table");
+
+        var text = output.ToString();
+        Assert.DoesNotContain("-100.0%", text, StringComparison.Ordinal);
+        Assert.Contains("Nothing was repriced", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_partial_reprice_compares_against_what_the_repriced_requests_cost()
+    {
+        var output = new StringWriter();
+        SpendRow[] rows = [new SpendRow("m", 2, 0, 0, 0, 0, 0, 3m, 0, 0) { RepricedCostUsd = 0.5m, RepricedFromUsd = 1m, UnrepricedRequests = 1 }];
+
+        SpendReportWriter.Write(output, rows, "model", "table");
+
+        Assert.Contains("-50.0%", output.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -93,6 +135,24 @@ public sealed class CliTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("""{"sample_spec":{"mode":"chat"},"dall-e-3":{"mode":"image_generation","output_cost_per_image":0.04}}""")]
+    [InlineData("[1,2,3]")]
+    public async Task Prices_import_of_a_file_without_prices_fails_and_writes_nothing(string content)
+    {
+        var directory = Directory.CreateTempSubdirectory("tollgate-noprices-").FullName;
+        var list = Path.Combine(directory, "empty.json");
+        await File.WriteAllTextAsync(list, content);
+        var config = Path.Combine(directory, "tollgate.yaml");
+        await File.WriteAllTextAsync(config, $"storage:\n  data_dir: {directory}/data\nmodels:\n  - alias: m\n    provider: mock\n    model: m\n");
+
+        var exit = await TollgateCli.Build().Parse(["prices", "import", list, "--config", config]).InvokeAsync();
+
+        Assert.Equal(1, exit);
+        Assert.False(File.Exists(Tollgate.Metering.LocalPriceCatalog.PathIn(Path.Combine(directory, "data"))));
     }
 
     [Fact]
@@ -194,5 +254,49 @@ public sealed class CliTests
         Assert.Equal((0, 0, 0), (report, export, prices));
         Assert.Contains(serve.Errors, e => e.Contains("TOLLGATE_TEST_UNSET_OPENAI_KEY is not set", StringComparison.Ordinal));
         Assert.Contains(serve.Errors, e => e.Contains("TOLLGATE_TEST_UNSET_ANTHROPIC_KEY is not set", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Keys_list_marks_an_expired_key_budgets_list_shows_small_limits_and_json_keeps_its_plus_signs()
+    {
+        await using var gateway = await Tollgate.Tests.Support.TestGateway.StartAsync("models:\n  - { alias: m, provider: mock, model: m }\n");
+        string[] Connection() => ["--url", gateway.BaseUrl.AbsoluteUri, "--master-key", Tollgate.Tests.Support.TestGateway.MasterKey];
+        using var created = await gateway.Client.PostAsync("/admin/keys", new StringContent(
+            """{"name":"old","expires_at":"2020-01-01T00:00:00+00:00"}""", System.Text.Encoding.UTF8, "application/json"));
+        var raw = await created.Content.ReadAsStringAsync();
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            Assert.Equal(0, await TollgateCli.Build().Parse(["budgets", "set", "tiny", "--limit-usd", "0.00005", .. Connection()]).InvokeAsync());
+            Assert.Equal(0, await TollgateCli.Build().Parse(["budgets", "list", .. Connection()]).InvokeAsync());
+            Assert.Equal(0, await TollgateCli.Build().Parse(["keys", "list", .. Connection()]).InvokeAsync());
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+
+        var printed = output.ToString();
+        Assert.Contains("+00:00", raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u002B", raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u002B", printed, StringComparison.Ordinal);
+        Assert.Matches(@"tiny\s+global\s+monthly\s+0\.00005\b", printed);
+        Assert.Contains("expired 2020-01-01", printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_outcome_of_the_wrong_type_is_refused_naming_the_field_not_a_dotnet_type()
+    {
+        await using var gateway = await Tollgate.Tests.Support.TestGateway.StartAsync("models:\n  - { alias: m, provider: mock, model: m }\n");
+
+        using var response = await gateway.Client.PostAsync("/v1/outcomes", new StringContent(
+            """{"request_id":"req_1","conversions":"three"}""", System.Text.Encoding.UTF8, "application/json"));
+        var error = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("conversions", error.GetProperty("param").GetString());
+        Assert.DoesNotContain("System.", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 }

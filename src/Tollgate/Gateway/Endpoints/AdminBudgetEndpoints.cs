@@ -43,7 +43,7 @@ public static class AdminBudgetEndpoints
         }
         catch (JsonException ex)
         {
-            return Error(GatewayError.InvalidRequest("The body is not a valid budget: " + ex.Message, "invalid_json"));
+            return Error(AdminJson.Unreadable(ex, "budget"));
         }
 
         var scope = Budget.CanonicalScope(body?.Scope ?? "global");

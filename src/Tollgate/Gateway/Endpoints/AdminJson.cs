@@ -12,7 +12,23 @@ internal static class AdminJson
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+
+        // A JSON API, never inlined into HTML: times keep their '+' instead of "\u002B".
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
+
+    /// <summary>
+    /// The refusal of a body the serializer could not read, naming the field it stopped at. The serializer's own message
+    /// names .NET types ("could not be converted to System.Nullable`1[System.Int64]"), which mean nothing to a client.
+    /// </summary>
+    public static GatewayError Unreadable(JsonException exception, string what)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var field = exception.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+        return field is null
+            ? GatewayError.InvalidRequest($"The body is not a valid {what}: it is not a JSON object of the expected fields (line {exception.LineNumber + 1}, byte {exception.BytePositionInLine + 1}).", "invalid_json")
+            : GatewayError.InvalidRequest($"The body is not a valid {what}: '{field}' has the wrong type or format.", "invalid_json", field);
+    }
 
     public static IResult Error(GatewayError error) =>
         Results.Text(System.Text.Encoding.UTF8.GetString(OpenAiErrorWriter.ToJson(error)), "application/json", System.Text.Encoding.UTF8, error.Status);

@@ -53,7 +53,7 @@ public static class AdminKeyEndpoints
             }
             catch (JsonException ex)
             {
-                return Error(GatewayError.InvalidRequest("The body is not a valid key request: " + ex.Message, "invalid_json"));
+                return Error(AdminJson.Unreadable(ex, "key request"));
             }
 
             if (body is null || string.IsNullOrWhiteSpace(body.Name))

@@ -34,7 +34,7 @@ public static class OutcomeEndpoint
         }
         catch (JsonException ex)
         {
-            await OpenAiErrorWriter.WriteAsync(context.Response, GatewayError.InvalidRequest("The body is not a valid outcome: " + ex.Message, "invalid_json"));
+            await OpenAiErrorWriter.WriteAsync(context.Response, AdminJson.Unreadable(ex, "outcome"));
             return;
         }
 
