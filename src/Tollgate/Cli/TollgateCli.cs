@@ -46,7 +46,7 @@ public static class TollgateCli
 
             if (parse.GetValue(listen) is { } address)
             {
-                loaded = loaded with { Listen = new Uri(address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address) };
+                loaded = loaded with { Listen = new Uri(address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address), BindUrls = null };
             }
 
             var masterKey = loaded.MasterKey ?? DevelopmentKey.LoadOrCreate(loaded.Storage.DataDirectory);

@@ -25,7 +25,7 @@ public static partial class ConfigLoader
         ArgumentNullException.ThrowIfNull(environment);
         if (path is null)
         {
-            return Defaults();
+            return Defaults(environment);
         }
 
         if (!File.Exists(path))
@@ -37,7 +37,8 @@ public static partial class ConfigLoader
     }
 
     /// <summary>The embedded defaults: a local SQLite ledger and the built-in mock provider, so nothing needs an API key.</summary>
-    public static GatewayConfig Defaults() => Parse(DefaultConfigYaml, "embedded defaults", _ => null);
+    /// <param name="environment">Read only for the listen address (<c>ASPNETCORE_URLS</c>, <c>ASPNETCORE_HTTP_PORTS</c>).</param>
+    public static GatewayConfig Defaults(Func<string, string?>? environment = null) => Parse(DefaultConfigYaml, "embedded defaults", environment ?? (_ => null));
 
     public static GatewayConfig Parse(string yaml, string source, Func<string, string?> environment, bool secretsRequired = true)
     {
@@ -53,6 +54,8 @@ public static partial class ConfigLoader
         var secrets = new SecretResolver(environment, secretsRequired);
         var raw = section.Has("model_list") ? LiteLlmConfigReader.Read(section, secrets) : TollgateConfigReader.Read(section, secrets);
         var config = Validate(raw, source, diagnostics);
+        var (listen, bindUrls) = ListenAddress.Resolve(raw.Listen, environment, diagnostics);
+        config = config with { Listen = listen ?? config.Listen, BindUrls = bindUrls };
         if (diagnostics.Errors.Count > 0)
         {
             throw new ConfigException(source, [.. diagnostics.Errors.OrderBy(FileOrder, StringComparer.Ordinal)]);
@@ -91,7 +94,6 @@ public static partial class ConfigLoader
 
     private static GatewayConfig Validate(RawConfig raw, string source, ConfigDiagnostics diagnostics)
     {
-        var listen = ParseListen(raw.Listen ?? DefaultListen, diagnostics);
         var dataDirectory = raw.DataDirectory ?? "data";
         var deployments = new List<DeploymentConfig>();
         if (!raw.HasModelList || raw.Deployments.Count == 0)
@@ -125,7 +127,7 @@ public static partial class ConfigLoader
 
         return new GatewayConfig
         {
-            Listen = listen ?? new Uri(DefaultListen),
+            Listen = new Uri(DefaultListen),
             MasterKey = raw.MasterKey,
             Storage = new StorageConfig(dataDirectory, raw.SqlitePath ?? Path.Combine(dataDirectory, "tollgate.db")),
             Deployments = deployments,
@@ -248,20 +250,8 @@ public static partial class ConfigLoader
         }
     }
 
-    private static Uri? ParseListen(string listen, ConfigDiagnostics diagnostics)
-    {
-        var text = listen.Contains("://", StringComparison.Ordinal) ? listen : "http://" + listen;
-        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp)
-        {
-            return uri;
-        }
-
-        diagnostics.Error("listen", $"'{listen}' is not host:port or an http:// URL");
-        return null;
-    }
 
     private const string DefaultConfigYaml = """
-        listen: 127.0.0.1:4000
         storage:
           data_dir: data
         models:

@@ -3,7 +3,14 @@ namespace Tollgate.Configuration;
 /// <summary>The whole validated configuration. Immutable; built only by <see cref="ConfigLoader"/>.</summary>
 public sealed record GatewayConfig
 {
+    /// <summary>The address the gateway listens on, as clients reach it (see <see cref="ListenAddress"/> for where it comes from).</summary>
     public required Uri Listen { get; init; }
+
+    /// <summary>
+    /// The URLs Kestrel binds when they say more than <see cref="Listen"/> (from <c>ASPNETCORE_URLS</c> or
+    /// <c>ASPNETCORE_HTTP_PORTS</c>: several URLs, or every interface as <c>*</c>); null to bind <see cref="Listen"/>.
+    /// </summary>
+    public IReadOnlyList<string>? BindUrls { get; init; }
 
     /// <summary>The admin/master key. When absent, a development key is generated and kept in the data folder.</summary>
     public string? MasterKey { get; init; }

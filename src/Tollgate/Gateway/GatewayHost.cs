@@ -31,7 +31,7 @@ public static class GatewayHost
     {
         ArgumentNullException.ThrowIfNull(config);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.WebHost.UseUrls(config.Listen.GetLeftPart(UriPartial.Authority));
+        builder.WebHost.UseUrls(config.BindUrls is { } urls ? [.. urls] : [config.Listen.GetLeftPart(UriPartial.Authority)]);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -151,4 +151,48 @@ public sealed class ConfigLoaderTests
 
         Assert.Contains("/nonexistent/tollgate.yaml", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_listen_address_comes_from_the_config_then_aspnetcore_urls_then_aspnetcore_http_ports()
+    {
+        var environment = new Dictionary<string, string> { ["ASPNETCORE_URLS"] = "http://+:8080;http://127.0.0.1:9090", ["ASPNETCORE_HTTP_PORTS"] = "7070" };
+        const string Models = "models:\n  - { alias: m, provider: mock, model: m }\n";
+
+        var configured = ConfigLoader.Parse("listen: 127.0.0.1:5000\n" + Models, "t", environment.GetValueOrDefault);
+        var fromUrls = ConfigLoader.Parse(Models, "t", environment.GetValueOrDefault);
+        var fromPorts = ConfigLoader.Parse(Models, "t", name => name == "ASPNETCORE_HTTP_PORTS" ? "7070" : null);
+        var defaults = ConfigLoader.Defaults(environment.GetValueOrDefault);
+        var plain = ConfigLoader.Defaults();
+
+        Assert.Equal(("http://127.0.0.1:5000/", null), (configured.Listen.AbsoluteUri, configured.BindUrls));
+        Assert.Equal(8080, fromUrls.Listen.Port);
+        Assert.Equal(["http://+:8080", "http://127.0.0.1:9090"], fromUrls.BindUrls);
+        Assert.Equal(["http://*:7070"], fromPorts.BindUrls);
+        Assert.Equal(8080, defaults.Listen.Port);
+        Assert.Equal("http://127.0.0.1:4000/", plain.Listen.AbsoluteUri);
+        var bad = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(Models, "t", name => name == "ASPNETCORE_URLS" ? "https://+:443" : null));
+        Assert.Contains(bad.Errors, e => e.StartsWith("ASPNETCORE_URLS", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_gateway_started_with_aspnetcore_urls_listens_there()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var directory = Directory.CreateTempSubdirectory("tollgate-urls-").FullName;
+        var config = ConfigLoader.Defaults(name => name == "ASPNETCORE_URLS" ? $"http://127.0.0.1:{port}" : null) with
+        {
+            Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")),
+        };
+        await using var app = Tollgate.Gateway.GatewayHost.Build(config, "sk-test-master-0123456789abcdef");
+        await app.StartAsync();
+
+        using var client = new HttpClient();
+        var health = await client.GetAsync($"http://127.0.0.1:{port}/healthz");
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+        await app.StopAsync();
+    }
 }

@@ -57,6 +57,7 @@ internal sealed class TestGateway : IAsyncDisposable
         var config = ConfigLoader.Parse(yaml, "test", name => environment?.GetValueOrDefault(name)) with
         {
             Listen = new Uri("http://127.0.0.1:0"),
+            BindUrls = null,
             Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")),
         };
         var app = GatewayHost.Build(config, config.MasterKey ?? MasterKey, configure);
