@@ -3,6 +3,20 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
+# The dashboard tests drive Debian's Chromium headless (Playwright downloads no browser here). Install it when it is
+# missing, as root or through passwordless sudo; otherwise say plainly why the browser tests will fail.
+if [ ! -x /usr/bin/chromium ]; then
+  as_root=""
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && as_root="sudo -n"
+  if [ "$(id -u)" -eq 0 ] || [ -n "$as_root" ]; then
+    echo "Installing Chromium for the dashboard tests (apt-get install chromium)..." >&2
+    $as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium fonts-dejavu-core fonts-noto-color-emoji >/dev/null \
+      || echo "Could not install Chromium: the dashboard browser tests will fail." >&2
+  else
+    echo "Chromium is not installed and this user cannot install it: run 'sudo apt-get install chromium' or the dashboard browser tests will fail." >&2
+  fi
+fi
+
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
