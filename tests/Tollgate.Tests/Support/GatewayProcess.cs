@@ -66,8 +66,10 @@ internal sealed class GatewayProcess : IAsyncDisposable
         _process.ErrorDataReceived += (_, e) => Output.Add(e.Data ?? "");
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        using var probe = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        // A loaded machine can take seconds to answer the first request of a fresh process (JIT, journal replay): a slow
+        // probe is retried, not a failure.
+        using var probe = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(10) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited)
@@ -82,15 +84,15 @@ internal sealed class GatewayProcess : IAsyncDisposable
                     return;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
-                // Not listening yet.
+                // Not listening yet, or not answering yet.
             }
 
             await Task.Delay(50);
         }
 
-        throw new TimeoutException("tollgate serve did not answer /healthz within 30 s: " + string.Join('\n', Output));
+        throw new TimeoutException("tollgate serve did not answer /healthz within 60 s: " + string.Join('\n', Output));
     }
 
     /// <summary>Everything the process wrote to stdout and stderr.</summary>
