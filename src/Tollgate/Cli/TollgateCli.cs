@@ -289,7 +289,56 @@ public static class TollgateCli
 
             return 0;
         });
-        return new Command("prices", "The price catalogue.") { list, ImportCommand() };
+        return new Command("prices", "The price catalogue.") { list, ImportCommand(), CheckCommand() };
+    }
+
+    /// <summary><c>prices check FILE</c>: every catalogue price in force, checked against a second list.</summary>
+    private static Command CheckCommand()
+    {
+        var file = new Argument<string>("file") { Description = "A second price list to check against: LiteLLM's model_prices_and_context_window.json or a Tollgate catalogue." };
+        var config = ConfigOption();
+        var command = new Command("check", "Check the catalogue (built-in and imported prices) against another price list and list every disagreement.") { file, config };
+        command.SetAction(parse =>
+        {
+            var path = parse.GetValue(file)!;
+            var loaded = LoadConfig(parse.GetValue(config));
+            if (loaded is null)
+            {
+                return ConfigErrorExitCode;
+            }
+
+            PriceImport other;
+            try
+            {
+                other = PriceFile.Read(path, DateOnly.FromDateTime(DateTime.UtcNow));
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or IOException)
+            {
+                Console.Error.WriteLine($"{path} is not a price list: {ex.Message}");
+                return 1;
+            }
+
+            var checks = PriceComparison.Compare(LocalPriceCatalog.Load(loaded.Storage.DataDirectory).All, other.Prices);
+            foreach (var check in checks.Where(c => !c.Agrees))
+            {
+                var name = $"{check.Ours.Provider ?? "-"}/{check.Ours.Model}";
+                if (check.Counterpart is null)
+                {
+                    Console.WriteLine($"{name}: not in {Path.GetFileName(path)}");
+                    continue;
+                }
+
+                foreach (var difference in check.Differences)
+                {
+                    Console.WriteLine($"{name} ({check.Counterpart}): {difference.Field} is {difference.Ours} here, {difference.Theirs ?? "not given"} there");
+                }
+            }
+
+            Console.WriteLine($"{checks.Count} prices checked against {Path.GetFileName(path)}: {checks.Count(c => c.Agrees)} agree, "
+                + $"{checks.Count(c => c.Counterpart is not null && !c.Agrees)} differ, {checks.Count(c => c.Counterpart is null)} not found there.");
+            return 0;
+        });
+        return command;
     }
 
     private static Command ImportCommand()

@@ -26,7 +26,7 @@ public sealed partial class PriceCatalog
 
     /// <summary>
     /// The price of <paramref name="model"/> in force on <paramref name="day"/>. A dated snapshot name such as
-    /// <c>gpt-4o-mini-2024-07-18</c> or <c>claude-sonnet-4-20250514</c> falls back to its family's entry; a provider
+    /// <c>gpt-4o-mini-2024-07-18</c>, <c>claude-sonnet-4-20250514</c> or <c>gemini-2.0-flash-001</c> falls back to its family's entry; a provider
     /// prefix such as <c>groq/</c> is tried with and without.
     /// </summary>
     public TokenPrice? Find(string model, DateOnly day)
@@ -68,6 +68,7 @@ public sealed partial class PriceCatalog
         }
     }
 
-    [GeneratedRegex(@"(-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8})$", RegexOptions.CultureInvariant)]
+    // Dated snapshots (-2024-07-18, -20250514, @20240620) and Google's stable versions (-001, -002).
+    [GeneratedRegex(@"(-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8}|-0\d\d)$", RegexOptions.CultureInvariant)]
     private static partial Regex DateSuffix();
 }

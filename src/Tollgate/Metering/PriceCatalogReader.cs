@@ -3,7 +3,11 @@ using System.Text.Json;
 
 namespace Tollgate.Metering;
 
-/// <summary>Reads Tollgate's own catalogue format (USD per million tokens, one entry per model and effective date).</summary>
+/// <summary>
+/// Reads Tollgate's own catalogue format (USD per million tokens, one entry per model and effective date, with the
+/// other names it goes by in <c>aliases</c>). Each built-in entry also records its <c>source</c> and when it was last
+/// <c>checked</c> against a second list; those are for people and are not read here.
+/// </summary>
 public static class PriceCatalogReader
 {
     private const string BuiltInResource = "Tollgate.Metering.prices.json";
@@ -24,7 +28,7 @@ public static class PriceCatalogReader
         var prices = new List<TokenPrice>();
         foreach (var entry in document.RootElement.GetProperty("prices").EnumerateArray())
         {
-            prices.Add(new TokenPrice
+            var price = new TokenPrice
             {
                 Model = entry.GetProperty("model").GetString()!,
                 Provider = entry.TryGetProperty("provider", out var provider) ? provider.GetString() : null,
@@ -46,7 +50,14 @@ public static class PriceCatalogReader
                         OptionalDecimal(tier, "cache_write"),
                         OptionalDecimal(tier, "output"))
                     : null,
-            });
+            };
+            prices.Add(price);
+
+            // Other names the same model is called by (a host's id for it): one fact, several names.
+            if (entry.TryGetProperty("aliases", out var aliases) && aliases.ValueKind == JsonValueKind.Array)
+            {
+                prices.AddRange(aliases.EnumerateArray().Select(alias => price with { Model = alias.GetString()! }));
+            }
         }
 
         return prices;

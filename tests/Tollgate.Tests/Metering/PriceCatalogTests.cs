@@ -59,4 +59,54 @@ public sealed class PriceCatalogTests
             Assert.Contains(catalog.All, p => p.Provider == provider);
         }
     }
+
+    [Theory]
+    [InlineData("gemini-2.0-flash", 0.1, 0.4)]
+    [InlineData("gemini/gemini-1.5-flash", 0.075, 0.3)]
+    [InlineData("gemini-1.5-pro-002", 1.25, 5)]
+    [InlineData("gemini-2.0-flash-001", 0.1, 0.4)]
+    [InlineData("amazon.nova-pro-v1:0", 0.8, 3.2)]
+    [InlineData("amazon/nova-pro-v1", 0.8, 3.2)]
+    public void Models_users_price_by_name_are_in_the_catalogue(string model, double input, double output)
+    {
+        var price = PriceCatalogReader.BuiltIn().Find(model, new DateOnly(2026, 12, 1));
+
+        Assert.NotNull(price);
+        Assert.Equal(((decimal)input, (decimal)output), (price.InputPerMillion, price.OutputPerMillion));
+    }
+
+    [Fact]
+    public void Every_shipped_price_records_its_source_and_when_it_was_checked()
+    {
+        using var stream = typeof(PriceCatalogReader).Assembly.GetManifestResourceStream("Tollgate.Metering.prices.json")!;
+        using var catalogue = System.Text.Json.JsonDocument.Parse(stream);
+
+        foreach (var entry in catalogue.RootElement.GetProperty("prices").EnumerateArray())
+        {
+            var model = entry.GetProperty("model").GetString();
+            Assert.True(entry.TryGetProperty("source", out var source) && source.GetString()!.StartsWith("https://", StringComparison.Ordinal), $"{model} has no source");
+            Assert.True(entry.TryGetProperty("checked", out var checkedOn) && DateOnly.TryParseExact(checkedOn.GetString(), "yyyy-MM-dd", out _), $"{model} has no checked date");
+        }
+    }
+
+    [Fact]
+    public void A_price_check_finds_each_counterpart_preferring_the_same_provider_and_lists_every_disagreement()
+    {
+        var theirs = LiteLlmPriceImporter.Read(new MemoryStream(System.Text.Encoding.UTF8.GetBytes("""
+            {
+              "azure/model-a": { "input_cost_per_token": 9e-06, "output_cost_per_token": 9e-06, "litellm_provider": "azure" },
+              "acme/model-a": { "input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06, "litellm_provider": "acme" },
+              "model-b-20250101": { "input_cost_per_token": 1e-06, "output_cost_per_token": 3e-06, "litellm_provider": "acme" }
+            }
+            """)), DateOnly.MinValue).Prices;
+        TokenPrice Ours(string model, decimal input, decimal output) => new() { Model = model, Provider = "acme", EffectiveFrom = DateOnly.MinValue, InputPerMillion = input, OutputPerMillion = output };
+
+        var checks = PriceComparison.Compare([Ours("model-a", 1, 2), Ours("model-b", 1, 2), Ours("model-c", 1, 1)], theirs);
+
+        Assert.True(checks.Single(c => c.Ours.Model == "model-a").Agrees);
+        var b = checks.Single(c => c.Ours.Model == "model-b");
+        Assert.Equal("model-b-20250101", b.Counterpart);
+        Assert.Equal(new PriceDifference("output", "2", "3"), Assert.Single(b.Differences));
+        Assert.Null(checks.Single(c => c.Ours.Model == "model-c").Counterpart);
+    }
 }
