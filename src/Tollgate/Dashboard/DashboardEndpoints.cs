@@ -22,6 +22,7 @@ public static class DashboardEndpoints
         ("/ui", "index.html", "text/html; charset=utf-8"),
         ("/ui/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8"),
         ("/ui/dashboard.css", "dashboard.css", "text/css; charset=utf-8"),
+        ("/ui/favicon.svg", "favicon.svg", "image/svg+xml"),
         ("/ui/chart.umd.min.js", "chart.umd.min.js", "text/javascript; charset=utf-8"),
     ];
 

@@ -150,6 +150,65 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         Assert.Equal("Basic", page.Headers.WwwAuthenticate.Single().Scheme);
     }
 
+    [Fact]
+    public async Task Opened_with_the_credentials_in_the_url_every_panel_still_loads()
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 1900 } });
+        var page = await context.NewPageAsync();
+        var withCredentials = new UriBuilder(new Uri(_gateway.BaseUrl, "/ui")) { UserName = "admin", Password = TestGateway.MasterKey }.Uri.AbsoluteUri;
+
+        await page.GotoAsync(withCredentials);
+        await page.WaitForFunctionAsync("document.body.dataset.ready !== 'false'");
+
+        Assert.Equal("true", await page.EvaluateAsync<string>("document.body.dataset.ready"));
+        Assert.Equal(5, await page.EvaluateAsync<int>("Object.keys(window.tollgate.charts).length"));
+    }
+
+    [Fact]
+    public async Task The_key_chart_names_keys_sub_cent_costs_keep_their_digits_and_axis_ticks_never_repeat()
+    {
+        using var created = await _gateway.Client.PostAsync("/admin/keys", new StringContent("""{"name":"Acme Corp"}""", System.Text.Encoding.UTF8, "application/json"));
+        var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+        using var client = new HttpClient { BaseAddress = _gateway.BaseUrl };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", key.GetProperty("key").GetString());
+        (await client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        await _gateway.RecordsAsync(1);
+
+        var page = await OpenAsync();
+
+        var labels = await page.EvaluateAsync<string[]>("window.tollgate.charts['chart-key'].data.labels");
+        Assert.Contains(labels, l => l.StartsWith("Acme Corp (key_", StringComparison.Ordinal));
+        Assert.Equal("$0.000123", await page.EvaluateAsync<string>("window.tollgate.usd(0.000123)"));
+        Assert.Equal("$12.50", await page.EvaluateAsync<string>("window.tollgate.usd(12.5)"));
+        var ticks = await page.EvaluateAsync<string[]>("[0, 0.0005, 0.001, 0.0015, 0.002].map((v, i, all) => window.tollgate.axisUsd(v, i, all.map(value => ({ value }))))");
+        Assert.Equal(ticks.Length, ticks.Distinct().Count());
+        foreach (var id in new[] { "chart-daily", "chart-feature", "chart-cost-center", "chart-user", "chart-key" })
+        {
+            var drawn = await page.EvaluateAsync<string[]>($"(() => {{ const c = window.tollgate.charts['{id}']; const axis = c.options.indexAxis === 'y' ? c.scales.x : c.scales.y; return axis.ticks.map(t => t.label); }})()");
+            Assert.Equal(drawn.Length, drawn.Distinct().Count());
+        }
+    }
+
+    [Fact]
+    public async Task At_420_pixels_wide_the_page_reflows_without_a_horizontal_scrollbar_and_has_a_favicon()
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            HttpCredentials = new HttpCredentials { Username = "admin", Password = TestGateway.MasterKey },
+            ViewportSize = new ViewportSize { Width = 420, Height = 900 },
+        });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(_gateway.BaseUrl, "/ui").AbsoluteUri);
+        await page.WaitForFunctionAsync("document.body.dataset.ready === 'true'");
+
+        Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the page is wider than 420 px");
+        var icon = await page.EvaluateAsync<string>("document.querySelector('link[rel=icon]').href");
+        var favicon = await page.APIRequest.GetAsync(icon);
+        Assert.Equal(200, favicon.Status);
+        Assert.Contains("svg", favicon.Headers["content-type"], StringComparison.Ordinal);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artefact("dashboard-420px.png"), FullPage = true });
+    }
+
     /// <summary>A path under the repository's <c>artifacts/screenshots</c> (kept by CI as test artefacts).</summary>
     private static string Artefact(string name)
     {

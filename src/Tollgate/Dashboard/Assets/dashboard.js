@@ -1,10 +1,24 @@
 // Tollgate dashboard: reads the analytics API under /ui/api (same credentials as the page) and draws it with Chart.js.
 "use strict";
 
-const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 4 });
+const cents = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const precise = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumSignificantDigits: 3 });
+
+// Dollars and cents, but a cost under a cent keeps its first three significant digits: $0.000123, never $0.00.
+function usd(value) {
+  const v = Number(value);
+  return v !== 0 && Math.abs(v) < 0.01 ? precise.format(v) : cents.format(v);
+}
+
+// Axis ticks get as many decimals as their step needs, so neighbouring ticks never read the same.
+function axisUsd(value, index, ticks) {
+  const step = ticks.length > 1 ? Math.abs(ticks[1].value - ticks[0].value) : Math.abs(value);
+  const decimals = step > 0 ? Math.min(10, Math.max(2, Math.ceil(-Math.log10(step)))) : 2;
+  return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: decimals, maximumFractionDigits: decimals }).format(value);
+}
 const palette = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#65a30d", "#db2777", "#4b5563", "#7c3aed"];
 const charts = {};
-window.tollgate = { charts, totals: {} };
+window.tollgate = { charts, totals: {}, usd, axisUsd };
 
 function query() {
   const range = document.getElementById("range").value;
@@ -15,7 +29,10 @@ function query() {
 
 async function api(path, params = {}) {
   const search = new URLSearchParams(params).toString();
-  const response = await fetch(`/ui/api/${path}${search ? "?" + search : ""}`, { credentials: "same-origin" });
+  // Built on the origin, which never holds credentials: a page opened as http://user:key@host/ui has them in its own
+  // URL, and fetch refuses any URL resolved against it. The browser still sends the Basic credentials it signed in with.
+  const url = new URL(`/ui/api/${path}${search ? "?" + search : ""}`, window.location.origin);
+  const response = await fetch(url, { credentials: "same-origin" });
   const body = await response.json();
   if (!response.ok) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
   return body;
@@ -41,16 +58,16 @@ function drawDaily(rows) {
         data: days.map(day => sum(rows.filter(r => r.period === day && r.group === model))),
       })),
     },
-    options: { maintainAspectRatio: false, animation: false, scales: { x: { stacked: true }, y: { stacked: true, ticks: { callback: v => money.format(v) } } } },
+    options: { maintainAspectRatio: false, animation: false, scales: { x: { stacked: true }, y: { stacked: true, ticks: { callback: axisUsd } } } },
   });
 }
 
-function drawBreakdown(id, rows, limit) {
+function drawBreakdown(id, rows, limit, label = group => group) {
   const top = rows.slice(0, limit);
   draw(id, {
     type: "bar",
-    data: { labels: top.map(r => r.group), datasets: [{ label: "Cost (USD)", backgroundColor: palette[0], data: top.map(r => Number(r.cost_usd)) }] },
-    options: { indexAxis: "y", maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } }, scales: { x: { ticks: { callback: v => money.format(v) } } } },
+    data: { labels: top.map(r => label(r.group)), datasets: [{ label: "Cost (USD)", backgroundColor: palette[0], data: top.map(r => Number(r.cost_usd)) }] },
+    options: { indexAxis: "y", maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } }, scales: { x: { ticks: { callback: axisUsd } } } },
   });
 }
 
@@ -89,7 +106,7 @@ async function load() {
   status.textContent = "Loading…";
   try {
     const range = query();
-    const [byModelDaily, byFeature, byCostCenter, byUser, byKey, recent, forecast, budgets, anomalies, top] = await Promise.all([
+    const [byModelDaily, byFeature, byCostCenter, byUser, byKey, recent, forecast, budgets, anomalies, top, keys] = await Promise.all([
       api("spend", { ...range, group_by: "model", interval: "day" }),
       api("spend", { ...range, group_by: "feature" }),
       api("spend", { ...range, group_by: "cost-center" }),
@@ -100,34 +117,38 @@ async function load() {
       api("budgets"),
       api("anomalies", { from: "30d" }),
       api("top-requests", { ...range, limit: 10 }),
+      api("keys"),
     ]);
+    const keyNames = new Map(keys.data.map(k => [k.id, k.name]));
 
     const total = sum(byFeature.rows);
     window.tollgate.totals.range = total;
-    document.getElementById("total-range").textContent = money.format(total);
-    document.getElementById("requests-range").textContent = `${sum(byFeature.rows, "requests")} requests`;
+    document.getElementById("total-range").textContent = usd(total);
+    const unpriced = sum(byFeature.rows, "unpriced_requests");
+    document.getElementById("requests-range").textContent = `${sum(byFeature.rows, "requests")} requests` +
+      (unpriced > 0 ? ` · ${unpriced} unpriced (cost unknown, not in this total)` : "");
     const today = recent.rows.map(r => r.period).sort().at(-1);
-    document.getElementById("total-today").textContent = money.format(sum(recent.rows.filter(r => r.period === today)));
-    document.getElementById("total-month").textContent = money.format(Number(forecast.spent_usd));
-    document.getElementById("forecast").textContent = money.format(Number(forecast.forecast_usd));
+    document.getElementById("total-today").textContent = usd(sum(recent.rows.filter(r => r.period === today)));
+    document.getElementById("total-month").textContent = usd(Number(forecast.spent_usd));
+    document.getElementById("forecast").textContent = usd(Number(forecast.forecast_usd));
     document.getElementById("forecast-range").textContent =
-      `${money.format(Number(forecast.low_usd))} – ${money.format(Number(forecast.high_usd))}` +
-      forecast.budgets.map(b => ` · ${b.name}: ${b.forecast_percent ?? "–"}% of ${money.format(Number(b.limit_usd))} (${b.status.replace("_", " ")})`).join("");
-    document.getElementById("savings").textContent = money.format(sum(byFeature.rows, "cache_savings_usd"));
+      `${usd(Number(forecast.low_usd))} – ${usd(Number(forecast.high_usd))}` +
+      forecast.budgets.map(b => ` · ${b.name}: ${b.forecast_percent ?? "–"}% of ${usd(Number(b.limit_usd))} (${b.status.replace("_", " ")})`).join("");
+    document.getElementById("savings").textContent = usd(sum(byFeature.rows, "cache_savings_usd"));
 
     drawDaily(byModelDaily.rows);
     drawBreakdown("chart-feature", byFeature.rows, 10);
     drawBreakdown("chart-cost-center", byCostCenter.rows, 10);
     drawBreakdown("chart-user", byUser.rows, 10);
-    drawBreakdown("chart-key", byKey.rows, 10);
+    drawBreakdown("chart-key", byKey.rows, 10, id => keyNames.has(id) ? `${keyNames.get(id)} (${id})` : id);
 
-    fillTable("budgets", budgets.data, b => [b.name, b.period, money.format(Number(b.spent_usd)), money.format(Number(b.limit_usd)), usageBar(Number(b.spent_usd), Number(b.limit_usd))], "No budgets configured.");
+    fillTable("budgets", budgets.data, b => [b.name, b.period, usd(Number(b.spent_usd)), usd(Number(b.limit_usd)), usageBar(Number(b.spent_usd), Number(b.limit_usd))], "No budgets configured.");
     const list = document.getElementById("anomalies");
     list.replaceChildren(...anomalies.data.map(a => Object.assign(document.createElement("li"), {
-      textContent: `${a.period}: ${a.dimension} “${a.value}” cost ${money.format(Number(a.cost_usd))}, ${a.ratio}× its usual ${money.format(Number(a.baseline_usd))}`,
+      textContent: `${a.period}: ${a.dimension} “${a.value}” cost ${usd(Number(a.cost_usd))}, ${a.ratio}× its usual ${usd(Number(a.baseline_usd))}`,
     })));
     if (anomalies.data.length === 0) list.innerHTML = `<li class="empty">No anomalies in the last 30 days.</li>`;
-    fillTable("top", top, r => [new Date(r.timestamp).toLocaleString(), r.feature ?? "—", r.user ?? "—", r.upstream_model, `${r.input_tokens ?? "?"} / ${r.output_tokens ?? "?"}`, money.format(Number(r.cost_total_usd))], "No requests in this range.");
+    fillTable("top", top, r => [new Date(r.timestamp).toLocaleString(), r.feature ?? "—", r.user ?? "—", r.upstream_model, `${r.input_tokens ?? "?"} / ${r.output_tokens ?? "?"}`, usd(Number(r.cost_total_usd))], "No requests in this range.");
 
     status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.ready = "true";

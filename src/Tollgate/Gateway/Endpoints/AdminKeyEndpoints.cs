@@ -20,8 +20,13 @@ public static class AdminKeyEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapPost("/admin/keys", CreateAsync);
-        app.MapGet("/admin/keys", (HttpContext context, Authenticator auth, KeyRegistry keys) =>
-            Admin(context, auth, () => Results.Json(new { data = keys.List().Select(View) }, Json)));
+        // The dashboard reads the list too (to show key names, not ids), under /ui/api with the page's credentials.
+        foreach (var path in new[] { "/admin/keys", Dashboard.DashboardEndpoints.ApiPrefix + "/keys" })
+        {
+            app.MapGet(path, (HttpContext context, Authenticator auth, KeyRegistry keys) =>
+                Admin(context, auth, () => Results.Json(new { data = keys.List().Select(View) }, Json)));
+        }
+
         app.MapGet("/admin/keys/{id}", (HttpContext context, Authenticator auth, KeyRegistry keys, string id) =>
             Admin(context, auth, () => keys.Get(id) is { } key ? Results.Json(View(key), Json) : NotFound(id)));
         app.MapPost("/admin/keys/{id}/revoke", async (HttpContext context, Authenticator auth, KeyRegistry keys, string id) =>
