@@ -8,6 +8,13 @@ using Tollgate.Gateway;
 
 // Throughput and added latency of Tollgate against a bare forwarder and the upstream itself, all on this machine.
 // Usage: dotnet run -c Release --project bench/Tollgate.Bench -- [--slice 2] [--rounds 15] [--connections 1,50] [--out docs/PERFORMANCE.md]
+//        dotnet run -c Release --project bench/Tollgate.Bench -- --tokenizer   (counting huge single-piece prompts; see TokenizerBench)
+if (args.Contains("--tokenizer"))
+{
+    TokenizerBench.Run();
+    return;
+}
+
 var options = Args.Parse(args);
 var culture = CultureInfo.InvariantCulture;
 const string MasterKey = "sk-bench-master";
