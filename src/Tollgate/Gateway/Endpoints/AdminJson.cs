@@ -24,7 +24,9 @@ internal static class AdminJson
     public static GatewayError Unreadable(JsonException exception, string what)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var field = exception.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+        // The reader's own exception inside means the text is not JSON; without it, a field's value did not convert.
+        var syntax = exception.InnerException is JsonException;
+        var field = !syntax && exception.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
         return field is null
             ? GatewayError.InvalidRequest($"The body is not a valid {what}: it is not a JSON object of the expected fields (line {exception.LineNumber + 1}, byte {exception.BytePositionInLine + 1}).", "invalid_json")
             : GatewayError.InvalidRequest($"The body is not a valid {what}: '{field}' has the wrong type or format.", "invalid_json", field);
