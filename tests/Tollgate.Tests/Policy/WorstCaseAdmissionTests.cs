@@ -30,6 +30,27 @@ public sealed class WorstCaseAdmissionTests : IAsyncLifetime
         {extraModels}
         """;
 
+    /// <summary>An alias whose model is in no price list.</summary>
+    private string UnpricedModel => $"""
+          - alias: private-model
+            provider: openai
+            model: acme-private-llm
+            base_url: {_upstream.BaseUrl}
+            api_key: sk-upstream-secret
+        """;
+
+    /// <summary>200 requests at once: n of 1, 5 and 16 in turn, every other one streamed; their statuses.</summary>
+    private static Task<HttpStatusCode[]> SendMixAsync(HttpClient client)
+    {
+        int[] mix = [1, 5, 16];
+        return Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
+        {
+            using var response = await client.PostAsync("/v1/chat/completions", Chat(mix[i % 3], stream: i % 2 == 0));
+            await response.Content.ReadAsStringAsync();
+            return response.StatusCode;
+        }));
+    }
+
     private static StringContent Chat(int choices, bool stream) => new(
         $$"""{"model":"gpt-4o-mini","n":{{choices}},"stream":{{(stream ? "true" : "false")}},"max_tokens":1000,"messages":[{"role":"user","content":"Viết một bài thơ."}]}""",
         Encoding.UTF8,
@@ -41,14 +62,8 @@ public sealed class WorstCaseAdmissionTests : IAsyncLifetime
         // Each choice really uses 900 of its 1,000 tokens: an n=16 answer costs $0.144, 16 times what one choice reserves.
         _upstream.Usage = new FakeUsage(20, 900);
         await using var gateway = await TestGateway.StartAsync(Config("budgets:\n  - { name: all, scope: global, period: total, limit_usd: 1.00 }"));
-        int[] mix = [1, 5, 16];
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
-        {
-            using var response = await gateway.Client.PostAsync("/v1/chat/completions", Chat(mix[i % 3], stream: i % 2 == 0));
-            await response.Content.ReadAsStringAsync();
-            return response.StatusCode;
-        }));
+        var responses = await SendMixAsync(gateway.Client);
 
         var admitted = responses.Count(s => s == HttpStatusCode.OK);
         var records = await gateway.RecordsAsync(admitted);
@@ -69,14 +84,8 @@ public sealed class WorstCaseAdmissionTests : IAsyncLifetime
         var secret = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString();
         using var client = new HttpClient { BaseAddress = gateway.BaseUrl };
         client.DefaultRequestHeaders.Authorization = new("Bearer", secret);
-        int[] mix = [1, 5, 16];
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
-        {
-            using var response = await client.PostAsync("/v1/chat/completions", Chat(mix[i % 3], stream: i % 2 == 0));
-            await response.Content.ReadAsStringAsync();
-            return response.StatusCode;
-        }));
+        var responses = await SendMixAsync(client);
 
         var admitted = responses.Count(s => s == HttpStatusCode.OK);
         var records = await gateway.RecordsAsync(admitted);
@@ -89,14 +98,7 @@ public sealed class WorstCaseAdmissionTests : IAsyncLifetime
     [Fact]
     public async Task A_model_with_no_price_is_refused_by_a_hard_budget_with_an_error_naming_it_and_how_to_price_it()
     {
-        var unpriced = $"""
-              - alias: private-model
-                provider: openai
-                model: acme-private-llm
-                base_url: {_upstream.BaseUrl}
-                api_key: sk-upstream-secret
-            """;
-        await using var gateway = await TestGateway.StartAsync(Config("budgets:\n  - { name: all, scope: global, period: monthly, limit_usd: 100 }", unpriced));
+        await using var gateway = await TestGateway.StartAsync(Config("budgets:\n  - { name: all, scope: global, period: monthly, limit_usd: 100 }", UnpricedModel));
 
         using var response = await gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
             """{"model":"private-model","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
@@ -114,16 +116,9 @@ public sealed class WorstCaseAdmissionTests : IAsyncLifetime
     [Fact]
     public async Task A_budget_that_allows_unpriced_requests_admits_them_and_a_soft_budget_never_refuses_them()
     {
-        var unpriced = $"""
-              - alias: private-model
-                provider: openai
-                model: acme-private-llm
-                base_url: {_upstream.BaseUrl}
-                api_key: sk-upstream-secret
-            """;
         await using var gateway = await TestGateway.StartAsync(Config(
             "budgets:\n  - { name: all, scope: global, period: monthly, limit_usd: 100, unpriced: allow }\n  - { name: watch, scope: global, period: daily, limit_usd: 1, hard: false }",
-            unpriced));
+            UnpricedModel));
 
         using var response = await gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
             """{"model":"private-model","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
