@@ -122,6 +122,8 @@ public sealed class HostileRequestPropertyTests(ITestOutputHelper output) : IAsy
         var reachedProviders = _openAi.Received.Count + _anthropic.Received.Count + _gemini.Received.Count;
         var records = await _gateway.RecordsAsync(reachedProviders);
         var providerRecords = records.Where(r => r.Provider != "mock").ToList();
+        output.WriteLine($"provider calls: openai {_openAi.Received.Count}, anthropic {_anthropic.Received.Count}, gemini {_gemini.Received.Count}; "
+            + $"records: {string.Join(", ", providerRecords.GroupBy(r => (r.Provider, r.Endpoint, r.Status)).Select(g => $"{g.Key} {g.Count()}"))}");
         Assert.Equal(reachedProviders, providerRecords.Count);
         Assert.Equal(providerRecords.Count, providerRecords.Select(r => r.Id).Distinct().Count());
         Assert.DoesNotContain(records, r => (r.Error ?? "").Contains("upstream-secret", StringComparison.Ordinal));
