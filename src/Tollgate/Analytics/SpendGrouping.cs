@@ -1,42 +1,47 @@
 using System.Globalization;
 using Tollgate.Ledger;
+using Tollgate.Ledger.Rollups;
 
 namespace Tollgate.Analytics;
 
-/// <summary>A dimension spend can be grouped by: a named field, the day, or one custom tag (<c>tag:NAME</c>).</summary>
-public sealed record SpendGrouping(string Name, Func<UsageRecord, string?> KeyOf)
+/// <summary>
+/// A dimension spend can be grouped by: a named field, the day, or one custom tag (<c>tag:NAME</c>). Each reads its
+/// group from a raw record, and from the hourly rollup of <see cref="RollupDimension"/>.
+/// </summary>
+public sealed record SpendGrouping(string Name, Func<UsageRecord, string?> KeyOf, string RollupDimension)
 {
     public const string None = "(none)";
 
-    public static IReadOnlyList<string> Names { get; } = ["model", "alias", "deployment", "provider", "day", "user", "session", "feature", "cost-center", "project", "env", "key", "status", "tag:NAME"];
+    public static IReadOnlyList<string> Names { get; } = ["model", "alias", "deployment", "provider", "day", "user", "session", "feature", "cost-center", "project", "env", "key", "status", "endpoint", "tag:NAME"];
+
+    /// <summary>The group of a rollup row of <see cref="RollupDimension"/>: its value, or its day for <c>day</c>.</summary>
+    public string? KeyOfRollup(long hour, string storedValue) => Name == "day"
+        ? RollupDimensions.StartOf(hour).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
+        : RollupDimensions.Read(storedValue);
 
     public static SpendGrouping? Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (name.StartsWith("tag:", StringComparison.Ordinal) && name.Length > 4)
+        if (name.StartsWith(RollupDimensions.TagPrefix, StringComparison.Ordinal) && name.Length > RollupDimensions.TagPrefix.Length)
         {
-            var tag = name[4..];
-            return new SpendGrouping(name, r => r.Attribution.Tags.GetValueOrDefault(tag));
+            return new SpendGrouping(name, r => RollupDimensions.ValueOf(r, name), name);
         }
 
-        Func<UsageRecord, string?>? key = name switch
+        // Budgets, required tags and metadata spell it cost_center; reports accept every spelling.
+        var dimension = name switch
         {
-            "model" => r => r.UpstreamModel,
-            "alias" => r => r.Alias,
-            "deployment" => r => r.Deployment,
-            "provider" => r => r.Provider,
-            "day" => r => r.Timestamp.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            "user" => r => r.Attribution.User,
-            "session" => r => r.Attribution.Session,
-            "feature" => r => r.Attribution.Feature,
-            // Budgets, required tags and metadata spell it cost_center; reports accept every spelling.
-            "cost-center" or "cost_center" or "cost-centre" or "cost_centre" => r => r.Attribution.CostCenter,
-            "project" => r => r.Attribution.Project,
-            "env" => r => r.Attribution.Env,
-            "key" => r => r.Attribution.KeyId,
-            "status" => r => r.Status,
+            "day" => RollupDimensions.Total,
+            "cost-center" or "cost_center" or "cost-centre" or "cost_centre" => "cost_center",
+            "model" or "alias" or "deployment" or "provider" or "user" or "session" or "feature" or "project" or "env" or "key" or "status" or "endpoint" => name,
             _ => null,
         };
-        return key is null ? null : new SpendGrouping(name, key);
+        if (dimension is null)
+        {
+            return null;
+        }
+
+        return name == "day"
+            ? new SpendGrouping(name, r => r.Timestamp.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), dimension)
+            : new SpendGrouping(name, r => RollupDimensions.ValueOf(r, dimension), dimension);
     }
 }

@@ -21,6 +21,12 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>A busy ledger rolls up at most this often; an idle one as soon as its queue is empty.</summary>
+    private static readonly TimeSpan RollupInterval = TimeSpan.FromSeconds(1);
+    private const int RollupChunk = 50_000;
+
+    private long _lastRollup;
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // The schema exists before the server accepts its first request.
@@ -61,6 +67,38 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
             batch.Clear();
             records.Clear();
             PrepareJournalSpare();
+            if (reader.Count == 0 || time.GetElapsedTime(_lastRollup) >= RollupInterval)
+            {
+                await RollUpAsync(keepGoing: () => reader.Count == 0);
+            }
+        }
+
+        await RollUpAsync(keepGoing: () => false);
+    }
+
+    /// <summary>
+    /// Brings the hourly rollups up to the records just written (a chunk at a time, so a ledger from before rollups
+    /// catches up gradually). A failure is logged and tried again next time: reports read past the rollups' mark raw,
+    /// so they stay exact meanwhile.
+    /// </summary>
+    /// <param name="keepGoing">Whether to roll up another chunk when there is more (while no new records wait).</param>
+    private async Task RollUpAsync(Func<bool> keepGoing)
+    {
+        if (store is not Rollups.IRollupStore rollups)
+        {
+            return;
+        }
+
+        _lastRollup = time.GetTimestamp();
+        try
+        {
+            while (await rollups.RollUpAsync(RollupChunk, CancellationToken.None) == RollupChunk && keepGoing())
+            {
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogRollupFailed(logger, ex);
         }
     }
 
@@ -102,6 +140,9 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rolling up usage records failed; reports read them raw until the next try")]
+    private static partial void LogRollupFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not prepare the journal's next segment")]
     private static partial void LogSpareFailed(ILogger logger, Exception exception);

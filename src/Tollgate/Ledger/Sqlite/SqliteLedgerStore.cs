@@ -10,7 +10,7 @@ namespace Tollgate.Ledger.Sqlite;
 /// The embedded ledger: one SQLite file in WAL mode. Money is stored as decimal text so that no cost is ever
 /// rounded through a floating-point column; reports add it up in <see cref="decimal"/>.
 /// </summary>
-public sealed class SqliteLedgerStore : ILedgerStore
+public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
 {
     private const string Columns =
         "id, ts_ms, latency_ms, ttfb_ms, key_id, user_id, session_id, cost_center, feature, project, env, tags, " +
@@ -23,8 +23,11 @@ public sealed class SqliteLedgerStore : ILedgerStore
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private SqliteInsertWriter? _writer;
 
-    public SqliteLedgerStore(string databasePath)
+    private readonly Rollups.RollupLimits _rollupLimits;
+
+    public SqliteLedgerStore(string databasePath, Rollups.RollupLimits? rollupLimits = null)
     {
+        _rollupLimits = rollupLimits ?? Rollups.RollupLimits.Default;
         ArgumentException.ThrowIfNullOrEmpty(databasePath);
         var directory = Path.GetDirectoryName(Path.GetFullPath(databasePath));
         if (!string.IsNullOrEmpty(directory))
@@ -62,6 +65,63 @@ public sealed class SqliteLedgerStore : ILedgerStore
         await AddColumnIfMissingAsync(connection, "cache_write_1h_tokens", "INTEGER", cancellationToken);
         await AddColumnIfMissingAsync(connection, "cache_savings_usd", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "attempts", "INTEGER NOT NULL DEFAULT 1", cancellationToken);
+        await using var rollups = connection.CreateCommand();
+        rollups.CommandText = SqliteRollups.Schema;
+        await rollups.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<int> RollUpAsync(int maxRecords, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            return await SqliteRollups.RollUpAsync(connection, Columns, FromRow, _rollupLimits, maxRecords, cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task RebuildRollupsAsync(CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await SqliteRollups.ClearAsync(connection, cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+
+        // In chunks: readers meanwhile see a mark that is behind and read the rest raw, so every answer stays exact.
+        while (await RollUpAsync(100_000, cancellationToken) > 0)
+        {
+        }
+    }
+
+    public async Task<Rollups.RollupSnapshot> ReadRollupsAsync(string dimension, long fromHour, long toHour, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await SqliteRollups.ReadAsync(connection, dimension, fromHour, toHour, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<UsageRecord> ReadAfterMarkAsync(long mark, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM usage_records WHERE rowid > $mark AND ts_ms >= $from AND ts_ms < $to ORDER BY rowid";
+        command.Parameters.AddWithValue("$mark", mark);
+        command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$to", to.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return FromRow(reader, 0);
+        }
     }
 
     /// <summary>Upgrades a ledger made by an earlier version: columns are only ever added.</summary>
@@ -114,7 +174,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            yield return FromRow(reader);
+            yield return FromRow(reader, 0);
         }
     }
 
@@ -137,39 +197,40 @@ public sealed class SqliteLedgerStore : ILedgerStore
         return connection;
     }
 
-    private static UsageRecord FromRow(SqliteDataReader row)
+    /// <summary>A record from a row whose columns are <see cref="Columns"/>, starting at <paramref name="first"/>.</summary>
+    private static UsageRecord FromRow(SqliteDataReader row, int first)
     {
-        var tags = JsonSerializer.Deserialize(row.GetString(11), LedgerJsonContext.Default.DictionaryStringString) ?? [];
+        var tags = JsonSerializer.Deserialize(row.GetString(first + 11), LedgerJsonContext.Default.DictionaryStringString) ?? [];
         return new UsageRecord
         {
-            Id = row.GetString(0),
-            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(1)),
-            LatencyMs = row.GetDouble(2),
-            TimeToFirstByteMs = row.IsDBNull(3) ? null : row.GetDouble(3),
-            Attribution = new Attribution(Text(row, 4), Text(row, 5), Text(row, 6), Text(row, 7), Text(row, 8), Text(row, 9), Text(row, 10), tags),
-            Endpoint = row.GetString(12),
-            Alias = row.GetString(13),
-            Deployment = row.GetString(14),
-            Provider = row.GetString(15),
-            UpstreamModel = row.GetString(16),
-            Stream = row.GetInt64(17) != 0,
-            Status = row.GetString(18),
-            HttpStatus = row.GetInt32(19),
-            Usage = new Usage(Count(row, 20), Count(row, 21), Count(row, 22), Count(row, 23), Count(row, 24), row.GetInt64(25) != 0)
+            Id = row.GetString(first + 0),
+            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(first + 1)),
+            LatencyMs = row.GetDouble(first + 2),
+            TimeToFirstByteMs = row.IsDBNull(first + 3) ? null : row.GetDouble(first + 3),
+            Attribution = new Attribution(Text(row, first + 4), Text(row, first + 5), Text(row, first + 6), Text(row, first + 7), Text(row, first + 8), Text(row, first + 9), Text(row, first + 10), tags),
+            Endpoint = row.GetString(first + 12),
+            Alias = row.GetString(first + 13),
+            Deployment = row.GetString(first + 14),
+            Provider = row.GetString(first + 15),
+            UpstreamModel = row.GetString(first + 16),
+            Stream = row.GetInt64(first + 17) != 0,
+            Status = row.GetString(first + 18),
+            HttpStatus = row.GetInt32(first + 19),
+            Usage = new Usage(Count(row, first + 20), Count(row, first + 21), Count(row, first + 22), Count(row, first + 23), Count(row, first + 24), row.GetInt64(first + 25) != 0)
             {
-                CacheWrite1hTokens = Count(row, 34),
+                CacheWrite1hTokens = Count(row, first + 34),
             },
             Cost = new CostBreakdown(
-                ParseMoney(row.GetString(26)),
-                ParseMoney(row.GetString(27)),
-                ParseMoney(row.GetString(28)),
-                ParseMoney(row.GetString(29)),
-                ParseMoney(row.GetString(30)),
-                row.IsDBNull(31) ? null : ParseMoney(row.GetString(31))),
-            PriceSource = row.GetString(32),
-            Error = Text(row, 33),
-            CacheSavingsUsd = row.IsDBNull(35) ? null : ParseMoney(row.GetString(35)),
-            Attempts = row.GetInt32(36),
+                ParseMoney(row.GetString(first + 26)),
+                ParseMoney(row.GetString(first + 27)),
+                ParseMoney(row.GetString(first + 28)),
+                ParseMoney(row.GetString(first + 29)),
+                ParseMoney(row.GetString(first + 30)),
+                row.IsDBNull(first + 31) ? null : ParseMoney(row.GetString(first + 31))),
+            PriceSource = row.GetString(first + 32),
+            Error = Text(row, first + 33),
+            CacheSavingsUsd = row.IsDBNull(first + 35) ? null : ParseMoney(row.GetString(first + 35)),
+            Attempts = row.GetInt32(first + 36),
         };
     }
 

@@ -1,0 +1,22 @@
+namespace Tollgate.Ledger.Rollups;
+
+/// <summary>
+/// Hourly rollups kept beside the raw records (see <see cref="RollupDimensions"/>). They are brought up to date by a
+/// catch-up that rolls up the records written since its mark and moves the mark in the same transaction — so a record
+/// is counted once, whatever is killed when, and a journal replay (which never inserts a record twice) cannot
+/// double-count. Readers take the rows and the mark in one snapshot and read raw only what is past the mark.
+/// </summary>
+public interface IRollupStore
+{
+    /// <summary>Rolls up at most <paramref name="maxRecords"/> records written since the last catch-up; returns how many.</summary>
+    Task<int> RollUpAsync(int maxRecords, CancellationToken cancellationToken);
+
+    /// <summary>Drops every rollup and rolls up all raw records again.</summary>
+    Task RebuildRollupsAsync(CancellationToken cancellationToken);
+
+    /// <summary>The rows of <paramref name="dimension"/> for the hours from <paramref name="fromHour"/> up to, not including, <paramref name="toHour"/>.</summary>
+    Task<RollupSnapshot> ReadRollupsAsync(string dimension, long fromHour, long toHour, CancellationToken cancellationToken);
+
+    /// <summary>Raw records written after <paramref name="mark"/> whose time is in [<paramref name="from"/>, <paramref name="to"/>).</summary>
+    IAsyncEnumerable<UsageRecord> ReadAfterMarkAsync(long mark, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken);
+}

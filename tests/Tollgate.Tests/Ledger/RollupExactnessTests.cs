@@ -1,0 +1,198 @@
+using CsCheck;
+using Tollgate.Analytics;
+using Tollgate.Ledger;
+using Tollgate.Ledger.Rollups;
+using Tollgate.Ledger.Sqlite;
+using Tollgate.Metering;
+using Tollgate.Tests.Support;
+using Xunit;
+
+namespace Tollgate.Tests.Ledger;
+
+/// <summary>
+/// Reports read from hourly rollups equal the sum over raw records to the last decimal, whatever the dimension,
+/// range, bucket and time zone — with records across hour edges, costs of many decimal places, unpriced records,
+/// dimensions past their per-hour caps, catch-ups interrupted half-way and records replayed after a crash.
+/// </summary>
+public sealed class RollupExactnessTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 28, 21, 0, 0, TimeSpan.Zero);
+    private static readonly string[] Zones = ["UTC", "Asia/Ho_Chi_Minh", "Asia/Kolkata", "America/St_Johns"];
+    private static readonly string[] Groupings = [.. SpendGrouping.Names.Where(n => n != "tag:NAME"), "tag:team", "tag:customer", "tag:rare", "cost_center"];
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("tollgate-rollups-").FullName;
+    private SqliteLedgerStore _store = null!;
+    private List<UsageRecord> _written = [];
+
+    public async Task InitializeAsync()
+    {
+        // Small caps, so that the seeded ledger overflows them in many hours.
+        _store = new SqliteLedgerStore(Path.Combine(_directory, "ledger.db"), new RollupLimits(MaxValuesPerHour: 4, MaxTagNamesPerHour: 2));
+        await _store.InitializeAsync(CancellationToken.None);
+        var records = Generate(new Random(2026), 6_000);
+        var chunks = records.Chunk(700).ToList();
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            await _store.AppendAsync(chunks[i], CancellationToken.None);
+            if (i % 2 == 0)
+            {
+                await _store.RollUpAsync(1_000, CancellationToken.None);
+            }
+
+            if (i == 3)
+            {
+                // A catch-up cut off half-way (as by a kill): its transaction rolls back and the mark stays.
+                using var cut = new CancellationTokenSource();
+                var rolling = _store.RollUpAsync(50_000, cut.Token);
+                cut.Cancel();
+                try
+                {
+                    await rolling;
+                }
+                catch (OperationCanceledException)
+                {
+                    // Cut off: nothing of it stays.
+                }
+
+                // The journal's replay after a crash writes records the store may already hold: they are not inserted twice.
+                await _store.AppendAsync([.. chunks[i - 1], .. chunks[i]], CancellationToken.None);
+            }
+        }
+
+        await _store.RollUpAsync(2_500, CancellationToken.None);
+        _written = records;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Every_report_from_rollups_equals_the_raw_records_sum_to_the_last_decimal()
+    {
+        var raw = new RawOnly(_store);
+        var queries = Gen.Select(
+            Gen.Int[0, Groupings.Length - 1],
+            Gen.Int[-90, 3_000],
+            Gen.Int[30, 6_000],
+            Gen.Int[0, 2],
+            Gen.Int[0, Zones.Length - 1],
+            Gen.Bool)
+        .Select((grouping, fromMinutes, lengthMinutes, bucket, zone, open) =>
+        {
+            var from = Start.AddMinutes(fromMinutes).AddSeconds(fromMinutes % 7 * 3.5);
+            return new SpendQuery(
+                SpendGrouping.Parse(Groupings[grouping])!,
+                from,
+                open ? DateTimeOffset.MaxValue : from.AddMinutes(lengthMinutes),
+                (TimeBucket)bucket,
+                TimeZoneInfo.FindSystemTimeZoneById(Zones[zone]));
+        });
+
+        await queries.SampleAsync(
+            async query =>
+            {
+                var fromRollups = await SpendReport.BuildAsync(_store, query, CancellationToken.None);
+                var fromRaw = await SpendReport.BuildAsync(raw, query, CancellationToken.None);
+                var (expected, actual) = (Describe(fromRaw), Describe(fromRollups));
+                Assert.True(expected.SequenceEqual(actual),
+                    $"raw only: {string.Join("; ", expected.Except(actual))} | rollups only: {string.Join("; ", actual.Except(expected))}");
+            },
+            iter: 400,
+            threads: 1,
+            print: q => $"{q.Grouping.Name} {q.From:O}..{q.To:O} {q.Bucket} {q.Zone.Id}");
+    }
+
+    [Fact]
+    public async Task The_whole_ledger_by_every_grouping_equals_the_records_written_and_a_rebuild_changes_nothing()
+    {
+        var expected = _written.Sum(r => r.Cost.Total ?? 0);
+        foreach (var name in Groupings)
+        {
+            var rows = await SpendReport.BuildAsync(_store, new SpendQuery(SpendGrouping.Parse(name)!, DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, TimeBucket.None, TimeZoneInfo.Utc), CancellationToken.None);
+            Assert.Equal(expected, rows.Sum(r => r.CostUsd));
+            Assert.Equal(_written.Count, rows.Sum(r => r.Requests));
+        }
+
+        // The reports above did read rollups: every record is rolled up; capped dimensions overflowed in some hours, the
+        // server's own never did.
+        var hours = (RollupDimensions.HourOf(Start) - 1, RollupDimensions.HourOf(Start) + 80);
+        var models = await _store.ReadRollupsAsync("model", hours.Item1, hours.Item2, CancellationToken.None);
+        var users = await _store.ReadRollupsAsync("user", hours.Item1, hours.Item2, CancellationToken.None);
+        Assert.Equal(_written.Count, models.Rows.Sum(r => r.Totals.Requests));
+        Assert.Empty(models.IncompleteHours);
+        Assert.NotEmpty(users.IncompleteHours);
+        Assert.True(users.Rows.GroupBy(r => r.Hour).All(g => g.Count() <= 4));
+
+        var query = new SpendQuery(SpendGrouping.Parse("feature")!, Start, DateTimeOffset.MaxValue, TimeBucket.Hour, TimeZoneInfo.Utc);
+        var before = Describe(await SpendReport.BuildAsync(_store, query, CancellationToken.None));
+        await _store.RebuildRollupsAsync(CancellationToken.None);
+        Assert.Equal(before, Describe(await SpendReport.BuildAsync(_store, query, CancellationToken.None)));
+    }
+
+    private static List<string> Describe(IReadOnlyList<SpendRow> rows) =>
+        [.. rows.Select(r => $"{r.Period}|{r.Group}|{r.Requests}|{r.InputTokens}|{r.CachedInputTokens}|{r.CacheWriteTokens}|{r.OutputTokens}|{r.ReasoningTokens}|{Value(r.CostUsd)}|{r.UnpricedRequests}|{r.EstimatedRequests}|{Value(r.CacheSavingsUsd)}")
+            .Order(StringComparer.Ordinal)];
+
+    /// <summary>A decimal's value, whatever its scale (0.20 and 0.2 are the same sum).</summary>
+    private static string Value(decimal value) => (value / 1.0000000000000000000000000000m).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static List<UsageRecord> Generate(Random random, int count)
+    {
+        string? Pick(string[] values) => random.Next(8) == 0 ? null : values[random.Next(values.Length)];
+        var users = Enumerable.Range(0, 40).Select(i => $"người-dùng-{i}").ToArray();
+        string[] features = ["chat", "search", "summarise", "tóm tắt", "embed", "agent", "rerank"];
+        string[] models = ["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"];
+        var records = new List<UsageRecord>();
+        for (var i = 0; i < count; i++)
+        {
+            // A third of the records sit within a second of an hour's edge.
+            var hour = Start.AddHours(random.Next(0, 72));
+            var at = random.Next(3) == 0 ? hour.AddMilliseconds(random.Next(-1_000, 1_000)) : hour.AddMilliseconds(random.Next(0, 3_600_000));
+            var tags = new Dictionary<string, string>();
+            if (random.Next(2) == 0)
+            {
+                tags["team"] = random.Next(2) == 0 ? "blue" : "red";
+            }
+
+            if (random.Next(3) == 0)
+            {
+                tags["customer"] = "c" + random.Next(12);
+            }
+
+            if (random.Next(20) == 0)
+            {
+                tags["rare"] = "x";
+            }
+
+            var input = random.Next(1, 50_000);
+            var output = random.Next(0, 4_000);
+            var priced = random.Next(15) != 0;
+            var cost = new CostBreakdown(Money(random), Money(random), Money(random), Money(random), 0, null);
+            cost = priced ? cost with { Total = cost.Input + cost.CachedInput + cost.CacheWrite + cost.Output } : cost;
+            var model = models[random.Next(models.Length)];
+            var attribution = new Attribution("key_" + random.Next(6), Pick(users), "s" + random.Next(500), Pick(["growth", "support", "platform"]), Pick(features), Pick(["atlas", "zephyr"]), Pick(["prod", "dev"]), tags);
+            records.Add(Records.Ok(model, at, new Usage(input, input / 4, input / 10, output, output / 3, random.Next(9) == 0) { CacheWrite1hTokens = input / 20 }, cost, attribution,
+                random.Next(12) == 0 ? RecordStatus.UpstreamError : RecordStatus.Ok) with { CacheSavingsUsd = priced ? Money(random) - 0.0001m : null });
+        }
+
+        return [.. records.OrderBy(r => r.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Dollars with up to 18 decimal places.</summary>
+    private static decimal Money(Random random) => Math.Round((decimal)random.NextDouble() / random.Next(1, 1000), random.Next(4, 19));
+
+    /// <summary>The same ledger without its rollups: reports read every raw record.</summary>
+    private sealed class RawOnly(ILedgerStore inner) : ILedgerStore
+    {
+        public Task InitializeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset since, CancellationToken cancellationToken) => inner.ReadAsync(since, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
