@@ -41,9 +41,6 @@ public sealed record SpendRow(
 /// </summary>
 public static class SpendReport
 {
-    /// <summary>Rollups are read up to this date at most: an open-ended range ends here.</summary>
-    private static readonly DateTimeOffset FarFuture = new(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
     public static Task<IReadOnlyList<SpendRow>> BuildAsync(
         ILedgerStore store, SpendGrouping grouping, DateTimeOffset since, CancellationToken cancellationToken, Repricer? repricer = null) =>
         BuildAsync(store, new SpendQuery(grouping, since, DateTimeOffset.MaxValue, TimeBucket.None, TimeZoneInfo.Utc), cancellationToken, repricer);
@@ -67,9 +64,16 @@ public static class SpendReport
 
         void AddRecord(UsageRecord record) => GroupOf(query.PeriodOf(record.Timestamp), query.Grouping.KeyOf(record)).Add(record);
 
-        if (repricer is null && store is IRollupStore rollups)
+        if (repricer is null)
         {
-            await AddWithRollupsAsync(store, rollups, query, GroupOf, AddRecord, cancellationToken);
+            // An hour split between two local periods (a zone offset of half an hour) is read raw.
+            bool Splits(long hour) => query.Bucket != TimeBucket.None
+                && query.PeriodOf(RollupDimensions.StartOf(hour)) != query.PeriodOf(RollupDimensions.StartOf(hour + 1).AddTicks(-1));
+            await RollupReader.ReadAsync(
+                store, query.Grouping.RollupDimension, query.From, query.To, Splits,
+                (hour, value, totals) => GroupOf(query.PeriodOf(RollupDimensions.StartOf(hour)), value is null ? null : query.Grouping.KeyOfRollup(hour, value)).Add(totals),
+                AddRecord,
+                cancellationToken);
         }
         else
         {
@@ -84,88 +88,6 @@ public static class SpendReport
             .OrderBy(r => r.Period, StringComparer.Ordinal)
             .ThenByDescending(r => r.CostUsd)
             .ThenBy(r => r.Group, StringComparer.Ordinal)];
-    }
-
-    private static async Task AddWithRollupsAsync(
-        ILedgerStore store, IRollupStore rollups, SpendQuery query, Func<string?, string?, Accumulator> groupOf, Action<UsageRecord> addRecord, CancellationToken cancellationToken)
-    {
-        var end = query.To > FarFuture ? FarFuture : query.To;
-        var firstHour = RollupDimensions.HourOf(query.From) + (RollupDimensions.StartOf(RollupDimensions.HourOf(query.From)) == query.From ? 0 : 1);
-        var endHour = RollupDimensions.HourOf(end);
-        if (endHour <= firstHour)
-        {
-            await foreach (var record in Raw(store, query.From, query.To, cancellationToken))
-            {
-                addRecord(record);
-            }
-
-            return;
-        }
-
-        var snapshot = await rollups.ReadRollupsAsync(query.Grouping.RollupDimension, firstHour, endHour, cancellationToken);
-
-        // Hours the rollup cannot answer for this report are read raw, whole.
-        var rawHours = new SortedSet<long>(snapshot.IncompleteHours);
-        bool Splits(long hour) => query.PeriodOf(RollupDimensions.StartOf(hour)) != query.PeriodOf(RollupDimensions.StartOf(hour + 1).AddTicks(-1));
-        var tagged = new Dictionary<long, RollupTotals>();
-        foreach (var row in snapshot.Rows)
-        {
-            if (rawHours.Contains(row.Hour) || (query.Bucket != TimeBucket.None && Splits(row.Hour) && rawHours.Add(row.Hour)))
-            {
-                continue;
-            }
-
-            groupOf(query.PeriodOf(RollupDimensions.StartOf(row.Hour)), query.Grouping.KeyOfRollup(row.Hour, row.Value)).Add(row.Totals);
-            if (snapshot.HourTotals.Count > 0)
-            {
-                (tagged.TryGetValue(row.Hour, out var sum) ? sum : tagged[row.Hour] = new RollupTotals()).Add(row.Totals);
-            }
-        }
-
-        // A tag dimension keeps rows for the records that carry the tag; the others are the hour's total less those.
-        foreach (var (hour, total) in snapshot.HourTotals)
-        {
-            if (rawHours.Contains(hour) || (query.Bucket != TimeBucket.None && Splits(hour) && rawHours.Add(hour)))
-            {
-                continue;
-            }
-
-            var untagged = new RollupTotals();
-            untagged.Add(total);
-            if (tagged.TryGetValue(hour, out var withTag))
-            {
-                untagged.Subtract(withTag);
-            }
-
-            if (untagged.Requests > 0)
-            {
-                groupOf(query.PeriodOf(RollupDimensions.StartOf(hour)), null).Add(untagged);
-            }
-        }
-
-        var ranges = new List<(DateTimeOffset From, DateTimeOffset To)> { (query.From, RollupDimensions.StartOf(firstHour)) };
-        foreach (var hour in rawHours)
-        {
-            ranges.Add((RollupDimensions.StartOf(hour), RollupDimensions.StartOf(hour + 1)));
-        }
-
-        ranges.Add((RollupDimensions.StartOf(endHour), query.To));
-        foreach (var (from, to) in ranges.Where(r => r.From < r.To))
-        {
-            await foreach (var record in Raw(store, from, to, cancellationToken))
-            {
-                addRecord(record);
-            }
-        }
-
-        // Records written after the rollups' mark, in the whole hours (not already read raw above).
-        await foreach (var record in rollups.ReadAfterMarkAsync(snapshot.Mark, RollupDimensions.StartOf(firstHour), RollupDimensions.StartOf(endHour), cancellationToken))
-        {
-            if (!rawHours.Contains(RollupDimensions.HourOf(record.Timestamp)))
-            {
-                addRecord(record);
-            }
-        }
     }
 
     private static IAsyncEnumerable<UsageRecord> Raw(ILedgerStore store, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>

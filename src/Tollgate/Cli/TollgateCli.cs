@@ -20,6 +20,7 @@ public static class TollgateCli
         root.Add(ReportCommand());
         root.Add(ExportCommand());
         root.Add(PricesCommand());
+        root.Add(RollupsCommand());
         root.Add(KeysCommand.Build(path => LoadConfig(path)));
         root.Add(BudgetsCommand.Build(path => LoadConfig(path)));
         root.Add(AnalyticsCommand.Build(path => LoadConfig(path)));
@@ -152,6 +153,42 @@ public static class TollgateCli
             return 0;
         });
         return command;
+    }
+
+    /// <summary><c>rollups rebuild</c>: the hourly rollups made again from the raw records.</summary>
+    private static Command RollupsCommand()
+    {
+        var config = ConfigOption();
+        var database = new Option<string?>("--db") { Description = "Path to the SQLite ledger, overriding the config." };
+        var rebuild = new Command("rebuild", "Drop the hourly rollups and make them again from the raw records (safe while the gateway runs: reports stay exact meanwhile).") { config, database };
+        rebuild.SetAction(async (parse, cancellationToken) =>
+        {
+            var path = parse.GetValue(database);
+            if (path is null)
+            {
+                var loaded = LoadConfig(parse.GetValue(config));
+                if (loaded is null)
+                {
+                    return ConfigErrorExitCode;
+                }
+
+                path = loaded.Storage.SqlitePath;
+            }
+
+            if (!File.Exists(path))
+            {
+                await Console.Error.WriteLineAsync($"No ledger at {Path.GetFullPath(path)}.");
+                return 1;
+            }
+
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            await using var store = new SqliteLedgerStore(path);
+            await store.InitializeAsync(cancellationToken);
+            await store.RebuildRollupsAsync(cancellationToken);
+            Console.WriteLine($"Rolled up {path} again in {stopwatch.Elapsed.TotalSeconds:F1} s.");
+            return 0;
+        });
+        return new Command("rollups", "The ledger's hourly rollups, which reports read.") { rebuild };
     }
 
     private static Command ExportCommand()

@@ -132,6 +132,45 @@ public sealed class RollupExactnessTests : IAsyncLifetime
         Assert.Equal(before, Describe(await SpendReport.BuildAsync(_store, query, CancellationToken.None)));
     }
 
+    [Fact]
+    public async Task Top_requests_forecast_series_and_budget_reloads_from_rollups_equal_their_raw_answers()
+    {
+        var raw = new RawOnly(_store);
+        var random = new Random(11);
+        for (var i = 0; i < 40; i++)
+        {
+            var from = Start.AddMinutes(random.Next(-60, 3_000)).AddSeconds(random.Next(0, 60));
+            var to = i % 5 == 0 ? DateTimeOffset.MaxValue : from.AddMinutes(random.Next(30, 4_000));
+            var limit = random.Next(1, 21);
+            var fromRollups = await TopRequests.FindAsync(_store, from, to, limit, CancellationToken.None);
+            var fromRaw = await TopRequests.FindAsync(raw, from, to, limit, CancellationToken.None);
+            Assert.Equal(fromRaw.Select(r => r.Cost.Total), fromRollups.Select(r => r.Cost.Total));
+
+            var zone = TimeZoneInfo.FindSystemTimeZoneById(Zones[i % Zones.Length]);
+            var scope = new Tollgate.Policy.Budgets.Budget("b", i % 3 == 0 ? "global" : i % 3 == 1 ? "feature" : "tag:team", i % 3 == 1 ? "chat" : "blue", Tollgate.Policy.Budgets.BudgetPeriod.Monthly, 1, true);
+            Assert.Equal(
+                await DailyAsync(raw, scope, from, to, zone),
+                await DailyAsync(_store, scope, from, to, zone));
+        }
+
+        var clock = new ManualTimeProvider(Start.AddDays(3));
+        var guard = new Tollgate.Policy.Budgets.BudgetGuard([], TimeZoneInfo.Utc, clock);
+        foreach (var (scope, value) in new[] { ("global", (string?)null), ("feature", "tóm tắt"), ("user", "người-dùng-7"), ("cost_center", "growth"), ("tag:customer", "c3"), ("key", "key_2") })
+        {
+            var budget = new Tollgate.Policy.Budgets.Budget(scope, scope, value, Tollgate.Policy.Budgets.BudgetPeriod.Total, 1_000, true);
+            await guard.UpsertAsync(budget, _store, CancellationToken.None);
+            var spent = guard.Snapshot().Single(b => b.Budget.Name == scope).Spent;
+            Assert.Equal(_written.Where(r => budget.Applies(r.Attribution)).Sum(r => r.Cost.Total ?? 0), spent);
+        }
+    }
+
+    /// <summary>A cost series as the forecast sees it: added up per local day.</summary>
+    private static async Task<List<string>> DailyAsync(ILedgerStore store, Tollgate.Policy.Budgets.Budget scope, DateTimeOffset from, DateTimeOffset to, TimeZoneInfo zone) =>
+        [.. (await Tollgate.Analytics.Forecasting.CostSeries.ReadAsync(store, scope, from, to, zone, CancellationToken.None))
+            .GroupBy(p => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(p.At, zone).DateTime))
+            .OrderBy(g => g.Key)
+            .Select(g => $"{g.Key}: {Value(g.Sum(p => p.Cost))}")];
+
     private static List<string> Describe(IReadOnlyList<SpendRow> rows) =>
         [.. rows.Select(r => $"{r.Period}|{r.Group}|{r.Requests}|{r.InputTokens}|{r.CachedInputTokens}|{r.CacheWriteTokens}|{r.OutputTokens}|{r.ReasoningTokens}|{Value(r.CostUsd)}|{r.UnpricedRequests}|{r.EstimatedRequests}|{Value(r.CacheSavingsUsd)}")
             .Order(StringComparer.Ordinal)];

@@ -29,11 +29,11 @@ public sealed partial class AnomalyMonitor(
             var lastHour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(-1);
             // A finished day does not change: it is checked once (8 days read); the checks in between read 26 hours.
             var dailyDue = yesterday != _dayChecked;
-            var records = await ledger.ReadAsync(now.AddDays(dailyDue ? -10 : -1).AddHours(-2), cancellationToken).ToListAsync(cancellationToken);
-            var found = AnomalyDetector.Hourly(records, lastHour, settings, config.TimeZone, now).ToList();
+            var points = await PointsAsync(now.AddDays(dailyDue ? -10 : -1).AddHours(-2), now, settings, cancellationToken);
+            var found = AnomalyDetector.Hourly(points, lastHour, settings, config.TimeZone, now).ToList();
             if (dailyDue)
             {
-                found.AddRange(AnomalyDetector.Daily(records, yesterday, settings, config.TimeZone, now));
+                found.AddRange(AnomalyDetector.Daily(points, yesterday, settings, config.TimeZone, now));
             }
 
             var added = new List<SpendAnomaly>();
@@ -54,6 +54,47 @@ public sealed partial class AnomalyMonitor(
         {
             _checking.Release();
         }
+    }
+
+    /// <summary>Spend on every configured dimension, from the hourly rollups where they answer (an hour a local midnight cuts is read raw).</summary>
+    private async Task<List<SpendPoint>> PointsAsync(DateTimeOffset from, DateTimeOffset to, AnomalySettings settings, CancellationToken cancellationToken)
+    {
+        var points = new List<SpendPoint>();
+        DateOnly DayOf(DateTimeOffset at) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, config.TimeZone).DateTime);
+        foreach (var dimension in settings.Dimensions)
+        {
+            var grouping = dimension == "global" ? null : SpendGrouping.Parse(dimension);
+            if (dimension != "global" && grouping is null)
+            {
+                continue;
+            }
+
+            await Ledger.Rollups.RollupReader.ReadAsync(
+                ledger,
+                grouping?.RollupDimension ?? Ledger.Rollups.RollupDimensions.Total,
+                from,
+                to,
+                hour => DayOf(Ledger.Rollups.RollupDimensions.StartOf(hour)) != DayOf(Ledger.Rollups.RollupDimensions.StartOf(hour + 1).AddTicks(-1)),
+                (hour, value, totals) =>
+                {
+                    var key = grouping is null ? "all" : value is null ? null : grouping.KeyOfRollup(hour, value);
+                    if (key is not null)
+                    {
+                        points.Add(new SpendPoint(dimension, key, Ledger.Rollups.RollupDimensions.StartOf(hour), totals.CostTotal));
+                    }
+                },
+                record =>
+                {
+                    var key = grouping is null ? "all" : grouping.KeyOf(record);
+                    if (key is not null && record.Cost.Total is { } cost)
+                    {
+                        points.Add(new SpendPoint(dimension, key, record.Timestamp, cost));
+                    }
+                },
+                cancellationToken);
+        }
+
+        return points;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

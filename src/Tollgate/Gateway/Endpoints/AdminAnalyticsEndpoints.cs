@@ -129,11 +129,14 @@ public static class AdminAnalyticsEndpoints
 
         var local = TimeZoneInfo.ConvertTime(asOf, config.TimeZone);
         var from = new DateTimeOffset(local.Year, local.Month, 1, 0, 0, 0, local.Offset).AddDays(-29);
-        var records = await ledger.ReadAsync(from, context.RequestAborted).TakeWhile(r => r.Timestamp <= asOf).Where(r => r.Cost.Total is not null).ToListAsync(context.RequestAborted);
-        var total = MonthEndForecast.Of(records.Select(r => (r.Timestamp, r.Cost.Total!.Value)), asOf, config.TimeZone);
-        var monthly = budgets.Snapshot().Select(b => b.Budget).Where(b => b.Period == Policy.Budgets.BudgetPeriod.Monthly)
-            .Select(b => (Budget: b, Forecast: MonthEndForecast.Of(records.Where(r => b.Applies(r.Attribution)).Select(r => (r.Timestamp, r.Cost.Total!.Value)), asOf, config.TimeZone)))
-            .ToList();
+        var until = asOf.AddTicks(1);
+        var total = MonthEndForecast.Of(await CostSeries.ReadAsync(ledger, null, from, until, config.TimeZone, context.RequestAborted), asOf, config.TimeZone);
+        var monthly = new List<(Policy.Budgets.Budget Budget, MonthEndForecast Forecast)>();
+        foreach (var budget in budgets.Snapshot().Select(b => b.Budget).Where(b => b.Period == Policy.Budgets.BudgetPeriod.Monthly))
+        {
+            monthly.Add((budget, MonthEndForecast.Of(await CostSeries.ReadAsync(ledger, budget, from, until, config.TimeZone, context.RequestAborted), asOf, config.TimeZone)));
+        }
+
         static decimal? Percent(decimal forecast, decimal limit) => limit == 0 ? null : decimal.Round(forecast / limit * 100, 1);
         static string Status(MonthEndForecast forecast, decimal limit) => forecast.LowUsd > limit ? "over" : forecast.HighUsd > limit ? "at_risk" : "under";
         if (format == "csv")

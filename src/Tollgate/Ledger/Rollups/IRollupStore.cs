@@ -17,6 +17,15 @@ public interface IRollupStore
     /// <summary>The rows of <paramref name="dimension"/> for the hours from <paramref name="fromHour"/> up to, not including, <paramref name="toHour"/>.</summary>
     Task<RollupSnapshot> ReadRollupsAsync(string dimension, long fromHour, long toHour, CancellationToken cancellationToken);
 
+    /// <summary>The ids and costs of the most costly records kept for each hour of the range (<see cref="RollupLimits.TopPerHour"/> an hour), and the mark.</summary>
+    Task<(IReadOnlyList<(string Id, decimal Cost)> Top, long Mark)> ReadTopAsync(long fromHour, long toHour, CancellationToken cancellationToken);
+
+    /// <summary>The raw records with these ids.</summary>
+    Task<IReadOnlyList<UsageRecord>> ReadByIdsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
+
+    /// <summary>How many records of an hour each top list keeps.</summary>
+    int TopPerHour { get; }
+
     /// <summary>Raw records written after <paramref name="mark"/> whose time is in [<paramref name="from"/>, <paramref name="to"/>).</summary>
     IAsyncEnumerable<UsageRecord> ReadAfterMarkAsync(long mark, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken);
 }

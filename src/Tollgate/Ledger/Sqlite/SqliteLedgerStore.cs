@@ -109,6 +109,35 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         return await SqliteRollups.ReadAsync(connection, dimension, fromHour, toHour, cancellationToken);
     }
 
+    public int TopPerHour => _rollupLimits.TopPerHour;
+
+    public async Task<(IReadOnlyList<(string Id, decimal Cost)> Top, long Mark)> ReadTopAsync(long fromHour, long toHour, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await SqliteRollups.ReadTopAsync(connection, fromHour, toHour, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<UsageRecord>> ReadByIdsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var records = new List<UsageRecord>(ids.Count);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM usage_records WHERE id = $id";
+        var parameter = command.Parameters.Add("$id", SqliteType.Text);
+        foreach (var id in ids)
+        {
+            parameter.Value = id;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                records.Add(FromRow(reader, 0));
+            }
+        }
+
+        return records;
+    }
+
     public async IAsyncEnumerable<UsageRecord> ReadAfterMarkAsync(long mark, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

@@ -22,6 +22,7 @@ internal static class SqliteRollups
             PRIMARY KEY (dimension, hour, value)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS rollup_tag_names (hour INTEGER NOT NULL, dimension TEXT NOT NULL, PRIMARY KEY (hour, dimension)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS rollup_top (hour INTEGER NOT NULL, id TEXT NOT NULL, cost TEXT NOT NULL, PRIMARY KEY (hour, id)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS rollup_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
         INSERT OR IGNORE INTO rollup_state (name, value) VALUES ('mark', 0);
         """;
@@ -70,7 +71,7 @@ internal static class SqliteRollups
     public static async Task ClearAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var clear = Command(connection, transaction, "DELETE FROM spend_rollups; DELETE FROM rollup_tag_names; UPDATE rollup_state SET value = 0 WHERE name = 'mark';");
+        await using var clear = Command(connection, transaction, "DELETE FROM spend_rollups; DELETE FROM rollup_tag_names; DELETE FROM rollup_top; UPDATE rollup_state SET value = 0 WHERE name = 'mark';");
         await clear.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
@@ -79,6 +80,15 @@ internal static class SqliteRollups
     public static async Task<RollupSnapshot> ReadAsync(SqliteConnection connection, string dimension, long fromHour, long toHour, CancellationToken cancellationToken)
     {
         await using var transaction = connection.BeginTransaction(deferred: true);
+        await using (var probe = Command(connection, transaction, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_state'"))
+        {
+            // A ledger no gateway of this version has opened yet: no rollups, everything is read raw.
+            if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+            {
+                return new RollupSnapshot([], 0, new HashSet<long>());
+            }
+        }
+
         var mark = await MarkAsync(connection, transaction, cancellationToken);
         var rows = new List<RollupRow>();
         var incomplete = new HashSet<long>();
@@ -129,6 +139,32 @@ internal static class SqliteRollups
         return new RollupSnapshot(rows, mark, incomplete) { HourTotals = hourTotals };
     }
 
+    /// <summary>The kept most costly records of each hour in a range, and the mark, in one snapshot.</summary>
+    public static async Task<(IReadOnlyList<(string Id, decimal Cost)> Top, long Mark)> ReadTopAsync(SqliteConnection connection, long fromHour, long toHour, CancellationToken cancellationToken)
+    {
+        await using var transaction = connection.BeginTransaction(deferred: true);
+        await using (var probe = Command(connection, transaction, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_top'"))
+        {
+            if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+            {
+                return ([], 0);
+            }
+        }
+
+        var mark = await MarkAsync(connection, transaction, cancellationToken);
+        var top = new List<(string, decimal)>();
+        await using var select = Command(connection, transaction, "SELECT id, cost FROM rollup_top WHERE hour >= $from AND hour < $to");
+        select.Parameters.AddWithValue("$from", fromHour);
+        select.Parameters.AddWithValue("$to", toHour);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            top.Add((reader.GetString(0), Money(reader.GetString(1))));
+        }
+
+        return (top, mark);
+    }
+
     private static async Task<long> MarkAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
     {
         await using var select = Command(connection, transaction, "SELECT value FROM rollup_state WHERE name = 'mark'");
@@ -175,10 +211,16 @@ internal static class SqliteRollups
         private readonly Dictionary<(string Dimension, long Hour), int> _valueCounts = [];
         private readonly Dictionary<long, HashSet<string>> _tagNames = [];
         private readonly HashSet<(string Dimension, long Hour)> _newTagNames = [];
+        private readonly Dictionary<long, List<(string Id, decimal Cost)>> _top = [];
 
         public async Task AddAsync(UsageRecord record, CancellationToken cancellationToken)
         {
             var hour = RollupDimensions.HourOf(record.Timestamp);
+            if (record.Cost.Total is { } cost)
+            {
+                (_top.TryGetValue(hour, out var candidates) ? candidates : _top[hour] = []).Add((record.Id, cost));
+            }
+
             foreach (var (dimension, value) in RollupDimensions.Of(record))
             {
                 if (dimension.StartsWith(RollupDimensions.TagPrefix, StringComparison.Ordinal) && !await AdmitTagAsync(dimension, hour, cancellationToken))
@@ -236,6 +278,7 @@ internal static class SqliteRollups
                 await upsert.ExecuteNonQueryAsync(cancellationToken);
             }
 
+            await WriteTopAsync(cancellationToken);
             await using var names = Command(connection, transaction, "INSERT OR IGNORE INTO rollup_tag_names (hour, dimension) VALUES ($h, $d)");
             foreach (var (dimension, hour) in _newTagNames)
             {
@@ -247,6 +290,40 @@ internal static class SqliteRollups
         }
 
         private static string Text(decimal value) => SqliteLedgerStore.Money(value);
+
+        /// <summary>Each touched hour keeps its <see cref="RollupLimits.TopPerHour"/> most costly priced records: the hour's stored ones and the new ones, merged.</summary>
+        private async Task WriteTopAsync(CancellationToken cancellationToken)
+        {
+            foreach (var (hour, candidates) in _top)
+            {
+                await using (var select = Command(connection, transaction, "SELECT id, cost FROM rollup_top WHERE hour = $h"))
+                {
+                    select.Parameters.AddWithValue("$h", hour);
+                    await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        candidates.Add((reader.GetString(0), Money(reader.GetString(1))));
+                    }
+                }
+
+                var kept = candidates.OrderByDescending(c => c.Cost).ThenBy(c => c.Id, StringComparer.Ordinal).Take(limits.TopPerHour).ToList();
+                await using (var delete = Command(connection, transaction, "DELETE FROM rollup_top WHERE hour = $h"))
+                {
+                    delete.Parameters.AddWithValue("$h", hour);
+                    await delete.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                await using var insert = Command(connection, transaction, "INSERT INTO rollup_top (hour, id, cost) VALUES ($h, $id, $cost)");
+                foreach (var (id, cost) in kept)
+                {
+                    insert.Parameters.Clear();
+                    insert.Parameters.AddWithValue("$h", hour);
+                    insert.Parameters.AddWithValue("$id", id);
+                    insert.Parameters.AddWithValue("$cost", Text(cost));
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+        }
 
         /// <summary>The row being built for a key: its stored sums the first time it is touched, or empty.</summary>
         private async Task<RollupTotals> RowAsync((string Dimension, long Hour, string Value) key, CancellationToken cancellationToken)

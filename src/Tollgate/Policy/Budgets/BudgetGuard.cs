@@ -47,13 +47,7 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
 
         var account = new BudgetAccount(budget);
         Roll(account, time.GetUtcNow());
-        await foreach (var record in store.ReadAsync(account.WindowStart == DateTimeOffset.MinValue ? DateTimeOffset.UnixEpoch : account.WindowStart, cancellationToken))
-        {
-            if (budget.Applies(record.Attribution))
-            {
-                account.SpentUsd += record.Cost.Total ?? 0;
-            }
-        }
+        account.SpentUsd = await SpentAsync(store, budget, account.WindowStart, cancellationToken);
 
         lock (_gate)
         {
@@ -81,15 +75,18 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
             }
         }
 
-        var earliest = _accounts.Min(a => a.WindowStart);
-        await foreach (var record in store.ReadAsync(earliest == DateTimeOffset.MinValue ? DateTimeOffset.UnixEpoch : earliest, cancellationToken))
+        List<BudgetAccount> accounts;
+        lock (_gate)
         {
+            accounts = [.. _accounts];
+        }
+
+        foreach (var account in accounts)
+        {
+            var spent = await SpentAsync(store, account.Budget, account.WindowStart, cancellationToken);
             lock (_gate)
             {
-                foreach (var account in _accounts.Where(a => record.Timestamp >= a.WindowStart && a.Budget.Applies(record.Attribution)))
-                {
-                    account.SpentUsd += record.Cost.Total ?? 0;
-                }
+                account.SpentUsd += spent;
             }
         }
 
@@ -174,6 +171,23 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
         {
             return [.. _accounts.Select(a => (a.Budget, a.SpentUsd, a.ReservedUsd, a.ResetsAt))];
         }
+    }
+
+    /// <summary>What the ledger records for a budget's scope since <paramref name="from"/>: from the hourly rollups where they answer.</summary>
+    private static async Task<decimal> SpentAsync(ILedgerStore store, Budget budget, DateTimeOffset from, CancellationToken cancellationToken)
+    {
+        var spent = 0m;
+        var global = budget.Scope == "global";
+        await Ledger.Rollups.RollupReader.ReadAsync(
+            store,
+            global ? Ledger.Rollups.RollupDimensions.Total : budget.Scope,
+            from == DateTimeOffset.MinValue ? DateTimeOffset.UnixEpoch : from,
+            DateTimeOffset.MaxValue,
+            _ => false,
+            (_, value, totals) => spent += global || value == budget.Value ? totals.CostTotal : 0,
+            record => spent += budget.Applies(record.Attribution) ? record.Cost.Total ?? 0 : 0,
+            cancellationToken);
+        return spent;
     }
 
     private void Roll(BudgetAccount account, DateTimeOffset now)
