@@ -144,6 +144,7 @@ public static partial class ConfigLoader
             Breaker = raw.Breaker,
             Idempotency = raw.Idempotency,
             Anomalies = raw.Anomalies,
+            Retention = raw.Retention,
             Fallbacks = ValidateAliasLists(raw.Fallbacks, "fallbacks", deployments, diagnostics),
             ContextWindowFallbacks = ValidateAliasLists(raw.ContextWindowFallbacks, "context_window_fallbacks", deployments, diagnostics),
         };

@@ -17,6 +17,9 @@ public sealed record GatewayConfig
 
     public required StorageConfig Storage { get; init; }
 
+    /// <summary>How long raw records and hourly rollups are kept (from <c>storage:</c>).</summary>
+    public Ledger.RetentionSettings Retention { get; init; } = Ledger.RetentionSettings.KeepAll;
+
     public required IReadOnlyList<DeploymentConfig> Deployments { get; init; }
 
     /// <summary>Largest request body accepted, in bytes; larger ones get 413 without an upstream call.</summary>

@@ -26,6 +26,8 @@ internal sealed record RawConfig(
 
     public AnomalySettings Anomalies { get; init; } = AnomalySettings.Default;
 
+    public Ledger.RetentionSettings Retention { get; init; } = Ledger.RetentionSettings.KeepAll;
+
     public RetrySettings Retries { get; init; } = RetrySettings.Default;
 
     public BreakerSettings Breaker { get; init; } = BreakerSettings.Default;

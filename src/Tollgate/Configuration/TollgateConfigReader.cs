@@ -7,7 +7,7 @@ internal static class TollgateConfigReader
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard", "unpriced"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
-    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path"];
+    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "raw_retention_days", "rollup_retention_days"];
     private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "per_hour"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
@@ -82,9 +82,23 @@ internal static class TollgateConfigReader
             Breaker = ReadBreaker(root.Section("circuit_breaker")),
             Idempotency = ReadIdempotency(root.Section("idempotency")),
             Anomalies = ReadAnomalies(root.Section("anomalies")),
+            Retention = ReadRetention(storage),
             Fallbacks = ReadAliasLists(root.Section("fallbacks")),
             ContextWindowFallbacks = ReadAliasLists(root.Section("context_window_fallbacks")),
         };
+    }
+
+    /// <summary>How long raw records and rollups are kept; rollups at least as long as the raw records they summarise.</summary>
+    private static Ledger.RetentionSettings ReadRetention(YamlSection? storage)
+    {
+        var raw = storage?.Int("raw_retention_days", min: 1);
+        var rollups = storage?.Int("rollup_retention_days", min: 1);
+        if (raw is { } r && rollups is { } u && u < r)
+        {
+            storage!.Diagnostics.Error(storage.Child("rollup_retention_days"), $"{u} is shorter than raw_retention_days ({r}): rollups must outlive the records they summarise");
+        }
+
+        return new Ledger.RetentionSettings(raw, rollups);
     }
 
     /// <summary><c>on_client_disconnect</c>: <c>close</c> (the default) or <c>read_usage</c>.</summary>

@@ -57,6 +57,7 @@ public static class GatewayHost
         services.AddSingleton(LocalPriceCatalog.Load(config.Storage.DataDirectory));
         services.AddSingleton(new LedgerQueue(LedgerQueueCapacity, new Ledger.Journal.UsageJournal(config.Storage.JournalDirectory)));
         services.AddSingleton<ILedgerStore>(new SqliteLedgerStore(config.Storage.SqlitePath));
+        services.AddSingleton(config.Retention);
         services.AddHostedService<LedgerWriter>();
         services.AddSingleton<Policy.Alerts.AlertQueue>();
         services.AddSingleton(sp => new BudgetGuard(

@@ -9,7 +9,7 @@ namespace Tollgate.Ledger;
 /// path, and replays on start-up what a killed gateway left in the journal. On shutdown it stops taking new records only after the queue is empty. A failed batch is retried, never
 /// dropped.
 /// </summary>
-public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, TimeProvider time, ILogger<LedgerWriter> logger) : BackgroundService
+public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, TimeProvider time, ILogger<LedgerWriter> logger, RetentionSettings? retention = null) : BackgroundService
 {
     private const int MaxBatch = 1024;
 
@@ -25,7 +25,13 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
     private static readonly TimeSpan RollupInterval = TimeSpan.FromSeconds(1);
     private const int RollupChunk = 50_000;
 
+    /// <summary>Expired records and rollups are looked for this often, a chunk at a time.</summary>
+    private static readonly TimeSpan RetentionInterval = TimeSpan.FromMinutes(10);
+    private const int RetentionChunk = 20_000;
+
+    private readonly RetentionSettings _retention = retention ?? RetentionSettings.KeepAll;
     private long _lastRollup;
+    private DateTimeOffset _lastRetention = DateTimeOffset.MinValue;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -70,6 +76,11 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
             if (reader.Count == 0 || time.GetElapsedTime(_lastRollup) >= RollupInterval)
             {
                 await RollUpAsync(keepGoing: () => reader.Count == 0);
+            }
+
+            if (reader.Count == 0 && time.GetUtcNow() - _lastRetention >= RetentionInterval)
+            {
+                await ApplyRetentionAsync(keepGoing: () => reader.Count == 0);
             }
         }
 
@@ -140,6 +151,42 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
             }
         }
     }
+
+    /// <summary>
+    /// Deletes raw records past <c>raw_retention_days</c> (only those already rolled up) and rollups past
+    /// <c>rollup_retention_days</c>, a chunk at a time while no new records wait.
+    /// </summary>
+    private async Task ApplyRetentionAsync(Func<bool> keepGoing)
+    {
+        _lastRetention = time.GetUtcNow();
+        if (store is not Rollups.IRollupStore rollups || _retention == RetentionSettings.KeepAll)
+        {
+            return;
+        }
+
+        try
+        {
+            if (_retention.RawRecordDays is { } rawDays)
+            {
+                var before = _lastRetention.AddDays(-rawDays);
+                while (await rollups.DeleteRawBeforeAsync(before, RetentionChunk, CancellationToken.None) == RetentionChunk && keepGoing())
+                {
+                }
+            }
+
+            if (_retention.RollupDays is { } rollupDays)
+            {
+                await rollups.DeleteRollupsBeforeAsync(_lastRetention.AddDays(-rollupDays), CancellationToken.None);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogRetentionFailed(logger, ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting expired usage records or rollups failed; trying again later")]
+    private static partial void LogRetentionFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rolling up usage records failed; reports read them raw until the next try")]
     private static partial void LogRollupFailed(ILogger logger, Exception exception);

@@ -17,6 +17,15 @@ public interface IRollupStore
     /// <summary>The rows of <paramref name="dimension"/> for the hours from <paramref name="fromHour"/> up to, not including, <paramref name="toHour"/>.</summary>
     Task<RollupSnapshot> ReadRollupsAsync(string dimension, long fromHour, long toHour, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes at most <paramref name="maxRecords"/> raw records older than <paramref name="before"/> that are already
+    /// rolled up (never the newest record, whose place keeps the write order going); returns how many.
+    /// </summary>
+    Task<int> DeleteRawBeforeAsync(DateTimeOffset before, int maxRecords, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the rollups (and kept top records) of the hours before <paramref name="before"/>.</summary>
+    Task DeleteRollupsBeforeAsync(DateTimeOffset before, CancellationToken cancellationToken);
+
     /// <summary>The ids and costs of the most costly records kept for each hour of the range (<see cref="RollupLimits.TopPerHour"/> an hour), and the mark.</summary>
     Task<(IReadOnlyList<(string Id, decimal Cost)> Top, long Mark)> ReadTopAsync(long fromHour, long toHour, CancellationToken cancellationToken);
 

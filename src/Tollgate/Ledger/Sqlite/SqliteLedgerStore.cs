@@ -111,6 +111,48 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
 
     public int TopPerHour => _rollupLimits.TopPerHour;
 
+    public async Task<int> DeleteRawBeforeAsync(DateTimeOffset before, int maxRecords, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var delete = connection.CreateCommand();
+            delete.CommandText = """
+                DELETE FROM usage_records WHERE rowid IN (
+                    SELECT rowid FROM usage_records
+                    WHERE ts_ms < $before
+                      AND rowid <= (SELECT value FROM rollup_state WHERE name = 'mark')
+                      AND rowid < (SELECT MAX(rowid) FROM usage_records)
+                    LIMIT $limit)
+                """;
+            delete.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+            delete.Parameters.AddWithValue("$limit", maxRecords);
+            return await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task DeleteRollupsBeforeAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var delete = connection.CreateCommand();
+            delete.CommandText = "DELETE FROM spend_rollups WHERE hour < $hour; DELETE FROM rollup_top WHERE hour < $hour; DELETE FROM rollup_tag_names WHERE hour < $hour;";
+            delete.Parameters.AddWithValue("$hour", Rollups.RollupDimensions.HourOf(before));
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
     public async Task<(IReadOnlyList<(string Id, decimal Cost)> Top, long Mark)> ReadTopAsync(long fromHour, long toHour, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
