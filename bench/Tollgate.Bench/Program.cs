@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -9,9 +10,17 @@ using Tollgate.Gateway;
 // Throughput and added latency of Tollgate against a bare forwarder and the upstream itself, all on this machine.
 // Usage: dotnet run -c Release --project bench/Tollgate.Bench -- [--slice 2] [--rounds 15] [--connections 1,50] [--out docs/PERFORMANCE.md]
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --tokenizer   (counting huge single-piece prompts; see TokenizerBench)
+//        dotnet run -c Release --project bench/Tollgate.Bench -- --ledger 10000000 [--db PATH]   (reports over a large ledger; see LedgerBench)
 if (args.Contains("--tokenizer"))
 {
     TokenizerBench.Run();
+    return;
+}
+
+if (Array.IndexOf(args, "--ledger") is var ledgerAt and >= 0)
+{
+    var db = Array.IndexOf(args, "--db") is var dbAt and >= 0 ? args[dbAt + 1] : null;
+    await LedgerBench.RunAsync(long.Parse(args[ledgerAt + 1], CultureInfo.InvariantCulture), db);
     return;
 }
 
@@ -138,6 +147,13 @@ if (options.Only is null && streaming.Count > 0)
 
 await gateway.StopAsync();
 targets.ForEach(t => t.Dispose());
+
+// Rolling records up is the ledger writer's work off the request path; on a machine whose cores are all busy it is taken
+// from throughput. Its share of the run's CPU is its cost.
+var upkeep = gateway.Services.GetRequiredService<Tollgate.Ledger.Rollups.RollupUpkeep>();
+var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+Console.WriteLine(string.Create(culture,
+    $"rollup upkeep: {upkeep.Records:N0} records in {upkeep.Elapsed.TotalSeconds:F1} s ({upkeep.Elapsed.TotalMicroseconds / Math.Max(1, upkeep.Records):F1} µs a record), {upkeep.Elapsed.TotalSeconds / cpu.TotalSeconds:P1} of the process's {cpu.TotalSeconds:F0} CPU seconds"));
 if (options.Only is not null)
 {
     return;

@@ -64,6 +64,11 @@ public static class SpendReport
 
         void AddRecord(UsageRecord record) => GroupOf(query.PeriodOf(record.Timestamp), query.Grouping.KeyOf(record)).Add(record);
 
+        // Every value of a dimension has a row an hour: the hour's period is worked out (a zone conversion) once.
+        var periods = new Dictionary<long, string?>();
+        string? PeriodOfHour(long hour) =>
+            periods.TryGetValue(hour, out var period) ? period : periods[hour] = query.PeriodOf(RollupDimensions.StartOf(hour));
+
         if (repricer is null)
         {
             // An hour split between two local periods (a zone offset of half an hour) is read raw.
@@ -71,7 +76,7 @@ public static class SpendReport
                 && query.PeriodOf(RollupDimensions.StartOf(hour)) != query.PeriodOf(RollupDimensions.StartOf(hour + 1).AddTicks(-1));
             await RollupReader.ReadAsync(
                 store, query.Grouping.RollupDimension, query.From, query.To, Splits,
-                (hour, value, totals) => GroupOf(query.PeriodOf(RollupDimensions.StartOf(hour)), value is null ? null : query.Grouping.KeyOfRollup(hour, value)).Add(totals),
+                (hour, value, totals) => GroupOf(PeriodOfHour(hour), value is null ? null : query.Grouping.KeyOfRollup(hour, value)).Add(totals),
                 AddRecord,
                 cancellationToken);
         }

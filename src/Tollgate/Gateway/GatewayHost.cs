@@ -58,6 +58,7 @@ public static class GatewayHost
         services.AddSingleton(new LedgerQueue(LedgerQueueCapacity, new Ledger.Journal.UsageJournal(config.Storage.JournalDirectory)));
         services.AddSingleton<ILedgerStore>(new SqliteLedgerStore(config.Storage.SqlitePath));
         services.AddSingleton(config.Retention);
+        services.AddSingleton<Ledger.Rollups.RollupUpkeep>();
         services.AddHostedService<LedgerWriter>();
         services.AddSingleton<Policy.Alerts.AlertQueue>();
         services.AddSingleton(sp => new BudgetGuard(

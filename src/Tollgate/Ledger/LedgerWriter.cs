@@ -9,7 +9,8 @@ namespace Tollgate.Ledger;
 /// path, and replays on start-up what a killed gateway left in the journal. On shutdown it stops taking new records only after the queue is empty. A failed batch is retried, never
 /// dropped.
 /// </summary>
-public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, TimeProvider time, ILogger<LedgerWriter> logger, RetentionSettings? retention = null) : BackgroundService
+public sealed partial class LedgerWriter(
+    LedgerQueue queue, ILedgerStore store, TimeProvider time, ILogger<LedgerWriter> logger, RetentionSettings? retention = null, Rollups.RollupUpkeep? upkeep = null) : BackgroundService
 {
     private const int MaxBatch = 1024;
 
@@ -103,9 +104,14 @@ public sealed partial class LedgerWriter(LedgerQueue queue, ILedgerStore store, 
         _lastRollup = time.GetTimestamp();
         try
         {
-            while (await rollups.RollUpAsync(RollupChunk, CancellationToken.None) == RollupChunk && keepGoing())
+            int rolled;
+            do
             {
+                var started = time.GetTimestamp();
+                rolled = await rollups.RollUpAsync(RollupChunk, CancellationToken.None);
+                upkeep?.Add(rolled, time.GetElapsedTime(started));
             }
+            while (rolled == RollupChunk && keepGoing());
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

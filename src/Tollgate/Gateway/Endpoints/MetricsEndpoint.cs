@@ -10,8 +10,9 @@ namespace Tollgate.Gateway.Endpoints;
 /// <summary><c>GET /metrics</c>, behind the master key: the gateway's counters, latencies and budgets in Prometheus text format.</summary>
 public static class MetricsEndpoint
 {
-    public static async Task HandleAsync(HttpContext context, Authenticator auth, GatewayMetrics metrics, BudgetGuard budgets, LedgerQueue ledger)
+    public static async Task HandleAsync(HttpContext context, Authenticator auth, GatewayMetrics metrics, BudgetGuard budgets, LedgerQueue ledger, Ledger.Rollups.RollupUpkeep rollups)
     {
+        ArgumentNullException.ThrowIfNull(rollups);
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(auth);
         ArgumentNullException.ThrowIfNull(metrics);
@@ -86,6 +87,11 @@ public static class MetricsEndpoint
 
         text.Family("tollgate_ledger_queue_pending", "gauge", "Usage records journaled but not yet written to the ledger store.");
         text.Sample("tollgate_ledger_queue_pending", [], ledger.Pending);
+
+        text.Family("tollgate_rollup_records_total", "counter", "Usage records rolled up into the hourly rollups reports read.");
+        text.Sample("tollgate_rollup_records_total", [], rollups.Records);
+        text.Family("tollgate_rollup_seconds_total", "counter", "Time the ledger writer spent keeping the rollups up to date (off the request path).");
+        text.Sample("tollgate_rollup_seconds_total", [], rollups.Elapsed.TotalSeconds);
 
         context.Response.ContentType = PrometheusTextWriter.ContentType;
         await context.Response.WriteAsync(text.ToString(), context.RequestAborted);

@@ -5,10 +5,12 @@ namespace Tollgate.Ledger.Rollups;
 /// value) → <see cref="RollupTotals"/>: a report grouped by one dimension reads that dimension's rows only.
 /// <para>
 /// Size is bounded: the server's own dimensions (model, alias, deployment, provider, key, status, endpoint) have as
-/// many values as the configuration has; the dimensions a client chooses (user, session, feature, cost centre,
-/// project, env, and each tag name) keep at most a set number of values per hour, the rest of that hour going into one
+/// many values as the configuration has; the dimensions a client chooses (user, feature, cost centre, project, env,
+/// and each tag name) keep at most a set number of values per hour, the rest of that hour going into one
 /// overflow row — an hour with an overflow row is read from raw records for that dimension, so reports stay exact —
 /// and at most a set number of tag names per hour get rows of their own (an hour past that is read raw for any tag).
+/// Sessions are not rolled up at all: a session id lives for one conversation, so an hour has nearly as many as it has
+/// requests and its rows would be as many as the raw records; a report by session reads raw records.
 /// </para>
 /// </summary>
 public static class RollupDimensions
@@ -31,7 +33,11 @@ public static class RollupDimensions
     public static IReadOnlyList<string> ServerChosen { get; } = ["model", "alias", "deployment", "provider", "key", "status", "endpoint"];
 
     /// <summary>Dimensions whose values the client chooses (attribution): capped per hour.</summary>
-    public static IReadOnlyList<string> ClientChosen { get; } = ["user", "session", "feature", "cost_center", "project", "env"];
+    public static IReadOnlyList<string> ClientChosen { get; } = ["user", "feature", "cost_center", "project", "env"];
+
+    /// <summary>Whether a dimension has rollup rows (every one but <c>session</c>).</summary>
+    public static bool IsRolledUp(string dimension) =>
+        dimension == Total || ServerChosen.Contains(dimension) || IsCapped(dimension);
 
     public static bool IsCapped(string dimension) =>
         dimension.StartsWith(TagPrefix, StringComparison.Ordinal) || ClientChosen.Contains(dimension);

@@ -30,7 +30,7 @@ public static class RollupReader
         var end = to > FarFuture ? FarFuture : to;
         var firstHour = RollupDimensions.HourOf(from) + (RollupDimensions.StartOf(RollupDimensions.HourOf(from)) == from ? 0 : 1);
         var endHour = RollupDimensions.HourOf(end);
-        if (store is not IRollupStore rollups || endHour <= firstHour)
+        if (store is not IRollupStore rollups || endHour <= firstHour || !RollupDimensions.IsRolledUp(dimension))
         {
             await foreach (var record in Raw(store, from, to, cancellationToken))
             {

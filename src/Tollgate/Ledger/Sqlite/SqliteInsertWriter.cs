@@ -38,9 +38,13 @@ internal sealed class SqliteInsertWriter : IDisposable
     public static Task<SqliteInsertWriter> OpenAsync(SqliteConnection connection, string columns) =>
         Task.FromResult(new SqliteInsertWriter(connection, columns));
 
-    /// <summary>Writes the records in one transaction; on any error the transaction is rolled back and the error thrown.</summary>
-    public void Append(IReadOnlyList<UsageRecord> records)
+    /// <summary>
+    /// Writes the records in one transaction; on any error the transaction is rolled back and the error thrown. Adds
+    /// to <paramref name="inserted"/> each record that was new (a replayed one is ignored) with the row id it got.
+    /// </summary>
+    public void Append(IReadOnlyList<UsageRecord> records, List<(long RowId, UsageRecord Record)> inserted)
     {
+        var before = inserted.Count;
         Step(_begin);
         try
         {
@@ -48,12 +52,18 @@ internal sealed class SqliteInsertWriter : IDisposable
             {
                 Bind(record);
                 Step(_insert);
+                if (raw.sqlite3_changes(_connection.Handle) == 1)
+                {
+                    inserted.Add((raw.sqlite3_last_insert_rowid(_connection.Handle), record));
+                }
             }
 
             Step(_commit);
         }
         catch
         {
+            inserted.RemoveRange(before, inserted.Count - before);
+
             // What the parameters hold is no longer known: every one is bound afresh next time.
             Array.Clear(_held);
             raw.sqlite3_clear_bindings(_insert);

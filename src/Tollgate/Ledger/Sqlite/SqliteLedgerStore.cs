@@ -25,6 +25,13 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
 
     private readonly Rollups.RollupLimits _rollupLimits;
 
+    /// <summary>
+    /// Records this process inserted and has not rolled up yet, in row-id order: the catch-up rolls them up from here
+    /// instead of reading them back (which cost more than the rest of the rollup work). Guarded by the write gate.
+    /// </summary>
+    private readonly List<(long RowId, UsageRecord Record)> _unrolled = [];
+    private const int MaxUnrolledInMemory = 200_000;
+
     public SqliteLedgerStore(string databasePath, Rollups.RollupLimits? rollupLimits = null)
     {
         _rollupLimits = rollupLimits ?? Rollups.RollupLimits.Default;
@@ -76,7 +83,9 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
-            return await SqliteRollups.RollUpAsync(connection, Columns, FromRow, _rollupLimits, maxRecords, cancellationToken);
+            var (count, mark) = await SqliteRollups.RollUpAsync(connection, Columns, FromRow, _unrolled, _rollupLimits, maxRecords, cancellationToken);
+            _unrolled.RemoveAll(r => r.RowId <= mark);
+            return count;
         }
         finally
         {
@@ -221,7 +230,12 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         try
         {
             _writer ??= await SqliteInsertWriter.OpenAsync(await OpenAsync(cancellationToken), Columns);
-            _writer.Append(records);
+            _writer.Append(records, _unrolled);
+            if (_unrolled.Count > MaxUnrolledInMemory)
+            {
+                // Rollups are falling behind (or failing): the catch-up reads the rows back instead of holding them.
+                _unrolled.Clear();
+            }
         }
         catch
         {

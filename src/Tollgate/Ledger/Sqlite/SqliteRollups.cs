@@ -5,20 +5,16 @@ using Tollgate.Ledger.Rollups;
 namespace Tollgate.Ledger.Sqlite;
 
 /// <summary>
-/// The hourly rollups of the embedded ledger: the table, the catch-up that rolls up records past its mark in one
-/// transaction with the mark, and the snapshot read. Money stays decimal text and is added in <see cref="decimal"/>
-/// (read, add, write back), so a rollup equals the raw records' sum to the last decimal.
+/// The hourly rollups of the embedded ledger: the tables, the catch-up that rolls up records past its mark in one
+/// transaction with the mark, and the snapshot reads. A row's sums are one exact binary value
+/// (<see cref="RollupTotalsCodec"/>), read, added to in <see cref="decimal"/> and written back, so a rollup equals the
+/// raw records' sum to the last decimal.
 /// </summary>
 internal static class SqliteRollups
 {
     public const string Schema = """
         CREATE TABLE IF NOT EXISTS spend_rollups (
-            dimension TEXT NOT NULL, hour INTEGER NOT NULL, value TEXT NOT NULL,
-            requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
-            cache_write_tokens INTEGER NOT NULL, cache_write_1h_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-            reasoning_tokens INTEGER NOT NULL, estimated_requests INTEGER NOT NULL, unpriced_requests INTEGER NOT NULL,
-            cost_input TEXT NOT NULL, cost_cached_input TEXT NOT NULL, cost_cache_write TEXT NOT NULL, cost_output TEXT NOT NULL,
-            cost_reasoning TEXT NOT NULL, cost_total TEXT NOT NULL, cache_savings TEXT NOT NULL,
+            dimension TEXT NOT NULL, hour INTEGER NOT NULL, value TEXT NOT NULL, sums BLOB NOT NULL,
             PRIMARY KEY (dimension, hour, value)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS rollup_tag_names (hour INTEGER NOT NULL, dimension TEXT NOT NULL, PRIMARY KEY (hour, dimension)) WITHOUT ROWID;
@@ -27,20 +23,37 @@ internal static class SqliteRollups
         INSERT OR IGNORE INTO rollup_state (name, value) VALUES ('mark', 0);
         """;
 
-    private const string Sums =
-        "requests, input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, " +
-        "estimated_requests, unpriced_requests, cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, cache_savings";
-
-    /// <summary>Rolls up the records after the mark (at most <paramref name="maxRecords"/>) and moves the mark, in one transaction.</summary>
-    public static async Task<int> RollUpAsync(SqliteConnection connection, string columns, Func<SqliteDataReader, int, UsageRecord> read, RollupLimits limits, int maxRecords, CancellationToken cancellationToken)
+    /// <summary>
+    /// Rolls up the records after the mark (at most <paramref name="maxRecords"/>) and moves the mark, in one
+    /// transaction; returns how many and the new mark. The records come from <paramref name="inserted"/> when it holds
+    /// exactly the rows after the mark, in order (what this process wrote), else they are read back from the table.
+    /// </summary>
+    public static async Task<(int Count, long Mark)> RollUpAsync(
+        SqliteConnection connection, string columns, Func<SqliteDataReader, int, UsageRecord> read, IReadOnlyList<(long RowId, UsageRecord Record)> inserted,
+        RollupLimits limits, int maxRecords, CancellationToken cancellationToken)
     {
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         var mark = await MarkAsync(connection, transaction, cancellationToken);
-        var batch = new Batch(connection, transaction, limits);
+        await using var batch = new Batch(connection, transaction, limits);
         var last = mark;
         var count = 0;
-        await using (var select = Command(connection, transaction, $"SELECT rowid, {columns} FROM usage_records WHERE rowid > $mark ORDER BY rowid LIMIT $limit"))
+        var from = 0;
+        while (from < inserted.Count && inserted[from].RowId <= mark)
         {
+            from++;
+        }
+
+        var contiguous = from < inserted.Count && inserted[from].RowId == mark + 1;
+        for (var i = from; contiguous && i < inserted.Count && count < maxRecords && inserted[i].RowId == mark + 1 + count; i++)
+        {
+            await batch.AddAsync(inserted[i].Record, cancellationToken);
+            last = inserted[i].RowId;
+            count++;
+        }
+
+        if (count == 0)
+        {
+            await using var select = Command(connection, transaction, $"SELECT rowid, {columns} FROM usage_records WHERE rowid > $mark ORDER BY rowid LIMIT $limit");
             select.Parameters.AddWithValue("$mark", mark);
             select.Parameters.AddWithValue("$limit", maxRecords);
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
@@ -54,7 +67,7 @@ internal static class SqliteRollups
 
         if (count == 0)
         {
-            return 0;
+            return (0, mark);
         }
 
         await batch.WriteAsync(cancellationToken);
@@ -65,7 +78,7 @@ internal static class SqliteRollups
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return count;
+        return (count, last);
     }
 
     public static async Task ClearAsync(SqliteConnection connection, CancellationToken cancellationToken)
@@ -80,43 +93,21 @@ internal static class SqliteRollups
     public static async Task<RollupSnapshot> ReadAsync(SqliteConnection connection, string dimension, long fromHour, long toHour, CancellationToken cancellationToken)
     {
         await using var transaction = connection.BeginTransaction(deferred: true);
-        await using (var probe = Command(connection, transaction, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_state'"))
+        if (!await HasRollupsAsync(connection, transaction, cancellationToken))
         {
             // A ledger no gateway of this version has opened yet: no rollups, everything is read raw.
-            if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
-            {
-                return new RollupSnapshot([], 0, new HashSet<long>());
-            }
+            return new RollupSnapshot([], 0, new HashSet<long>());
         }
 
         var mark = await MarkAsync(connection, transaction, cancellationToken);
         var rows = new List<RollupRow>();
         var incomplete = new HashSet<long>();
-        await using (var select = Command(connection, transaction, $"SELECT hour, value, {Sums} FROM spend_rollups WHERE dimension = $dimension AND hour >= $from AND hour < $to"))
-        {
-            select.Parameters.AddWithValue("$dimension", dimension);
-            select.Parameters.AddWithValue("$from", fromHour);
-            select.Parameters.AddWithValue("$to", toHour);
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var hour = reader.GetInt64(0);
-                var value = reader.GetString(1);
-                if (value == RollupDimensions.MoreValues)
-                {
-                    incomplete.Add(hour);
-                }
-                else
-                {
-                    rows.Add(new RollupRow(hour, value, Totals(reader, 2)));
-                }
-            }
-        }
+        ReadRows(connection, dimension, fromHour, toHour, rows, incomplete);
 
         var hourTotals = new Dictionary<long, RollupTotals>();
         if (dimension.StartsWith(RollupDimensions.TagPrefix, StringComparison.Ordinal))
         {
-            await using var select = Command(connection, transaction, $"SELECT dimension, hour, {Sums} FROM spend_rollups WHERE dimension IN ($more, $total) AND hour >= $from AND hour < $to");
+            await using var select = Command(connection, transaction, "SELECT dimension, hour, sums FROM spend_rollups WHERE dimension IN ($more, $total) AND hour >= $from AND hour < $to");
             select.Parameters.AddWithValue("$more", RollupDimensions.MoreTags);
             select.Parameters.AddWithValue("$total", RollupDimensions.Total);
             select.Parameters.AddWithValue("$from", fromHour);
@@ -139,16 +130,71 @@ internal static class SqliteRollups
         return new RollupSnapshot(rows, mark, incomplete) { HourTotals = hourTotals };
     }
 
+    /// <summary>
+    /// The rows of one dimension, read through SQLite's own API: a month of hourly rows by user is hundreds of
+    /// thousands, and reading each through a data reader (a string and an array per row) took most of a report's time.
+    /// Values repeat every hour, so each distinct one is made into a string once.
+    /// </summary>
+    private static void ReadRows(SqliteConnection connection, string dimension, long fromHour, long toHour, List<RollupRow> rows, HashSet<long> incomplete)
+    {
+        var check = SQLitePCL.raw.sqlite3_prepare_v2(connection.Handle, "SELECT hour, value, sums FROM spend_rollups WHERE dimension = ?1 AND hour >= ?2 AND hour < ?3", out var statement);
+        if (check != SQLitePCL.raw.SQLITE_OK)
+        {
+            throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(connection.Handle).utf8_to_string(), check);
+        }
+
+        using (statement)
+        {
+            SQLitePCL.raw.sqlite3_bind_text(statement, 1, dimension);
+            SQLitePCL.raw.sqlite3_bind_int64(statement, 2, fromHour);
+            SQLitePCL.raw.sqlite3_bind_int64(statement, 3, toHour);
+            var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            var lookup = values.GetAlternateLookup<ReadOnlySpan<char>>();
+            Span<char> chars = stackalloc char[1024];
+            int step;
+            while ((step = SQLitePCL.raw.sqlite3_step(statement)) == SQLitePCL.raw.SQLITE_ROW)
+            {
+                var hour = SQLitePCL.raw.sqlite3_column_int64(statement, 0);
+                var utf8 = SQLitePCL.raw.sqlite3_column_blob(statement, 1);
+                string value;
+                if (System.Text.Encoding.UTF8.GetMaxCharCount(utf8.Length) <= chars.Length)
+                {
+                    var text = chars[..System.Text.Encoding.UTF8.GetChars(utf8, chars)];
+                    if (!lookup.TryGetValue(text, out value!))
+                    {
+                        value = text.ToString();
+                        values[value] = value;
+                    }
+                }
+                else
+                {
+                    value = System.Text.Encoding.UTF8.GetString(utf8);
+                }
+
+                if (value == RollupDimensions.MoreValues)
+                {
+                    incomplete.Add(hour);
+                }
+                else
+                {
+                    rows.Add(new RollupRow(hour, value, RollupTotalsCodec.Read(SQLitePCL.raw.sqlite3_column_blob(statement, 2))));
+                }
+            }
+
+            if (step != SQLitePCL.raw.SQLITE_DONE)
+            {
+                throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(connection.Handle).utf8_to_string(), step);
+            }
+        }
+    }
+
     /// <summary>The kept most costly records of each hour in a range, and the mark, in one snapshot.</summary>
     public static async Task<(IReadOnlyList<(string Id, decimal Cost)> Top, long Mark)> ReadTopAsync(SqliteConnection connection, long fromHour, long toHour, CancellationToken cancellationToken)
     {
         await using var transaction = connection.BeginTransaction(deferred: true);
-        await using (var probe = Command(connection, transaction, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_top'"))
+        if (!await HasRollupsAsync(connection, transaction, cancellationToken))
         {
-            if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
-            {
-                return ([], 0);
-            }
+            return ([], 0);
         }
 
         var mark = await MarkAsync(connection, transaction, cancellationToken);
@@ -165,6 +211,12 @@ internal static class SqliteRollups
         return (top, mark);
     }
 
+    private static async Task<bool> HasRollupsAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var probe = Command(connection, transaction, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_state'");
+        return Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
+    }
+
     private static async Task<long> MarkAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
     {
         await using var select = Command(connection, transaction, "SELECT value FROM rollup_state WHERE name = 'mark'");
@@ -179,177 +231,162 @@ internal static class SqliteRollups
         return command;
     }
 
-    private static RollupTotals Totals(SqliteDataReader row, int first) => new()
-    {
-        Requests = row.GetInt64(first),
-        InputTokens = row.GetInt64(first + 1),
-        CachedInputTokens = row.GetInt64(first + 2),
-        CacheWriteTokens = row.GetInt64(first + 3),
-        CacheWrite1hTokens = row.GetInt64(first + 4),
-        OutputTokens = row.GetInt64(first + 5),
-        ReasoningTokens = row.GetInt64(first + 6),
-        EstimatedRequests = row.GetInt64(first + 7),
-        UnpricedRequests = row.GetInt64(first + 8),
-        CostInput = Money(row.GetString(first + 9)),
-        CostCachedInput = Money(row.GetString(first + 10)),
-        CostCacheWrite = Money(row.GetString(first + 11)),
-        CostOutput = Money(row.GetString(first + 12)),
-        CostReasoning = Money(row.GetString(first + 13)),
-        CostTotal = Money(row.GetString(first + 14)),
-        CacheSavings = Money(row.GetString(first + 15)),
-    };
+    /// <summary>A row's sums. (GetBytes would open a blob handle per call; the column's value is read directly.)</summary>
+    private static RollupTotals Totals(SqliteDataReader row, int ordinal) => RollupTotalsCodec.Read(row.GetFieldValue<byte[]>(ordinal));
 
     private static decimal Money(string text) => decimal.Parse(text, NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
 
     /// <summary>
     /// One catch-up's rows: each (dimension, hour, value) the records touch, started from its stored row if it has one,
-    /// with the caps applied to the dimensions clients choose.
+    /// with the caps applied to the dimensions clients choose. Its statements are prepared once and rebound.
     /// </summary>
-    private sealed class Batch(SqliteConnection connection, SqliteTransaction transaction, RollupLimits limits)
+    private sealed class Batch : IAsyncDisposable
     {
+        private readonly SqliteConnection _connection;
+        private readonly SqliteTransaction _transaction;
+        private readonly RollupLimits _limits;
         private readonly Dictionary<(string Dimension, long Hour, string Value), RollupTotals> _rows = [];
         private readonly Dictionary<(string Dimension, long Hour), int> _valueCounts = [];
         private readonly Dictionary<long, HashSet<string>> _tagNames = [];
         private readonly HashSet<(string Dimension, long Hour)> _newTagNames = [];
         private readonly Dictionary<long, List<(string Id, decimal Cost)>> _top = [];
+        private readonly Dictionary<Combination, (UsageRecord Sample, RollupTotals Sum)> _combinations = [];
+        private readonly byte[] _sums = new byte[RollupTotalsCodec.Size];
+        private readonly SqliteCommand _selectRow;
+        private readonly SqliteCommand _countValues;
 
-        public async Task AddAsync(UsageRecord record, CancellationToken cancellationToken)
+        public Batch(SqliteConnection connection, SqliteTransaction transaction, RollupLimits limits)
         {
+            _connection = connection;
+            _transaction = transaction;
+            _limits = limits;
+            _selectRow = Prepare("SELECT sums FROM spend_rollups WHERE dimension = $d AND hour = $h AND value = $v", "$d", "$h", "$v");
+            _countValues = Prepare("SELECT COUNT(*) FROM spend_rollups WHERE dimension = $d AND hour = $h AND value <> $more", "$d", "$h", "$more");
+        }
+
+        /// <summary>
+        /// Takes a record in. Records that share every rolled-up value (the same hour, model, key, user, feature, tags…)
+        /// are summed first, so each dimension's row is added to once per such group rather than once per record.
+        /// </summary>
+        public Task AddAsync(UsageRecord record, CancellationToken cancellationToken)
+        {
+            _ = cancellationToken;
             var hour = RollupDimensions.HourOf(record.Timestamp);
             if (record.Cost.Total is { } cost)
             {
                 (_top.TryGetValue(hour, out var candidates) ? candidates : _top[hour] = []).Add((record.Id, cost));
             }
 
-            foreach (var (dimension, value) in RollupDimensions.Of(record))
+            var combination = Combination.Of(record, hour);
+            if (!_combinations.TryGetValue(combination, out var group))
             {
-                if (dimension.StartsWith(RollupDimensions.TagPrefix, StringComparison.Ordinal) && !await AdmitTagAsync(dimension, hour, cancellationToken))
-                {
-                    (await RowAsync((RollupDimensions.MoreTags, hour, string.Empty), cancellationToken)).Add(record);
-                    continue;
-                }
+                group = (record, new RollupTotals());
+                _combinations[combination] = group;
+            }
 
-                var key = (dimension, hour, value);
-                if (!_rows.ContainsKey(key) && RollupDimensions.IsCapped(dimension) && !await ExistsAsync(key, cancellationToken))
-                {
-                    var counted = await ValueCountAsync(dimension, hour, cancellationToken);
-                    if (counted >= limits.MaxValuesPerHour)
-                    {
-                        key = (dimension, hour, RollupDimensions.MoreValues);
-                    }
-                    else
-                    {
-                        _valueCounts[(dimension, hour)] = counted + 1;
-                    }
-                }
+            group.Sum.Add(record);
+            return Task.CompletedTask;
+        }
 
-                (await RowAsync(key, cancellationToken)).Add(record);
+        private async Task SpreadAsync(CancellationToken cancellationToken)
+        {
+            foreach (var (combination, (sample, sum)) in _combinations)
+            {
+                var hour = combination.Hour;
+                foreach (var (dimension, value) in RollupDimensions.Of(sample))
+                {
+                    if (dimension.StartsWith(RollupDimensions.TagPrefix, StringComparison.Ordinal) && !await AdmitTagAsync(dimension, hour, cancellationToken))
+                    {
+                        (await RowAsync((RollupDimensions.MoreTags, hour, string.Empty), capped: false, cancellationToken)).Add(sum);
+                        continue;
+                    }
+
+                    // Most keys are already in the batch after their first combination: no await, no task, for those.
+                    var row = _rows.TryGetValue((dimension, hour, value), out var known) ? known : await RowAsync((dimension, hour, value), RollupDimensions.IsCapped(dimension), cancellationToken);
+                    row.Add(sum);
+                }
             }
         }
 
         public async Task WriteAsync(CancellationToken cancellationToken)
         {
-            await using var upsert = Command(connection, transaction, $"""
-                INSERT OR REPLACE INTO spend_rollups (dimension, hour, value, {Sums})
-                VALUES ($d, $h, $v, $n, $i, $c, $w, $w1, $o, $r, $e, $u, $ci, $cc, $cw, $co, $cr, $ct, $cs)
-                """);
-            foreach (var ((dimension, hour, value), t) in _rows)
+            await SpreadAsync(cancellationToken);
+            await using (var upsert = Prepare("INSERT OR REPLACE INTO spend_rollups (dimension, hour, value, sums) VALUES ($d, $h, $v, $s)", "$d", "$h", "$v", "$s"))
             {
-                upsert.Parameters.Clear();
-                upsert.Parameters.AddWithValue("$d", dimension);
-                upsert.Parameters.AddWithValue("$h", hour);
-                upsert.Parameters.AddWithValue("$v", value);
-                upsert.Parameters.AddWithValue("$n", t.Requests);
-                upsert.Parameters.AddWithValue("$i", t.InputTokens);
-                upsert.Parameters.AddWithValue("$c", t.CachedInputTokens);
-                upsert.Parameters.AddWithValue("$w", t.CacheWriteTokens);
-                upsert.Parameters.AddWithValue("$w1", t.CacheWrite1hTokens);
-                upsert.Parameters.AddWithValue("$o", t.OutputTokens);
-                upsert.Parameters.AddWithValue("$r", t.ReasoningTokens);
-                upsert.Parameters.AddWithValue("$e", t.EstimatedRequests);
-                upsert.Parameters.AddWithValue("$u", t.UnpricedRequests);
-                upsert.Parameters.AddWithValue("$ci", Text(t.CostInput));
-                upsert.Parameters.AddWithValue("$cc", Text(t.CostCachedInput));
-                upsert.Parameters.AddWithValue("$cw", Text(t.CostCacheWrite));
-                upsert.Parameters.AddWithValue("$co", Text(t.CostOutput));
-                upsert.Parameters.AddWithValue("$cr", Text(t.CostReasoning));
-                upsert.Parameters.AddWithValue("$ct", Text(t.CostTotal));
-                upsert.Parameters.AddWithValue("$cs", Text(t.CacheSavings));
-                await upsert.ExecuteNonQueryAsync(cancellationToken);
+                foreach (var ((dimension, hour, value), totals) in _rows)
+                {
+                    RollupTotalsCodec.Write(totals, _sums);
+                    upsert.Parameters[0].Value = dimension;
+                    upsert.Parameters[1].Value = hour;
+                    upsert.Parameters[2].Value = value;
+                    upsert.Parameters[3].Value = _sums;
+                    await upsert.ExecuteNonQueryAsync(cancellationToken);
+                }
             }
 
             await WriteTopAsync(cancellationToken);
-            await using var names = Command(connection, transaction, "INSERT OR IGNORE INTO rollup_tag_names (hour, dimension) VALUES ($h, $d)");
+            await using var names = Prepare("INSERT OR IGNORE INTO rollup_tag_names (hour, dimension) VALUES ($h, $d)", "$h", "$d");
             foreach (var (dimension, hour) in _newTagNames)
             {
-                names.Parameters.Clear();
-                names.Parameters.AddWithValue("$h", hour);
-                names.Parameters.AddWithValue("$d", dimension);
+                names.Parameters[0].Value = hour;
+                names.Parameters[1].Value = dimension;
                 await names.ExecuteNonQueryAsync(cancellationToken);
             }
         }
 
-        private static string Text(decimal value) => SqliteLedgerStore.Money(value);
-
-        /// <summary>Each touched hour keeps its <see cref="RollupLimits.TopPerHour"/> most costly priced records: the hour's stored ones and the new ones, merged.</summary>
-        private async Task WriteTopAsync(CancellationToken cancellationToken)
+        public async ValueTask DisposeAsync()
         {
-            foreach (var (hour, candidates) in _top)
-            {
-                await using (var select = Command(connection, transaction, "SELECT id, cost FROM rollup_top WHERE hour = $h"))
-                {
-                    select.Parameters.AddWithValue("$h", hour);
-                    await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-                    while (await reader.ReadAsync(cancellationToken))
-                    {
-                        candidates.Add((reader.GetString(0), Money(reader.GetString(1))));
-                    }
-                }
-
-                var kept = candidates.OrderByDescending(c => c.Cost).ThenBy(c => c.Id, StringComparer.Ordinal).Take(limits.TopPerHour).ToList();
-                await using (var delete = Command(connection, transaction, "DELETE FROM rollup_top WHERE hour = $h"))
-                {
-                    delete.Parameters.AddWithValue("$h", hour);
-                    await delete.ExecuteNonQueryAsync(cancellationToken);
-                }
-
-                await using var insert = Command(connection, transaction, "INSERT INTO rollup_top (hour, id, cost) VALUES ($h, $id, $cost)");
-                foreach (var (id, cost) in kept)
-                {
-                    insert.Parameters.Clear();
-                    insert.Parameters.AddWithValue("$h", hour);
-                    insert.Parameters.AddWithValue("$id", id);
-                    insert.Parameters.AddWithValue("$cost", Text(cost));
-                    await insert.ExecuteNonQueryAsync(cancellationToken);
-                }
-            }
+            await _selectRow.DisposeAsync();
+            await _countValues.DisposeAsync();
         }
 
-        /// <summary>The row being built for a key: its stored sums the first time it is touched, or empty.</summary>
-        private async Task<RollupTotals> RowAsync((string Dimension, long Hour, string Value) key, CancellationToken cancellationToken)
+        private SqliteCommand Prepare(string sql, params string[] parameters)
+        {
+            var command = Command(_connection, _transaction, sql);
+            foreach (var name in parameters)
+            {
+                command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+
+            return command;
+        }
+
+        /// <summary>
+        /// The row being built for a key: its stored sums the first time it is touched, or empty. A new value of a
+        /// capped dimension in an hour that has all the values it keeps goes to the hour's overflow row instead.
+        /// </summary>
+        private async Task<RollupTotals> RowAsync((string Dimension, long Hour, string Value) key, bool capped, CancellationToken cancellationToken)
         {
             if (_rows.TryGetValue(key, out var totals))
             {
                 return totals;
             }
 
-            await using var select = Command(connection, transaction, $"SELECT {Sums} FROM spend_rollups WHERE dimension = $d AND hour = $h AND value = $v");
-            select.Parameters.AddWithValue("$d", key.Dimension);
-            select.Parameters.AddWithValue("$h", key.Hour);
-            select.Parameters.AddWithValue("$v", key.Value);
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            totals = await reader.ReadAsync(cancellationToken) ? Totals(reader, 0) : new RollupTotals();
+            _selectRow.Parameters[0].Value = key.Dimension;
+            _selectRow.Parameters[1].Value = key.Hour;
+            _selectRow.Parameters[2].Value = key.Value;
+            await using (var reader = await _selectRow.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    totals = Totals(reader, 0);
+                }
+            }
+
+            if (totals is null && capped && key.Value != RollupDimensions.MoreValues)
+            {
+                var counted = await ValueCountAsync(key.Dimension, key.Hour, cancellationToken);
+                if (counted >= _limits.MaxValuesPerHour)
+                {
+                    return await RowAsync((key.Dimension, key.Hour, RollupDimensions.MoreValues), capped, cancellationToken);
+                }
+
+                _valueCounts[(key.Dimension, key.Hour)] = counted + 1;
+            }
+
+            totals ??= new RollupTotals();
             _rows[key] = totals;
             return totals;
-        }
-
-        private async Task<bool> ExistsAsync((string Dimension, long Hour, string Value) key, CancellationToken cancellationToken)
-        {
-            await using var select = Command(connection, transaction, "SELECT 1 FROM spend_rollups WHERE dimension = $d AND hour = $h AND value = $v");
-            select.Parameters.AddWithValue("$d", key.Dimension);
-            select.Parameters.AddWithValue("$h", key.Hour);
-            select.Parameters.AddWithValue("$v", key.Value);
-            return await select.ExecuteScalarAsync(cancellationToken) is not null;
         }
 
         private async Task<int> ValueCountAsync(string dimension, long hour, CancellationToken cancellationToken)
@@ -359,11 +396,10 @@ internal static class SqliteRollups
                 return count;
             }
 
-            await using var select = Command(connection, transaction, "SELECT COUNT(*) FROM spend_rollups WHERE dimension = $d AND hour = $h AND value <> $more");
-            select.Parameters.AddWithValue("$d", dimension);
-            select.Parameters.AddWithValue("$h", hour);
-            select.Parameters.AddWithValue("$more", RollupDimensions.MoreValues);
-            count = Convert.ToInt32(await select.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+            _countValues.Parameters[0].Value = dimension;
+            _countValues.Parameters[1].Value = hour;
+            _countValues.Parameters[2].Value = RollupDimensions.MoreValues;
+            count = Convert.ToInt32(await _countValues.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
             _valueCounts[(dimension, hour)] = count;
             return count;
         }
@@ -374,8 +410,8 @@ internal static class SqliteRollups
             if (!_tagNames.TryGetValue(hour, out var names))
             {
                 names = [];
-                await using var select = Command(connection, transaction, "SELECT dimension FROM rollup_tag_names WHERE hour = $h");
-                select.Parameters.AddWithValue("$h", hour);
+                await using var select = Prepare("SELECT dimension FROM rollup_tag_names WHERE hour = $h", "$h");
+                select.Parameters[0].Value = hour;
                 await using var reader = await select.ExecuteReaderAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))
                 {
@@ -390,7 +426,7 @@ internal static class SqliteRollups
                 return true;
             }
 
-            if (names.Count >= limits.MaxTagNamesPerHour)
+            if (names.Count >= _limits.MaxTagNamesPerHour)
             {
                 return false;
             }
@@ -398,6 +434,67 @@ internal static class SqliteRollups
             names.Add(dimension);
             _newTagNames.Add((dimension, hour));
             return true;
+        }
+
+        /// <summary>Each touched hour keeps its <see cref="RollupLimits.TopPerHour"/> most costly priced records: the hour's stored ones and the new ones, merged.</summary>
+        private async Task WriteTopAsync(CancellationToken cancellationToken)
+        {
+            await using var select = Prepare("SELECT id, cost FROM rollup_top WHERE hour = $h", "$h");
+            await using var delete = Prepare("DELETE FROM rollup_top WHERE hour = $h", "$h");
+            await using var insert = Prepare("INSERT INTO rollup_top (hour, id, cost) VALUES ($h, $id, $cost)", "$h", "$id", "$cost");
+            foreach (var (hour, candidates) in _top)
+            {
+                select.Parameters[0].Value = hour;
+                await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+                {
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        candidates.Add((reader.GetString(0), Money(reader.GetString(1))));
+                    }
+                }
+
+                delete.Parameters[0].Value = hour;
+                await delete.ExecuteNonQueryAsync(cancellationToken);
+                foreach (var (id, cost) in candidates.OrderByDescending(c => c.Cost).ThenBy(c => c.Id, StringComparer.Ordinal).Take(_limits.TopPerHour))
+                {
+                    insert.Parameters[0].Value = hour;
+                    insert.Parameters[1].Value = id;
+                    insert.Parameters[2].Value = SqliteLedgerStore.Money(cost);
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+        }
+    }
+
+    /// <summary>Everything a record is rolled up by: two records equal here add to exactly the same rows.</summary>
+    private readonly record struct Combination(
+        long Hour, string Model, string Alias, string Deployment, string Provider, string? Key, string Status, string Endpoint,
+        string? User, string? Feature, string? CostCenter, string? Project, string? Env, string Tags)
+    {
+        public static Combination Of(UsageRecord record, long hour)
+        {
+            var a = record.Attribution;
+            return new Combination(
+                hour, record.UpstreamModel, record.Alias, record.Deployment, record.Provider, a.KeyId, record.Status, record.Endpoint,
+                a.User, a.Feature, a.CostCenter, a.Project, a.Env,
+                TagText(a.Tags));
+        }
+
+        /// <summary>The tags as one unambiguous text (each name and value led by its length), in name order.</summary>
+        private static string TagText(IReadOnlyDictionary<string, string> tags)
+        {
+            if (tags.Count == 0)
+            {
+                return string.Empty;
+            }
+
+            if (tags.Count == 1)
+            {
+                var (name, value) = tags.First();
+                return string.Create(CultureInfo.InvariantCulture, $"{name.Length}:{name}{value.Length}:{value}");
+            }
+
+            return string.Concat(tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key.Length}:{t.Key}{t.Value.Length}:{t.Value}")));
         }
     }
 }
