@@ -78,6 +78,19 @@ public sealed class CrashSafetyTests
         var missing = completed.Where(id => !recorded.Contains(id)).ToList();
         Assert.Empty(missing);
         Assert.Empty(Directory.GetFiles(Path.Combine(gateway.Directory, "journal")));
+
+        // The rollups the killed processes kept, caught up and replayed, add up to the raw records exactly.
+        await using var store = new Tollgate.Ledger.Sqlite.SqliteLedgerStore(gateway.LedgerPath);
+        foreach (var by in new[] { "model", "key", "status", "day" })
+        {
+            var query = new Tollgate.Analytics.SpendQuery(Tollgate.Analytics.SpendGrouping.Parse(by)!, DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, Tollgate.Analytics.TimeBucket.Hour, TimeZoneInfo.Utc);
+            var fromRollups = await Tollgate.Analytics.SpendReport.BuildAsync(store, query, CancellationToken.None);
+            var fromRaw = await Tollgate.Analytics.SpendReport.BuildAsync(new RawLedger(store), query, CancellationToken.None);
+            Assert.Equal(
+                fromRaw.Select(r => (r.Period, r.Group, r.Requests, r.CostUsd, r.InputTokens, r.OutputTokens)),
+                fromRollups.Select(r => (r.Period, r.Group, r.Requests, r.CostUsd, r.InputTokens, r.OutputTokens)));
+            Assert.Equal(ids.Count, fromRollups.Sum(r => r.Requests));
+        }
     }
 
     [Fact]

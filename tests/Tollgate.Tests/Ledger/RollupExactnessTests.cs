@@ -72,7 +72,7 @@ public sealed class RollupExactnessTests : IAsyncLifetime
     [Fact]
     public async Task Every_report_from_rollups_equals_the_raw_records_sum_to_the_last_decimal()
     {
-        var raw = new RawOnly(_store);
+        var raw = new RawLedger(_store);
         var queries = Gen.Select(
             Gen.Int[0, Groupings.Length - 1],
             Gen.Int[-90, 3_000],
@@ -135,7 +135,7 @@ public sealed class RollupExactnessTests : IAsyncLifetime
     [Fact]
     public async Task Top_requests_forecast_series_and_budget_reloads_from_rollups_equal_their_raw_answers()
     {
-        var raw = new RawOnly(_store);
+        var raw = new RawLedger(_store);
         var random = new Random(11);
         for (var i = 0; i < 40; i++)
         {
@@ -222,16 +222,4 @@ public sealed class RollupExactnessTests : IAsyncLifetime
 
     /// <summary>Dollars with up to 18 decimal places.</summary>
     private static decimal Money(Random random) => Math.Round((decimal)random.NextDouble() / random.Next(1, 1000), random.Next(4, 19));
-
-    /// <summary>The same ledger without its rollups: reports read every raw record.</summary>
-    private sealed class RawOnly(ILedgerStore inner) : ILedgerStore
-    {
-        public Task InitializeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset since, CancellationToken cancellationToken) => inner.ReadAsync(since, cancellationToken);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 }
