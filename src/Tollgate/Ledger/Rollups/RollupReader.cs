@@ -44,7 +44,17 @@ public static class RollupReader
 
         // Hours the rollup cannot answer are read raw, whole.
         var rawHours = new SortedSet<long>(snapshot.IncompleteHours);
-        bool ReadRaw(long hour) => rawHours.Contains(hour) || (splits(hour) && rawHours.Add(hour));
+        var judged = new HashSet<long>();
+        bool ReadRaw(long hour)
+        {
+            // Every value has a row an hour: whether the caller splits the hour is asked once per hour.
+            if (judged.Add(hour) && splits(hour))
+            {
+                rawHours.Add(hour);
+            }
+
+            return rawHours.Contains(hour);
+        }
         var tagged = new Dictionary<long, RollupTotals>();
         foreach (var row in snapshot.Rows)
         {
