@@ -28,6 +28,12 @@ public sealed record SpendRow(
     /// <summary>What prompt caching saved in this group (reads at the cached rate, less the premium paid on writes).</summary>
     public decimal CacheSavingsUsd { get; init; }
 
+    /// <summary>Requests answered from the response cache, with no provider call.</summary>
+    public long ResponseCacheHits { get; init; }
+
+    /// <summary>What the response cache's answers would have cost from the provider.</summary>
+    public decimal ResponseCacheSavedUsd { get; init; }
+
     /// <summary>The hour or day of this row (see <see cref="SpendQuery.PeriodOf"/>); null when the report is not split in time.</summary>
     public string? Period { get; init; }
 }
@@ -128,6 +134,8 @@ public static class SpendReport
             UnrepricedRequests = _unrepriced,
             RepricedFromUsd = _repricedFrom,
             CacheSavingsUsd = _totals.CacheSavings,
+            ResponseCacheHits = _totals.ResponseCacheHits,
+            ResponseCacheSavedUsd = _totals.ResponseCacheSaved,
         };
     }
 }

@@ -23,6 +23,7 @@ public static class TollgateCli
         root.Add(RollupsCommand());
         root.Add(KeysCommand.Build(path => LoadConfig(path)));
         root.Add(BudgetsCommand.Build(path => LoadConfig(path)));
+        root.Add(CacheCommand.Build(path => LoadConfig(path)));
         root.Add(AnalyticsCommand.Build(path => LoadConfig(path)));
         return root;
     }

@@ -143,6 +143,7 @@ public static partial class ConfigLoader
             Retries = raw.Retries,
             Breaker = raw.Breaker,
             Idempotency = raw.Idempotency,
+            ResponseCache = raw.ResponseCache,
             Anomalies = raw.Anomalies,
             Retention = raw.Retention,
             Fallbacks = ValidateAliasLists(raw.Fallbacks, "fallbacks", deployments, diagnostics),

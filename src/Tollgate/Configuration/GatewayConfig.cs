@@ -46,6 +46,9 @@ public sealed record GatewayConfig
     /// <summary>How answers given under an <c>Idempotency-Key</c> are kept for replay.</summary>
     public IdempotencySettings Idempotency { get; init; } = IdempotencySettings.Default;
 
+    /// <summary>The exact response cache (<c>cache: exact:</c>); off by default.</summary>
+    public Optimization.ResponseCaching.ResponseCacheSettings ResponseCache { get; init; } = Optimization.ResponseCaching.ResponseCacheSettings.Off;
+
     /// <summary>Per alias, the aliases tried in order when all of its deployments fail (or are open).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> Fallbacks { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 

@@ -3,7 +3,7 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency", "anomalies"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency", "anomalies", "cache"];
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard", "unpriced"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
@@ -15,6 +15,8 @@ internal static class TollgateConfigReader
     private static readonly string[] RetryKeys = ["max_retries", "base_delay_ms", "max_delay_seconds", "max_retry_after_seconds", "budget_percent"];
     private static readonly string[] BreakerKeys = ["failures", "open_seconds"];
     private static readonly string[] IdempotencyKeys = ["retention_hours", "max_response_bytes"];
+    private static readonly string[] CacheKeys = ["exact"];
+    private static readonly string[] ExactCacheKeys = ["enabled", "ttl_seconds", "max_mb", "scope", "aliases"];
     private static readonly string[] AnomalyKeys = ["enabled", "daily_factor", "hourly_factor", "min_daily_usd", "min_hourly_usd", "dimensions", "check_minutes"];
 
     public static RawConfig Read(YamlSection root, SecretResolver secrets)
@@ -81,6 +83,7 @@ internal static class TollgateConfigReader
             Retries = ReadRetries(root.Section("retries")),
             Breaker = ReadBreaker(root.Section("circuit_breaker")),
             Idempotency = ReadIdempotency(root.Section("idempotency")),
+            ResponseCache = ReadResponseCache(root.Section("cache")),
             Anomalies = ReadAnomalies(root.Section("anomalies")),
             Retention = ReadRetention(storage),
             Fallbacks = ReadAliasLists(root.Section("fallbacks")),
@@ -189,6 +192,39 @@ internal static class TollgateConfigReader
             section.Decimal("min_hourly_usd") ?? defaults.MinHourlyUsd,
             dimensions,
             section.Int("check_minutes", min: 1) is { } minutes ? TimeSpan.FromMinutes(minutes) : defaults.CheckEvery);
+    }
+
+    /// <summary><c>cache: exact: { enabled, ttl_seconds, max_mb, scope: key | global | tag:NAME, aliases }</c>.</summary>
+    private static Optimization.ResponseCaching.ResponseCacheSettings ReadResponseCache(YamlSection? section)
+    {
+        var defaults = Optimization.ResponseCaching.ResponseCacheSettings.Off;
+        section?.RejectUnknown(CacheKeys);
+        var exact = section?.Section("exact");
+        if (exact is null)
+        {
+            return defaults;
+        }
+
+        exact.RejectUnknown(ExactCacheKeys);
+        var enabled = exact.String("enabled");
+        if (enabled is not null and not ("true" or "false"))
+        {
+            exact.Diagnostics.Error(exact.Child("enabled"), $"'{enabled}' is not true or false");
+        }
+
+        var scopeText = exact.String("scope") ?? "key";
+        var scope = Optimization.ResponseCaching.CacheScope.Parse(scopeText);
+        if (scope is null)
+        {
+            exact.Diagnostics.Error(exact.Child("scope"), $"'{scopeText}' is not one of: key, global, tag:NAME");
+        }
+
+        return new Optimization.ResponseCaching.ResponseCacheSettings(
+            enabled != "false",
+            exact.Int("ttl_seconds", min: 1) is { } ttl ? TimeSpan.FromSeconds(ttl) : defaults.Ttl,
+            exact.Int("max_mb", min: 1) is { } mb ? mb * 1024L * 1024 : defaults.MaxBytes,
+            scope ?? defaults.Scope,
+            exact.StringList("aliases"));
     }
 
     private static IdempotencySettings ReadIdempotency(YamlSection? section)

@@ -95,6 +95,10 @@ public static class GatewayHost
         services.AddSingleton(new Idempotency.SqliteIdempotencyStore(config.Storage.SqlitePath));
         services.AddSingleton(config.Idempotency);
         services.AddSingleton<Idempotency.IdempotencyGate>();
+        services.AddSingleton(config.ResponseCache);
+        services.AddSingleton<Optimization.ResponseCaching.IResponseCacheStore>(new Optimization.ResponseCaching.MemoryResponseCacheStore(config.ResponseCache.MaxBytes, config.ResponseCache.Ttl));
+        services.AddSingleton<Optimization.ResponseCaching.ResponseCache>();
+        services.AddSingleton<Optimization.ResponseCaching.CacheHitResponder>();
         services.AddSingleton<ProxyRequestHandler>();
         configure?.Invoke(builder);
 

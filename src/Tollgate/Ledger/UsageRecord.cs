@@ -25,6 +25,13 @@ public static class RecordStatus
     public const string StreamCut = "stream_cut";
 }
 
+/// <summary>The kinds of response-cache hit a record can show.</summary>
+public static class ResponseCacheHit
+{
+    public const string Exact = "exact";
+    public const string Semantic = "semantic";
+}
+
 /// <summary>Exactly one of these is written for every request that reached a provider.</summary>
 public sealed record UsageRecord
 {
@@ -52,5 +59,17 @@ public sealed record UsageRecord
 
     /// <summary>What prompt caching saved on this request (negative for a request that only wrote to the cache); null when unpriced.</summary>
     public decimal? CacheSavingsUsd { get; init; }
+
+    /// <summary>
+    /// How the answer came from the response cache — <see cref="ResponseCacheHit.Exact"/> or
+    /// <see cref="ResponseCacheHit.Semantic"/> — with no provider call; null for an answer from a provider.
+    /// </summary>
+    public string? ResponseCacheHit { get; init; }
+
+    /// <summary>For a semantic hit, the similarity of the query to the cached one.</summary>
+    public double? ResponseCacheSimilarity { get; init; }
+
+    /// <summary>For a cache hit, what the call would have cost from the provider at the day's price; null when unpriced.</summary>
+    public decimal? ResponseCacheSavedUsd { get; init; }
     public string? Error { get; init; }
 }

@@ -172,7 +172,7 @@ public sealed class RollupExactnessTests : IAsyncLifetime
             .Select(g => $"{g.Key}: {Value(g.Sum(p => p.Cost))}")];
 
     private static List<string> Describe(IReadOnlyList<SpendRow> rows) =>
-        [.. rows.Select(r => $"{r.Period}|{r.Group}|{r.Requests}|{r.InputTokens}|{r.CachedInputTokens}|{r.CacheWriteTokens}|{r.OutputTokens}|{r.ReasoningTokens}|{Value(r.CostUsd)}|{r.UnpricedRequests}|{r.EstimatedRequests}|{Value(r.CacheSavingsUsd)}")
+        [.. rows.Select(r => $"{r.Period}|{r.Group}|{r.Requests}|{r.InputTokens}|{r.CachedInputTokens}|{r.CacheWriteTokens}|{r.OutputTokens}|{r.ReasoningTokens}|{Value(r.CostUsd)}|{r.UnpricedRequests}|{r.EstimatedRequests}|{Value(r.CacheSavingsUsd)}|{r.ResponseCacheHits}|{Value(r.ResponseCacheSavedUsd)}")
             .Order(StringComparer.Ordinal)];
 
     /// <summary>A decimal's value, whatever its scale (0.20 and 0.2 are the same sum).</summary>
@@ -213,6 +213,16 @@ public sealed class RollupExactnessTests : IAsyncLifetime
             cost = priced ? cost with { Total = cost.Input + cost.CachedInput + cost.CacheWrite + cost.Output } : cost;
             var model = models[random.Next(models.Length)];
             var attribution = new Attribution("key_" + random.Next(6), Pick(users), "s" + random.Next(500), Pick(["growth", "support", "platform"]), Pick(features), Pick(["atlas", "zephyr"]), Pick(["prod", "dev"]), tags);
+            if (random.Next(10) == 0)
+            {
+                // A response-cache hit: no usage, no cost, and what it saved (unknown for an unpriced model).
+                records.Add(Records.Ok(model, at, Usage.None, CostBreakdown.Flat(0), attribution) with
+                {
+                    ResponseCacheHit = ResponseCacheHit.Exact, ResponseCacheSavedUsd = priced ? Money(random) : null, Attempts = 0,
+                });
+                continue;
+            }
+
             records.Add(Records.Ok(model, at, new Usage(input, input / 4, input / 10, output, output / 3, random.Next(9) == 0) { CacheWrite1hTokens = input / 20 }, cost, attribution,
                 random.Next(12) == 0 ? RecordStatus.UpstreamError : RecordStatus.Ok) with { CacheSavingsUsd = priced ? Money(random) - 0.0001m : null });
         }

@@ -24,6 +24,9 @@ public sealed class UsageJournalTests : IDisposable
         TimeToFirstByteMs = 12.25,
         Error = n % 3 == 0 ? "cut" : null,
         CacheSavingsUsd = -0.0000012m,
+        ResponseCacheHit = ResponseCacheHit.Semantic,
+        ResponseCacheSimilarity = 0.9375,
+        ResponseCacheSavedUsd = 0.000123456789m,
         Attempts = 2,
     };
 

@@ -21,6 +21,8 @@ public sealed class GatewayMetrics
     private readonly ConcurrentDictionary<string, (Histogram Total, Histogram Upstream, Histogram Overhead)> _latency = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StrongBox<long>> _cacheHits = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StrongBox<long>> _rejections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Cache, string Outcome), StrongBox<long>> _cacheMisses = new();
+    private readonly ConcurrentDictionary<string, DeploymentTotals> _cacheSaved = new(StringComparer.Ordinal);
 
     public IEnumerable<KeyValuePair<(string Alias, string Deployment, string Status), long>> Requests => _requests.Select(p => new KeyValuePair<(string, string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
@@ -34,6 +36,12 @@ public sealed class GatewayMetrics
     public IEnumerable<KeyValuePair<string, (Histogram Total, Histogram Upstream, Histogram Overhead)>> Latency => _latency;
 
     public IEnumerable<KeyValuePair<string, long>> CacheHits => _cacheHits.Select(p => new KeyValuePair<string, long>(p.Key, Volatile.Read(ref p.Value.Value)));
+
+    /// <summary>Requests the response cache did not answer, by cache and why: <c>miss</c>, <c>bypass</c> (the client opted out), <c>store_error</c>.</summary>
+    public IEnumerable<KeyValuePair<(string Cache, string Outcome), long>> CacheMisses => _cacheMisses.Select(p => new KeyValuePair<(string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
+
+    /// <summary>What the response cache's hits would have cost from the provider, by alias.</summary>
+    public IEnumerable<KeyValuePair<string, decimal>> CacheSavedUsd => _cacheSaved.Select(p => new KeyValuePair<string, decimal>(p.Key, p.Value.Cost));
 
     public IEnumerable<KeyValuePair<string, long>> Rejections => _rejections.Select(p => new KeyValuePair<string, long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
@@ -53,7 +61,16 @@ public sealed class GatewayMetrics
         {
             totals.AddCost(cost);
         }
+
+        if (record.ResponseCacheHit is { } hit)
+        {
+            CacheHit(hit);
+            _cacheSaved.GetOrAdd(record.Alias, _ => new DeploymentTotals()).AddCost(record.ResponseCacheSavedUsd ?? 0);
+        }
     }
+
+    /// <summary>A request the response cache did not answer, and why.</summary>
+    public void CacheMiss(string cache, string outcome) => Increment(_cacheMisses, (cache, outcome), 1);
 
     /// <summary>A request that reached a deployment finished: its whole time, the part spent waiting on the provider, and the rest.</summary>
     public void Timed(string deployment, TimeSpan total, TimeSpan upstream)
@@ -64,7 +81,7 @@ public sealed class GatewayMetrics
         histograms.Overhead.Observe(Math.Max(0, (total - upstream).TotalSeconds));
     }
 
-    /// <summary>A request answered from a cache (today: an idempotent replay) without calling a provider.</summary>
+    /// <summary>A request answered from a cache (an idempotent replay, or the response cache) without calling a provider.</summary>
     public void CacheHit(string cache) => Increment(_cacheHits, cache, 1);
 
     /// <summary>The gateway refused a request before any provider call, for the reason of its error code.</summary>

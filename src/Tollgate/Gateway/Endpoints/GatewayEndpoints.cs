@@ -33,6 +33,7 @@ public static class GatewayEndpoints
         AdminKeyEndpoints.Map(app);
         AdminBudgetEndpoints.Map(app);
         AdminAnalyticsEndpoints.Map(app);
+        AdminCacheEndpoints.Map(app);
 
         app.MapFallback((HttpContext context) => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
             StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url", $"Unrecognized request URL ({context.Request.Method} {context.Request.Path}).")));

@@ -10,8 +10,10 @@ namespace Tollgate.Gateway.Endpoints;
 /// <summary><c>GET /metrics</c>, behind the master key: the gateway's counters, latencies and budgets in Prometheus text format.</summary>
 public static class MetricsEndpoint
 {
-    public static async Task HandleAsync(HttpContext context, Authenticator auth, GatewayMetrics metrics, BudgetGuard budgets, LedgerQueue ledger, Ledger.Rollups.RollupUpkeep rollups)
+    public static async Task HandleAsync(
+        HttpContext context, Authenticator auth, GatewayMetrics metrics, BudgetGuard budgets, LedgerQueue ledger, Ledger.Rollups.RollupUpkeep rollups, Optimization.ResponseCaching.ResponseCache responseCache)
     {
+        ArgumentNullException.ThrowIfNull(responseCache);
         ArgumentNullException.ThrowIfNull(rollups);
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(auth);
@@ -63,6 +65,24 @@ public static class MetricsEndpoint
         {
             text.Sample("tollgate_cache_hits_total", [("cache", cache)], count);
         }
+
+        text.Family("tollgate_cache_misses_total", "counter", "Requests the response cache did not answer, by outcome: miss, bypass (Cache-Control from the client), store_error.");
+        foreach (var ((name, outcome), count) in metrics.CacheMisses.OrderBy(p => p.Key))
+        {
+            text.Sample("tollgate_cache_misses_total", [("cache", name), ("outcome", outcome)], count);
+        }
+
+        text.Family("tollgate_cache_saved_usd_total", "counter", "What the response cache's hits would have cost from the provider, by alias.");
+        foreach (var (alias, saved) in metrics.CacheSavedUsd.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Sample("tollgate_cache_saved_usd_total", [("alias", alias)], (double)saved);
+        }
+
+        var (entries, bytes) = responseCache.Store.Size;
+        text.Family("tollgate_cache_entries", "gauge", "Answers kept in the response cache.");
+        text.Sample("tollgate_cache_entries", [], entries);
+        text.Family("tollgate_cache_bytes", "gauge", "Bytes the kept answers count for against cache.exact.max_bytes.");
+        text.Sample("tollgate_cache_bytes", [], bytes);
 
         text.Family("tollgate_rejections_total", "counter", "Requests refused before any provider call, by error code.");
         foreach (var (reason, count) in metrics.Rejections.OrderBy(p => p.Key, StringComparer.Ordinal))

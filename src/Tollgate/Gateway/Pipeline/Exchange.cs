@@ -54,6 +54,9 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     /// <summary>The request's hold on its <c>Idempotency-Key</c>, when it sent one: a successful answer is kept under it.</summary>
     public Idempotency.IdempotencyClaim? IdempotencyClaim { get; set; }
 
+    /// <summary>Set when the response cache may keep this request's answer (it missed, and the client allows keeping).</summary>
+    public Optimization.ResponseCaching.CacheFill? CacheFill { get; set; }
+
     /// <summary>TPM admissions (of the key, and of each deployment called) made on the estimate, corrected with the real tokens at settlement.</summary>
     public List<Policy.RateLimits.SlidingWindowLog.Ticket> TokenTickets { get; } = [];
 

@@ -25,6 +25,8 @@ public sealed class ProxyRequestHandler(
     Idempotency.IdempotencyGate idempotency,
     Analytics.Metrics.GatewayMetrics metrics,
     SecretScrubber scrubber,
+    Optimization.ResponseCaching.ResponseCache cache,
+    Optimization.ResponseCaching.CacheHitResponder cacheHits,
     TimeProvider time)
 {
     public const string RequestIdHeader = "X-Request-ID";
@@ -147,6 +149,23 @@ public sealed class ProxyRequestHandler(
             {
                 await RejectAsync(context, endpoint, headerError);
                 return;
+            }
+
+            // A kept answer costs nothing: it is served before rate limits and budgets, which guard provider calls.
+            if (cache.Look(caller.KeyId, caller.Key?.Tags, endpoint, parsed.Model, parsed.Body, context.Request.Headers, out var bypassed) is { } lookup)
+            {
+                if (lookup.Hit is { } hit)
+                {
+                    await cacheHits.WriteAsync(context, exchange, candidates, hit);
+                    return;
+                }
+
+                exchange.CacheFill = lookup.Fill;
+            }
+
+            if (exchange.CacheFill is not null || bypassed)
+            {
+                context.Response.Headers[Optimization.ResponseCaching.ResponseCache.Header] = bypassed ? "bypass" : "miss";
             }
 
             var wantsStreamUsage = RequestBodyRewriter.ClientWantsStreamUsage(parsed.Body);
@@ -322,6 +341,11 @@ public sealed class ProxyRequestHandler(
             await claim.KeepAsync(exchange.RequestId, reply.StatusCode, reply.ContentType, [.. reply.Headers, new(DeploymentHeader, exchange.Deployment.Name)], body);
         }
 
+        if (reply.IsSuccess && !exchange.Stream && exchange.CacheFill is { } fill)
+        {
+            cache.Keep(fill, exchange.Deployment.Name, record.Usage, exchange.RequestId, reply.ContentType, reply.Headers, body);
+        }
+
         context.Response.StatusCode = reply.StatusCode;
         context.Response.ContentType = reply.ContentType;
         context.Response.ContentLength = body.Length;
@@ -361,10 +385,11 @@ public sealed class ProxyRequestHandler(
             return;
         }
 
-        if (sink.Record is not null)
+        if (sink.Record is { } finished)
         {
             // A stream whose end event was not forwarded is kept here, after its last byte.
             await sink.KeepAsync();
+            KeepStream(exchange, sink, finished);
             return;
         }
 
@@ -374,15 +399,25 @@ public sealed class ProxyRequestHandler(
             ProviderFailureKind.ClientCancelled => (RecordStatus.ClientCancelled, 499),
             _ => (RecordStatus.StreamCut, StatusCodes.Status502BadGateway),
         };
-        await settler.SettleAsync(exchange, new ExchangeResult(status, httpStatus, outcome.Usage, outcome.OutputCharacters, true, outcome.Failure?.Message));
+        var record = await settler.SettleAsync(exchange, new ExchangeResult(status, httpStatus, outcome.Usage, outcome.OutputCharacters, true, outcome.Failure?.Message));
         if (status == RecordStatus.Ok)
         {
             await sink.KeepAsync();
+            KeepStream(exchange, sink, record);
         }
 
         if (outcome.Failure is { Kind: not ProviderFailureKind.ClientCancelled } cut && sink.Begun)
         {
             await WriteStreamErrorAsync(context, exchange.Endpoint, GatewayError.Upstream(StatusCodes.Status502BadGateway, scrubber.Scrub(cut.Message)));
+        }
+    }
+
+    /// <summary>Keeps a stream that ended well in the response cache, when the request may fill it.</summary>
+    private void KeepStream(Exchange exchange, SseResponseSink sink, UsageRecord record)
+    {
+        if (exchange.CacheFill is { Overflowed: false, Events: { } events } fill && sink.Begun)
+        {
+            cache.Keep(fill, exchange.Deployment.Name, record.Usage, exchange.RequestId, Idempotency.IdempotencyClaim.StreamContentType, sink.UpstreamHeaders, events);
         }
     }
 

@@ -19,6 +19,9 @@ public sealed class SseResponseSink(HttpResponse response, Exchange exchange, Us
 
     public bool Begun { get; private set; }
 
+    /// <summary>The provider's headers passed on to the client.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> UpstreamHeaders => _upstreamHeaders;
+
     /// <summary>The record written when the stream finished; null while it runs or when it never finished.</summary>
     public UsageRecord? Record { get; private set; }
 
@@ -49,6 +52,7 @@ public sealed class SseResponseSink(HttpResponse response, Exchange exchange, Us
         // A provider may quote the key it was sent in an error event inside a 200 stream, as in an error body.
         sseEvent = scrubber.Scrub(sseEvent);
         exchange.FirstByteTimestamp ??= time.GetTimestamp();
+        exchange.CacheFill?.Capture(sseEvent.Span);
         if (exchange.IdempotencyClaim is { } claim)
         {
             claim.Capture(sseEvent.Span);

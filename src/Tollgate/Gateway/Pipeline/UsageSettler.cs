@@ -32,12 +32,7 @@ public sealed partial class UsageSettler(
             LatencyMs = time.GetElapsedTime(exchange.StartTimestamp, end).TotalMilliseconds,
             TimeToFirstByteMs = exchange.FirstByteTimestamp is { } first ? time.GetElapsedTime(exchange.StartTimestamp, first).TotalMilliseconds : null,
             Attribution = exchange.Attribution,
-            Endpoint = exchange.Endpoint switch
-            {
-                Providers.GatewayEndpoint.Embeddings => "embeddings",
-                Providers.GatewayEndpoint.Messages => "messages",
-                _ => "chat.completions",
-            },
+            Endpoint = EndpointName(exchange.Endpoint),
             Alias = exchange.Alias,
             Deployment = exchange.Deployment.Name,
             Provider = exchange.Deployment.Config.Provider,
@@ -62,6 +57,14 @@ public sealed partial class UsageSettler(
         await ledger.EnqueueAsync(record);
         return record;
     }
+
+    /// <summary>The endpoint as records name it.</summary>
+    public static string EndpointName(Providers.GatewayEndpoint endpoint) => endpoint switch
+    {
+        Providers.GatewayEndpoint.Embeddings => "embeddings",
+        Providers.GatewayEndpoint.Messages => "messages",
+        _ => "chat.completions",
+    };
 
     /// <summary>
     /// The provider's usage when it reported one. When it did not — a stream cut or cancelled before its usage

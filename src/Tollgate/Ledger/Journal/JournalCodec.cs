@@ -66,6 +66,9 @@ public static class JournalCodec
         WriteMoney(json, "cost_total"u8, cost.Total);
         json.WriteString("price_source"u8, record.PriceSource);
         WriteMoney(json, "cache_savings"u8, record.CacheSavingsUsd);
+        WriteString(json, "response_cache"u8, record.ResponseCacheHit);
+        WriteNumber(json, "response_cache_similarity"u8, record.ResponseCacheSimilarity);
+        WriteMoney(json, "response_cache_saved"u8, record.ResponseCacheSavedUsd);
         WriteString(json, "error"u8, record.Error);
         json.WriteEndObject();
         json.Flush();
@@ -117,6 +120,9 @@ public static class JournalCodec
                     Money(root, "cost_total")),
                 PriceSource = root.GetProperty("price_source").GetString()!,
                 CacheSavingsUsd = Money(root, "cache_savings"),
+                ResponseCacheHit = Text(root, "response_cache"),
+                ResponseCacheSimilarity = Number(root, "response_cache_similarity")?.GetDouble(),
+                ResponseCacheSavedUsd = Money(root, "response_cache_saved"),
                 Error = Text(root, "error"),
             };
         }

@@ -28,10 +28,21 @@ public sealed class RollupTotals
     public decimal CostTotal { get; set; }
     public decimal CacheSavings { get; set; }
 
+    /// <summary>Requests answered from the response cache (no provider call).</summary>
+    public long ResponseCacheHits { get; set; }
+
+    /// <summary>What those answers would have cost from the provider.</summary>
+    public decimal ResponseCacheSaved { get; set; }
+
     public void Add(UsageRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         Add(record.Usage, record.Cost, record.CacheSavingsUsd);
+        if (record.ResponseCacheHit is not null)
+        {
+            ResponseCacheHits++;
+            ResponseCacheSaved += record.ResponseCacheSavedUsd ?? 0;
+        }
     }
 
     /// <summary>Adds one record's usage and cost (the parts a rollup keeps).</summary>
@@ -80,6 +91,7 @@ public sealed class RollupTotals
         CostReasoning = Trim(CostReasoning);
         CostTotal = Trim(CostTotal);
         CacheSavings = Trim(CacheSavings);
+        ResponseCacheSaved = Trim(ResponseCacheSaved);
     }
 
     private static decimal Trim(decimal value) => value / 1.0000000000000000000000000000m;
@@ -103,5 +115,7 @@ public sealed class RollupTotals
         CostReasoning += sign * other.CostReasoning;
         CostTotal += sign * other.CostTotal;
         CacheSavings += sign * other.CacheSavings;
+        ResponseCacheHits += sign * other.ResponseCacheHits;
+        ResponseCacheSaved += sign * other.ResponseCacheSaved;
     }
 }

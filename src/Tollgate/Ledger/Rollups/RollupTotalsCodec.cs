@@ -3,27 +3,31 @@ using System.Buffers.Binary;
 namespace Tollgate.Ledger.Rollups;
 
 /// <summary>
-/// <see cref="RollupTotals"/> as 184 bytes: the nine counts as 64-bit integers and the seven sums of money as the
+/// <see cref="RollupTotals"/> as 208 bytes: the ten counts as 64-bit integers and the eight sums of money as the
 /// four 32-bit parts of each <see cref="decimal"/>, little-endian. Exact (a decimal's bits, not text or a float), and
-/// read back without parsing — a month of hourly rows by user is hundreds of thousands of them.
+/// read back without parsing — a month of hourly rows by user is hundreds of thousands of them. Rows written before
+/// the response cache (184 bytes: nine counts, seven sums) are read with its two fields at zero.
 /// </summary>
 public static class RollupTotalsCodec
 {
-    public const int Size = (9 * 8) + (7 * 16);
+    public const int Size = (Counts * 8) + (Sums * 16);
+    private const int Counts = 10;
+    private const int Sums = 8;
+    private const int SizeBeforeResponseCache = (9 * 8) + (7 * 16);
 
     public static void Write(RollupTotals totals, Span<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(totals);
         var at = 0;
         foreach (var count in (ReadOnlySpan<long>)[totals.Requests, totals.InputTokens, totals.CachedInputTokens, totals.CacheWriteTokens, totals.CacheWrite1hTokens,
-                     totals.OutputTokens, totals.ReasoningTokens, totals.EstimatedRequests, totals.UnpricedRequests])
+                     totals.OutputTokens, totals.ReasoningTokens, totals.EstimatedRequests, totals.UnpricedRequests, totals.ResponseCacheHits])
         {
             BinaryPrimitives.WriteInt64LittleEndian(destination[at..], count);
             at += 8;
         }
 
         Span<int> bits = stackalloc int[4];
-        foreach (var money in (ReadOnlySpan<decimal>)[totals.CostInput, totals.CostCachedInput, totals.CostCacheWrite, totals.CostOutput, totals.CostReasoning, totals.CostTotal, totals.CacheSavings])
+        foreach (var money in (ReadOnlySpan<decimal>)[totals.CostInput, totals.CostCachedInput, totals.CostCacheWrite, totals.CostOutput, totals.CostReasoning, totals.CostTotal, totals.CacheSavings, totals.ResponseCacheSaved])
         {
             decimal.GetBits(money, bits);
             for (var i = 0; i < 4; i++)
@@ -36,25 +40,33 @@ public static class RollupTotalsCodec
 
     public static RollupTotals Read(ReadOnlySpan<byte> source)
     {
-        if (source.Length != Size)
+        var counts = source.Length switch
         {
-            throw new InvalidDataException($"A rollup row holds {source.Length} bytes, not {Size}.");
-        }
-
-        return new RollupTotals
+            Size => Counts,
+            SizeBeforeResponseCache => 9,
+            _ => throw new InvalidDataException($"A rollup row holds {source.Length} bytes, not {Size}."),
+        };
+        var totals = new RollupTotals
         {
             Requests = Count(source, 0), InputTokens = Count(source, 1), CachedInputTokens = Count(source, 2), CacheWriteTokens = Count(source, 3),
             CacheWrite1hTokens = Count(source, 4), OutputTokens = Count(source, 5), ReasoningTokens = Count(source, 6), EstimatedRequests = Count(source, 7),
-            UnpricedRequests = Count(source, 8), CostInput = Money(source, 0), CostCachedInput = Money(source, 1), CostCacheWrite = Money(source, 2),
-            CostOutput = Money(source, 3), CostReasoning = Money(source, 4), CostTotal = Money(source, 5), CacheSavings = Money(source, 6),
+            UnpricedRequests = Count(source, 8), CostInput = Money(source, counts, 0), CostCachedInput = Money(source, counts, 1), CostCacheWrite = Money(source, counts, 2),
+            CostOutput = Money(source, counts, 3), CostReasoning = Money(source, counts, 4), CostTotal = Money(source, counts, 5), CacheSavings = Money(source, counts, 6),
         };
+        if (counts == Counts)
+        {
+            totals.ResponseCacheHits = Count(source, 9);
+            totals.ResponseCacheSaved = Money(source, counts, 7);
+        }
+
+        return totals;
     }
 
     private static long Count(ReadOnlySpan<byte> source, int index) => BinaryPrimitives.ReadInt64LittleEndian(source[(index * 8)..]);
 
-    private static decimal Money(ReadOnlySpan<byte> source, int index)
+    private static decimal Money(ReadOnlySpan<byte> source, int counts, int index)
     {
-        var at = (9 * 8) + (index * 16);
+        var at = (counts * 8) + (index * 16);
         return new decimal([
             BinaryPrimitives.ReadInt32LittleEndian(source[at..]), BinaryPrimitives.ReadInt32LittleEndian(source[(at + 4)..]),
             BinaryPrimitives.ReadInt32LittleEndian(source[(at + 8)..]), BinaryPrimitives.ReadInt32LittleEndian(source[(at + 12)..])]);

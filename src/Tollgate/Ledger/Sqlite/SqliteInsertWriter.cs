@@ -148,6 +148,9 @@ internal sealed class SqliteInsertWriter : IDisposable
         Integer(35, r.Usage.CacheWrite1hTokens);
         Money(36, r.CacheSavingsUsd);
         Integer(37, r.Attempts);
+        Text(38, r.ResponseCacheHit);
+        Real(39, r.ResponseCacheSimilarity);
+        Money(40, r.ResponseCacheSavedUsd);
     }
 
     /// <summary>

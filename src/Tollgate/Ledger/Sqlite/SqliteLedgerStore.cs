@@ -17,7 +17,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         "endpoint, alias, deployment, provider, upstream_model, stream, status, http_status, " +
         "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_estimated, " +
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error, " +
-        "cache_write_1h_tokens, cache_savings_usd, attempts";
+        "cache_write_1h_tokens, cache_savings_usd, attempts, response_cache, response_cache_similarity, response_cache_saved_usd";
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -72,6 +72,9 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         await AddColumnIfMissingAsync(connection, "cache_write_1h_tokens", "INTEGER", cancellationToken);
         await AddColumnIfMissingAsync(connection, "cache_savings_usd", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "attempts", "INTEGER NOT NULL DEFAULT 1", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "response_cache", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "response_cache_similarity", "REAL", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "response_cache_saved_usd", "TEXT", cancellationToken);
         await using var rollups = connection.CreateCommand();
         rollups.CommandText = SqliteRollups.Schema;
         await rollups.ExecuteNonQueryAsync(cancellationToken);
@@ -316,6 +319,9 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
             Error = Text(row, first + 33),
             CacheSavingsUsd = row.IsDBNull(first + 35) ? null : ParseMoney(row.GetString(first + 35)),
             Attempts = row.GetInt32(first + 36),
+            ResponseCacheHit = Text(row, first + 37),
+            ResponseCacheSimilarity = row.IsDBNull(first + 38) ? null : row.GetDouble(first + 38),
+            ResponseCacheSavedUsd = row.IsDBNull(first + 39) ? null : ParseMoney(row.GetString(first + 39)),
         };
     }
 

@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Tollgate.Gateway.Errors;
+using Tollgate.Gateway.Pipeline;
+using Tollgate.Optimization.ResponseCaching;
+
+namespace Tollgate.Gateway.Endpoints;
+
+/// <summary>
+/// <c>/admin/cache</c>, behind the master key: the response cache's settings and size (GET), and a purge (DELETE) of
+/// the answers of one scope (<c>scope=key:ID</c>, <c>tag:NAME=VALUE</c>, <c>global</c>), one alias, or older than an
+/// age (<c>older_than=2h</c>, or a date), every condition given applying.
+/// </summary>
+public static class AdminCacheEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/admin/cache", Show);
+        app.MapDelete("/admin/cache", Purge);
+    }
+
+    private static IResult Show(HttpContext context, Authenticator auth, ResponseCache cache)
+    {
+        if (!auth.IsMaster(context.Request, out var error))
+        {
+            return AdminJson.Error(error!);
+        }
+
+        var settings = cache.Settings;
+        var (entries, bytes) = cache.Store.Size;
+        return Results.Json(new
+        {
+            enabled = settings.Enabled,
+            scope = settings.Scope.ToString(),
+            ttl_seconds = (long)settings.Ttl.TotalSeconds,
+            max_bytes = settings.MaxBytes,
+            aliases = settings.Aliases,
+            entries,
+            bytes,
+        });
+    }
+
+    private static IResult Purge(HttpContext context, Authenticator auth, ResponseCache cache, TimeProvider time)
+    {
+        if (!auth.IsMaster(context.Request, out var error))
+        {
+            return AdminJson.Error(error!);
+        }
+
+        var query = context.Request.Query;
+        TimeSpan? olderThan = null;
+        if (query["older_than"].ToString() is { Length: > 0 } age)
+        {
+            var now = time.GetUtcNow();
+            if (!Analytics.SinceParser.TryParse(age, now, out var before))
+            {
+                return AdminJson.Error(GatewayError.InvalidRequest($"'older_than' must be an age such as 90m, 24h or 7d, or a date: '{age}' is neither.", "invalid_value", "older_than"));
+            }
+
+            olderThan = now - before;
+        }
+
+        var scope = query["scope"].ToString();
+        var alias = query["alias"].ToString();
+        var purged = cache.Purge(new CachePurgeFilter(scope.Length > 0 ? scope : null, alias.Length > 0 ? alias : null, olderThan));
+        return Results.Json(new { purged });
+    }
+}

@@ -1,0 +1,106 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Tollgate.Metering;
+using Tollgate.Providers;
+
+namespace Tollgate.Optimization.ResponseCaching;
+
+/// <summary>
+/// The exact response cache's decisions: whether a request may be served from the cache or kept in it, its key, and
+/// keeping and purging answers. A store that throws is logged and counted, and the request goes on as a miss: the
+/// cache can make a request cheaper, never make it fail.
+/// </summary>
+public sealed partial class ResponseCache(
+    ResponseCacheSettings settings, IResponseCacheStore store, Analytics.Metrics.GatewayMetrics metrics, TimeProvider time, ILogger<ResponseCache> logger)
+{
+    /// <summary>Response header: <c>hit</c>, <c>miss</c> (the answer was kept), or <c>bypass</c> (the client opted out).</summary>
+    public const string Header = "X-Tollgate-Cache";
+
+    /// <summary>Response header of a hit: the request whose answer it is.</summary>
+    public const string SourceHeader = "X-Tollgate-Cache-Of";
+
+    /// <summary>Response header of a hit: what the call would have cost from the provider.</summary>
+    public const string SavedHeader = "X-Tollgate-Saved-USD";
+
+    /// <summary>Endpoints whose answers are cached whole.</summary>
+    public static bool Caches(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Messages or GatewayEndpoint.Embeddings;
+
+    public ResponseCacheSettings Settings => settings;
+
+    public IResponseCacheStore Store => store;
+
+    /// <summary>
+    /// Looks the request up. Null when the cache does not apply (off, another alias or endpoint, or the client said
+    /// <c>no-store</c>); otherwise the kept answer, if any and the client allows it, and the fill that keeps a fresh one.
+    /// </summary>
+    public CacheLookup? Look(string keyId, IReadOnlyDictionary<string, string>? keyTags, GatewayEndpoint endpoint, string alias, JsonElement body, IHeaderDictionary headers, out bool bypassed)
+    {
+        bypassed = false;
+        if (!settings.Covers(alias) || !Caches(endpoint))
+        {
+            return null;
+        }
+
+        var directive = CacheDirective.Read(headers);
+        if (!directive.MayStore)
+        {
+            bypassed = true;
+            metrics.CacheMiss("exact", "bypass");
+            return null;
+        }
+
+        var tenant = settings.Scope.TenantOf(keyId, keyTags);
+        var key = ResponseCacheKey.Of(tenant, endpoint, body);
+        CachedAnswer? hit = null;
+        if (directive.MayServe)
+        {
+            try
+            {
+                hit = store.Get(key, time.GetUtcNow());
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                metrics.CacheMiss("exact", "store_error");
+                LogStoreFailed(logger, "read", ex);
+            }
+        }
+        else
+        {
+            bypassed = true;
+        }
+
+        if (hit is null && !bypassed)
+        {
+            metrics.CacheMiss("exact", "miss");
+        }
+
+        return new CacheLookup(hit, new CacheFill(key, tenant, alias, Math.Min(settings.MaxBytes, MaxStreamBytes)));
+    }
+
+    /// <summary>The largest stream collected for keeping; a longer one is passed on and not kept.</summary>
+    public const long MaxStreamBytes = 16L * 1024 * 1024;
+
+    /// <summary>Keeps a successful answer for the requests that will ask the same.</summary>
+    public void Keep(CacheFill fill, string deployment, Usage usage, string sourceRequestId, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, ReadOnlyMemory<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(fill);
+        try
+        {
+            store.Put(new CachedAnswer(fill.Key, fill.Tenant, fill.Alias, deployment, usage, sourceRequestId, time.GetUtcNow(), contentType, headers, body.ToArray()));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            metrics.CacheMiss("exact", "store_error");
+            LogStoreFailed(logger, "write", ex);
+        }
+    }
+
+    public int Purge(CachePurgeFilter filter) => store.Purge(filter, time.GetUtcNow());
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The response cache failed to {Operation}; the request was served as a miss.")]
+    private static partial void LogStoreFailed(ILogger logger, string operation, Exception exception);
+}
+
+/// <summary>A cache look-up's result: the kept answer (null on a miss) and the fill that keeps the fresh answer.</summary>
+public sealed record CacheLookup(CachedAnswer? Hit, CacheFill Fill);

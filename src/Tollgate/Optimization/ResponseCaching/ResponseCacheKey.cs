@@ -1,0 +1,74 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Tollgate.Providers;
+
+namespace Tollgate.Optimization.ResponseCaching;
+
+/// <summary>
+/// What identifies an answer: SHA-256 over the tenant, the endpoint and the request body in a canonical form (object
+/// properties in ordinal order at every depth, so two clients that order fields differently share an entry). Every
+/// field is part of it — model, messages, tools, tool_choice, response_format, temperature, top_p, seed, n,
+/// max_tokens, stream and stream_options, and any field added later — except the ones that only say who is asking
+/// (<c>user</c>, <c>metadata</c>), which attribution reads and the answer does not depend on.
+/// </summary>
+public static class ResponseCacheKey
+{
+    private static readonly string[] AttributionOnly = ["user", "metadata"];
+
+    public static string Of(string tenant, GatewayEndpoint endpoint, JsonElement body)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            writer.WriteStringValue("v1");
+            writer.WriteStringValue(tenant);
+            writer.WriteStringValue(endpoint.ToString());
+            WriteCanonical(writer, body, root: true);
+            writer.WriteEndArray();
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+    }
+
+    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element, bool root)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                var properties = new List<JsonProperty>();
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!(root && AttributionOnly.Contains(property.Name)))
+                    {
+                        properties.Add(property);
+                    }
+                }
+
+                properties.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+                foreach (var property in properties)
+                {
+                    writer.WritePropertyName(property.Name);
+                    WriteCanonical(writer, property.Value, root: false);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    WriteCanonical(writer, item, root: false);
+                }
+
+                writer.WriteEndArray();
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
+    }
+}
