@@ -50,12 +50,30 @@ await using var gateway = GatewayHost.Build(config, MasterKey);
 await gateway.StartAsync();
 var gatewayUrl = new Uri(gateway.Urls.First());
 
+// The same gateway with the exact response cache on: after the first request every one is a hit (a $0 record each).
+var cachedDirectory = dataDirectory + "-cached";
+var cachedConfig = ConfigLoader.Parse($"""
+    listen: 127.0.0.1:0
+    cache:
+      exact:
+        ttl_seconds: 86400
+    models:
+      - alias: gpt-4o-mini
+        provider: openai
+        model: gpt-4o-mini
+        base_url: {upstream.BaseUrl}
+        api_key: sk-upstream
+    """, "bench", _ => null) with { Storage = new StorageConfig(cachedDirectory, Path.Combine(cachedDirectory, "ledger.db")) };
+await using var cachedGateway = GatewayHost.Build(cachedConfig, MasterKey);
+await cachedGateway.StartAsync();
+
 var maxConnections = options.Connections.Max();
 var endpoints = new (string Name, Uri Url, string? Key)[]
 {
     ("upstream direct", new Uri(upstream.BaseUrl.AbsoluteUri.TrimEnd('/') + "/chat/completions"), null),
     ("bare forwarder", new Uri(forwarder.BaseUrl, "/v1/chat/completions"), null),
     ("tollgate", new Uri(gatewayUrl, "/v1/chat/completions"), MasterKey),
+    ("tollgate cache hit", new Uri(new Uri(cachedGateway.Urls.First()), "/v1/chat/completions"), MasterKey),
 };
 if (options.Only is { } only)
 {
@@ -146,6 +164,7 @@ if (options.Only is null && streaming.Count > 0)
 }
 
 await gateway.StopAsync();
+await cachedGateway.StopAsync();
 targets.ForEach(t => t.Dispose());
 
 // Rolling records up is the ledger writer's work off the request path; on a machine whose cores are all busy it is taken
@@ -175,6 +194,7 @@ else
 }
 
 Directory.Delete(dataDirectory, recursive: true);
+Directory.Delete(cachedDirectory, recursive: true);
 
 internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, string? Output, string? Only, int Rounds, TimeSpan SettleMinimum, TimeSpan SettleMaximum, bool Allocations)
 {
@@ -242,6 +262,8 @@ internal static class Report
         text.AppendLine("`SocketsHttpHandler`, copying bytes, no parsing), the Tollgate gateway (authentication, JSON parse and rewrite,");
         text.AppendLine("attribution, routing, usage parsing, exact pricing, the crash-safe journal and the SQLite ledger write) and a");
         text.AppendLine("closed-loop load generator: each connection sends one request at a time over its own keep-alive connection.");
+        text.AppendLine("\"tollgate cache hit\" is a second gateway with the exact response cache on, sent the same request every time:");
+        text.AppendLine("after the first, each is answered from the cache and recorded ($0, with its saving) without an upstream call.");
         text.AppendLine("Everything shares the same cores, so absolute numbers are lower than on a dedicated machine; the ratios");
         text.AppendLine("between rows of the same run are the point.");
         text.AppendLine();
@@ -289,6 +311,12 @@ internal static class Report
         text.AppendLine(string.Create(c, $"  (target ≥ 60%, over all slices and per-round median): {(met ? "met" : "NOT met")}."));
         var cpuRatio = Find("bare forwarder", most).CpuUsPerRequest / Find("tollgate", most).CpuUsPerRequest;
         text.AppendLine(string.Create(c, $"  CPU per request, forwarder / Tollgate, at {most} connections: {cpuRatio:P1} — the throughput ratio a machine whose cores are all busy converges to."));
+        if (results.Any(r => r.Target == "tollgate cache hit"))
+        {
+            var hitRatio = Find("tollgate cache hit", most).RequestsPerSecond / Find("tollgate", most).RequestsPerSecond;
+            text.AppendLine(string.Create(c, $"- Exact cache hits at {most} connections, against requests Tollgate forwards: **{hitRatio:F2}×** the throughput (target ≥ 2×: {(hitRatio >= 2 ? "met" : "NOT met")}); p50 at {least} connection {Find("tollgate cache hit", least).P50Us:F0} µs against {Find("tollgate", least).P50Us:F0} µs."));
+        }
+
         text.AppendLine(string.Create(c, $"- p50 latency Tollgate adds at {least} connection over calling the upstream directly: **{addedOverDirect:F0} µs**; over the bare forwarder: **{addedOverForwarder:F0} µs** (target ≤ 100 µs added: {(addedOverForwarder <= 100 ? "met" : "NOT met")} against the forwarder, {(addedOverDirect <= 100 ? "met" : "NOT met")} against direct)."));
         text.AppendLine();
         text.AppendLine("\"Added latency over direct\" includes a whole extra HTTP hop (client → proxy → upstream) that any proxy pays;");

@@ -31,6 +31,14 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
     /// <summary>When false, the upstream never reports usage (an old OpenAI-compatible server).</summary>
     public bool ReportsUsage { get; set; } = true;
 
+    /// <summary>Embeddings: when set, the tokens billed per input item (else <see cref="Usage"/>'s prompt tokens per request).</summary>
+    public int? EmbeddingTokensPerItem { get; set; }
+
+    /// <summary>Embeddings: how many input items have been embedded in all.</summary>
+    public int EmbeddedItems => Volatile.Read(ref _embeddedItems);
+
+    private int _embeddedItems;
+
     public FakeFault Fault { get; set; }
 
     /// <summary>Faults for the next requests, one each, in order; once empty, <see cref="Fault"/> applies.</summary>
@@ -192,12 +200,38 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         }
 
         var model = request.Json.GetProperty("model").GetString()!;
+        var input = request.Json.TryGetProperty("input", out var given) ? given : default;
+        var items = input.ValueKind == JsonValueKind.Array && input.EnumerateArray().All(e => e.ValueKind is JsonValueKind.String or JsonValueKind.Array)
+            ? [.. input.EnumerateArray()]
+            : new[] { input };
+        Interlocked.Add(ref _embeddedItems, items.Length);
+        var tokens = EmbeddingTokensPerItem is { } perItem ? perItem * items.Length : Usage.PromptTokens;
+        var base64 = request.Json.TryGetProperty("encoding_format", out var format) && format.ValueKind == JsonValueKind.String && format.GetString() == "base64";
+        var data = string.Join(',', items.Select((item, i) => "{\"object\":\"embedding\",\"index\":" + i + ",\"embedding\":" + Vector(item, base64) + "}"));
         var body = Encoding.UTF8.GetBytes(
-            "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.1,-0.2,0.3]}],\"model\":" + JsonSerializer.Serialize(model)
-            + ",\"usage\":{\"prompt_tokens\":" + Usage.PromptTokens + ",\"total_tokens\":" + Usage.PromptTokens + "}}");
+            "{\"object\":\"list\",\"data\":[" + data + "],\"model\":" + JsonSerializer.Serialize(model)
+            + ",\"usage\":{\"prompt_tokens\":" + tokens + ",\"total_tokens\":" + tokens + "}}");
         LastResponseBody = body;
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(body);
+    }
+
+    /// <summary>
+    /// A vector that depends on the item only (three components from a hash of its JSON), so tests can tell items
+    /// apart: a JSON array of floats, or as OpenAI sends it for <c>encoding_format: base64</c>, the float32 bytes in base64.
+    /// </summary>
+    private static string Vector(JsonElement item, bool base64)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(item.ValueKind == JsonValueKind.Undefined ? string.Empty : item.GetRawText()));
+        float[] vector = [hash[0] / 256f, -hash[1] / 256f, hash[2] / 256f];
+        if (base64)
+        {
+            var bytes = new byte[vector.Length * 4];
+            Buffer.BlockCopy(vector, 0, bytes, 0, bytes.Length);
+            return "\"" + Convert.ToBase64String(bytes) + "\"";
+        }
+
+        return "[" + string.Join(',', vector.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) + "]";
     }
 
     private async Task<bool> FaultBeforeAnswerAsync(HttpContext context)

@@ -30,6 +30,9 @@ public static class ResponseCacheHit
 {
     public const string Exact = "exact";
     public const string Semantic = "semantic";
+
+    /// <summary>An embeddings request some of whose items were kept: the rest went to the provider, in the same record.</summary>
+    public const string Partial = "partial";
 }
 
 /// <summary>Exactly one of these is written for every request that reached a provider.</summary>
@@ -62,14 +65,15 @@ public sealed record UsageRecord
 
     /// <summary>
     /// How the answer came from the response cache — <see cref="ResponseCacheHit.Exact"/> or
-    /// <see cref="ResponseCacheHit.Semantic"/> — with no provider call; null for an answer from a provider.
+    /// <see cref="ResponseCacheHit.Semantic"/> with no provider call, <see cref="ResponseCacheHit.Partial"/> for an
+    /// embeddings request whose missing items the provider embedded; null for an answer wholly from a provider.
     /// </summary>
     public string? ResponseCacheHit { get; init; }
 
     /// <summary>For a semantic hit, the similarity of the query to the cached one.</summary>
     public double? ResponseCacheSimilarity { get; init; }
 
-    /// <summary>For a cache hit, what the call would have cost from the provider at the day's price; null when unpriced.</summary>
+    /// <summary>For a cache hit, what the call (or the kept items) would have cost from the provider at the day's price; null when unpriced.</summary>
     public decimal? ResponseCacheSavedUsd { get; init; }
     public string? Error { get; init; }
 }

@@ -57,6 +57,15 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     /// <summary>Set when the response cache may keep this request's answer (it missed, and the client allows keeping).</summary>
     public Optimization.ResponseCaching.CacheFill? CacheFill { get; set; }
 
+    /// <summary>An embeddings request looked up item by item: its kept vectors are merged into the provider's answer.</summary>
+    public Optimization.ResponseCaching.EmbeddingItems? EmbeddingItems { get; set; }
+
+    /// <summary><see cref="Ledger.ResponseCacheHit.Partial"/> when some embeddings items were kept, and what they saved.</summary>
+    public string? ResponseCacheHit { get; set; }
+
+    /// <inheritdoc cref="Ledger.UsageRecord.ResponseCacheSavedUsd"/>
+    public decimal? ResponseCacheSavedUsd { get; set; }
+
     /// <summary>TPM admissions (of the key, and of each deployment called) made on the estimate, corrected with the real tokens at settlement.</summary>
     public List<Policy.RateLimits.SlidingWindowLog.Ticket> TokenTickets { get; } = [];
 

@@ -136,6 +136,19 @@ public sealed class ProxyRequestHandler(
             var deployment = candidates[0];
             context.Response.Headers[DeploymentHeader] = deployment.Name;
 
+            // Embeddings are looked up item by item: only the items not kept go to the provider (and are counted, limited
+            // and reserved for below).
+            Optimization.ResponseCaching.EmbeddingItems? embeddingItems = null;
+            var bypassed = false;
+            if (endpoint == GatewayEndpoint.Embeddings)
+            {
+                embeddingItems = cache.LookItems(caller.KeyId, caller.Key?.Tags, parsed.Model, parsed.Body, context.Request.Headers, out bypassed);
+                if (embeddingItems is { Missing.Count: > 0 } some && some.Missing.Count < some.Count)
+                {
+                    parsed.ReplaceBody(some.BodyWithMissing(parsed.Body));
+                }
+            }
+
             // Counted at most once, and only when a limit or a budget needs it.
             RequestEstimate? estimate = null;
             RequestEstimate Estimate() => estimate ??= RequestEstimate.Of(parsed.Body, parsed.RawBody.Span, deployment, startedAt);
@@ -152,7 +165,22 @@ public sealed class ProxyRequestHandler(
             }
 
             // A kept answer costs nothing: it is served before rate limits and budgets, which guard provider calls.
-            if (cache.Look(caller.KeyId, caller.Key?.Tags, endpoint, parsed.Model, parsed.Body, context.Request.Headers, out var bypassed) is { } lookup)
+            if (embeddingItems is not null)
+            {
+                if (embeddingItems.Missing.Count == 0)
+                {
+                    await cacheHits.WriteEmbeddingsAsync(context, exchange, candidates, embeddingItems);
+                    return;
+                }
+
+                exchange.EmbeddingItems = embeddingItems;
+                if (embeddingItems.Missing.Count < embeddingItems.Count)
+                {
+                    exchange.ResponseCacheHit = ResponseCacheHit.Partial;
+                    exchange.ResponseCacheSavedUsd = Optimization.ResponseCaching.CacheHitResponder.Saved(deployment, embeddingItems.HitUsage, startedAt);
+                }
+            }
+            else if (cache.Look(caller.KeyId, caller.Key?.Tags, endpoint, parsed.Model, parsed.Body, context.Request.Headers, out bypassed) is { } lookup)
             {
                 if (lookup.Hit is { } hit)
                 {
@@ -163,9 +191,10 @@ public sealed class ProxyRequestHandler(
                 exchange.CacheFill = lookup.Fill;
             }
 
-            if (exchange.CacheFill is not null || bypassed)
+            if (exchange.CacheFill is not null || exchange.EmbeddingItems is not null || bypassed)
             {
-                context.Response.Headers[Optimization.ResponseCaching.ResponseCache.Header] = bypassed ? "bypass" : "miss";
+                context.Response.Headers[Optimization.ResponseCaching.ResponseCache.Header] =
+                    bypassed ? "bypass" : exchange.ResponseCacheHit == ResponseCacheHit.Partial ? "partial" : "miss";
             }
 
             var wantsStreamUsage = RequestBodyRewriter.ClientWantsStreamUsage(parsed.Body);
@@ -336,6 +365,21 @@ public sealed class ProxyRequestHandler(
         }
 
         var body = reply.IsSuccess ? reply.Body : scrubber.Scrub(reply.Body);
+        if (reply.IsSuccess && exchange.EmbeddingItems is { } items)
+        {
+            var merged = items.Merge(body, record.Usage.InputTokens, exchange.Deployment.Name, exchange.Deployment.Config.Model, exchange.RequestId, time.GetUtcNow(), cache.Keep);
+            if (items.Missing.Count < items.Count)
+            {
+                if (merged is null)
+                {
+                    await ErrorResponder.WriteAsync(context.Response, exchange.Endpoint, GatewayError.Upstream(
+                        StatusCodes.Status502BadGateway, "The provider's embeddings answer did not hold one vector per input sent, so it could not be merged with the kept vectors."));
+                    return;
+                }
+
+                body = merged;
+            }
+        }
         if (reply.IsSuccess && exchange.IdempotencyClaim is { } claim)
         {
             await claim.KeepAsync(exchange.RequestId, reply.StatusCode, reply.ContentType, [.. reply.Headers, new(DeploymentHeader, exchange.Deployment.Name)], body);

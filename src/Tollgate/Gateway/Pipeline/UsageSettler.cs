@@ -45,6 +45,8 @@ public sealed partial class UsageSettler(
             Cost = cost,
             PriceSource = source,
             CacheSavingsUsd = savings,
+            ResponseCacheHit = exchange.ResponseCacheHit,
+            ResponseCacheSavedUsd = exchange.ResponseCacheSavedUsd,
             Error = result.Error is { } error ? scrubber.Scrub(error) : null,
         };
         budgets.Settle(exchange.Reservation, record.Cost.Total ?? 0);

@@ -24,6 +24,34 @@ public sealed class CacheHitResponder(LedgerQueue ledger, Analytics.Metrics.Gate
         ArgumentNullException.ThrowIfNull(answer);
         var deployment = candidates.FirstOrDefault(d => d.Name == answer.Deployment) ?? candidates[0];
         var saved = Saved(deployment, answer.Usage, exchange.StartedAt);
+        await RecordAsync(exchange, deployment, saved);
+
+        var response = context.Response;
+        foreach (var (name, value) in answer.Headers)
+        {
+            response.Headers[name] = value;
+        }
+
+        response.Headers[ResponseCache.SourceHeader] = answer.SourceRequestId;
+        await WriteBodyAsync(context, exchange, deployment, saved, answer.ContentType, answer.Body);
+    }
+
+    /// <summary>Answers an embeddings request every item of which was kept.</summary>
+    public async Task WriteEmbeddingsAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, EmbeddingItems items)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(exchange);
+        ArgumentNullException.ThrowIfNull(candidates);
+        ArgumentNullException.ThrowIfNull(items);
+        var deployment = candidates[0];
+        var saved = Saved(deployment, items.HitUsage, exchange.StartedAt);
+        await RecordAsync(exchange, deployment, saved);
+        await WriteBodyAsync(context, exchange, deployment, saved, "application/json", items.AllKept(deployment.Config.Model));
+    }
+
+    private async Task RecordAsync(Exchange exchange, Deployment deployment, decimal? saved)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
         var record = new UsageRecord
         {
             Id = exchange.RequestId,
@@ -47,16 +75,13 @@ public sealed class CacheHitResponder(LedgerQueue ledger, Analytics.Metrics.Gate
         };
         metrics.Recorded(record);
         await ledger.EnqueueAsync(record);
+    }
 
+    private static async Task WriteBodyAsync(HttpContext context, Exchange exchange, Deployment deployment, decimal? saved, string contentType, byte[] body)
+    {
         var response = context.Response;
-        foreach (var (name, value) in answer.Headers)
-        {
-            response.Headers[name] = value;
-        }
-
         response.Headers[ProxyRequestHandler.DeploymentHeader] = deployment.Name;
         response.Headers[ResponseCache.Header] = "hit";
-        response.Headers[ResponseCache.SourceHeader] = answer.SourceRequestId;
         response.Headers[ProxyRequestHandler.CostHeader] = "0";
         if (saved is { } amount)
         {
@@ -64,21 +89,21 @@ public sealed class CacheHitResponder(LedgerQueue ledger, Analytics.Metrics.Gate
         }
 
         response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = answer.ContentType;
+        response.ContentType = contentType;
         if (exchange.Stream)
         {
             response.Headers.CacheControl = "no-cache";
         }
         else
         {
-            response.ContentLength = answer.Body.Length;
+            response.ContentLength = body.Length;
         }
 
-        await response.Body.WriteAsync(answer.Body, context.RequestAborted);
+        await response.Body.WriteAsync(body, context.RequestAborted);
     }
 
     /// <summary>The kept answer's usage at the day's per-token price; null for a deployment priced per hour or not at all.</summary>
-    private static decimal? Saved(Deployment deployment, Usage usage, DateTimeOffset at) =>
+    public static decimal? Saved(Deployment deployment, Usage usage, DateTimeOffset at) =>
         deployment.Pricing.Hourly is null && deployment.Pricing.On(DateOnly.FromDateTime(at.UtcDateTime)) is DeploymentPrice.PerToken perToken
             ? CostCalculator.Price(usage, perToken.Price).Total
             : null;

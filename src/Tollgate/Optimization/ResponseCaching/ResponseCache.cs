@@ -23,8 +23,8 @@ public sealed partial class ResponseCache(
     /// <summary>Response header of a hit: what the call would have cost from the provider.</summary>
     public const string SavedHeader = "X-Tollgate-Saved-USD";
 
-    /// <summary>Endpoints whose answers are cached whole.</summary>
-    public static bool Caches(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Messages or GatewayEndpoint.Embeddings;
+    /// <summary>Endpoints whose answers are cached whole (embeddings are cached item by item: see <see cref="LookItems"/>).</summary>
+    public static bool Caches(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Messages;
 
     public ResponseCacheSettings Settings => settings;
 
@@ -78,6 +78,71 @@ public sealed partial class ResponseCache(
         return new CacheLookup(hit, new CacheFill(key, tenant, alias, Math.Min(settings.MaxBytes, MaxStreamBytes)));
     }
 
+    /// <summary>
+    /// Looks each input item of an embeddings request up. Null when the cache does not apply (off, another alias, the
+    /// client said <c>no-store</c>, or an input that is not a string or a list of strings or id arrays).
+    /// </summary>
+    public EmbeddingItems? LookItems(string keyId, IReadOnlyDictionary<string, string>? keyTags, string alias, JsonElement body, IHeaderDictionary headers, out bool bypassed)
+    {
+        bypassed = false;
+        if (!settings.Covers(alias))
+        {
+            return null;
+        }
+
+        var directive = CacheDirective.Read(headers);
+        bypassed = !directive.MayServe;
+        if (!directive.MayStore)
+        {
+            metrics.CacheMiss("exact", "bypass");
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        var failed = false;
+        CachedAnswer? Get(string key)
+        {
+            if (failed)
+            {
+                return null;
+            }
+
+            try
+            {
+                return store.Get(key, now);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failed = true;
+                metrics.CacheMiss("exact", "store_error");
+                LogStoreFailed(logger, "read", ex);
+                return null;
+            }
+        }
+
+        var items = EmbeddingItems.Look(settings.Scope.TenantOf(keyId, keyTags), alias, body, directive.MayServe, directive.MayStore, Get);
+        if (items is { Missing.Count: > 0 } && !bypassed && !failed)
+        {
+            metrics.CacheMiss("exact", "miss");
+        }
+
+        return items;
+    }
+
+    /// <summary>Keeps one answer (an embeddings item's vector); a store that fails is logged and counted.</summary>
+    public void Keep(CachedAnswer answer)
+    {
+        try
+        {
+            store.Put(answer);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            metrics.CacheMiss("exact", "store_error");
+            LogStoreFailed(logger, "write", ex);
+        }
+    }
+
     /// <summary>The largest stream collected for keeping; a longer one is passed on and not kept.</summary>
     public const long MaxStreamBytes = 16L * 1024 * 1024;
 
@@ -85,15 +150,7 @@ public sealed partial class ResponseCache(
     public void Keep(CacheFill fill, string deployment, Usage usage, string sourceRequestId, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, ReadOnlyMemory<byte> body)
     {
         ArgumentNullException.ThrowIfNull(fill);
-        try
-        {
-            store.Put(new CachedAnswer(fill.Key, fill.Tenant, fill.Alias, deployment, usage, sourceRequestId, time.GetUtcNow(), contentType, headers, body.ToArray()));
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            metrics.CacheMiss("exact", "store_error");
-            LogStoreFailed(logger, "write", ex);
-        }
+        Keep(new CachedAnswer(fill.Key, fill.Tenant, fill.Alias, deployment, usage, sourceRequestId, time.GetUtcNow(), contentType, headers, body.ToArray()));
     }
 
     public int Purge(CachePurgeFilter filter) => store.Purge(filter, time.GetUtcNow());

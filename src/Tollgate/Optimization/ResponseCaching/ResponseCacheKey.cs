@@ -26,14 +26,47 @@ public static class ResponseCacheKey
             writer.WriteStringValue("v1");
             writer.WriteStringValue(tenant);
             writer.WriteStringValue(endpoint.ToString());
-            WriteCanonical(writer, body, root: true);
+            WriteCanonical(writer, body, root: true, AttributionOnly);
             writer.WriteEndArray();
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
     }
 
-    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element, bool root)
+    /// <summary>
+    /// The key of one item of an embeddings request: the request's other fields (model, dimensions, encoding_format…)
+    /// in canonical form, written once and shared by its items, then the item.
+    /// </summary>
+    public static string OfEmbeddingItem(ReadOnlySpan<byte> requestPrefix, JsonElement item)
+    {
+        var buffer = new ArrayBufferWriter<byte>(requestPrefix.Length + 256);
+        buffer.Write(requestPrefix);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            item.WriteTo(writer);
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+    }
+
+    /// <summary>What every item key of an embeddings request starts with: tenant and request without its input.</summary>
+    public static byte[] EmbeddingRequestPrefix(string tenant, JsonElement body)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            writer.WriteStringValue("v1-item");
+            writer.WriteStringValue(tenant);
+            WriteCanonical(writer, body, root: true, [.. AttributionOnly, "input"]);
+            writer.WriteEndArray();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element, bool root, string[] skipAtRoot)
     {
         switch (element.ValueKind)
         {
@@ -42,7 +75,7 @@ public static class ResponseCacheKey
                 var properties = new List<JsonProperty>();
                 foreach (var property in element.EnumerateObject())
                 {
-                    if (!(root && AttributionOnly.Contains(property.Name)))
+                    if (!(root && skipAtRoot.Contains(property.Name)))
                     {
                         properties.Add(property);
                     }
@@ -52,7 +85,7 @@ public static class ResponseCacheKey
                 foreach (var property in properties)
                 {
                     writer.WritePropertyName(property.Name);
-                    WriteCanonical(writer, property.Value, root: false);
+                    WriteCanonical(writer, property.Value, root: false, skipAtRoot);
                 }
 
                 writer.WriteEndObject();
@@ -61,7 +94,7 @@ public static class ResponseCacheKey
                 writer.WriteStartArray();
                 foreach (var item in element.EnumerateArray())
                 {
-                    WriteCanonical(writer, item, root: false);
+                    WriteCanonical(writer, item, root: false, skipAtRoot);
                 }
 
                 writer.WriteEndArray();
