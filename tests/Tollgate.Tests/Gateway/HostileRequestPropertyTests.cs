@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using CsCheck;
 using Tollgate.FakeProviders;
+using Tollgate.Ledger;
 using Tollgate.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -36,6 +37,8 @@ public sealed class HostileRequestPropertyTests(ITestOutputHelper output) : IAsy
         _gemini = await FakeGeminiUpstream.StartAsync();
         _gateway = await TestGateway.StartAsync($$"""
             max_request_body_bytes: 4194304
+            cache:
+              exact: { ttl_seconds: 3600 }
             retries:
               max_retries: 0
             budgets:
@@ -121,9 +124,12 @@ public sealed class HostileRequestPropertyTests(ITestOutputHelper output) : IAsy
         Assert.Equal(HttpStatusCode.OK, normal.StatusCode);
         var reachedProviders = _openAi.Received.Count + _anthropic.Received.Count + _gemini.Received.Count;
         var records = await _gateway.RecordsAsync(reachedProviders);
-        var providerRecords = records.Where(r => r.Provider != "mock").ToList();
+        // With the response cache on, a whole hit is recorded without a provider call ($0); a partly kept embeddings call did reach one.
+        var providerRecords = records.Where(r => r.Provider != "mock" && r.ResponseCacheHit != ResponseCacheHit.Exact).ToList();
+        Assert.All(records.Where(r => r.ResponseCacheHit == ResponseCacheHit.Exact), r => Assert.Equal(0m, r.Cost.Total));
         output.WriteLine($"provider calls: openai {_openAi.Received.Count}, anthropic {_anthropic.Received.Count}, gemini {_gemini.Received.Count}; "
-            + $"records: {string.Join(", ", providerRecords.GroupBy(r => (r.Provider, r.Endpoint, r.Status)).Select(g => $"{g.Key} {g.Count()}"))}");
+            + $"records: {string.Join(", ", providerRecords.GroupBy(r => (r.Provider, r.Endpoint, r.Status)).Select(g => $"{g.Key} {g.Count()}"))}; "
+            + $"cache hits: {records.Count(r => r.ResponseCacheHit == ResponseCacheHit.Exact)}, partial: {records.Count(r => r.ResponseCacheHit == ResponseCacheHit.Partial)}");
         Assert.Equal(reachedProviders, providerRecords.Count);
         Assert.Equal(providerRecords.Count, providerRecords.Select(r => r.Id).Distinct().Count());
         Assert.DoesNotContain(records, r => (r.Error ?? "").Contains("upstream-secret", StringComparison.Ordinal));

@@ -83,19 +83,6 @@ public static class PromptTokenCounter
         return tally.Result();
     }
 
-    /// <summary>The tokens of one embeddings input item: a string counted by the model's encoding, or a pre-tokenised array of ids.</summary>
-    public static long EmbeddingItemTokens(JsonElement item, string model)
-    {
-        if (item.ValueKind == JsonValueKind.Array)
-        {
-            return item.GetArrayLength();
-        }
-
-        var tally = new Tally(model, requestAllowance: 0);
-        tally.EmbeddingInput(item);
-        return tally.Result().Tokens;
-    }
-
     /// <summary>How a model's prompt is counted (<see cref="PromptTokenCount.Method"/>): two models with one method count alike.</summary>
     public static string MethodFor(string model) => ModelEncodings.For(model)?.Name ?? Approximation;
 

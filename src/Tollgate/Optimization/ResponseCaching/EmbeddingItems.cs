@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
 using Tollgate.Metering;
-using Tollgate.Metering.Tokenization;
 
 namespace Tollgate.Optimization.ResponseCaching;
 
@@ -152,7 +151,7 @@ public sealed class EmbeddingItems
         var model = document.RootElement.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : upstreamModel;
         if (_fill)
         {
-            var shares = Shares(billedTokens ?? 0, upstreamModel);
+            var shares = Shares(billedTokens ?? 0);
             for (var k = 0; k < _missing.Length; k++)
             {
                 var item = _missing[k];
@@ -163,10 +162,21 @@ public sealed class EmbeddingItems
         return Compose(model, billedTokens ?? 0, i => _hits[i]?.Body ?? fresh[i]);
     }
 
-    /// <summary>The billed tokens split over the missing items in proportion to their own counts (the last takes the remainder).</summary>
-    private long[] Shares(long billed, string model)
+    /// <summary>
+    /// The billed tokens split over the missing items in proportion to their length (UTF-8 bytes of a text, ids of a
+    /// pre-tokenised input; the last takes the remainder, so the shares add up to the bill). Lengths, not token
+    /// counts: counting a batch of megabyte inputs a second time would cost more CPU than the shares are worth.
+    /// </summary>
+    private long[] Shares(long billed)
     {
-        var counts = _missing.Select(i => PromptTokenCounter.EmbeddingItemTokens(_items[i], model)).ToArray();
+        if (_missing.Length == 1)
+        {
+            return [billed];
+        }
+
+        var counts = _missing.Select(i => _items[i].ValueKind == JsonValueKind.String
+            ? System.Text.Encoding.UTF8.GetByteCount(_items[i].GetString()!)
+            : (long)_items[i].GetArrayLength()).ToArray();
         var total = counts.Sum();
         var shares = new long[counts.Length];
         long given = 0;
