@@ -31,6 +31,46 @@ public static class CacheCommand
             return admin.RunAsync(parse, client => client.DeleteAsync(path, ct), AdminApiClient.PrintJson, ct);
         });
 
-        return admin.Attach(new Command("cache", "The response cache, through the running gateway's admin API.") { show, purge });
+        return admin.Attach(new Command("cache", "The response cache, through the running gateway's admin API; and an offline evaluation of semantic lookups.") { show, purge, EvalCommand() });
+    }
+
+    /// <summary><c>tollgate cache eval --pairs FILE</c>: precision, recall and hit rate of semantic lookups on labelled pairs.</summary>
+    private static Command EvalCommand()
+    {
+        var pairs = new Option<string>("--pairs") { Description = "JSON array of {text_a, text_b, label} (label 1: the same question).", Required = true };
+        var limit = new Option<int>("--limit") { Description = "Pairs used (shuffled, then halved into tuning and held-out).", DefaultValueFactory = _ => 10_000 };
+        var seed = new Option<int>("--seed") { Description = "Shuffle seed.", DefaultValueFactory = _ => 1 };
+        var precision = new Option<double>("--precision") { Description = "Precision the threshold is chosen for on the tuning half.", DefaultValueFactory = _ => 0.90 };
+        var raw = new Option<bool>("--no-normalise") { Description = "Embed the questions as written, not normalised." };
+        var embedderName = new Option<string>("--embedder") { Description = "lexical (no model) or minilm (all-MiniLM-L6-v2 on ONNX Runtime, in-process).", DefaultValueFactory = _ => "lexical" };
+        embedderName.AcceptOnlyFromAmong("lexical", "minilm");
+        var eval = new Command("eval", "Evaluate semantic cache lookups on labelled question pairs (offline; no gateway needed).") { pairs, limit, seed, precision, raw, embedderName };
+        eval.SetAction(async (parse, ct) =>
+        {
+            var path = parse.GetValue(pairs)!;
+            if (!File.Exists(path))
+            {
+                await Console.Error.WriteLineAsync($"No file at {Path.GetFullPath(path)}.");
+                return 1;
+            }
+
+            var (tuning, heldOut) = Optimization.SemanticCaching.CacheEvaluation.Split(Optimization.SemanticCaching.CacheEvaluation.Read(path), parse.GetValue(limit), parse.GetValue(seed));
+            using var model = parse.GetValue(embedderName) == "minilm" ? new Optimization.SemanticCaching.MiniLmEmbedder() : null;
+            Optimization.SemanticCaching.ITextEmbedder embedder = model is not null ? model : new Optimization.SemanticCaching.LexicalEmbedder();
+            var normalise = !parse.GetValue(raw);
+            var name = Path.GetFileName(path);
+            Console.WriteLine("## Lookups: each half loaded into one index, every text_b looking up its nearest entry");
+            Console.WriteLine();
+            var a = await Optimization.SemanticCaching.CacheEvaluation.RunAsync(tuning, embedder, normalise, ct);
+            var b = await Optimization.SemanticCaching.CacheEvaluation.RunAsync(heldOut, embedder, normalise, ct);
+            Console.WriteLine(Optimization.SemanticCaching.CacheEvaluation.Report(name, embedder.Name, normalise, a, b, parse.GetValue(precision)));
+            Console.WriteLine("## Pairs: each pair alone, its two questions' similarity");
+            Console.WriteLine();
+            var pa = await Optimization.SemanticCaching.CacheEvaluation.RunPairwiseAsync(tuning, embedder, normalise, ct);
+            var pb = await Optimization.SemanticCaching.CacheEvaluation.RunPairwiseAsync(heldOut, embedder, normalise, ct);
+            Console.WriteLine(Optimization.SemanticCaching.CacheEvaluation.Report(name, embedder.Name, normalise, pa, pb, parse.GetValue(precision)));
+            return 0;
+        });
+        return eval;
     }
 }

@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text;
+
+namespace Tollgate.Optimization.SemanticCaching;
+
+/// <summary>
+/// A question as the semantic cache compares it: Unicode NFC, lowercase, words split on anything that is not a letter,
+/// a digit or a combining mark, numbers written one way (1,000 / 1.000 / 1000 → 1000; 2,5 / 2.5 → 2.5), and the
+/// English and Vietnamese words that carry no meaning of their own dropped. What differs between two questions that a
+/// similarity cannot be trusted with — the numbers, a negation, a capitalised name — is kept apart for the guards.
+/// </summary>
+public sealed class QueryText
+{
+    private static readonly HashSet<string> Stopwords = new(StringComparer.Ordinal)
+    {
+        // English function words. Kept: question words ("how" and "why" ask different things), pronouns ("your
+        // happiness" is not "happiness") and past tenses ("how did you" is not "how do I").
+        "a", "an", "the", "is", "are", "be", "been", "being", "am", "do", "does", "to", "of", "in", "on",
+        "for", "at", "by", "with", "and", "or", "it", "its", "this", "that",
+        "these", "those", "there", "can", "could", "would", "should", "will", "shall", "may", "might", "please", "some",
+        "any", "just", "so", "really", "actually", "s",
+        // Vietnamese function words, particles and forms of address common in customer questions.
+        "là", "và", "của", "có", "cho", "với", "các", "những", "một", "thì", "mà", "được", "này", "đó", "ấy", "ở", "tại",
+        "về", "để", "từ", "như", "trong", "ạ", "à", "ơi", "nhé", "nha", "nhỉ", "vậy", "thế", "ra",
+        "shop", "ad", "admin", "hỏi", "xin", "vui", "lòng", "làm", "ơn", "giúp", "biết",
+        "rồi", "luôn", "lắm", "hả",
+    };
+
+    private static readonly HashSet<string> Negations = new(StringComparer.Ordinal)
+    {
+        "not", "no", "never", "cannot", "cant", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont",
+        "without", "none", "nor", "nothing", "nobody", "neither",
+        "không", "chưa", "chẳng", "chả", "đừng", "chớ", "hông", "khỏi", "cấm", "ko",
+    };
+
+    private QueryText(string normalised, IReadOnlySet<string> numbers, IReadOnlySet<string> negations, IReadOnlySet<string> names)
+    {
+        Normalised = normalised;
+        Numbers = numbers;
+        NegationWords = negations;
+        Names = names;
+    }
+
+    /// <summary>The words compared by similarity, space-separated.</summary>
+    public string Normalised { get; }
+
+    /// <summary>Every number in the question, written one way.</summary>
+    public IReadOnlySet<string> Numbers { get; }
+
+    /// <summary>The negation words in the question.</summary>
+    public IReadOnlySet<string> NegationWords { get; }
+
+    /// <summary>Words written with a capital inside a sentence (names of people, places, products), lowercased.</summary>
+    public IReadOnlySet<string> Names { get; }
+
+    public static QueryText Of(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var composed = text.Normalize(NormalizationForm.FormC);
+        var words = new List<string>();
+        var numbers = new HashSet<string>(StringComparer.Ordinal);
+        var negations = new HashSet<string>(StringComparer.Ordinal);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var sentenceStart = true;
+        foreach (var (token, isNumber) in Tokens(composed))
+        {
+            if (isNumber)
+            {
+                numbers.Add(token);
+                words.Add(token);
+                sentenceStart = false;
+                continue;
+            }
+
+            if (token == ".")
+            {
+                sentenceStart = true;
+                continue;
+            }
+
+            var lower = token.ToLowerInvariant();
+            if (!sentenceStart && char.IsUpper(token[0]) && !Stopwords.Contains(lower) && lower != "i")
+            {
+                names.Add(lower);
+            }
+
+            sentenceStart = false;
+            var bare = lower.Replace("'", string.Empty, StringComparison.Ordinal).Replace("’", string.Empty, StringComparison.Ordinal);
+            if (Negations.Contains(bare))
+            {
+                negations.Add(bare);
+            }
+
+            if (!Stopwords.Contains(bare))
+            {
+                words.Add(bare);
+            }
+        }
+
+        return new QueryText(string.Join(' ', words), numbers, negations, names);
+    }
+
+    /// <summary>
+    /// Why a cached question must not answer this one although they are similar: a number, a negation or a name that
+    /// one has and the other has not. Null when none.
+    /// </summary>
+    public string? Conflict(QueryText cached)
+    {
+        ArgumentNullException.ThrowIfNull(cached);
+        if (!Numbers.SetEquals(cached.Numbers))
+        {
+            return "numbers";
+        }
+
+        if (!NegationWords.SetEquals(cached.NegationWords))
+        {
+            return "negation";
+        }
+
+        return Names.SetEquals(cached.Names) ? null : "names";
+    }
+
+    /// <summary>Words (letters, digits, combining marks, inner apostrophes), numbers written one way, and "." at sentence ends.</summary>
+    private static IEnumerable<(string Token, bool IsNumber)> Tokens(string text)
+    {
+        var i = 0;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            if (char.IsDigit(c))
+            {
+                var start = i;
+                while (i < text.Length && (char.IsDigit(text[i]) || ((text[i] is '.' or ',') && i + 1 < text.Length && char.IsDigit(text[i + 1]))))
+                {
+                    i++;
+                }
+
+                yield return (NumberText(text[start..i]), true);
+                continue;
+            }
+
+            if (char.IsLetter(c))
+            {
+                var start = i;
+                while (i < text.Length && (char.IsLetterOrDigit(text[i]) || CharUnicodeInfo.GetUnicodeCategory(text[i]) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark
+                    || ((text[i] is '\'' or '’') && i + 1 < text.Length && char.IsLetter(text[i + 1]))))
+                {
+                    i++;
+                }
+
+                yield return (text[start..i], false);
+                continue;
+            }
+
+            if (c is '.' or '?' or '!' or '\n')
+            {
+                yield return (".", false);
+            }
+
+            i++;
+        }
+    }
+
+    /// <summary>
+    /// 1,000 and 1.000 (a separator before exactly three digits, repeated) are one thousand; 2,5 and 2.5 are two and a half.
+    /// </summary>
+    private static string NumberText(string raw)
+    {
+        var parts = raw.Split('.', ',');
+        if (parts.Length > 1 && parts.Skip(1).All(p => p.Length == 3))
+        {
+            return string.Concat(parts).TrimStart('0') is { Length: > 0 } whole ? whole : "0";
+        }
+
+        if (parts.Length == 2)
+        {
+            var whole = parts[0].TrimStart('0');
+            var fraction = parts[1].TrimEnd('0');
+            return (whole.Length == 0 ? "0" : whole) + (fraction.Length == 0 ? string.Empty : "." + fraction);
+        }
+
+        return raw.TrimStart('0') is { Length: > 0 } plain ? plain : "0";
+    }
+}

@@ -1,0 +1,152 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Tollgate.Optimization.SemanticCaching;
+
+/// <summary>
+/// Nearest cached question by cosine (dot product of unit vectors). Up to <see cref="ExactScanLimit"/> entries every
+/// vector is compared (SIMD dot products, <see cref="TensorPrimitives"/>). Past that, reading every vector becomes
+/// memory-bound (100,000 × 384 floats is 150 MB a query), so each vector also has a 256-bit
+/// SimHash (signs of its projections on fixed random hyperplanes: the fraction of differing bits estimates the angle):
+/// a popcount scan over those 32 bytes per entry picks the <see cref="Candidates"/> closest, and only they are compared
+/// exactly. Entries are removed by id and their slots reused. Not thread-safe: the caller holds a lock.
+/// </summary>
+public sealed class VectorIndex
+{
+    public const int ExactScanLimit = 4096;
+    public const int Candidates = 64;
+    private const int CodeWords = 4; // 256 bits
+
+    private readonly int _dimensions;
+    private readonly float[] _hyperplanes;
+    private float[] _vectors;
+    private ulong[] _codes;
+    private bool[] _live;
+    private readonly Stack<int> _free = new();
+    private int _slots;
+
+    public VectorIndex(int dimensions, int seed = 20261206)
+    {
+        _dimensions = dimensions;
+        var random = new Random(seed);
+        _hyperplanes = new float[CodeWords * 64 * dimensions];
+        for (var i = 0; i < _hyperplanes.Length; i++)
+        {
+            // Box–Muller: Gaussian directions make every angle equally likely to be split.
+            _hyperplanes[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+        }
+
+        _vectors = new float[16 * dimensions];
+        _codes = new ulong[16 * CodeWords];
+        _live = new bool[16];
+    }
+
+    /// <summary>Entries held.</summary>
+    public int Count { get; private set; }
+
+    public int Add(ReadOnlySpan<float> vector)
+    {
+        if (vector.Length != _dimensions)
+        {
+            throw new ArgumentException($"A vector of {vector.Length} dimensions, not {_dimensions}.", nameof(vector));
+        }
+
+        var id = _free.Count > 0 ? _free.Pop() : _slots++;
+        if (id >= _live.Length)
+        {
+            var capacity = _live.Length * 2;
+            Array.Resize(ref _vectors, capacity * _dimensions);
+            Array.Resize(ref _codes, capacity * CodeWords);
+            Array.Resize(ref _live, capacity);
+        }
+
+        vector.CopyTo(_vectors.AsSpan(id * _dimensions, _dimensions));
+        Code(vector, _codes.AsSpan(id * CodeWords, CodeWords));
+        _live[id] = true;
+        Count++;
+        return id;
+    }
+
+    public void Remove(int id)
+    {
+        if (id >= 0 && id < _slots && _live[id])
+        {
+            _live[id] = false;
+            _free.Push(id);
+            Count--;
+        }
+    }
+
+    /// <summary>The most similar live entry and its cosine; null when the index is empty.</summary>
+    public (int Id, float Similarity)? Nearest(ReadOnlySpan<float> query)
+    {
+        if (Count == 0)
+        {
+            return null;
+        }
+
+        if (Count <= ExactScanLimit)
+        {
+            return Best(query, Enumerable.Range(0, _slots).Where(i => _live[i]));
+        }
+
+        Span<ulong> code = stackalloc ulong[CodeWords];
+        Code(query, code);
+        var heap = new PriorityQueue<int, int>(Candidates + 1, Comparer<int>.Create((a, b) => b.CompareTo(a)));
+        for (var i = 0; i < _slots; i++)
+        {
+            if (!_live[i])
+            {
+                continue;
+            }
+
+            var at = i * CodeWords;
+            var distance = BitOperations.PopCount(code[0] ^ _codes[at]) + BitOperations.PopCount(code[1] ^ _codes[at + 1])
+                + BitOperations.PopCount(code[2] ^ _codes[at + 2]) + BitOperations.PopCount(code[3] ^ _codes[at + 3]);
+            if (heap.Count < Candidates)
+            {
+                heap.Enqueue(i, distance);
+            }
+            else if (heap.TryPeek(out _, out var worst) && distance < worst)
+            {
+                heap.DequeueEnqueue(i, distance);
+            }
+        }
+
+        var candidates = new List<int>(heap.Count);
+        while (heap.TryDequeue(out var id, out _))
+        {
+            candidates.Add(id);
+        }
+
+        return Best(query, candidates);
+    }
+
+    private (int Id, float Similarity)? Best(ReadOnlySpan<float> query, IEnumerable<int> ids)
+    {
+        var best = -1;
+        var bestScore = float.NegativeInfinity;
+        foreach (var id in ids)
+        {
+            var score = TensorPrimitives.Dot(query, _vectors.AsSpan(id * _dimensions, _dimensions));
+            if (score > bestScore)
+            {
+                (best, bestScore) = (id, score);
+            }
+        }
+
+        return best < 0 ? null : (best, bestScore);
+    }
+
+    private void Code(ReadOnlySpan<float> vector, Span<ulong> code)
+    {
+        code.Clear();
+        for (var bit = 0; bit < CodeWords * 64; bit++)
+        {
+            if (TensorPrimitives.Dot(vector, _hyperplanes.AsSpan(bit * _dimensions, _dimensions)) >= 0)
+            {
+                code[bit / 64] |= 1UL << (bit % 64);
+            }
+        }
+    }
+}

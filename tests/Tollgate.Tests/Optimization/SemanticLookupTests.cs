@@ -1,0 +1,106 @@
+using System.Numerics.Tensors;
+using System.Text;
+using Tollgate.Optimization.SemanticCaching;
+using Xunit;
+
+namespace Tollgate.Tests.Optimization;
+
+/// <summary>How questions are normalised and guarded before a semantic comparison, and that the index finds the nearest.</summary>
+public sealed class SemanticLookupTests
+{
+    [Fact]
+    public void Composed_and_decomposed_vietnamese_case_punctuation_and_particles_normalise_alike()
+    {
+        var composed = QueryText.Of("Shop ơi, bao lâu thì GIAO HÀNG tới Đà Nẵng vậy ạ?");
+        var decomposed = QueryText.Of("bao lâu thì giao hàng tới đà nẵng".Normalize(NormalizationForm.FormD));
+
+        Assert.Equal("bao lâu giao hàng tới đà nẵng", composed.Normalised);
+        Assert.Equal(composed.Normalised, decomposed.Normalised);
+    }
+
+    [Theory]
+    [InlineData("Phí ship 1.000 đồng", "Phí ship 1,000 đồng")]
+    [InlineData("refund within 2,5 days", "refund within 2.50 days")]
+    [InlineData("order 007", "order 7")]
+    public void A_number_written_two_ways_is_one_number(string a, string b)
+    {
+        Assert.Equal(QueryText.Of(a).Numbers, QueryText.Of(b).Numbers);
+        Assert.Null(QueryText.Of(a).Conflict(QueryText.Of(b)));
+    }
+
+    [Theory]
+    [InlineData("Giao hàng trong 2 ngày được không?", "Giao hàng trong 3 ngày được không?", "numbers")]
+    [InlineData("Can I return an opened item?", "Can I not return an opened item?", "negation")]
+    [InlineData("Đơn hàng có được hoàn tiền?", "Đơn hàng không được hoàn tiền?", "negation")]
+    [InlineData("Is the store in Hanoi open on Sunday?", "Is the store in Saigon open on Sunday?", "names")]
+    public void Similar_questions_that_differ_in_a_number_a_negation_or_a_name_are_refused(string cached, string query, string reason)
+    {
+        Assert.Equal(reason, QueryText.Of(query).Conflict(QueryText.Of(cached)));
+    }
+
+    [Fact]
+    public void The_first_word_of_a_sentence_is_not_taken_for_a_name()
+    {
+        Assert.Null(QueryText.Of("Where is my parcel?").Conflict(QueryText.Of("where is my parcel")));
+    }
+
+    [Fact]
+    public void The_lexical_embedder_gives_unit_vectors_and_rewordings_score_above_unrelated_questions()
+    {
+        var embedder = new LexicalEmbedder();
+        var a = embedder.Embed(QueryText.Of("How long does shipping to Da Nang take?").Normalised);
+        var b = embedder.Embed(QueryText.Of("how long does the shipping to da nang take").Normalised);
+        var c = embedder.Embed(QueryText.Of("What is your refund policy for opened items?").Normalised);
+
+        Assert.Equal(1f, TensorPrimitives.Norm(a), 3);
+        Assert.True(TensorPrimitives.Dot(a, b) > 0.99f);
+        Assert.True(TensorPrimitives.Dot(a, c) < 0.3f);
+    }
+
+    [Fact]
+    public void Up_to_the_exact_scan_limit_the_nearest_entry_is_the_brute_force_answer_and_removed_entries_are_not_found()
+    {
+        var random = new Random(7);
+        var index = new VectorIndex(64);
+        var vectors = Enumerable.Range(0, 2_000).Select(_ => Unit(random, 64)).ToList();
+        var ids = vectors.Select(v => index.Add(v)).ToList();
+        for (var i = 0; i < 500; i += 2)
+        {
+            index.Remove(ids[i]);
+        }
+
+        for (var q = 0; q < 100; q++)
+        {
+            var query = Unit(random, 64);
+            var expected = Enumerable.Range(0, vectors.Count).Where(i => i >= 500 || i % 2 == 1)
+                .MaxBy(i => TensorPrimitives.Dot(query, vectors[i]));
+            Assert.Equal(ids[expected], index.Nearest(query)!.Value.Id);
+        }
+    }
+
+    [Fact]
+    public void Past_the_exact_scan_limit_a_near_copy_of_an_entry_still_finds_it()
+    {
+        var random = new Random(11);
+        var index = new VectorIndex(384);
+        var vectors = Enumerable.Range(0, 20_000).Select(_ => Unit(random, 384)).ToList();
+        var ids = vectors.Select(v => index.Add(v)).ToList();
+
+        for (var q = 0; q < 200; q++)
+        {
+            var target = random.Next(vectors.Count);
+            var noisy = vectors[target].Select(x => x + (float)((random.NextDouble() - 0.5) * 0.03)).ToArray();
+            TensorPrimitives.Divide(noisy, TensorPrimitives.Norm(noisy), noisy);
+            var found = index.Nearest(noisy)!.Value;
+            Assert.Equal(ids[target], found.Id);
+            Assert.True(found.Similarity > 0.9f);
+        }
+    }
+
+    private static float[] Unit(Random random, int dimensions)
+    {
+        var vector = Enumerable.Range(0, dimensions).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        TensorPrimitives.Divide(vector, TensorPrimitives.Norm(vector), vector);
+        return vector;
+    }
+}
