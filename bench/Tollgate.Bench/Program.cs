@@ -37,33 +37,24 @@ upstream.ReplyText = "Prince Hamlet feigns madness to avenge his father's murder
 await using var forwarder = await BareForwarder.StartAsync(upstream.BaseUrl);
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "tollgate-bench-" + Guid.NewGuid().ToString("N"));
-var config = ConfigLoader.Parse($"""
+GatewayConfig Config(string settings, string directory) => ConfigLoader.Parse($"""
     listen: 127.0.0.1:0
+    {settings}
     models:
       - alias: gpt-4o-mini
         provider: openai
         model: gpt-4o-mini
         base_url: {upstream.BaseUrl}
         api_key: sk-upstream
-    """, "bench", _ => null) with { Storage = new StorageConfig(dataDirectory, Path.Combine(dataDirectory, "ledger.db")) };
+    """, "bench", _ => null) with { Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")) };
+var config = Config(string.Empty, dataDirectory);
 await using var gateway = GatewayHost.Build(config, MasterKey);
 await gateway.StartAsync();
 var gatewayUrl = new Uri(gateway.Urls.First());
 
 // The same gateway with the exact response cache on: after the first request every one is a hit (a $0 record each).
 var cachedDirectory = dataDirectory + "-cached";
-var cachedConfig = ConfigLoader.Parse($"""
-    listen: 127.0.0.1:0
-    cache:
-      exact:
-        ttl_seconds: 86400
-    models:
-      - alias: gpt-4o-mini
-        provider: openai
-        model: gpt-4o-mini
-        base_url: {upstream.BaseUrl}
-        api_key: sk-upstream
-    """, "bench", _ => null) with { Storage = new StorageConfig(cachedDirectory, Path.Combine(cachedDirectory, "ledger.db")) };
+var cachedConfig = Config("cache: { exact: { ttl_seconds: 86400 } }", cachedDirectory);
 await using var cachedGateway = GatewayHost.Build(cachedConfig, MasterKey);
 await cachedGateway.StartAsync();
 

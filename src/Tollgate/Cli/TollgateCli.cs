@@ -157,6 +157,33 @@ public static class TollgateCli
     }
 
     /// <summary><c>rollups rebuild</c>: the hourly rollups made again from the raw records.</summary>
+    /// <summary>
+    /// The ledger file a command reads: <c>--db</c>, else the config's. Null, with the exit code, when the config is
+    /// invalid or the file does not exist (said on stderr, with <paramref name="missingHint"/>).
+    /// </summary>
+    private static async Task<(string? Path, int ExitCode)> ExistingLedgerAsync(string? database, string? configPath, string missingHint)
+    {
+        var path = database;
+        if (path is null)
+        {
+            var loaded = LoadConfig(configPath);
+            if (loaded is null)
+            {
+                return (null, ConfigErrorExitCode);
+            }
+
+            path = loaded.Storage.SqlitePath;
+        }
+
+        if (!File.Exists(path))
+        {
+            await Console.Error.WriteLineAsync($"No ledger at {Path.GetFullPath(path)}{missingHint}.");
+            return (null, 1);
+        }
+
+        return (path, 0);
+    }
+
     private static Command RollupsCommand()
     {
         var config = ConfigOption();
@@ -164,22 +191,10 @@ public static class TollgateCli
         var rebuild = new Command("rebuild", "Drop the hourly rollups and make them again from the raw records (safe while the gateway runs: reports stay exact meanwhile).") { config, database };
         rebuild.SetAction(async (parse, cancellationToken) =>
         {
-            var path = parse.GetValue(database);
+            var (path, exitCode) = await ExistingLedgerAsync(parse.GetValue(database), parse.GetValue(config), string.Empty);
             if (path is null)
             {
-                var loaded = LoadConfig(parse.GetValue(config));
-                if (loaded is null)
-                {
-                    return ConfigErrorExitCode;
-                }
-
-                path = loaded.Storage.SqlitePath;
-            }
-
-            if (!File.Exists(path))
-            {
-                await Console.Error.WriteLineAsync($"No ledger at {Path.GetFullPath(path)}.");
-                return 1;
+                return exitCode;
             }
 
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
@@ -212,22 +227,10 @@ public static class TollgateCli
                 return 1;
             }
 
-            var path = parse.GetValue(database);
+            var (path, exitCode) = await ExistingLedgerAsync(parse.GetValue(database), parse.GetValue(config), " yet: start the gateway and send a request first");
             if (path is null)
             {
-                var loaded = LoadConfig(parse.GetValue(config));
-                if (loaded is null)
-                {
-                    return ConfigErrorExitCode;
-                }
-
-                path = loaded.Storage.SqlitePath;
-            }
-
-            if (!File.Exists(path))
-            {
-                await Console.Error.WriteLineAsync($"No ledger at {Path.GetFullPath(path)} yet: start the gateway and send a request first.");
-                return 1;
+                return exitCode;
             }
 
             await using var store = new SqliteLedgerStore(path);

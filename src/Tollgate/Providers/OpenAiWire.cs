@@ -121,6 +121,41 @@ public static class OpenAiWire
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// An embeddings answer: <c>{"object":"list","data":[{"object":"embedding","index":i,"embedding":…}],"model",
+    /// "usage":{"prompt_tokens","total_tokens"}}</c>, each vector written by <paramref name="writeVector"/>.
+    /// </summary>
+    public static ReadOnlyMemory<byte> EmbeddingList(int count, Action<Utf8JsonWriter, int> writeVector, string model, long promptTokens)
+    {
+        ArgumentNullException.ThrowIfNull(writeVector);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("object", "list");
+            writer.WriteStartArray("data");
+            for (var i = 0; i < count; i++)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("object", "embedding");
+                writer.WriteNumber("index", i);
+                writer.WritePropertyName("embedding");
+                writeVector(writer, i);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteString("model", model);
+            writer.WriteStartObject("usage");
+            writer.WriteNumber("prompt_tokens", promptTokens);
+            writer.WriteNumber("total_tokens", promptTokens);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenMemory;
+    }
+
     /// <summary>The JSON payload of a stream event, or null when it is not a JSON object (a keep-alive, a marker).</summary>
     public static JsonDocument? TryParseEvent(ReadOnlySpan<byte> data)
     {

@@ -191,35 +191,8 @@ public sealed class EmbeddingItems
         return shares;
     }
 
-    private byte[] Compose(string model, long billedTokens, Func<int, byte[]> vector)
-    {
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("object", "list");
-            writer.WriteStartArray("data");
-            for (var i = 0; i < _items.Length; i++)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("object", "embedding");
-                writer.WriteNumber("index", i);
-                writer.WritePropertyName("embedding");
-                writer.WriteRawValue(vector(i), skipInputValidation: true);
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteString("model", model);
-            writer.WriteStartObject("usage");
-            writer.WriteNumber("prompt_tokens", billedTokens);
-            writer.WriteNumber("total_tokens", billedTokens);
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+    private byte[] Compose(string model, long billedTokens, Func<int, byte[]> vector) =>
+        Providers.OpenAiWire.EmbeddingList(_items.Length, (writer, i) => writer.WriteRawValue(vector(i), skipInputValidation: true), model, billedTokens).ToArray();
 
     private static JsonDocument? Parse(ReadOnlyMemory<byte> json)
     {

@@ -146,37 +146,17 @@ public sealed class MockAdapter(TimeProvider time) : IProviderAdapter
 
         var dimensions = body.TryGetProperty("dimensions", out var d) && d.TryGetInt32(out var n) && n is > 0 and <= 4096 ? n : 256;
         var tokens = inputs.Sum(i => TokenEstimator.FromCharacters(i.Length));
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
+        var list = OpenAiWire.EmbeddingList(inputs.Count, (writer, i) =>
         {
-            writer.WriteStartObject();
-            writer.WriteString("object", "list");
-            writer.WriteStartArray("data");
-            for (var i = 0; i < inputs.Count; i++)
+            writer.WriteStartArray();
+            foreach (var value in Vector(inputs[i], dimensions))
             {
-                writer.WriteStartObject();
-                writer.WriteString("object", "embedding");
-                writer.WriteNumber("index", i);
-                writer.WriteStartArray("embedding");
-                foreach (var value in Vector(inputs[i], dimensions))
-                {
-                    writer.WriteNumberValue(value);
-                }
-
-                writer.WriteEndArray();
-                writer.WriteEndObject();
+                writer.WriteNumberValue(value);
             }
 
             writer.WriteEndArray();
-            writer.WriteString("model", model);
-            writer.WriteStartObject("usage");
-            writer.WriteNumber("prompt_tokens", tokens);
-            writer.WriteNumber("total_tokens", tokens);
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-
-        return (buffer.WrittenMemory, tokens);
+        }, model, tokens);
+        return (list, tokens);
     }
 
     /// <summary>A unit vector that depends only on the text, so equal inputs embed equally.</summary>
