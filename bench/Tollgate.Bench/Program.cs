@@ -10,10 +10,17 @@ using Tollgate.Gateway;
 // Throughput and added latency of Tollgate against a bare forwarder and the upstream itself, all on this machine.
 // Usage: dotnet run -c Release --project bench/Tollgate.Bench -- [--slice 2] [--rounds 15] [--connections 1,50] [--out docs/PERFORMANCE.md]
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --tokenizer   (counting huge single-piece prompts; see TokenizerBench)
+//        dotnet run -c Release --project bench/Tollgate.Bench -- --vector-index   (semantic cache lookups; see VectorIndexBench)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --ledger 10000000 [--db PATH]   (reports over a large ledger; see LedgerBench)
 if (args.Contains("--tokenizer"))
 {
     TokenizerBench.Run();
+    return;
+}
+
+if (args.Contains("--vector-index"))
+{
+    VectorIndexBench.Run();
     return;
 }
 

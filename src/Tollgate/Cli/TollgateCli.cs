@@ -143,6 +143,9 @@ public static class TollgateCli
             }
 
             await using var store = new SqliteLedgerStore(path);
+
+            // A ledger an earlier version wrote gains this version's columns first (as the gateway does at start).
+            await store.InitializeAsync(cancellationToken);
             var bucket = parse.GetValue(interval) switch { "hour" => TimeBucket.Hour, "day" => TimeBucket.Day, _ => TimeBucket.None };
             var rows = await SpendReport.BuildAsync(store, new SpendQuery(grouping, from, to, bucket, zone), cancellationToken, repricer);
             if (repricer is not null && parse.GetValue(format) == "table")
@@ -234,6 +237,7 @@ public static class TollgateCli
             }
 
             await using var store = new SqliteLedgerStore(path);
+            await store.InitializeAsync(cancellationToken);
             await using var stream = parse.GetValue(output) is { } file ? File.Create(file) : Console.OpenStandardOutput();
             var records = store.ReadAsync(from, cancellationToken).TakeWhile(r => r.Timestamp < to);
             if (parse.GetValue(format) == "json")

@@ -207,6 +207,29 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Report_and_export_read_a_ledger_an_earlier_version_wrote_before_the_gateway_has_upgraded_it()
+    {
+        var directory = Directory.CreateTempSubdirectory("tollgate-old-ledger-").FullName;
+        var ledger = new Tollgate.Tests.Support.SeededLedger(new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero), days: 2, requestsPerDay: 10);
+        var database = Path.Combine(directory, "ledger.db");
+        await ledger.WriteAsync(database);
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=false"))
+        {
+            // The ledger as the version before the response cache left it.
+            await connection.OpenAsync();
+            await using var drop = connection.CreateCommand();
+            drop.CommandText = "ALTER TABLE usage_records DROP COLUMN response_cache; ALTER TABLE usage_records DROP COLUMN response_cache_similarity; ALTER TABLE usage_records DROP COLUMN response_cache_saved_usd;";
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        var reportExit = await TollgateCli.Build().Parse(["report", "--db", database, "--since", "2026-09-30", "--format", "csv"]).InvokeAsync();
+        var exportExit = await TollgateCli.Build().Parse(["export", "--db", database, "--since", "2026-09-30", "--out", Path.Combine(directory, "out.csv")]).InvokeAsync();
+
+        Assert.Equal((0, 0), (reportExit, exportExit));
+        Assert.Equal(ledger.Records.Count + 1, (await File.ReadAllLinesAsync(Path.Combine(directory, "out.csv"))).Length);
+    }
+
+    [Fact]
     public async Task Report_on_a_missing_ledger_explains_what_to_do_and_fails()
     {
         var error = new StringWriter();
