@@ -65,7 +65,9 @@ internal static class LedgerBench
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", MasterKey);
 
         await using var reader = new SqliteLedgerStore(path);
-        var feature = await TimeAsync(() => SpendReport.BuildAsync(reader, new SpendQuery(SpendGrouping.Parse("feature")!, now.AddDays(-30), DateTimeOffset.MaxValue, TimeBucket.None, TimeZoneInfo.Utc), CancellationToken.None));
+        // As 'tollgate report --by feature --since 30d' reads it.
+        SinceParser.TryParseReportStart("30d", DateTimeOffset.UtcNow, out var since);
+        var feature = await TimeAsync(() => SpendReport.BuildAsync(reader, new SpendQuery(SpendGrouping.Parse("feature")!, since, DateTimeOffset.MaxValue, TimeBucket.None, TimeZoneInfo.Utc), CancellationToken.None));
         var users = await TimeAsync(() => http.GetStringAsync("/admin/analytics/spend?group_by=user&interval=day&from=30d"));
         string[] firstPaint =
         [

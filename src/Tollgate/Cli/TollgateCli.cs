@@ -100,7 +100,7 @@ public static class TollgateCli
                 return 1;
             }
 
-            if (!SinceParser.TryParse(parse.GetValue(since)!, DateTimeOffset.UtcNow, out var from))
+            if (!SinceParser.TryParseReportStart(parse.GetValue(since)!, DateTimeOffset.UtcNow, out var from))
             {
                 await Console.Error.WriteLineAsync("--since must look like 90m, 24h, 7d, 4w or 2026-11-01");
                 return 1;

@@ -305,7 +305,9 @@ public static class AdminAnalyticsEndpoints
         var format = query["format"].ToString() is { Length: > 0 } f ? f : "json";
         var now = time.GetUtcNow();
         GatewayError? error = null;
-        DateTimeOffset from = default, to = now;
+        // Without 'to' the range is open-ended: everything recorded since 'from' (as of now), so the current hour is read
+        // from its rollup row and the records past the rollups' mark rather than as a part-hour of raw records.
+        DateTimeOffset from = default, to = DateTimeOffset.MaxValue;
         if (!auth.IsMaster(context.Request, out var authError))
         {
             error = authError;
@@ -314,7 +316,7 @@ public static class AdminAnalyticsEndpoints
         {
             error = GatewayError.InvalidRequest("'format' must be json or csv.", "invalid_value", "format");
         }
-        else if (!SinceParser.TryParse(query["from"].ToString() is { Length: > 0 } f1 ? f1 : "30d", now, out from)
+        else if (!SinceParser.TryParseReportStart(query["from"].ToString() is { Length: > 0 } f1 ? f1 : "30d", now, out from)
             || (query["to"].ToString() is { Length: > 0 } t && !SinceParser.TryParse(t, now, out to)))
         {
             error = GatewayError.InvalidRequest(
