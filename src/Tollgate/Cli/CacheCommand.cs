@@ -54,7 +54,11 @@ public static class CacheCommand
                 return 1;
             }
 
-            var (tuning, heldOut) = Optimization.SemanticCaching.CacheEvaluation.Split(Optimization.SemanticCaching.CacheEvaluation.Read(path), parse.GetValue(limit), parse.GetValue(seed));
+            var all = Optimization.SemanticCaching.CacheEvaluation.Read(path);
+            var (identical, different) = Optimization.SemanticCaching.CacheEvaluation.LabelNoise(all);
+            Console.WriteLine($"Label noise floor: of the {all.Count:N0} pairs, {identical:N0} are written identically (case, spaces, punctuation aside) and {different:N0} of those ({different / (double)Math.Max(1, identical):P1}) are labelled different.");
+            Console.WriteLine();
+            var (tuning, heldOut) = Optimization.SemanticCaching.CacheEvaluation.Split(all, parse.GetValue(limit), parse.GetValue(seed));
             using var model = parse.GetValue(embedderName) == "minilm" ? new Optimization.SemanticCaching.MiniLmEmbedder() : null;
             Optimization.SemanticCaching.ITextEmbedder embedder = model is not null ? model : new Optimization.SemanticCaching.LexicalEmbedder();
             var normalise = !parse.GetValue(raw);
@@ -64,6 +68,9 @@ public static class CacheCommand
             var a = await Optimization.SemanticCaching.CacheEvaluation.RunAsync(tuning, embedder, normalise, ct);
             var b = await Optimization.SemanticCaching.CacheEvaluation.RunAsync(heldOut, embedder, normalise, ct);
             Console.WriteLine(Optimization.SemanticCaching.CacheEvaluation.Report(name, embedder.Name, normalise, a, b, parse.GetValue(precision)));
+            Console.WriteLine("Bounded mode (lookups, guards on): learnt online over the tuning half, then run on over the held-out half:");
+            Console.WriteLine();
+            Console.WriteLine(Optimization.SemanticCaching.CacheEvaluation.BoundedReport(a, b));
             Console.WriteLine("## Pairs: each pair alone, its two questions' similarity");
             Console.WriteLine();
             var pa = await Optimization.SemanticCaching.CacheEvaluation.RunPairwiseAsync(tuning, embedder, normalise, ct);
