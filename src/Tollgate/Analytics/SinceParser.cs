@@ -21,20 +21,27 @@ public static class SinceParser
             return false;
         }
 
-        TimeSpan? span = text[^1] switch
+        double? days = text[^1] switch
         {
-            'm' => TimeSpan.FromMinutes(amount),
-            'h' => TimeSpan.FromHours(amount),
-            'd' => TimeSpan.FromDays(amount),
-            'w' => TimeSpan.FromDays(7 * amount),
+            'm' => amount / 1440.0,
+            'h' => amount / 24.0,
+            'd' => amount,
+            'w' => 7.0 * amount,
             _ => null,
         };
-        if (span is null)
+
+        // A duration reaching back past the calendar's start (2147483647d) is refused, not an overflow.
+        if (days is not { } back || back > (now - DateTimeOffset.MinValue).TotalDays - 1)
         {
             return false;
         }
 
-        since = now - span.Value;
+        since = now - (text[^1] switch
+        {
+            'm' => TimeSpan.FromMinutes(amount),
+            'h' => TimeSpan.FromHours(amount),
+            _ => TimeSpan.FromDays(back),
+        });
         return true;
     }
 

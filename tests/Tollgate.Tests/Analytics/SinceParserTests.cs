@@ -26,4 +26,16 @@ public sealed class SinceParserTests
         Assert.True(SinceParser.TryParse("30d", Now, out var since));
         Assert.Equal(Now.AddDays(-30), since);
     }
+
+    [Theory]
+    [InlineData("2147483647d")]
+    [InlineData("999999999w")]
+    [InlineData("2147483647m")]
+    [InlineData("9999999999h")]
+    [InlineData("-5d")]
+    public void A_duration_past_the_calendar_or_negative_is_refused_not_thrown(string text)
+    {
+        Assert.False(SinceParser.TryParse(text, Now, out _));
+        Assert.False(SinceParser.TryParseReportStart(text, Now, out _));
+    }
 }

@@ -213,6 +213,19 @@ public sealed class ExactCacheTests : GatewayWithFakeUpstream
         Assert.Equal(HttpStatusCode.BadRequest, badAge.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/admin/cache?older_than=2147483647d")]
+    [InlineData("/admin/cache?older_than=999999999w")]
+    [InlineData("/admin/cache?older_than=-1d")]
+    public async Task An_age_past_the_calendar_is_a_400_not_a_500(string path)
+    {
+        using var response = await Gateway.Client.DeleteAsync(path);
+        using var spend = await Gateway.Client.GetAsync("/admin/analytics/spend?from=" + path[(path.IndexOf('=') + 1)..]);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, spend.StatusCode);
+    }
+
     [Fact]
     public async Task The_cache_reports_its_size_and_hits_in_metrics()
     {

@@ -58,6 +58,8 @@ internal static class HostileRequests
         ("POST", "/admin/keys/{x}/revoke", []),
         ("GET", "/admin/budgets/{x}", []),
         ("GET", "/admin/budgets", []),
+        ("GET", "/admin/cache", []),
+        ("DELETE", "/admin/cache", ["scope", "alias", "older_than"]),
         ("GET", "/v1/models", []),
         ("GET", "/models", []),
         ("GET", "/metrics", []),
@@ -95,7 +97,7 @@ internal static class HostileRequests
 
     private static readonly string[] QueryValues =
     [
-        "", "abc", "-1", "0", "1e300", "99999999999999999999", "%00", "2026-13-45", "7d", "100000d", "9999999999h", "-5d", "../etc",
+        "", "abc", "-1", "0", "1e300", "99999999999999999999", "%00", "2026-13-45", "7d", "100000d", "9999999999h", "-5d", "2147483647d", "999999999w", "2147483647m", "../etc",
         "%E2%98%83", "%ff%fe", "%ed%a0%80", "model", "tag:", "tag:team", "json", "csv", "xml", "hour", "day", "none", "2026-11-01T25:00:00Z",
         "key_" + new string('z', 300), "%0d%0aX-Injected:%201",
     ];
