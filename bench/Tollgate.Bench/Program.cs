@@ -11,10 +11,17 @@ using Tollgate.Gateway;
 // Usage: dotnet run -c Release --project bench/Tollgate.Bench -- [--slice 2] [--rounds 15] [--connections 1,50] [--out docs/PERFORMANCE.md]
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --tokenizer   (counting huge single-piece prompts; see TokenizerBench)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --vector-index   (semantic cache lookups; see VectorIndexBench)
+//        dotnet run -c Release --project bench/Tollgate.Bench -- --replay-prompts ../shared/eval/prompts/ShareGPT_V3_filtered_1000.json   (exact-cache duplicate rate)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --ledger 10000000 [--db PATH]   (reports over a large ledger; see LedgerBench)
 if (args.Contains("--tokenizer"))
 {
     TokenizerBench.Run();
+    return;
+}
+
+if (Array.IndexOf(args, "--replay-prompts") is var replayAt and >= 0)
+{
+    await PromptReplay.RunAsync(args[replayAt + 1]);
     return;
 }
 
