@@ -144,6 +144,7 @@ public static partial class ConfigLoader
             Breaker = raw.Breaker,
             Idempotency = raw.Idempotency,
             ResponseCache = raw.ResponseCache,
+            SemanticCache = raw.SemanticCache,
             Anomalies = raw.Anomalies,
             Retention = raw.Retention,
             Fallbacks = ValidateAliasLists(raw.Fallbacks, "fallbacks", deployments, diagnostics),

@@ -49,6 +49,9 @@ public sealed record GatewayConfig
     /// <summary>The exact response cache (<c>cache: exact:</c>); off by default.</summary>
     public Optimization.ResponseCaching.ResponseCacheSettings ResponseCache { get; init; } = Optimization.ResponseCaching.ResponseCacheSettings.Off;
 
+    /// <summary>The semantic cache (<c>cache: semantic:</c>); off unless aliases are named.</summary>
+    public Optimization.SemanticCaching.SemanticCacheSettings SemanticCache { get; init; } = Optimization.SemanticCaching.SemanticCacheSettings.Off;
+
     /// <summary>Per alias, the aliases tried in order when all of its deployments fail (or are open).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> Fallbacks { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 

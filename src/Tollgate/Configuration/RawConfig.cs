@@ -24,6 +24,7 @@ internal sealed record RawConfig(
 
     public IdempotencySettings Idempotency { get; init; } = IdempotencySettings.Default;
     public Optimization.ResponseCaching.ResponseCacheSettings ResponseCache { get; init; } = Optimization.ResponseCaching.ResponseCacheSettings.Off;
+    public Optimization.SemanticCaching.SemanticCacheSettings SemanticCache { get; init; } = Optimization.SemanticCaching.SemanticCacheSettings.Off;
 
     public AnomalySettings Anomalies { get; init; } = AnomalySettings.Default;
 

@@ -15,7 +15,8 @@ internal static class TollgateConfigReader
     private static readonly string[] RetryKeys = ["max_retries", "base_delay_ms", "max_delay_seconds", "max_retry_after_seconds", "budget_percent"];
     private static readonly string[] BreakerKeys = ["failures", "open_seconds"];
     private static readonly string[] IdempotencyKeys = ["retention_hours", "max_response_bytes"];
-    private static readonly string[] CacheKeys = ["exact"];
+    private static readonly string[] CacheKeys = ["exact", "semantic"];
+    private static readonly string[] SemanticCacheKeys = ["aliases", "embedder", "threshold", "max_error_rate", "verify_percent", "min_similarity", "answer_match", "max_entries"];
     private static readonly string[] ExactCacheKeys = ["enabled", "ttl_seconds", "max_mb", "scope", "aliases"];
     private static readonly string[] AnomalyKeys = ["enabled", "daily_factor", "hourly_factor", "min_daily_usd", "min_hourly_usd", "dimensions", "check_minutes"];
 
@@ -84,6 +85,7 @@ internal static class TollgateConfigReader
             Breaker = ReadBreaker(root.Section("circuit_breaker")),
             Idempotency = ReadIdempotency(root.Section("idempotency")),
             ResponseCache = ReadResponseCache(root.Section("cache")),
+            SemanticCache = ReadSemanticCache(root.Section("cache")),
             Anomalies = ReadAnomalies(root.Section("anomalies")),
             Retention = ReadRetention(storage),
             Fallbacks = ReadAliasLists(root.Section("fallbacks")),
@@ -225,6 +227,67 @@ internal static class TollgateConfigReader
             exact.Int("max_mb", min: 1) is { } mb ? mb * 1024L * 1024 : defaults.MaxBytes,
             scope ?? defaults.Scope,
             exact.StringList("aliases"));
+    }
+
+    /// <summary>
+    /// <c>cache: semantic: { aliases, embedder: lexical | minilm, threshold | max_error_rate, verify_percent, min_similarity,
+    /// answer_match, max_entries }</c>; it keeps its answers in the exact cache, so that must be on.
+    /// </summary>
+    private static Optimization.SemanticCaching.SemanticCacheSettings ReadSemanticCache(YamlSection? cache)
+    {
+        var defaults = Optimization.SemanticCaching.SemanticCacheSettings.Off;
+        var section = cache?.Section("semantic");
+        if (section is null)
+        {
+            return defaults;
+        }
+
+        section.RejectUnknown(SemanticCacheKeys);
+        var aliases = section.StringList("aliases");
+        if (aliases.Count == 0)
+        {
+            section.Diagnostics.Error(section.Child("aliases"), "name the aliases the semantic cache may answer for (it is opt-in per alias)");
+        }
+
+        var embedder = section.String("embedder") ?? "lexical";
+        if (embedder is not ("lexical" or "minilm"))
+        {
+            section.Diagnostics.Error(section.Child("embedder"), $"'{embedder}' is not one of: lexical, minilm");
+        }
+
+        double? Fraction(string key)
+        {
+            var value = section.Decimal(key);
+            if (value is { } v && (v <= 0 || v > 1))
+            {
+                section.Diagnostics.Error(section.Child(key), $"{v} is not between 0 and 1");
+            }
+
+            return value is null ? null : (double)value.Value;
+        }
+
+        var threshold = Fraction("threshold");
+        var maxErrorRate = Fraction("max_error_rate");
+        if ((threshold is null) == (maxErrorRate is null))
+        {
+            section.Diagnostics.Error(section.Path, "give either threshold (a fixed similarity) or max_error_rate (the bounded mode), not both or neither");
+        }
+
+        var exact = cache!.Section("exact");
+        if (exact is null || exact.String("enabled") == "false")
+        {
+            section.Diagnostics.Error(section.Path, "the semantic cache keeps its answers in the exact cache: turn on cache.exact too");
+        }
+
+        return new Optimization.SemanticCaching.SemanticCacheSettings(
+            aliases,
+            embedder,
+            threshold,
+            maxErrorRate,
+            section.Decimal("verify_percent") is { } verify ? (double)verify : defaults.VerifySharePercent,
+            Fraction("min_similarity") ?? defaults.MinimumSimilarity,
+            Fraction("answer_match") ?? defaults.AnswerMatch,
+            section.Int("max_entries", min: 1) ?? defaults.MaxEntries);
     }
 
     private static IdempotencySettings ReadIdempotency(YamlSection? section)

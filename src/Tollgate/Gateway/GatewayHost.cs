@@ -99,6 +99,11 @@ public static class GatewayHost
         services.AddSingleton<Optimization.ResponseCaching.IResponseCacheStore>(new Optimization.ResponseCaching.MemoryResponseCacheStore(config.ResponseCache.MaxBytes, config.ResponseCache.Ttl));
         services.AddSingleton<Optimization.ResponseCaching.ResponseCache>();
         services.AddSingleton<Optimization.ResponseCaching.CacheHitResponder>();
+        services.AddSingleton(sp => new Optimization.SemanticCaching.SemanticCache(
+            config.SemanticCache,
+            config.SemanticCache.Aliases.Count > 0 && config.SemanticCache.Embedder == "minilm"
+                ? new Optimization.SemanticCaching.MiniLmEmbedder()
+                : new Optimization.SemanticCaching.LexicalEmbedder()));
         services.AddSingleton<ProxyRequestHandler>();
         configure?.Invoke(builder);
 

@@ -57,6 +57,12 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     /// <summary>Set when the response cache may keep this request's answer (it missed, and the client allows keeping).</summary>
     public Optimization.ResponseCaching.CacheFill? CacheFill { get; set; }
 
+    /// <summary>The semantic cache's look-up of this request, when it made one: its question is remembered if the answer is kept.</summary>
+    public Optimization.SemanticCaching.SemanticLookup? SemanticLookup { get; set; }
+
+    /// <summary>The kept answer a bounded-mode verification compares the fresh answer with.</summary>
+    public Optimization.ResponseCaching.CachedAnswer? SemanticVerification { get; set; }
+
     /// <summary>An embeddings request looked up item by item: its kept vectors are merged into the provider's answer.</summary>
     public Optimization.ResponseCaching.EmbeddingItems? EmbeddingItems { get; set; }
 

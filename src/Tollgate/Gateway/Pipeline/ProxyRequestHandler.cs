@@ -27,6 +27,7 @@ public sealed class ProxyRequestHandler(
     SecretScrubber scrubber,
     Optimization.ResponseCaching.ResponseCache cache,
     Optimization.ResponseCaching.CacheHitResponder cacheHits,
+    Optimization.SemanticCaching.SemanticCache semanticCache,
     TimeProvider time)
 {
     public const string RequestIdHeader = "X-Request-ID";
@@ -189,6 +190,25 @@ public sealed class ProxyRequestHandler(
                 }
 
                 exchange.CacheFill = lookup.Fill;
+                if (!bypassed && await semanticCache.LookAsync(lookup.Fill.Tenant, endpoint, parsed.Model, parsed.Body, parsed.Stream, context.RequestAborted) is { } semantic)
+                {
+                    // A question worded otherwise, in the same context: served, verified against a fresh answer, or a miss.
+                    var kept = semantic.Nearest is { } nearest && semantic.Decision != Optimization.SemanticCaching.BoundedDecision.Miss
+                        ? cache.Peek(nearest.ExactKey) : null;
+                    if (semantic.Nearest is not null && kept is null && semantic.Decision != Optimization.SemanticCaching.BoundedDecision.Miss)
+                    {
+                        semanticCache.Forget(semantic);
+                    }
+
+                    if (kept is not null && semantic.Decision == Optimization.SemanticCaching.BoundedDecision.Serve)
+                    {
+                        await cacheHits.WriteAsync(context, exchange, candidates, kept, semantic.Similarity);
+                        return;
+                    }
+
+                    exchange.SemanticLookup = semantic;
+                    exchange.SemanticVerification = kept;
+                }
             }
 
             if (exchange.CacheFill is not null || exchange.EmbeddingItems is not null || bypassed)
@@ -388,6 +408,15 @@ public sealed class ProxyRequestHandler(
         if (reply.IsSuccess && !exchange.Stream && exchange.CacheFill is { } fill)
         {
             cache.Keep(fill, exchange.Deployment.Name, record.Usage, exchange.RequestId, reply.ContentType, reply.Headers, body);
+            if (exchange.SemanticLookup is { } semantic)
+            {
+                if (exchange.SemanticVerification is { } kept)
+                {
+                    await semanticCache.LearnAsync(exchange.Alias, semantic.Similarity, kept.Body, body, context.RequestAborted);
+                }
+
+                semanticCache.Remember(semantic, fill.Key);
+            }
         }
 
         context.Response.StatusCode = reply.StatusCode;

@@ -16,7 +16,13 @@ public sealed class CacheHitResponder(LedgerQueue ledger, Analytics.Metrics.Gate
 {
     public const string PriceSource = "response cache";
 
-    public async Task WriteAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, CachedAnswer answer)
+    /// <summary>Answers from a kept answer: an exact hit, or (with <paramref name="similarity"/>) a semantic one.</summary>
+    /// <param name="context">The request.</param>
+    /// <param name="exchange">The request's trip through the gateway.</param>
+    /// <param name="candidates">The alias's deployments (the saving is priced on the one that gave the answer).</param>
+    /// <param name="answer">The kept answer.</param>
+    /// <param name="similarity">For a semantic hit, the similarity of the question to the kept one; null for an exact hit.</param>
+    public async Task WriteAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, CachedAnswer answer, double? similarity = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(exchange);
@@ -24,7 +30,7 @@ public sealed class CacheHitResponder(LedgerQueue ledger, Analytics.Metrics.Gate
         ArgumentNullException.ThrowIfNull(answer);
         var deployment = candidates.FirstOrDefault(d => d.Name == answer.Deployment) ?? candidates[0];
         var saved = Saved(deployment, answer.Usage, exchange.StartedAt);
-        await RecordAsync(exchange, deployment, saved);
+        await RecordAsync(exchange, deployment, saved, similarity);
 
         var response = context.Response;
         foreach (var (name, value) in answer.Headers)
@@ -33,7 +39,7 @@ public sealed class CacheHitResponder(LedgerQueue ledger, Analytics.Metrics.Gate
         }
 
         response.Headers[ResponseCache.SourceHeader] = answer.SourceRequestId;
-        await WriteBodyAsync(context, exchange, deployment, saved, answer.ContentType, answer.Body);
+        await WriteBodyAsync(context, exchange, deployment, saved, answer.ContentType, answer.Body, similarity);
     }
 
     /// <summary>Answers an embeddings request every item of which was kept.</summary>
@@ -45,11 +51,11 @@ public sealed class CacheHitResponder(LedgerQueue ledger, Analytics.Metrics.Gate
         ArgumentNullException.ThrowIfNull(items);
         var deployment = candidates[0];
         var saved = Saved(deployment, items.HitUsage, exchange.StartedAt);
-        await RecordAsync(exchange, deployment, saved);
-        await WriteBodyAsync(context, exchange, deployment, saved, "application/json", items.AllKept(deployment.Config.Model));
+        await RecordAsync(exchange, deployment, saved, null);
+        await WriteBodyAsync(context, exchange, deployment, saved, "application/json", items.AllKept(deployment.Config.Model), null);
     }
 
-    private async Task RecordAsync(Exchange exchange, Deployment deployment, decimal? saved)
+    private async Task RecordAsync(Exchange exchange, Deployment deployment, decimal? saved, double? similarity)
     {
         ArgumentNullException.ThrowIfNull(exchange);
         var record = new UsageRecord
@@ -70,18 +76,19 @@ public sealed class CacheHitResponder(LedgerQueue ledger, Analytics.Metrics.Gate
             Usage = Usage.None,
             Cost = CostBreakdown.Flat(0),
             PriceSource = PriceSource,
-            ResponseCacheHit = ResponseCacheHit.Exact,
+            ResponseCacheHit = similarity is null ? ResponseCacheHit.Exact : ResponseCacheHit.Semantic,
+            ResponseCacheSimilarity = similarity,
             ResponseCacheSavedUsd = saved,
         };
         metrics.Recorded(record);
         await ledger.EnqueueAsync(record);
     }
 
-    private static async Task WriteBodyAsync(HttpContext context, Exchange exchange, Deployment deployment, decimal? saved, string contentType, byte[] body)
+    private static async Task WriteBodyAsync(HttpContext context, Exchange exchange, Deployment deployment, decimal? saved, string contentType, byte[] body, double? similarity)
     {
         var response = context.Response;
         response.Headers[ProxyRequestHandler.DeploymentHeader] = deployment.Name;
-        response.Headers[ResponseCache.Header] = "hit";
+        response.Headers[ResponseCache.Header] = similarity is { } s ? string.Create(CultureInfo.InvariantCulture, $"semantic; similarity={s:0.0000}") : "hit";
         response.Headers[ProxyRequestHandler.CostHeader] = "0";
         if (saved is { } amount)
         {

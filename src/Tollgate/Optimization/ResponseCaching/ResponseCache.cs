@@ -153,6 +153,21 @@ public sealed partial class ResponseCache(
         Keep(new CachedAnswer(fill.Key, fill.Tenant, fill.Alias, deployment, usage, sourceRequestId, time.GetUtcNow(), contentType, headers, body.ToArray()));
     }
 
+    /// <summary>The live answer under a key (for a semantic hit, the kept answer it found); null when gone or the store fails.</summary>
+    public CachedAnswer? Peek(string key)
+    {
+        try
+        {
+            return store.Get(key, time.GetUtcNow());
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            metrics.CacheMiss("semantic", "store_error");
+            LogStoreFailed(logger, "read", ex);
+            return null;
+        }
+    }
+
     public int Purge(CachePurgeFilter filter) => store.Purge(filter, time.GetUtcNow());
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The response cache failed to {Operation}; the request was served as a miss.")]

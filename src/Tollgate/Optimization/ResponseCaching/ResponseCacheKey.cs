@@ -34,6 +34,40 @@ public static class ResponseCacheKey
     }
 
     /// <summary>
+    /// What a semantic lookup must match exactly: tenant, endpoint and the whole request except the text of its last
+    /// message (the system prompt, earlier turns, tools, model and parameters all count).
+    /// </summary>
+    public static string OfContext(string tenant, GatewayEndpoint endpoint, JsonElement body)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            writer.WriteStringValue("v1-context");
+            writer.WriteStringValue(tenant);
+            writer.WriteStringValue(endpoint.ToString());
+            WriteCanonical(writer, body, root: true, [.. AttributionOnly, "messages"]);
+            if (body.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array)
+            {
+                var count = messages.GetArrayLength();
+                var index = 0;
+                writer.WriteStartArray();
+                foreach (var message in messages.EnumerateArray())
+                {
+                    WriteCanonical(writer, message, root: ++index == count, ["content"]);
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+    }
+
+    /// <summary>
     /// The key of one item of an embeddings request: the request's other fields (model, dimensions, encoding_format…)
     /// in canonical form, written once and shared by its items, then the item.
     /// </summary>

@@ -33,7 +33,7 @@ public sealed class QueryText
         "không", "chưa", "chẳng", "chả", "đừng", "chớ", "hông", "khỏi", "cấm", "ko",
     };
 
-    private QueryText(string normalised, IReadOnlySet<string> numbers, IReadOnlySet<string> negations, IReadOnlySet<string> names)
+    private QueryText(string normalised, IReadOnlySet<string> numbers, IReadOnlyList<string> negations, IReadOnlySet<string> names)
     {
         Normalised = normalised;
         Numbers = numbers;
@@ -47,8 +47,11 @@ public sealed class QueryText
     /// <summary>Every number in the question, written one way.</summary>
     public IReadOnlySet<string> Numbers { get; }
 
-    /// <summary>The negation words in the question.</summary>
-    public IReadOnlySet<string> NegationWords { get; }
+    /// <summary>
+    /// The negation words in the question, each as often as it occurs (sorted): Vietnamese asks yes/no questions with
+    /// "… không?", so "Không giao … được không?" differs from "Giao … được không?" by a count, not a word.
+    /// </summary>
+    public IReadOnlyList<string> NegationWords { get; }
 
     /// <summary>Words written with a capital inside a sentence (names of people, places, products), lowercased.</summary>
     public IReadOnlySet<string> Names { get; }
@@ -59,7 +62,7 @@ public sealed class QueryText
         var composed = text.Normalize(NormalizationForm.FormC);
         var words = new List<string>();
         var numbers = new HashSet<string>(StringComparer.Ordinal);
-        var negations = new HashSet<string>(StringComparer.Ordinal);
+        var negations = new List<string>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         var sentenceStart = true;
         foreach (var (token, isNumber) in Tokens(composed))
@@ -97,6 +100,7 @@ public sealed class QueryText
             }
         }
 
+        negations.Sort(StringComparer.Ordinal);
         return new QueryText(string.Join(' ', words), numbers, negations, names);
     }
 
@@ -112,7 +116,7 @@ public sealed class QueryText
             return "numbers";
         }
 
-        if (!NegationWords.SetEquals(cached.NegationWords))
+        if (!NegationWords.SequenceEqual(cached.NegationWords, StringComparer.Ordinal))
         {
             return "negation";
         }

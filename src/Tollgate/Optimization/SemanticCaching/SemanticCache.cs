@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Numerics.Tensors;
+using System.Text.Json;
+using Tollgate.Optimization.ResponseCaching;
+using Tollgate.Providers;
+
+namespace Tollgate.Optimization.SemanticCaching;
+
+/// <summary>
+/// Questions kept for the semantic cache, on shelves: one per context (tenant, endpoint and the whole request but the
+/// last message's text, see <see cref="ResponseCacheKey.OfContext"/>), so only a question asked with the same system
+/// prompt, earlier turns, tools, model and parameters can be answered from a kept one. A shelf holds each question's
+/// vector, its <see cref="QueryText"/> for the guards, and the exact-cache key its answer is kept under: answers live
+/// in the exact cache (its TTL, size limit and purges apply), and a question whose answer has gone is forgotten.
+/// </summary>
+public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder embedder) : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Shelf> _shelves = new(StringComparer.Ordinal);
+    private readonly Queue<Entry> _oldestFirst = new();
+    private readonly ConcurrentDictionary<string, WrongHitBound> _bounds = new(StringComparer.Ordinal);
+    private int _entries;
+
+    public SemanticCacheSettings Settings => settings;
+
+    public void Dispose() => (embedder as IDisposable)?.Dispose();
+
+    public bool Covers(string alias) => settings.Covers(alias);
+
+    /// <summary>The bounded mode's state for an alias (created on first use).</summary>
+    public WrongHitBound BoundFor(string alias) =>
+        _bounds.GetOrAdd(alias, _ => new WrongHitBound(settings.MaxErrorRate ?? 0, settings.VerifySharePercent / 100, settings.MinimumSimilarity));
+
+    /// <summary>
+    /// Looks the question up among the kept ones of its context. Null when the request is not one the semantic cache
+    /// answers (another alias, a stream, a last message that is not the user's plain text or is too long).
+    /// </summary>
+    public async ValueTask<SemanticLookup?> LookAsync(string tenant, GatewayEndpoint endpoint, string alias, JsonElement body, bool stream, CancellationToken cancellationToken)
+    {
+        if (!Covers(alias) || stream || SemanticQuery.LastUserText(body) is not { } text)
+        {
+            return null;
+        }
+
+        var query = QueryText.Of(text);
+        var vector = await embedder.EmbedAsync(EmbeddedText(query, text), cancellationToken);
+        var context = ResponseCacheKey.OfContext(tenant, endpoint, body);
+        Entry? nearest = null;
+        var similarity = 0.0;
+        lock (_gate)
+        {
+            if (_shelves.TryGetValue(context, out var shelf) && shelf.Index.Nearest(vector) is { } found)
+            {
+                nearest = shelf.Entries[found.Id];
+                similarity = found.Similarity;
+            }
+        }
+
+        var decision = nearest is null || query.Conflict(nearest.Query) is not null ? BoundedDecision.Miss
+            : settings.Threshold is { } threshold ? (similarity >= threshold ? BoundedDecision.Serve : BoundedDecision.Miss)
+            : BoundOf(alias).Decide(similarity);
+        return new SemanticLookup(context, query, vector, decision, similarity, nearest);
+    }
+
+    /// <summary>Remembers the question of a request whose answer was just kept under <paramref name="exactKey"/>.</summary>
+    public void Remember(SemanticLookup lookup, string exactKey)
+    {
+        ArgumentNullException.ThrowIfNull(lookup);
+        lock (_gate)
+        {
+            if (!_shelves.TryGetValue(lookup.Context, out var shelf))
+            {
+                shelf = new Shelf(new VectorIndex(embedder.Dimensions));
+                _shelves[lookup.Context] = shelf;
+            }
+
+            var id = shelf.Index.Add(lookup.Vector);
+            var entry = new Entry(lookup.Query, exactKey, shelf, id);
+            shelf.Entries[id] = entry;
+            _oldestFirst.Enqueue(entry);
+            _entries++;
+            while (_entries > settings.MaxEntries && _oldestFirst.TryDequeue(out var oldest))
+            {
+                Remove(oldest);
+            }
+        }
+    }
+
+    /// <summary>Forgets the kept question a lookup found (its answer is no longer in the exact cache).</summary>
+    public void Forget(SemanticLookup lookup)
+    {
+        ArgumentNullException.ThrowIfNull(lookup);
+        if (lookup.Nearest is { } entry)
+        {
+            lock (_gate)
+            {
+                Remove(entry);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The bounded mode learns from a verified lookup: the kept answer counts as right when the fresh answer's text is
+    /// at least <see cref="SemanticCacheSettings.AnswerMatch"/> similar to it.
+    /// </summary>
+    public async ValueTask LearnAsync(string alias, double similarity, ReadOnlyMemory<byte> kept, ReadOnlyMemory<byte> fresh, CancellationToken cancellationToken)
+    {
+        if (SemanticQuery.AnswerText(kept) is not { } keptText || SemanticQuery.AnswerText(fresh) is not { } freshText)
+        {
+            return;
+        }
+
+        var right = keptText == freshText;
+        if (!right)
+        {
+            var a = await embedder.EmbedAsync(EmbeddedText(QueryText.Of(keptText), keptText), cancellationToken);
+            var b = await embedder.EmbedAsync(EmbeddedText(QueryText.Of(freshText), freshText), cancellationToken);
+            right = TensorPrimitives.Dot(a, b) >= settings.AnswerMatch;
+        }
+
+        BoundOf(alias).Learn(similarity, right);
+    }
+
+    /// <summary>A lexical embedder compares the normalised words; a model is given the text as written.</summary>
+    private string EmbeddedText(QueryText query, string text) => embedder is LexicalEmbedder ? query.Normalised : text;
+
+    private WrongHitBound BoundOf(string alias) => BoundFor(alias);
+
+    /// <summary>Removes an entry if it is still on its shelf (its index slot may since hold a newer entry).</summary>
+    private void Remove(Entry entry)
+    {
+        if (entry.Shelf.Entries.TryGetValue(entry.Id, out var current) && ReferenceEquals(current, entry))
+        {
+            entry.Shelf.Entries.Remove(entry.Id);
+            entry.Shelf.Index.Remove(entry.Id);
+            _entries--;
+        }
+    }
+
+    /// <summary>The kept questions of one context.</summary>
+    public sealed class Shelf(VectorIndex index)
+    {
+        public VectorIndex Index { get; } = index;
+        public Dictionary<int, Entry> Entries { get; } = [];
+    }
+
+    public sealed record Entry(QueryText Query, string ExactKey, Shelf Shelf, int Id);
+}
+
+/// <summary>A semantic look-up: what to do, the nearest kept question and its similarity, and what to remember on a miss.</summary>
+public sealed record SemanticLookup(string Context, QueryText Query, float[] Vector, BoundedDecision Decision, double Similarity, SemanticCache.Entry? Nearest);

@@ -1,0 +1,32 @@
+namespace Tollgate.Optimization.SemanticCaching;
+
+/// <summary>
+/// The semantic cache (<c>cache: semantic:</c>), opt-in per alias: a question worded differently from a kept one, in
+/// the same context, may be answered from the kept answer. Either a fixed <see cref="Threshold"/> or a tolerated
+/// <see cref="MaxErrorRate"/> (the bounded mode); never both.
+/// </summary>
+/// <param name="Aliases">The aliases it applies to (required: no alias is covered by default).</param>
+/// <param name="Embedder"><c>lexical</c> (no model) or <c>minilm</c> (all-MiniLM-L6-v2, English, in-process).</param>
+/// <param name="Threshold">Fixed mode: the similarity at or above which a kept answer is served.</param>
+/// <param name="MaxErrorRate">Bounded mode: the tolerated share of wrong answers among those served.</param>
+/// <param name="VerifySharePercent">Bounded mode: the share of would-be hits forwarded anyway and compared, in percent.</param>
+/// <param name="MinimumSimilarity">Bounded mode: below this a lookup is a plain miss.</param>
+/// <param name="AnswerMatch">Bounded mode: how similar a fresh answer must be to the kept one for the kept one to count as right.</param>
+/// <param name="MaxEntries">Questions remembered in all; the oldest go first.</param>
+public sealed record SemanticCacheSettings(
+    IReadOnlyList<string> Aliases,
+    string Embedder,
+    double? Threshold,
+    double? MaxErrorRate,
+    double VerifySharePercent,
+    double MinimumSimilarity,
+    double AnswerMatch,
+    int MaxEntries)
+{
+    /// <summary>The longest last message looked up: long prompts are rarely asked twice in other words, and embedding them costs.</summary>
+    public const int MaxQueryCharacters = 2_000;
+
+    public static SemanticCacheSettings Off { get; } = new([], "lexical", null, null, 5, 0.80, 0.90, 100_000);
+
+    public bool Covers(string alias) => Aliases.Contains(alias, StringComparer.Ordinal);
+}
