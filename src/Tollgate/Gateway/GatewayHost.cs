@@ -104,6 +104,7 @@ public static class GatewayHost
             config.SemanticCache.Aliases.Count > 0 && config.SemanticCache.Embedder == "minilm"
                 ? new Optimization.SemanticCaching.MiniLmEmbedder()
                 : new Optimization.SemanticCaching.LexicalEmbedder()));
+        services.AddSingleton<ResponseCacheStage>();
         services.AddSingleton<ProxyRequestHandler>();
         configure?.Invoke(builder);
 

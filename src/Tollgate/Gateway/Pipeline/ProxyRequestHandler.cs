@@ -26,8 +26,7 @@ public sealed class ProxyRequestHandler(
     Analytics.Metrics.GatewayMetrics metrics,
     SecretScrubber scrubber,
     Optimization.ResponseCaching.ResponseCache cache,
-    Optimization.ResponseCaching.CacheHitResponder cacheHits,
-    Optimization.SemanticCaching.SemanticCache semanticCache,
+    ResponseCacheStage cacheStage,
     TimeProvider time)
 {
     public const string RequestIdHeader = "X-Request-ID";
@@ -137,18 +136,7 @@ public sealed class ProxyRequestHandler(
             var deployment = candidates[0];
             context.Response.Headers[DeploymentHeader] = deployment.Name;
 
-            // Embeddings are looked up item by item: only the items not kept go to the provider (and are counted, limited
-            // and reserved for below).
-            Optimization.ResponseCaching.EmbeddingItems? embeddingItems = null;
-            var bypassed = false;
-            if (endpoint == GatewayEndpoint.Embeddings)
-            {
-                embeddingItems = cache.LookItems(caller.KeyId, caller.Key?.Tags, parsed.Model, parsed.Body, context.Request.Headers, out bypassed);
-                if (embeddingItems is { Missing.Count: > 0 } some && some.Missing.Count < some.Count)
-                {
-                    parsed.ReplaceBody(some.BodyWithMissing(parsed.Body));
-                }
-            }
+            var embeddingItems = cacheStage.PrepareEmbeddings(caller, endpoint, parsed, context.Request.Headers, out var bypassed);
 
             // Counted at most once, and only when a limit or a budget needs it.
             RequestEstimate? estimate = null;
@@ -166,55 +154,9 @@ public sealed class ProxyRequestHandler(
             }
 
             // A kept answer costs nothing: it is served before rate limits and budgets, which guard provider calls.
-            if (embeddingItems is not null)
+            if (await cacheStage.TryAnswerAsync(context, exchange, candidates, caller, parsed, embeddingItems, bypassed))
             {
-                if (embeddingItems.Missing.Count == 0)
-                {
-                    await cacheHits.WriteEmbeddingsAsync(context, exchange, candidates, embeddingItems);
-                    return;
-                }
-
-                exchange.EmbeddingItems = embeddingItems;
-                if (embeddingItems.Missing.Count < embeddingItems.Count)
-                {
-                    exchange.ResponseCacheHit = ResponseCacheHit.Partial;
-                    exchange.ResponseCacheSavedUsd = Optimization.ResponseCaching.CacheHitResponder.Saved(deployment, embeddingItems.HitUsage, startedAt);
-                }
-            }
-            else if (cache.Look(caller.KeyId, caller.Key?.Tags, endpoint, parsed.Model, parsed.Body, context.Request.Headers, out bypassed) is { } lookup)
-            {
-                if (lookup.Hit is { } hit)
-                {
-                    await cacheHits.WriteAsync(context, exchange, candidates, hit);
-                    return;
-                }
-
-                exchange.CacheFill = lookup.Fill;
-                if (!bypassed && await semanticCache.LookAsync(lookup.Fill.Tenant, endpoint, parsed.Model, parsed.Body, parsed.Stream, context.RequestAborted) is { } semantic)
-                {
-                    // A question worded otherwise, in the same context: served, verified against a fresh answer, or a miss.
-                    var kept = semantic.Nearest is { } nearest && semantic.Decision != Optimization.SemanticCaching.BoundedDecision.Miss
-                        ? cache.Peek(nearest.ExactKey) : null;
-                    if (semantic.Nearest is not null && kept is null && semantic.Decision != Optimization.SemanticCaching.BoundedDecision.Miss)
-                    {
-                        semanticCache.Forget(semantic);
-                    }
-
-                    if (kept is not null && semantic.Decision == Optimization.SemanticCaching.BoundedDecision.Serve)
-                    {
-                        await cacheHits.WriteAsync(context, exchange, candidates, kept, semantic.Similarity);
-                        return;
-                    }
-
-                    exchange.SemanticLookup = semantic;
-                    exchange.SemanticVerification = kept;
-                }
-            }
-
-            if (exchange.CacheFill is not null || exchange.EmbeddingItems is not null || bypassed)
-            {
-                context.Response.Headers[Optimization.ResponseCaching.ResponseCache.Header] =
-                    bypassed ? "bypass" : exchange.ResponseCacheHit == ResponseCacheHit.Partial ? "partial" : "miss";
+                return;
             }
 
             var wantsStreamUsage = RequestBodyRewriter.ClientWantsStreamUsage(parsed.Body);
@@ -408,15 +350,7 @@ public sealed class ProxyRequestHandler(
         if (reply.IsSuccess && !exchange.Stream && exchange.CacheFill is { } fill)
         {
             cache.Keep(fill, exchange.Deployment.Name, record.Usage, exchange.RequestId, reply.ContentType, reply.Headers, body);
-            if (exchange.SemanticLookup is { } semantic)
-            {
-                if (exchange.SemanticVerification is { } kept)
-                {
-                    await semanticCache.LearnAsync(exchange.Alias, semantic.Similarity, kept.Body, body, context.RequestAborted);
-                }
-
-                semanticCache.Remember(semantic, fill.Key);
-            }
+            await cacheStage.KeptAsync(exchange, body, fill.Key, context.RequestAborted);
         }
 
         context.Response.StatusCode = reply.StatusCode;

@@ -144,7 +144,7 @@ public sealed class MockAdapter(TimeProvider time) : IProviderAdapter
             }
         }
 
-        var dimensions = body.TryGetProperty("dimensions", out var d) && d.TryGetInt32(out var n) && n is > 0 and <= 4096 ? n : 256;
+        var dimensions = body.TryGetProperty("dimensions", out var d) && d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out var n) && n is > 0 and <= 4096 ? n : 256;
         var tokens = inputs.Sum(i => TokenEstimator.FromCharacters(i.Length));
         var list = OpenAiWire.EmbeddingList(inputs.Count, (writer, i) =>
         {

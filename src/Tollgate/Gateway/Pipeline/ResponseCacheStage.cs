@@ -1,0 +1,130 @@
+using Microsoft.AspNetCore.Http;
+using Tollgate.Ledger;
+using Tollgate.Optimization.ResponseCaching;
+using Tollgate.Optimization.SemanticCaching;
+using Tollgate.Providers;
+
+namespace Tollgate.Gateway.Pipeline;
+
+/// <summary>
+/// The response-cache stage: before limits and budgets (a kept answer costs nothing), answers the request from the
+/// exact cache, the semantic cache, or — for embeddings — the kept vectors of every input; otherwise marks the exchange
+/// so that its answer is kept, and says in <see cref="ResponseCache.Header"/> what happened.
+/// </summary>
+public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semanticCache, CacheHitResponder hits)
+{
+    /// <summary>
+    /// Embeddings are looked up item by item before anything counts the request: the body is cut down to the inputs not
+    /// kept, so that only those are counted, limited, reserved for and sent.
+    /// </summary>
+    public EmbeddingItems? PrepareEmbeddings(CallerIdentity caller, GatewayEndpoint endpoint, ParsedRequest parsed, IHeaderDictionary headers, out bool bypassed)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(parsed);
+        bypassed = false;
+        if (endpoint != GatewayEndpoint.Embeddings)
+        {
+            return null;
+        }
+
+        var items = cache.LookItems(caller.KeyId, caller.Key?.Tags, parsed.Model, parsed.Body, headers, out bypassed);
+        if (items is { Missing.Count: > 0 } && items.Missing.Count < items.Count)
+        {
+            parsed.ReplaceBody(items.BodyWithMissing(parsed.Body));
+        }
+
+        return items;
+    }
+
+    /// <summary>Answers from the caches when they can (true: the response is written); else prepares the exchange to fill them.</summary>
+    public async Task<bool> TryAnswerAsync(
+        HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, CallerIdentity caller, ParsedRequest parsed, EmbeddingItems? embeddingItems, bool bypassed)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(exchange);
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(parsed);
+        if (embeddingItems is not null)
+        {
+            if (embeddingItems.Missing.Count == 0)
+            {
+                await hits.WriteEmbeddingsAsync(context, exchange, candidates, embeddingItems);
+                return true;
+            }
+
+            exchange.EmbeddingItems = embeddingItems;
+            if (embeddingItems.Missing.Count < embeddingItems.Count)
+            {
+                exchange.ResponseCacheHit = ResponseCacheHit.Partial;
+                exchange.ResponseCacheSavedUsd = CacheHitResponder.Saved(exchange.Deployment, embeddingItems.HitUsage, exchange.StartedAt);
+            }
+        }
+        else if (cache.Look(caller.KeyId, caller.Key?.Tags, exchange.Endpoint, parsed.Model, parsed.Body, context.Request.Headers, out bypassed) is { } lookup)
+        {
+            if (lookup.Hit is { } hit)
+            {
+                await hits.WriteAsync(context, exchange, candidates, hit);
+                return true;
+            }
+
+            exchange.CacheFill = lookup.Fill;
+            if (!bypassed && await TrySemanticAsync(context, exchange, candidates, parsed, lookup.Fill.Tenant))
+            {
+                return true;
+            }
+        }
+
+        if (exchange.CacheFill is not null || exchange.EmbeddingItems is not null || bypassed)
+        {
+            context.Response.Headers[ResponseCache.Header] = bypassed ? "bypass" : exchange.ResponseCacheHit == ResponseCacheHit.Partial ? "partial" : "miss";
+        }
+
+        return false;
+    }
+
+    /// <summary>A question worded otherwise, in the same context: served, verified against the fresh answer, or a miss.</summary>
+    private async Task<bool> TrySemanticAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, ParsedRequest parsed, string tenant)
+    {
+        if (await semanticCache.LookAsync(tenant, exchange.Endpoint, parsed.Model, parsed.Body, parsed.Stream, context.RequestAborted) is not { } semantic)
+        {
+            return false;
+        }
+
+        CachedAnswer? kept = null;
+        if (semantic is { Nearest: { } nearest, Decision: not BoundedDecision.Miss })
+        {
+            kept = cache.Peek(nearest.ExactKey);
+            if (kept is null)
+            {
+                semanticCache.Forget(semantic); // its answer left the exact cache
+            }
+        }
+
+        if (kept is not null && semantic.Decision == BoundedDecision.Serve)
+        {
+            await hits.WriteAsync(context, exchange, candidates, kept, semantic.Similarity);
+            return true;
+        }
+
+        exchange.SemanticLookup = semantic;
+        exchange.SemanticVerification = kept;
+        return false;
+    }
+
+    /// <summary>After a whole answer was kept: the semantic cache remembers its question, and learns from a verification.</summary>
+    public async Task KeptAsync(Exchange exchange, ReadOnlyMemory<byte> body, string exactKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
+        if (exchange.SemanticLookup is not { } semantic)
+        {
+            return;
+        }
+
+        if (exchange.SemanticVerification is { } kept)
+        {
+            await semanticCache.LearnAsync(exchange.Alias, semantic.Similarity, kept.Body, body, cancellationToken);
+        }
+
+        semanticCache.Remember(semantic, exactKey);
+    }
+}
