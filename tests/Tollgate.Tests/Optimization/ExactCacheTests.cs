@@ -42,13 +42,6 @@ public sealed class ExactCacheTests : GatewayWithFakeUpstream
     private static string Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : string.Empty;
 
-    private async Task<string> CreateKeyAsync(string name, string tags = "{}")
-    {
-        using var created = await Gateway.Client.PostAsync("/admin/keys", new StringContent($"{{\"name\":\"{name}\",\"tags\":{tags}}}", Encoding.UTF8, "application/json"));
-        created.EnsureSuccessStatusCode();
-        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
-    }
-
     [Fact]
     public async Task A_repeat_through_the_sdk_is_served_from_the_cache_recorded_at_zero_with_the_exact_saving()
     {
@@ -86,8 +79,8 @@ public sealed class ExactCacheTests : GatewayWithFakeUpstream
     [Fact]
     public async Task Another_key_does_not_receive_the_answer_a_key_paid_for()
     {
-        var alice = await CreateKeyAsync("alice");
-        var bob = await CreateKeyAsync("bob");
+        var alice = await Gateway.CreateKeyAsync("alice");
+        var bob = await Gateway.CreateKeyAsync("bob");
 
         await PostAsync(Body, alice);
         var again = await PostAsync(Body, alice);
@@ -193,7 +186,7 @@ public sealed class ExactCacheTests : GatewayWithFakeUpstream
     [Fact]
     public async Task A_purge_by_alias_or_scope_removes_the_kept_answers_and_the_next_call_pays_again()
     {
-        var key = await CreateKeyAsync("purged");
+        var key = await Gateway.CreateKeyAsync("purged");
         await PostAsync(Body);
         await PostAsync(Body, key);
         var keyId = (await Gateway.RecordsAsync(2)).Select(r => r.Attribution.KeyId).First(id => id != "master");
@@ -250,12 +243,6 @@ public sealed class TagScopedCacheTests : GatewayWithFakeUpstream
 
     protected override string Settings => "cache:\n  exact:\n    scope: tag:team\n";
 
-    private async Task<string> CreateKeyAsync(string name, string tags)
-    {
-        using var created = await Gateway.Client.PostAsync("/admin/keys", new StringContent($"{{\"name\":\"{name}\",\"tags\":{tags}}}", Encoding.UTF8, "application/json"));
-        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
-    }
-
     private async Task<string> CacheHeaderAsync(string key, string? teamHeader = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
@@ -272,10 +259,10 @@ public sealed class TagScopedCacheTests : GatewayWithFakeUpstream
     [Fact]
     public async Task Keys_of_one_team_share_answers_and_a_header_cannot_claim_a_team()
     {
-        var search1 = await CreateKeyAsync("search-1", "{\"team\":\"search\"}");
-        var search2 = await CreateKeyAsync("search-2", "{\"team\":\"search\"}");
-        var ads = await CreateKeyAsync("ads", "{\"team\":\"ads\"}");
-        var untagged = await CreateKeyAsync("untagged", "{}");
+        var search1 = await Gateway.CreateKeyAsync("search-1", "{\"team\":\"search\"}");
+        var search2 = await Gateway.CreateKeyAsync("search-2", "{\"team\":\"search\"}");
+        var ads = await Gateway.CreateKeyAsync("ads", "{\"team\":\"ads\"}");
+        var untagged = await Gateway.CreateKeyAsync("untagged", "{}");
 
         Assert.Equal("miss", await CacheHeaderAsync(search1));
         Assert.Equal("hit", await CacheHeaderAsync(search2));

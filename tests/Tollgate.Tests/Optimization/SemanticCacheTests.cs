@@ -57,8 +57,7 @@ public sealed class SemanticCacheTests : GatewayWithFakeUpstream
     [Fact]
     public async Task Differing_numbers_or_negation_another_system_prompt_another_key_or_a_stream_go_to_the_provider()
     {
-        using var created = await Gateway.Client.PostAsync("/admin/keys", new StringContent("{\"name\":\"other\"}", Encoding.UTF8, "application/json"));
-        var otherKey = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
+        var otherKey = await Gateway.CreateKeyAsync("other");
         await AskAsync(Gateway.Client, "Giao hàng trong 2 ngày được không?");
 
         string[] headers =

@@ -75,6 +75,16 @@ internal sealed class TestGateway : IAsyncDisposable
         {extra}
         """;
 
+    /// <summary>Creates a virtual key through the admin API and returns its secret.</summary>
+    public async Task<string> CreateKeyAsync(string name, string tagsJson = "{}")
+    {
+        using var created = await Client.PostAsync("/admin/keys", new StringContent(
+            $"{{\"name\":\"{name}\",\"tags\":{tagsJson}}}", System.Text.Encoding.UTF8, "application/json"));
+        created.EnsureSuccessStatusCode();
+        using var json = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("key").GetString()!;
+    }
+
     public ChatClient OpenAiChat(string model) =>
         new(model, new ApiKeyCredential(MasterKey), new OpenAIClientOptions { Endpoint = new Uri(BaseUrl, "/v1") });
 

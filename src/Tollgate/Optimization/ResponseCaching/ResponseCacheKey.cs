@@ -16,37 +16,16 @@ public static class ResponseCacheKey
 {
     private static readonly string[] AttributionOnly = ["user", "metadata"];
 
-    public static string Of(string tenant, GatewayEndpoint endpoint, JsonElement body)
-    {
-        ArgumentNullException.ThrowIfNull(tenant);
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartArray();
-            writer.WriteStringValue("v1");
-            writer.WriteStringValue(tenant);
-            writer.WriteStringValue(endpoint.ToString());
-            WriteCanonical(writer, body, root: true, AttributionOnly);
-            writer.WriteEndArray();
-        }
-
-        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
-    }
+    public static string Of(string tenant, GatewayEndpoint endpoint, JsonElement body) =>
+        Hash("v1", tenant, endpoint, writer => WriteCanonical(writer, body, root: true, AttributionOnly));
 
     /// <summary>
     /// What a semantic lookup must match exactly: tenant, endpoint and the whole request except the text of its last
     /// message (the system prompt, earlier turns, tools, model and parameters all count).
     /// </summary>
-    public static string OfContext(string tenant, GatewayEndpoint endpoint, JsonElement body)
-    {
-        ArgumentNullException.ThrowIfNull(tenant);
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
+    public static string OfContext(string tenant, GatewayEndpoint endpoint, JsonElement body) =>
+        Hash("v1-context", tenant, endpoint, writer =>
         {
-            writer.WriteStartArray();
-            writer.WriteStringValue("v1-context");
-            writer.WriteStringValue(tenant);
-            writer.WriteStringValue(endpoint.ToString());
             WriteCanonical(writer, body, root: true, [.. AttributionOnly, "messages"]);
             if (body.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array)
             {
@@ -60,7 +39,20 @@ public static class ResponseCacheKey
 
                 writer.WriteEndArray();
             }
+        });
 
+    /// <summary>SHA-256 (hex) of a JSON array: the key's version, the tenant, the endpoint, then what <paramref name="write"/> adds.</summary>
+    private static string Hash(string version, string tenant, GatewayEndpoint endpoint, Action<Utf8JsonWriter> write)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            writer.WriteStringValue(version);
+            writer.WriteStringValue(tenant);
+            writer.WriteStringValue(endpoint.ToString());
+            write(writer);
             writer.WriteEndArray();
         }
 
