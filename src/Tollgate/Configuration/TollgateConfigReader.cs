@@ -16,7 +16,7 @@ internal static class TollgateConfigReader
     private static readonly string[] BreakerKeys = ["failures", "open_seconds"];
     private static readonly string[] IdempotencyKeys = ["retention_hours", "max_response_bytes"];
     private static readonly string[] CacheKeys = ["exact", "semantic"];
-    private static readonly string[] SemanticCacheKeys = ["aliases", "embedder", "threshold", "max_error_rate", "verify_percent", "min_similarity", "answer_match", "max_entries"];
+    private static readonly string[] SemanticCacheKeys = ["aliases", "features", "keys", "embedder", "threshold", "max_error_rate", "verify_percent", "min_similarity", "answer_match", "max_entries"];
     private static readonly string[] ExactCacheKeys = ["enabled", "ttl_seconds", "max_mb", "scope", "aliases"];
     private static readonly string[] AnomalyKeys = ["enabled", "daily_factor", "hourly_factor", "min_daily_usd", "min_hourly_usd", "dimensions", "check_minutes"];
 
@@ -230,7 +230,7 @@ internal static class TollgateConfigReader
     }
 
     /// <summary>
-    /// <c>cache: semantic: { aliases, embedder: lexical | minilm, threshold | max_error_rate, verify_percent, min_similarity,
+    /// <c>cache: semantic: { aliases, features, keys, embedder: lexical | minilm, threshold | max_error_rate, verify_percent, min_similarity,
     /// answer_match, max_entries }</c>; it keeps its answers in the exact cache, so that must be on.
     /// </summary>
     private static Optimization.SemanticCaching.SemanticCacheSettings ReadSemanticCache(YamlSection? cache)
@@ -244,9 +244,11 @@ internal static class TollgateConfigReader
 
         section.RejectUnknown(SemanticCacheKeys);
         var aliases = section.StringList("aliases");
-        if (aliases.Count == 0)
+        var features = section.StringList("features");
+        var keys = section.StringList("keys");
+        if (aliases.Count + features.Count + keys.Count == 0)
         {
-            section.Diagnostics.Error(section.Child("aliases"), "name the aliases the semantic cache may answer for (it is opt-in per alias)");
+            section.Diagnostics.Error(section.Path, "name the aliases, features or keys the semantic cache may answer for (it is opt-in)");
         }
 
         var embedder = section.String("embedder") ?? "lexical";
@@ -281,6 +283,8 @@ internal static class TollgateConfigReader
 
         return new Optimization.SemanticCaching.SemanticCacheSettings(
             aliases,
+            features,
+            keys,
             embedder,
             threshold,
             maxErrorRate,

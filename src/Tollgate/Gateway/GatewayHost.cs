@@ -101,7 +101,7 @@ public static class GatewayHost
         services.AddSingleton<Optimization.ResponseCaching.CacheHitResponder>();
         services.AddSingleton(sp => new Optimization.SemanticCaching.SemanticCache(
             config.SemanticCache,
-            config.SemanticCache.Aliases.Count > 0 && config.SemanticCache.Embedder == "minilm"
+            config.SemanticCache.IsOn && config.SemanticCache.Embedder == "minilm"
                 ? new Optimization.SemanticCaching.MiniLmEmbedder()
                 : new Optimization.SemanticCaching.LexicalEmbedder()));
         services.AddSingleton<ResponseCacheStage>();

@@ -72,6 +72,32 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Cache_settings_are_checked_and_each_mistake_is_named()
+    {
+        const string Models = "models:\n  - { alias: a, provider: openai, model: gpt-4o-mini, api_key: k }\n";
+        var ex = Assert.Throws<ConfigException>(() => Parse("""
+            cache:
+              exact: { scope: team, enabled: maybe }
+              semantic: { embedder: bert, threshold: 0.9, max_error_rate: 1.5 }
+            """ + "\n" + Models));
+        var noExact = Assert.Throws<ConfigException>(() => Parse("cache:\n  semantic: { aliases: [a], threshold: 0.91 }\n" + Models));
+        var ok = Parse("cache:\n  exact: { ttl_seconds: 60, max_mb: 8, scope: tag:team, aliases: [a] }\n  semantic: { keys: [key_1], max_error_rate: 0.05 }\n" + Models);
+
+        Assert.Contains(ex.Errors, e => e.StartsWith("cache.exact.scope: 'team' is not one of", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("cache.exact.enabled:", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("cache.semantic: name the aliases, features or keys", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("cache.semantic.embedder: 'bert'", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("cache.semantic.max_error_rate: 1.5 is not between 0 and 1", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("cache.semantic: give either threshold", StringComparison.Ordinal));
+        Assert.Contains(noExact.Errors, e => e.StartsWith("cache.semantic: the semantic cache keeps its answers in the exact cache", StringComparison.Ordinal));
+        Assert.Equal(TimeSpan.FromSeconds(60), ok.ResponseCache.Ttl);
+        Assert.Equal(8L * 1024 * 1024, ok.ResponseCache.MaxBytes);
+        Assert.Equal("tag:team", ok.ResponseCache.Scope.ToString());
+        Assert.True(ok.SemanticCache.Covers("b", null, "key_1"));
+        Assert.Equal(0.05, ok.SemanticCache.MaxErrorRate);
+    }
+
+    [Fact]
     public void Broken_yaml_and_an_empty_model_list_are_errors_with_a_location()
     {
         var broken = Assert.Throws<ConfigException>(() => Parse("models:\n  - alias: a\n   provider: x: y\n"));

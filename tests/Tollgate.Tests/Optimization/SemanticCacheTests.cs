@@ -16,7 +16,8 @@ public sealed class SemanticCacheTests : GatewayWithFakeUpstream
 {
     protected override string Settings => "cache:\n  exact: { ttl_seconds: 3600 }\n  semantic: { aliases: [gpt-4o-mini], embedder: lexical, threshold: 0.91 }\n";
 
-    internal static async Task<HttpResponseMessage> AskAsync(HttpClient client, string question, string system = "Bạn là trợ lý của cửa hàng.", string? bearer = null, bool stream = false)
+    internal static async Task<HttpResponseMessage> AskAsync(
+        HttpClient client, string question, string system = "Bạn là trợ lý của cửa hàng.", string? bearer = null, bool stream = false, string? feature = null)
     {
         var body = JsonSerializer.Serialize(new Dictionary<string, object>
         {
@@ -28,6 +29,11 @@ public sealed class SemanticCacheTests : GatewayWithFakeUpstream
         if (bearer is not null)
         {
             request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + bearer);
+        }
+
+        if (feature is not null)
+        {
+            request.Headers.TryAddWithoutValidation("X-Feature", feature);
         }
 
         return await client.SendAsync(request);
@@ -84,6 +90,24 @@ public sealed class SemanticCacheTests : GatewayWithFakeUpstream
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         Assert.Equal("miss", CacheHeader(after));
         Assert.Equal(2, Upstream.Received.Count);
+    }
+}
+
+/// <summary>Opted in by feature: requests of that feature are looked up on any alias; others are not.</summary>
+public sealed class FeatureScopedSemanticCacheTests : GatewayWithFakeUpstream
+{
+    protected override string Settings => "cache:\n  exact: {}\n  semantic: { features: [support], threshold: 0.91 }\n";
+
+    [Fact]
+    public async Task Only_the_opted_in_feature_gets_semantic_answers()
+    {
+        await SemanticCacheTests.AskAsync(Gateway.Client, "Bao lâu thì giao hàng tới Huế?", feature: "support");
+        using var support = await SemanticCacheTests.AskAsync(Gateway.Client, "bao lâu giao hàng tới Huế vậy shop?", feature: "support");
+        await SemanticCacheTests.AskAsync(Gateway.Client, "Bao lâu thì giao hàng tới Huế?", feature: "search");
+        using var search = await SemanticCacheTests.AskAsync(Gateway.Client, "bao lâu giao hàng tới Huế vậy shop?", feature: "search");
+
+        Assert.StartsWith("semantic", support.Headers.GetValues(ResponseCache.Header).Single(), StringComparison.Ordinal);
+        Assert.Equal("miss", search.Headers.GetValues(ResponseCache.Header).Single());
     }
 }
 

@@ -25,19 +25,20 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
 
     public void Dispose() => (embedder as IDisposable)?.Dispose();
 
-    public bool Covers(string alias) => settings.Covers(alias);
-
     /// <summary>The bounded mode's state for an alias (created on first use).</summary>
     public WrongHitBound BoundFor(string alias) =>
         _bounds.GetOrAdd(alias, _ => new WrongHitBound(settings.MaxErrorRate ?? 0, settings.VerifySharePercent / 100, settings.MinimumSimilarity));
 
     /// <summary>
     /// Looks the question up among the kept ones of its context. Null when the request is not one the semantic cache
-    /// answers (another alias, a stream, a last message that is not the user's plain text or is too long).
+    /// answers (not opted in by alias, feature or key; a stream; a last message that is not the user's plain text or is
+    /// too long).
     /// </summary>
-    public async ValueTask<SemanticLookup?> LookAsync(string tenant, GatewayEndpoint endpoint, string alias, JsonElement body, bool stream, CancellationToken cancellationToken)
+    public async ValueTask<SemanticLookup?> LookAsync(
+        string tenant, GatewayEndpoint endpoint, string alias, Ledger.Attribution attribution, JsonElement body, bool stream, CancellationToken cancellationToken)
     {
-        if (!Covers(alias) || stream || SemanticQuery.LastUserText(body) is not { } text)
+        ArgumentNullException.ThrowIfNull(attribution);
+        if (!settings.Covers(alias, attribution.Feature, attribution.KeyId) || stream || SemanticQuery.LastUserText(body) is not { } text)
         {
             return null;
         }

@@ -1,11 +1,13 @@
 namespace Tollgate.Optimization.SemanticCaching;
 
 /// <summary>
-/// The semantic cache (<c>cache: semantic:</c>), opt-in per alias: a question worded differently from a kept one, in
+/// The semantic cache (<c>cache: semantic:</c>), opt-in per alias, feature or key: a question worded differently from a kept one, in
 /// the same context, may be answered from the kept answer. Either a fixed <see cref="Threshold"/> or a tolerated
 /// <see cref="MaxErrorRate"/> (the bounded mode); never both.
 /// </summary>
-/// <param name="Aliases">The aliases it applies to (required: no alias is covered by default).</param>
+/// <param name="Aliases">The aliases it applies to.</param>
+/// <param name="Features">The features (<c>X-Feature</c>) it applies to, on any alias.</param>
+/// <param name="Keys">The virtual key ids it applies to, on any alias. Nothing is covered unless one of the three names it.</param>
 /// <param name="Embedder"><c>lexical</c> (no model) or <c>minilm</c> (all-MiniLM-L6-v2, English, in-process).</param>
 /// <param name="Threshold">Fixed mode: the similarity at or above which a kept answer is served.</param>
 /// <param name="MaxErrorRate">Bounded mode: the tolerated share of wrong answers among those served.</param>
@@ -15,6 +17,8 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// <param name="MaxEntries">Questions remembered in all; the oldest go first.</param>
 public sealed record SemanticCacheSettings(
     IReadOnlyList<string> Aliases,
+    IReadOnlyList<string> Features,
+    IReadOnlyList<string> Keys,
     string Embedder,
     double? Threshold,
     double? MaxErrorRate,
@@ -26,7 +30,14 @@ public sealed record SemanticCacheSettings(
     /// <summary>The longest last message looked up: long prompts are rarely asked twice in other words, and embedding them costs.</summary>
     public const int MaxQueryCharacters = 2_000;
 
-    public static SemanticCacheSettings Off { get; } = new([], "lexical", null, null, 5, 0.80, 0.90, 100_000);
+    public static SemanticCacheSettings Off { get; } = new([], [], [], "lexical", null, null, 5, 0.80, 0.90, 100_000);
 
-    public bool Covers(string alias) => Aliases.Contains(alias, StringComparer.Ordinal);
+    /// <summary>Whether anything is opted in.</summary>
+    public bool IsOn => Aliases.Count + Features.Count + Keys.Count > 0;
+
+    /// <summary>Whether a request to <paramref name="alias"/> for <paramref name="feature"/> with <paramref name="keyId"/> is looked up.</summary>
+    public bool Covers(string alias, string? feature, string? keyId) =>
+        Aliases.Contains(alias, StringComparer.Ordinal)
+        || (feature is not null && Features.Contains(feature, StringComparer.Ordinal))
+        || (keyId is not null && Keys.Contains(keyId, StringComparer.Ordinal));
 }
