@@ -80,6 +80,36 @@ public sealed class SemanticCacheTests : GatewayWithFakeUpstream
     }
 
     [Fact]
+    public async Task A_reworded_streamed_question_is_answered_with_the_kept_stream_which_the_sdk_reads()
+    {
+        Upstream.ReplyText = "Cửa hàng mở cửa từ 8:00 đến 21:00.";
+        var client = Gateway.OpenAiChat("gpt-4o-mini");
+
+        async Task<string> AskStreamingAsync(string question)
+        {
+            var text = new StringBuilder();
+            await foreach (var update in client.CompleteChatStreamingAsync([new OpenAI.Chat.SystemChatMessage("Bạn là trợ lý của cửa hàng."), new OpenAI.Chat.UserChatMessage(question)]))
+            {
+                foreach (var part in update.ContentUpdate)
+                {
+                    text.Append(part.Text);
+                }
+            }
+
+            return text.ToString();
+        }
+
+        var first = await AskStreamingAsync("Mấy giờ thì cửa hàng mở cửa?");
+        var second = await AskStreamingAsync("Shop ơi, mấy giờ cửa hàng mở cửa vậy?");
+
+        Assert.Equal(Upstream.ReplyText, first);
+        Assert.Equal(first, second);
+        Assert.Single(Upstream.Received);
+        var hit = (await Gateway.RecordsAsync(2)).Single(r => r.ResponseCacheHit == ResponseCacheHit.Semantic);
+        Assert.True(hit.Stream);
+    }
+
+    [Fact]
     public async Task An_answer_purged_from_the_exact_cache_is_no_longer_served_semantically()
     {
         await AskAsync(Gateway.Client, "Mấy giờ cửa hàng mở cửa?");

@@ -396,7 +396,7 @@ public sealed class ProxyRequestHandler(
         {
             // A stream whose end event was not forwarded is kept here, after its last byte.
             await sink.KeepAsync();
-            KeepStream(exchange, sink, finished);
+            await KeepStreamAsync(exchange, sink, finished, context.RequestAborted);
             return;
         }
 
@@ -410,7 +410,7 @@ public sealed class ProxyRequestHandler(
         if (status == RecordStatus.Ok)
         {
             await sink.KeepAsync();
-            KeepStream(exchange, sink, record);
+            await KeepStreamAsync(exchange, sink, record, context.RequestAborted);
         }
 
         if (outcome.Failure is { Kind: not ProviderFailureKind.ClientCancelled } cut && sink.Begun)
@@ -420,11 +420,12 @@ public sealed class ProxyRequestHandler(
     }
 
     /// <summary>Keeps a stream that ended well in the response cache, when the request may fill it.</summary>
-    private void KeepStream(Exchange exchange, SseResponseSink sink, UsageRecord record)
+    private async Task KeepStreamAsync(Exchange exchange, SseResponseSink sink, UsageRecord record, CancellationToken cancellationToken)
     {
         if (exchange.CacheFill is { Overflowed: false, Events: { } events } fill && sink.Begun)
         {
             cache.Keep(fill, exchange.Deployment.Name, record.Usage, exchange.RequestId, Idempotency.IdempotencyClaim.StreamContentType, sink.UpstreamHeaders, events);
+            await cacheStage.KeptAsync(exchange, events, fill.Key, cancellationToken);
         }
     }
 

@@ -85,7 +85,7 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
     /// <summary>A question worded otherwise, in the same context: served, verified against the fresh answer, or a miss.</summary>
     private async Task<bool> TrySemanticAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, ParsedRequest parsed, string tenant)
     {
-        if (await semanticCache.LookAsync(tenant, exchange.Endpoint, parsed.Model, exchange.Attribution, parsed.Body, parsed.Stream, context.RequestAborted) is not { } semantic)
+        if (await semanticCache.LookAsync(tenant, exchange.Endpoint, parsed.Model, exchange.Attribution, parsed.Body, context.RequestAborted) is not { } semantic)
         {
             return false;
         }

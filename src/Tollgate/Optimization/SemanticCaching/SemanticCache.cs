@@ -30,15 +30,15 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         _bounds.GetOrAdd(alias, _ => new WrongHitBound(settings.MaxErrorRate ?? 0, settings.VerifySharePercent / 100, settings.MinimumSimilarity));
 
     /// <summary>
-    /// Looks the question up among the kept ones of its context. Null when the request is not one the semantic cache
-    /// answers (not opted in by alias, feature or key; a stream; a last message that is not the user's plain text or is
-    /// too long).
+    /// Looks the question up among the kept ones of its context (a streamed request's context includes <c>stream</c>, so
+    /// it finds kept streams, replayed as sent). Null when the request is not one the semantic cache answers (not opted
+    /// in by alias, feature or key; a last message that is not the user's plain text or is too long).
     /// </summary>
     public async ValueTask<SemanticLookup?> LookAsync(
-        string tenant, GatewayEndpoint endpoint, string alias, Ledger.Attribution attribution, JsonElement body, bool stream, CancellationToken cancellationToken)
+        string tenant, GatewayEndpoint endpoint, string alias, Ledger.Attribution attribution, JsonElement body, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attribution);
-        if (!settings.Covers(alias, attribution.Feature, attribution.KeyId) || stream || SemanticQuery.LastUserText(body) is not { } text)
+        if (!settings.Covers(alias, attribution.Feature, attribution.KeyId) || SemanticQuery.LastUserText(body) is not { } text)
         {
             return null;
         }
@@ -102,7 +102,8 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
 
     /// <summary>
     /// The bounded mode learns from a verified lookup: the kept answer counts as right when the fresh answer's text is
-    /// at least <see cref="SemanticCacheSettings.AnswerMatch"/> similar to it.
+    /// at least <see cref="SemanticCacheSettings.AnswerMatch"/> similar to it. Streams are not compared (their text is
+    /// spread over events): streamed lookups are served by what whole answers taught the alias's bound.
     /// </summary>
     public async ValueTask LearnAsync(string alias, double similarity, ReadOnlyMemory<byte> kept, ReadOnlyMemory<byte> fresh, CancellationToken cancellationToken)
     {
