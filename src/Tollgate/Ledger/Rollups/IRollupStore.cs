@@ -14,8 +14,12 @@ public interface IRollupStore
     /// <summary>Drops every rollup and rolls up all raw records again.</summary>
     Task RebuildRollupsAsync(CancellationToken cancellationToken);
 
-    /// <summary>The rows of <paramref name="dimension"/> for the hours from <paramref name="fromHour"/> up to, not including, <paramref name="toHour"/>.</summary>
-    Task<RollupSnapshot> ReadRollupsAsync(string dimension, long fromHour, long toHour, CancellationToken cancellationToken);
+    /// <summary>
+    /// Hands the rows of <paramref name="dimension"/> for the hours from <paramref name="fromHour"/> up to, not including,
+    /// <paramref name="toHour"/> to <paramref name="onRow"/> (hour, value, totals — a reused instance: add it up, keep no
+    /// reference), except those of incomplete hours, and returns the snapshot's mark and incomplete hours.
+    /// </summary>
+    Task<RollupScan> ScanRollupsAsync(string dimension, long fromHour, long toHour, Action<long, string, RollupTotals> onRow, CancellationToken cancellationToken);
 
     /// <summary>
     /// Deletes at most <paramref name="maxRecords"/> raw records older than <paramref name="before"/> that are already

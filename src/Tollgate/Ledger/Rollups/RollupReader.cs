@@ -40,34 +40,46 @@ public static class RollupReader
             return;
         }
 
-        var snapshot = await rollups.ReadRollupsAsync(dimension, firstHour, endHour, cancellationToken);
-
-        // Hours the rollup cannot answer are read raw, whole.
-        var rawHours = new SortedSet<long>(snapshot.IncompleteHours);
+        // Hours the rollup cannot answer are read raw, whole: those the caller splits, and (from the scan) those that
+        // overflowed the dimension's cap.
+        var splitHours = new HashSet<long>();
         var judged = new HashSet<long>();
-        bool ReadRaw(long hour)
+        bool Splits(long hour)
         {
             // Every value has a row an hour: whether the caller splits the hour is asked once per hour.
             if (judged.Add(hour) && splits(hour))
+            {
+                splitHours.Add(hour);
+            }
+
+            return splitHours.Contains(hour);
+        }
+
+        var isTag = dimension.StartsWith(RollupDimensions.TagPrefix, StringComparison.Ordinal);
+        var tagged = new Dictionary<long, RollupTotals>();
+        var snapshot = await rollups.ScanRollupsAsync(dimension, firstHour, endHour, (hour, value, totals) =>
+        {
+            if (Splits(hour))
+            {
+                return;
+            }
+
+            onRow(hour, RollupDimensions.Read(value), totals);
+            if (isTag)
+            {
+                (tagged.TryGetValue(hour, out var sum) ? sum : tagged[hour] = new RollupTotals()).Add(totals);
+            }
+        }, cancellationToken);
+        var rawHours = new SortedSet<long>(snapshot.IncompleteHours);
+        rawHours.UnionWith(splitHours);
+        bool ReadRaw(long hour)
+        {
+            if (Splits(hour))
             {
                 rawHours.Add(hour);
             }
 
             return rawHours.Contains(hour);
-        }
-        var tagged = new Dictionary<long, RollupTotals>();
-        foreach (var row in snapshot.Rows)
-        {
-            if (ReadRaw(row.Hour))
-            {
-                continue;
-            }
-
-            onRow(row.Hour, RollupDimensions.Read(row.Value), row.Totals);
-            if (snapshot.HourTotals.Count > 0)
-            {
-                (tagged.TryGetValue(row.Hour, out var sum) ? sum : tagged[row.Hour] = new RollupTotals()).Add(row.Totals);
-            }
         }
 
         // A tag dimension keeps rows for the records that carry the tag; the others are the hour's total less those.

@@ -40,26 +40,39 @@ public static class RollupTotalsCodec
 
     public static RollupTotals Read(ReadOnlySpan<byte> source)
     {
+        var totals = new RollupTotals();
+        ReadInto(source, totals);
+        return totals;
+    }
+
+    /// <summary>Decodes into an existing instance (a reader that hands rows on one at a time reuses one).</summary>
+    public static void ReadInto(ReadOnlySpan<byte> source, RollupTotals totals)
+    {
+        ArgumentNullException.ThrowIfNull(totals);
         var counts = source.Length switch
         {
             Size => Counts,
             SizeBeforeResponseCache => 9,
             _ => throw new InvalidDataException($"A rollup row holds {source.Length} bytes, not {Size}."),
         };
-        var totals = new RollupTotals
-        {
-            Requests = Count(source, 0), InputTokens = Count(source, 1), CachedInputTokens = Count(source, 2), CacheWriteTokens = Count(source, 3),
-            CacheWrite1hTokens = Count(source, 4), OutputTokens = Count(source, 5), ReasoningTokens = Count(source, 6), EstimatedRequests = Count(source, 7),
-            UnpricedRequests = Count(source, 8), CostInput = Money(source, counts, 0), CostCachedInput = Money(source, counts, 1), CostCacheWrite = Money(source, counts, 2),
-            CostOutput = Money(source, counts, 3), CostReasoning = Money(source, counts, 4), CostTotal = Money(source, counts, 5), CacheSavings = Money(source, counts, 6),
-        };
-        if (counts == Counts)
-        {
-            totals.ResponseCacheHits = Count(source, 9);
-            totals.ResponseCacheSaved = Money(source, counts, 7);
-        }
-
-        return totals;
+        totals.Requests = Count(source, 0);
+        totals.InputTokens = Count(source, 1);
+        totals.CachedInputTokens = Count(source, 2);
+        totals.CacheWriteTokens = Count(source, 3);
+        totals.CacheWrite1hTokens = Count(source, 4);
+        totals.OutputTokens = Count(source, 5);
+        totals.ReasoningTokens = Count(source, 6);
+        totals.EstimatedRequests = Count(source, 7);
+        totals.UnpricedRequests = Count(source, 8);
+        totals.CostInput = Money(source, counts, 0);
+        totals.CostCachedInput = Money(source, counts, 1);
+        totals.CostCacheWrite = Money(source, counts, 2);
+        totals.CostOutput = Money(source, counts, 3);
+        totals.CostReasoning = Money(source, counts, 4);
+        totals.CostTotal = Money(source, counts, 5);
+        totals.CacheSavings = Money(source, counts, 6);
+        totals.ResponseCacheHits = counts == Counts ? Count(source, 9) : 0;
+        totals.ResponseCacheSaved = counts == Counts ? Money(source, counts, 7) : 0;
     }
 
     private static long Count(ReadOnlySpan<byte> source, int index) => BinaryPrimitives.ReadInt64LittleEndian(source[(index * 8)..]);

@@ -115,10 +115,11 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         }
     }
 
-    public async Task<Rollups.RollupSnapshot> ReadRollupsAsync(string dimension, long fromHour, long toHour, CancellationToken cancellationToken)
+    public async Task<Rollups.RollupScan> ScanRollupsAsync(
+        string dimension, long fromHour, long toHour, Action<long, string, Rollups.RollupTotals> onRow, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        return await SqliteRollups.ReadAsync(connection, dimension, fromHour, toHour, cancellationToken);
+        return await SqliteRollups.ScanAsync(connection, dimension, fromHour, toHour, onRow, cancellationToken);
     }
 
     public int TopPerHour => _rollupLimits.TopPerHour;

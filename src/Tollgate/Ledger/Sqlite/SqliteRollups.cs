@@ -89,24 +89,29 @@ internal static class SqliteRollups
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>One dimension's rows over a range of hours and the mark, in one read transaction (one snapshot).</summary>
-    public static async Task<RollupSnapshot> ReadAsync(SqliteConnection connection, string dimension, long fromHour, long toHour, CancellationToken cancellationToken)
+    /// <summary>
+    /// One dimension's rows over a range of hours and the mark, in one read transaction (one snapshot). Rows are handed
+    /// to <paramref name="onRow"/> as they are read, hour by hour, decoded into one reused <see cref="RollupTotals"/>
+    /// (the handler adds it up and keeps no reference): a month of hourly rows by user is 360,000 of them, and holding
+    /// each as an object cost more than reading it. The rows of an hour that overflowed the dimension's cap are not
+    /// handed on; that hour is returned among the incomplete ones.
+    /// </summary>
+    public static async Task<RollupScan> ScanAsync(
+        SqliteConnection connection, string dimension, long fromHour, long toHour, Action<long, string, RollupTotals> onRow, CancellationToken cancellationToken)
     {
         await using var transaction = connection.BeginTransaction(deferred: true);
         if (!await HasRollupsAsync(connection, transaction, cancellationToken))
         {
             // A ledger no gateway of this version has opened yet: no rollups, everything is read raw.
-            return new RollupSnapshot([], 0, new HashSet<long>());
+            return new RollupScan(0, new HashSet<long>());
         }
 
         var mark = await MarkAsync(connection, transaction, cancellationToken);
-        var rows = new List<RollupRow>();
         var incomplete = new HashSet<long>();
-        ReadRows(connection, dimension, fromHour, toHour, rows, incomplete);
-
         var hourTotals = new Dictionary<long, RollupTotals>();
         if (dimension.StartsWith(RollupDimensions.TagPrefix, StringComparison.Ordinal))
         {
+            // Read first: an hour with too many tag names is incomplete for every tag, so its rows are not handed on.
             await using var select = Command(connection, transaction, "SELECT dimension, hour, sums FROM spend_rollups WHERE dimension IN ($more, $total) AND hour >= $from AND hour < $to");
             select.Parameters.AddWithValue("$more", RollupDimensions.MoreTags);
             select.Parameters.AddWithValue("$total", RollupDimensions.Total);
@@ -126,18 +131,19 @@ internal static class SqliteRollups
             }
         }
 
+        ScanRows(connection, dimension, fromHour, toHour, incomplete, onRow);
         await transaction.CommitAsync(cancellationToken);
-        return new RollupSnapshot(rows, mark, incomplete) { HourTotals = hourTotals };
+        return new RollupScan(mark, incomplete) { HourTotals = hourTotals };
     }
 
     /// <summary>
-    /// The rows of one dimension, read through SQLite's own API: a month of hourly rows by user is hundreds of
-    /// thousands, and reading each through a data reader (a string and an array per row) took most of a report's time.
-    /// Values repeat every hour, so each distinct one is made into a string once.
+    /// The rows of one dimension, read through SQLite's own API in (hour, value) order, held an hour at a time as raw
+    /// bytes until the hour is known to be complete. Values repeat every hour, so each distinct one is made into a
+    /// string once.
     /// </summary>
-    private static void ReadRows(SqliteConnection connection, string dimension, long fromHour, long toHour, List<RollupRow> rows, HashSet<long> incomplete)
+    private static void ScanRows(SqliteConnection connection, string dimension, long fromHour, long toHour, HashSet<long> incomplete, Action<long, string, RollupTotals> onRow)
     {
-        var check = SQLitePCL.raw.sqlite3_prepare_v2(connection.Handle, "SELECT hour, value, sums FROM spend_rollups WHERE dimension = ?1 AND hour >= ?2 AND hour < ?3", out var statement);
+        var check = SQLitePCL.raw.sqlite3_prepare_v2(connection.Handle, "SELECT hour, value, sums FROM spend_rollups WHERE dimension = ?1 AND hour >= ?2 AND hour < ?3 ORDER BY hour", out var statement);
         if (check != SQLitePCL.raw.SQLITE_OK)
         {
             throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(connection.Handle).utf8_to_string(), check);
@@ -151,10 +157,46 @@ internal static class SqliteRollups
             var values = new Dictionary<string, string>(StringComparer.Ordinal);
             var lookup = values.GetAlternateLookup<ReadOnlySpan<char>>();
             Span<char> chars = stackalloc char[1024];
+            var pending = new List<(string Value, int Offset, int Length)>();
+            var bytes = new byte[64 * 1024];
+            var used = 0;
+            var scratch = new RollupTotals();
+            long current = long.MinValue;
+            var overflowed = false;
+            void Flush()
+            {
+                if (overflowed || incomplete.Contains(current))
+                {
+                    incomplete.Add(current);
+                }
+                else
+                {
+                    foreach (var (value, offset, length) in pending)
+                    {
+                        RollupTotalsCodec.ReadInto(bytes.AsSpan(offset, length), scratch);
+                        onRow(current, value, scratch);
+                    }
+                }
+
+                pending.Clear();
+                used = 0;
+                overflowed = false;
+            }
+
             int step;
             while ((step = SQLitePCL.raw.sqlite3_step(statement)) == SQLitePCL.raw.SQLITE_ROW)
             {
                 var hour = SQLitePCL.raw.sqlite3_column_int64(statement, 0);
+                if (hour != current)
+                {
+                    if (current != long.MinValue)
+                    {
+                        Flush();
+                    }
+
+                    current = hour;
+                }
+
                 var utf8 = SQLitePCL.raw.sqlite3_column_blob(statement, 1);
                 string value;
                 if (System.Text.Encoding.UTF8.GetMaxCharCount(utf8.Length) <= chars.Length)
@@ -173,17 +215,29 @@ internal static class SqliteRollups
 
                 if (value == RollupDimensions.MoreValues)
                 {
-                    incomplete.Add(hour);
+                    overflowed = true;
+                    continue;
                 }
-                else
+
+                var sums = SQLitePCL.raw.sqlite3_column_blob(statement, 2);
+                if (used + sums.Length > bytes.Length)
                 {
-                    rows.Add(new RollupRow(hour, value, RollupTotalsCodec.Read(SQLitePCL.raw.sqlite3_column_blob(statement, 2))));
+                    Array.Resize(ref bytes, Math.Max(bytes.Length * 2, used + sums.Length));
                 }
+
+                sums.CopyTo(bytes.AsSpan(used));
+                pending.Add((value, used, sums.Length));
+                used += sums.Length;
             }
 
             if (step != SQLitePCL.raw.SQLITE_DONE)
             {
                 throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(connection.Handle).utf8_to_string(), step);
+            }
+
+            if (current != long.MinValue)
+            {
+                Flush();
             }
         }
     }
