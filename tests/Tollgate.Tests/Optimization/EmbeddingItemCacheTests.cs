@@ -107,6 +107,22 @@ public sealed class EmbeddingItemCacheTests : GatewayWithFakeUpstream
     }
 
     [Fact]
+    public async Task No_store_sends_every_input_and_says_bypass()
+    {
+        await EmbedAsync(["a", "b"]);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/embeddings")
+        {
+            Content = new StringContent("{\"model\":\"emb\",\"input\":[\"a\",\"b\"]}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Cache-Control", "no-store");
+
+        using var response = await Gateway.Client.SendAsync(request);
+
+        Assert.Equal("bypass", Header(response, ResponseCache.Header));
+        Assert.Equal(4, Upstream.EmbeddedItems);
+    }
+
+    [Fact]
     public async Task Another_dimension_count_or_encoding_is_another_item()
     {
         await EmbedAsync(["a", "b"]);

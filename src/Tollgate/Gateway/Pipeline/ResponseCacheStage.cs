@@ -59,7 +59,8 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
                 exchange.ResponseCacheSavedUsd = CacheHitResponder.Saved(exchange.Deployment, embeddingItems.HitUsage, exchange.StartedAt);
             }
         }
-        else if (cache.Look(caller.KeyId, caller.Key?.Tags, exchange.Endpoint, parsed.Model, parsed.Body, context.Request.Headers, out bypassed) is { } lookup)
+        else if (exchange.Endpoint != GatewayEndpoint.Embeddings
+            && cache.Look(caller.KeyId, caller.Key?.Tags, exchange.Endpoint, parsed.Model, parsed.Body, context.Request.Headers, out bypassed) is { } lookup)
         {
             if (lookup.Hit is { } hit)
             {
