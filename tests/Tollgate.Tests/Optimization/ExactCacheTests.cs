@@ -297,6 +297,15 @@ public sealed class FailingCacheStoreTests : GatewayWithFakeUpstream
         Assert.Contains("tollgate_cache_misses_total{cache=\"exact\",outcome=\"store_error\"}", await Gateway.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_purge_the_store_cannot_do_is_a_503_in_error_json()
+    {
+        using var purge = await Gateway.Client.DeleteAsync("/admin/cache");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, purge.StatusCode);
+        Assert.Equal("cache_unavailable", JsonDocument.Parse(await purge.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
     private sealed class BrokenStore : IResponseCacheStore
     {
         public (long Entries, long Bytes) Size => (0, 0);

@@ -65,6 +65,8 @@ public static class AdminCacheEndpoints
         var scope = query["scope"].ToString();
         var alias = query["alias"].ToString();
         var purged = cache.Purge(new CachePurgeFilter(scope.Length > 0 ? scope : null, alias.Length > 0 ? alias : null, olderThan));
-        return Results.Json(new { purged });
+        return purged is { } count
+            ? Results.Json(new { purged = count })
+            : AdminJson.Error(new GatewayError(StatusCodes.Status503ServiceUnavailable, "api_error", "cache_unavailable", "The response cache's store failed; nothing was purged. Try again."));
     }
 }

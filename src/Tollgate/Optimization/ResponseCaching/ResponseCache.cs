@@ -55,15 +55,7 @@ public sealed partial class ResponseCache(
         CachedAnswer? hit = null;
         if (directive.MayServe)
         {
-            try
-            {
-                hit = store.Get(key, time.GetUtcNow());
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                metrics.CacheMiss("exact", "store_error");
-                LogStoreFailed(logger, "read", ex);
-            }
+            hit = Read(key, time.GetUtcNow(), "exact", out _);
         }
         else
         {
@@ -100,25 +92,7 @@ public sealed partial class ResponseCache(
 
         var now = time.GetUtcNow();
         var failed = false;
-        CachedAnswer? Get(string key)
-        {
-            if (failed)
-            {
-                return null;
-            }
-
-            try
-            {
-                return store.Get(key, now);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                failed = true;
-                metrics.CacheMiss("exact", "store_error");
-                LogStoreFailed(logger, "read", ex);
-                return null;
-            }
-        }
+        CachedAnswer? Get(string key) => failed ? null : Read(key, now, "exact", out failed);
 
         var items = EmbeddingItems.Look(settings.Scope.TenantOf(keyId, keyTags), alias, body, directive.MayServe, directive.MayStore, Get);
         if (items is { Missing.Count: > 0 } && !bypassed && !failed)
@@ -154,23 +128,40 @@ public sealed partial class ResponseCache(
     }
 
     /// <summary>The live answer under a key (for a semantic hit, the kept answer it found); null when gone or the store fails.</summary>
-    public CachedAnswer? Peek(string key)
+    public CachedAnswer? Peek(string key) => Read(key, time.GetUtcNow(), "semantic", out _);
+
+    /// <summary>Removes the kept answers the filter selects; null when the store failed (logged).</summary>
+    public int? Purge(CachePurgeFilter filter)
     {
         try
         {
-            return store.Get(key, time.GetUtcNow());
+            return store.Purge(filter, time.GetUtcNow());
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            metrics.CacheMiss("semantic", "store_error");
+            LogStoreFailed(logger, "purge", ex);
+            return null;
+        }
+    }
+
+    /// <summary>A store read; a store that throws is logged, counted under <paramref name="cacheName"/> and read as nothing.</summary>
+    private CachedAnswer? Read(string key, DateTimeOffset now, string cacheName, out bool failed)
+    {
+        failed = false;
+        try
+        {
+            return store.Get(key, now);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            failed = true;
+            metrics.CacheMiss(cacheName, "store_error");
             LogStoreFailed(logger, "read", ex);
             return null;
         }
     }
 
-    public int Purge(CachePurgeFilter filter) => store.Purge(filter, time.GetUtcNow());
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The response cache failed to {Operation}; the request was served as a miss.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The response cache failed to {Operation}; a request is served as a miss, a purge is refused.")]
     private static partial void LogStoreFailed(ILogger logger, string operation, Exception exception);
 }
 
