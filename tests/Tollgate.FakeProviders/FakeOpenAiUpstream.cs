@@ -34,6 +34,12 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
     /// <summary>Embeddings: when set, the tokens billed per input item (else <see cref="Usage"/>'s prompt tokens per request).</summary>
     public int? EmbeddingTokensPerItem { get; set; }
 
+    /// <summary>
+    /// Embeddings: when set, the vector of a text input (as a model that knows meaning would give it, e.g. one vector for
+    /// a question and its translation); null from it, or a non-text input, falls back to the hash vector.
+    /// </summary>
+    public Func<string, float[]?>? VectorOf { get; set; }
+
     /// <summary>Embeddings: how many input items have been embedded in all.</summary>
     public int EmbeddedItems => Volatile.Read(ref _embeddedItems);
 
@@ -207,7 +213,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         Interlocked.Add(ref _embeddedItems, items.Length);
         var tokens = EmbeddingTokensPerItem is { } perItem ? perItem * items.Length : Usage.PromptTokens;
         var base64 = request.Json.TryGetProperty("encoding_format", out var format) && format.ValueKind == JsonValueKind.String && format.GetString() == "base64";
-        var data = string.Join(',', items.Select((item, i) => "{\"object\":\"embedding\",\"index\":" + i + ",\"embedding\":" + Vector(item, base64) + "}"));
+        var data = string.Join(',', items.Select((item, i) => "{\"object\":\"embedding\",\"index\":" + i + ",\"embedding\":" + Vector(item, base64, VectorOf) + "}"));
         var body = Encoding.UTF8.GetBytes(
             "{\"object\":\"list\",\"data\":[" + data + "],\"model\":" + JsonSerializer.Serialize(model)
             + ",\"usage\":{\"prompt_tokens\":" + tokens + ",\"total_tokens\":" + tokens + "}}");
@@ -220,10 +226,10 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
     /// A vector that depends on the item only (three components from a hash of its JSON), so tests can tell items
     /// apart: a JSON array of floats, or as OpenAI sends it for <c>encoding_format: base64</c>, the float32 bytes in base64.
     /// </summary>
-    private static string Vector(JsonElement item, bool base64)
+    private static string Vector(JsonElement item, bool base64, Func<string, float[]?>? vectorOf)
     {
         var hash = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(item.ValueKind == JsonValueKind.Undefined ? string.Empty : item.GetRawText()));
-        float[] vector = [hash[0] / 256f, -hash[1] / 256f, hash[2] / 256f];
+        var vector = (item.ValueKind == JsonValueKind.String ? vectorOf?.Invoke(item.GetString()!) : null) ?? [hash[0] / 256f, -hash[1] / 256f, hash[2] / 256f];
         if (base64)
         {
             var bytes = new byte[vector.Length * 4];

@@ -34,6 +34,9 @@ public sealed record SpendRow(
     /// <summary>What the response cache's answers would have cost from the provider.</summary>
     public decimal ResponseCacheSavedUsd { get; init; }
 
+    /// <summary>What the response cache's own calls cost: the semantic cache's embeddings and the bounded mode's verifications.</summary>
+    public decimal ResponseCacheSpentUsd { get; init; }
+
     /// <summary>The hour or day of this row (see <see cref="SpendQuery.PeriodOf"/>); null when the report is not split in time.</summary>
     public string? Period { get; init; }
 }
@@ -136,6 +139,7 @@ public static class SpendReport
             CacheSavingsUsd = _totals.CacheSavings,
             ResponseCacheHits = _totals.ResponseCacheHits,
             ResponseCacheSavedUsd = _totals.ResponseCacheSaved,
+            ResponseCacheSpentUsd = _totals.ResponseCacheSpent,
         };
     }
 }

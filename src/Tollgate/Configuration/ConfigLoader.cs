@@ -144,12 +144,25 @@ public static partial class ConfigLoader
             Breaker = raw.Breaker,
             Idempotency = raw.Idempotency,
             ResponseCache = raw.ResponseCache,
-            SemanticCache = raw.SemanticCache,
+            SemanticCache = ValidateEmbedderAlias(raw.SemanticCache, deployments, diagnostics),
             Anomalies = raw.Anomalies,
             Retention = raw.Retention,
             Fallbacks = ValidateAliasLists(raw.Fallbacks, "fallbacks", deployments, diagnostics),
             ContextWindowFallbacks = ValidateAliasLists(raw.ContextWindowFallbacks, "context_window_fallbacks", deployments, diagnostics),
         };
+    }
+
+    /// <summary>A semantic cache that embeds through an alias of the gateway needs that alias, served by a provider that embeds.</summary>
+    private static Optimization.SemanticCaching.SemanticCacheSettings ValidateEmbedderAlias(
+        Optimization.SemanticCaching.SemanticCacheSettings settings, List<DeploymentConfig> deployments, ConfigDiagnostics diagnostics)
+    {
+        if (settings.IsOn && Optimization.SemanticCaching.SemanticCacheSettings.EmbedderAlias(settings.Embedder) is { } alias
+            && !deployments.Any(d => d.Alias == alias))
+        {
+            diagnostics.Error("cache.semantic.embedder", $"'{alias}' is not a configured model alias");
+        }
+
+        return settings;
     }
 
     /// <summary>Every alias named in a fallback map must be configured, and no alias falls back to itself.</summary>

@@ -230,7 +230,7 @@ internal static class TollgateConfigReader
     }
 
     /// <summary>
-    /// <c>cache: semantic: { aliases, features, keys, embedder: lexical | minilm, threshold | max_error_rate, verify_percent, min_similarity,
+    /// <c>cache: semantic: { aliases, features, keys, embedder: lexical | minilm | alias:NAME, threshold | max_error_rate, verify_percent, min_similarity,
     /// answer_match, max_entries }</c>; it keeps its answers in the exact cache, so that must be on.
     /// </summary>
     private static Optimization.SemanticCaching.SemanticCacheSettings ReadSemanticCache(YamlSection? cache)
@@ -252,9 +252,9 @@ internal static class TollgateConfigReader
         }
 
         var embedder = section.String("embedder") ?? "lexical";
-        if (embedder is not ("lexical" or "minilm"))
+        if (embedder is not ("lexical" or "minilm") && Optimization.SemanticCaching.SemanticCacheSettings.EmbedderAlias(embedder) is null)
         {
-            section.Diagnostics.Error(section.Child("embedder"), $"'{embedder}' is not one of: lexical, minilm");
+            section.Diagnostics.Error(section.Child("embedder"), $"'{embedder}' is not one of: lexical, minilm, alias:NAME (an embeddings alias of this gateway)");
         }
 
         double? Fraction(string key)

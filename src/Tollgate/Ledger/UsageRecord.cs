@@ -35,6 +35,28 @@ public static class ResponseCacheHit
     public const string Partial = "partial";
 }
 
+/// <summary>
+/// The calls the response cache makes for itself, marked by a tag on their records so that their cost is shown apart
+/// (reports' <c>response_cache_spent_usd</c>, in every grouping): the semantic cache's embeddings through an alias, and
+/// the bounded mode's verifications (would-be hits forwarded anyway to check the kept answer).
+/// </summary>
+public static class ResponseCacheWork
+{
+    public const string Tag = "tollgate_cache";
+    public const string Embedding = "embedding";
+    public const string Verification = "verification";
+
+    /// <summary>Whether the record is of a call the response cache made for itself.</summary>
+    public static bool Of(UsageRecord record) => record?.Attribution.Tags.ContainsKey(Tag) == true;
+
+    /// <summary><paramref name="attribution"/> with the tag saying the call was made for <paramref name="purpose"/>.</summary>
+    public static Attribution Marked(Attribution attribution, string purpose)
+    {
+        ArgumentNullException.ThrowIfNull(attribution);
+        return attribution with { Tags = new Dictionary<string, string>(attribution.Tags, StringComparer.Ordinal) { [Tag] = purpose } };
+    }
+}
+
 /// <summary>Exactly one of these is written for every request that reached a provider.</summary>
 public sealed record UsageRecord
 {

@@ -82,6 +82,8 @@ public sealed class ConfigLoaderTests
             """ + "\n" + Models));
         var noExact = Assert.Throws<ConfigException>(() => Parse("cache:\n  semantic: { aliases: [a], threshold: 0.91 }\n" + Models));
         var ok = Parse("cache:\n  exact: { ttl_seconds: 60, max_mb: 8, scope: tag:team, aliases: [a] }\n  semantic: { keys: [key_1], max_error_rate: 0.05 }\n" + Models);
+        var unknownAlias = Assert.Throws<ConfigException>(() => Parse("cache:\n  exact: {}\n  semantic: { aliases: [a], embedder: \"alias:emb\", threshold: 0.9 }\n" + Models));
+        var viaAlias = Parse("cache:\n  exact: {}\n  semantic: { aliases: [a], embedder: \"alias:a\", threshold: 0.9 }\n" + Models);
 
         Assert.Contains(ex.Errors, e => e.StartsWith("cache.exact.scope: 'team' is not one of", StringComparison.Ordinal));
         Assert.Contains(ex.Errors, e => e.StartsWith("cache.exact.enabled:", StringComparison.Ordinal));
@@ -95,6 +97,8 @@ public sealed class ConfigLoaderTests
         Assert.Equal("tag:team", ok.ResponseCache.Scope.ToString());
         Assert.True(ok.SemanticCache.Covers("b", null, "key_1"));
         Assert.Equal(0.05, ok.SemanticCache.MaxErrorRate);
+        Assert.Equal("cache.semantic.embedder: 'emb' is not a configured model alias", Assert.Single(unknownAlias.Errors));
+        Assert.Equal("alias:a", viaAlias.SemanticCache.Embedder);
     }
 
     [Fact]

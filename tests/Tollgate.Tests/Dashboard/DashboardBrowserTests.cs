@@ -34,6 +34,17 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
                 new Attribution("key_0", "người-dùng-01", null, "growth", VietnameseFeature, "atlas", "prod", new Dictionary<string, string>())));
         }
 
+        // The response cache in the same feature: two answers served from it, and one verification it paid for.
+        var cached = new Attribution("key_0", "người-dùng-01", null, "growth", VietnameseFeature, "atlas", "prod", new Dictionary<string, string>());
+        for (var i = 0; i < 2; i++)
+        {
+            extra.Add(Records.Ok("gpt-4o-mini", now.AddMinutes(-20 - i), new Usage(0, 0, 0, 0, 0), CostBreakdown.Flat(0m), cached)
+                with { ResponseCacheHit = ResponseCacheHit.Semantic, ResponseCacheSimilarity = 0.95, ResponseCacheSavedUsd = 0.04m });
+        }
+
+        extra.Add(Records.Ok("gpt-4o-mini", now.AddMinutes(-25), new Usage(900, 0, 0, 100, 0), CostBreakdown.Flat(0.01m),
+            ResponseCacheWork.Marked(cached, ResponseCacheWork.Verification)));
+
         _gateway = await TestGateway.StartAsync("""
             budgets:
               - { name: monthly-all, scope: global, period: monthly, limit_usd: 40, hard: false }
@@ -102,6 +113,21 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         Assert.Contains("monthly-all", await page.Locator("#budgets tbody tr").InnerTextAsync(), StringComparison.Ordinal);
         Assert.NotEqual("…", await page.Locator("#forecast").InnerTextAsync());
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artefact("dashboard-30-days.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task The_response_cache_panel_shows_per_feature_hits_hit_rate_savings_and_what_verification_cost()
+    {
+        var page = await OpenAsync();
+
+        var rows = await page.Locator("#response-cache tbody tr").AllInnerTextsAsync();
+        var row = Assert.Single(rows);
+        var cells = row.Split('\t');
+        Assert.Equal(VietnameseFeature, cells[0]);
+        Assert.Equal(["8", "2", "25.0%"], cells[1..4]);
+        Assert.Contains("0.08", cells[4], StringComparison.Ordinal);
+        Assert.Contains("0.01", cells[5], StringComparison.Ordinal);
+        Assert.Contains("2 of ", await page.Locator("#response-cache-note").InnerTextAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -175,7 +175,7 @@ public sealed class RollupExactnessTests : IAsyncLifetime
             .Select(g => $"{g.Key}: {Value(g.Sum(p => p.Cost))}")];
 
     private static List<string> Describe(IReadOnlyList<SpendRow> rows) =>
-        [.. rows.Select(r => $"{r.Period}|{r.Group}|{r.Requests}|{r.InputTokens}|{r.CachedInputTokens}|{r.CacheWriteTokens}|{r.OutputTokens}|{r.ReasoningTokens}|{Value(r.CostUsd)}|{r.UnpricedRequests}|{r.EstimatedRequests}|{Value(r.CacheSavingsUsd)}|{r.ResponseCacheHits}|{Value(r.ResponseCacheSavedUsd)}")
+        [.. rows.Select(r => $"{r.Period}|{r.Group}|{r.Requests}|{r.InputTokens}|{r.CachedInputTokens}|{r.CacheWriteTokens}|{r.OutputTokens}|{r.ReasoningTokens}|{Value(r.CostUsd)}|{r.UnpricedRequests}|{r.EstimatedRequests}|{Value(r.CacheSavingsUsd)}|{r.ResponseCacheHits}|{Value(r.ResponseCacheSavedUsd)}|{Value(r.ResponseCacheSpentUsd)}")
             .Order(StringComparer.Ordinal)];
 
     /// <summary>A decimal's value, whatever its scale (0.20 and 0.2 are the same sum).</summary>
@@ -207,6 +207,12 @@ public sealed class RollupExactnessTests : IAsyncLifetime
             if (random.Next(20) == 0)
             {
                 tags["rare"] = "x";
+            }
+
+            if (random.Next(8) == 0)
+            {
+                // A call the response cache made for itself (an embedding or a verification): its cost is also shown apart.
+                tags[ResponseCacheWork.Tag] = random.Next(2) == 0 ? ResponseCacheWork.Embedding : ResponseCacheWork.Verification;
             }
 
             var input = random.Next(1, 50_000);

@@ -171,6 +171,14 @@ public sealed class BoundedSemanticCacheTests : GatewayWithFakeUpstream
         Assert.InRange(firstServed, 52, 54);
         Assert.All(headers.Skip(firstServed), h => Assert.StartsWith("semantic", h, StringComparison.Ordinal));
         Assert.Equal(firstServed, Upstream.Received.Count);
+
+        // Every forwarded lookup after the first was a verification: the cache's own spend, shown apart in reports.
+        var records = await Gateway.RecordsAsync(headers.Count);
+        var verifications = records.Where(r => r.Attribution.Tags.GetValueOrDefault(ResponseCacheWork.Tag) == ResponseCacheWork.Verification).ToList();
+        Assert.Equal(firstServed - 1, verifications.Count);
+        using var report = JsonDocument.Parse(await Gateway.Client.GetStringAsync("/admin/analytics/spend?group_by=alias&from=1h"));
+        var row = Assert.Single(report.RootElement.GetProperty("rows").EnumerateArray());
+        Assert.Equal(verifications.Sum(r => r.Cost.Total!.Value), row.GetProperty("response_cache_spent_usd").GetDecimal());
     }
 
     [Fact]

@@ -23,6 +23,7 @@ public sealed class GatewayMetrics
     private readonly ConcurrentDictionary<string, StrongBox<long>> _rejections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Cache, string Outcome), StrongBox<long>> _cacheMisses = new();
     private readonly ConcurrentDictionary<string, DeploymentTotals> _cacheSaved = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DeploymentTotals> _cacheSpent = new(StringComparer.Ordinal);
 
     public IEnumerable<KeyValuePair<(string Alias, string Deployment, string Status), long>> Requests => _requests.Select(p => new KeyValuePair<(string, string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
@@ -42,6 +43,9 @@ public sealed class GatewayMetrics
 
     /// <summary>What the response cache's hits would have cost from the provider, by alias.</summary>
     public IEnumerable<KeyValuePair<string, decimal>> CacheSavedUsd => _cacheSaved.Select(p => new KeyValuePair<string, decimal>(p.Key, p.Value.Cost));
+
+    /// <summary>What the response cache's own calls cost (<see cref="ResponseCacheWork"/>), by purpose: embedding, verification.</summary>
+    public IEnumerable<KeyValuePair<string, decimal>> CacheSpentUsd => _cacheSpent.Select(p => new KeyValuePair<string, decimal>(p.Key, p.Value.Cost));
 
     public IEnumerable<KeyValuePair<string, long>> Rejections => _rejections.Select(p => new KeyValuePair<string, long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
@@ -66,6 +70,11 @@ public sealed class GatewayMetrics
         {
             CacheHit(hit);
             _cacheSaved.GetOrAdd(record.Alias, _ => new DeploymentTotals()).AddCost(record.ResponseCacheSavedUsd ?? 0);
+        }
+
+        if (record.Attribution.Tags.TryGetValue(ResponseCacheWork.Tag, out var purpose) && record.Cost.Total is { } spent)
+        {
+            _cacheSpent.GetOrAdd(purpose, _ => new DeploymentTotals()).AddCost(spent);
         }
     }
 

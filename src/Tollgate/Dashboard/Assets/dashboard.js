@@ -135,6 +135,15 @@ async function load() {
       `${usd(Number(forecast.low_usd))} – ${usd(Number(forecast.high_usd))}` +
       forecast.budgets.map(b => ` · ${b.name}: ${b.forecast_percent ?? "–"}% of ${usd(Number(b.limit_usd))} (${b.status.replace("_", " ")})`).join("");
     document.getElementById("savings").textContent = usd(sum(byFeature.rows, "cache_savings_usd"));
+    const hits = sum(byFeature.rows, "response_cache_hits");
+    const requests = sum(byFeature.rows, "requests");
+    document.getElementById("response-cache-saved").textContent = usd(sum(byFeature.rows, "response_cache_saved_usd"));
+    document.getElementById("response-cache-note").textContent = `${hits} of ${requests} requests answered from the cache` +
+      (requests > 0 ? ` (${(100 * hits / requests).toFixed(1)}%)` : "") + ` · the cache's own calls cost ${usd(sum(byFeature.rows, "response_cache_spent_usd"))}`;
+    fillTable("response-cache", byFeature.rows.filter(r => r.response_cache_hits > 0 || Number(r.response_cache_spent_usd) > 0), r => [
+      r.group, r.requests, r.response_cache_hits, `${(100 * r.response_cache_hits / r.requests).toFixed(1)}%`,
+      usd(Number(r.response_cache_saved_usd)), usd(Number(r.response_cache_spent_usd)),
+    ], "No answers from the response cache in this range.");
 
     drawDaily(byModelDaily.rows);
     drawBreakdown("chart-feature", byFeature.rows, 10);

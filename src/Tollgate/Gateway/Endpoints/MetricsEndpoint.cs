@@ -78,6 +78,12 @@ public static class MetricsEndpoint
             text.Sample("tollgate_cache_saved_usd_total", [("alias", alias)], (double)saved);
         }
 
+        text.Family("tollgate_cache_spent_usd_total", "counter", "What the response cache's own calls cost, by purpose: embedding (the semantic cache's embeddings alias), verification (bounded mode).");
+        foreach (var (purpose, spent) in metrics.CacheSpentUsd.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Sample("tollgate_cache_spent_usd_total", [("purpose", purpose)], (double)spent);
+        }
+
         var (entries, bytes) = responseCache.Store.Size;
         text.Family("tollgate_cache_entries", "gauge", "Answers kept in the response cache.");
         text.Sample("tollgate_cache_entries", [], entries);

@@ -20,7 +20,11 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     public int Attempts { get; private set; }
     public JsonElement Body { get; } = body;
     public bool Stream { get; } = stream;
-    public Attribution Attribution { get; } = attribution;
+    /// <summary>Who it is charged to; a bounded-mode verification is marked as the response cache's work (<see cref="MarkAsCacheWork"/>).</summary>
+    public Attribution Attribution { get; private set; } = attribution;
+
+    /// <summary>Marks the call as one the response cache made for itself (<see cref="ResponseCacheWork"/>).</summary>
+    public void MarkAsCacheWork(string purpose) => Attribution = ResponseCacheWork.Marked(Attribution, purpose);
 
     /// <summary>When the first byte of the answer was sent to the client (streams).</summary>
     public long? FirstByteTimestamp { get; set; }

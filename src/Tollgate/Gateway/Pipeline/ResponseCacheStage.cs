@@ -109,6 +109,10 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
 
         exchange.SemanticLookup = semantic;
         exchange.SemanticVerification = kept;
+        if (kept is not null)
+        {
+            exchange.MarkAsCacheWork(ResponseCacheWork.Verification); // forwarded only to check the kept answer
+        }
         return false;
     }
 
@@ -123,7 +127,7 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
 
         if (exchange.SemanticVerification is { } kept)
         {
-            await semanticCache.LearnAsync(exchange.Alias, semantic.Similarity, kept.Body, body, cancellationToken);
+            await semanticCache.LearnAsync(exchange.Alias, semantic.Similarity, kept.Body, body, exchange.Attribution, cancellationToken);
         }
 
         semanticCache.Remember(semantic, exactKey);

@@ -34,10 +34,18 @@ public sealed class RollupTotals
     /// <summary>What those answers would have cost from the provider.</summary>
     public decimal ResponseCacheSaved { get; set; }
 
+    /// <summary>What the response cache's own calls cost (<see cref="ResponseCacheWork"/>): embeddings and verifications.</summary>
+    public decimal ResponseCacheSpent { get; set; }
+
     public void Add(UsageRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         Add(record.Usage, record.Cost, record.CacheSavingsUsd);
+        if (ResponseCacheWork.Of(record))
+        {
+            ResponseCacheSpent += record.Cost.Total ?? 0;
+        }
+
         if (record.ResponseCacheHit is not null)
         {
             ResponseCacheHits++;
@@ -92,6 +100,7 @@ public sealed class RollupTotals
         CostTotal = Trim(CostTotal);
         CacheSavings = Trim(CacheSavings);
         ResponseCacheSaved = Trim(ResponseCacheSaved);
+        ResponseCacheSpent = Trim(ResponseCacheSpent);
     }
 
     private static decimal Trim(decimal value) => value / 1.0000000000000000000000000000m;
@@ -117,5 +126,6 @@ public sealed class RollupTotals
         CacheSavings += sign * other.CacheSavings;
         ResponseCacheHits += sign * other.ResponseCacheHits;
         ResponseCacheSaved += sign * other.ResponseCacheSaved;
+        ResponseCacheSpent += sign * other.ResponseCacheSpent;
     }
 }

@@ -3,16 +3,18 @@ using System.Buffers.Binary;
 namespace Tollgate.Ledger.Rollups;
 
 /// <summary>
-/// <see cref="RollupTotals"/> as 208 bytes: the ten counts as 64-bit integers and the eight sums of money as the
+/// <see cref="RollupTotals"/> as 224 bytes: the ten counts as 64-bit integers and the nine sums of money as the
 /// four 32-bit parts of each <see cref="decimal"/>, little-endian. Exact (a decimal's bits, not text or a float), and
-/// read back without parsing — a month of hourly rows by user is hundreds of thousands of them. Rows written before
-/// the response cache (184 bytes: nine counts, seven sums) are read with its two fields at zero.
+/// read back without parsing — a month of hourly rows by user is hundreds of thousands of them. Older rows are read
+/// with the fields they lack at zero: 208 bytes (before the response cache's own spend), 184 bytes (before the
+/// response cache: nine counts, seven sums).
 /// </summary>
 public static class RollupTotalsCodec
 {
     public const int Size = (Counts * 8) + (Sums * 16);
     private const int Counts = 10;
-    private const int Sums = 8;
+    private const int Sums = 9;
+    private const int SizeBeforeResponseCacheSpent = (Counts * 8) + (8 * 16);
     private const int SizeBeforeResponseCache = (9 * 8) + (7 * 16);
 
     public static void Write(RollupTotals totals, Span<byte> destination)
@@ -27,7 +29,7 @@ public static class RollupTotalsCodec
         }
 
         Span<int> bits = stackalloc int[4];
-        foreach (var money in (ReadOnlySpan<decimal>)[totals.CostInput, totals.CostCachedInput, totals.CostCacheWrite, totals.CostOutput, totals.CostReasoning, totals.CostTotal, totals.CacheSavings, totals.ResponseCacheSaved])
+        foreach (var money in (ReadOnlySpan<decimal>)[totals.CostInput, totals.CostCachedInput, totals.CostCacheWrite, totals.CostOutput, totals.CostReasoning, totals.CostTotal, totals.CacheSavings, totals.ResponseCacheSaved, totals.ResponseCacheSpent])
         {
             decimal.GetBits(money, bits);
             for (var i = 0; i < 4; i++)
@@ -51,7 +53,7 @@ public static class RollupTotalsCodec
         ArgumentNullException.ThrowIfNull(totals);
         var counts = source.Length switch
         {
-            Size => Counts,
+            Size or SizeBeforeResponseCacheSpent => Counts,
             SizeBeforeResponseCache => 9,
             _ => throw new InvalidDataException($"A rollup row holds {source.Length} bytes, not {Size}."),
         };
@@ -73,6 +75,7 @@ public static class RollupTotalsCodec
         totals.CacheSavings = Money(source, counts, 6);
         totals.ResponseCacheHits = counts == Counts ? Count(source, 9) : 0;
         totals.ResponseCacheSaved = counts == Counts ? Money(source, counts, 7) : 0;
+        totals.ResponseCacheSpent = source.Length == Size ? Money(source, counts, 8) : 0;
     }
 
     private static long Count(ReadOnlySpan<byte> source, int index) => BinaryPrimitives.ReadInt64LittleEndian(source[(index * 8)..]);

@@ -64,7 +64,7 @@ public static class CacheEvaluation
 
             var text = QueryText.Of(pair.TextA);
             embedding.Start();
-            var vector = await embedder.EmbedAsync(normalise ? text.Normalised : pair.TextA, cancellationToken);
+            var vector = await embedder.EmbedAsync(normalise ? text.Normalised : pair.TextA, null, cancellationToken) ?? throw new InvalidOperationException("The embedder gave no vector.");
             embedding.Stop();
             var id = index.Add(vector);
             entryOf[pair.TextA] = id;
@@ -82,7 +82,7 @@ public static class CacheEvaluation
         {
             var query = QueryText.Of(pair.TextB);
             embedding.Start();
-            var vector = await embedder.EmbedAsync(normalise ? query.Normalised : pair.TextB, cancellationToken);
+            var vector = await embedder.EmbedAsync(normalise ? query.Normalised : pair.TextB, null, cancellationToken) ?? throw new InvalidOperationException("The embedder gave no vector.");
             embedding.Stop();
             searching.Start();
             var nearest = index.Nearest(vector);
@@ -190,8 +190,8 @@ public static class CacheEvaluation
         foreach (var pair in pairs)
         {
             var (a, b) = (QueryText.Of(pair.TextA), QueryText.Of(pair.TextB));
-            var va = await embedder.EmbedAsync(normalise ? a.Normalised : pair.TextA, cancellationToken);
-            var vb = await embedder.EmbedAsync(normalise ? b.Normalised : pair.TextB, cancellationToken);
+            var va = await embedder.EmbedAsync(normalise ? a.Normalised : pair.TextA, null, cancellationToken) ?? throw new InvalidOperationException("The embedder gave no vector.");
+            var vb = await embedder.EmbedAsync(normalise ? b.Normalised : pair.TextB, null, cancellationToken) ?? throw new InvalidOperationException("The embedder gave no vector.");
             lookups.Add(new Lookup(System.Numerics.Tensors.TensorPrimitives.Dot(va, vb), pair.Same, b.Conflict(a)));
         }
 

@@ -8,6 +8,12 @@ public interface ITextEmbedder
 
     int Dimensions { get; }
 
-    /// <summary>The vector of <paramref name="text"/>, L2-normalised.</summary>
-    ValueTask<float[]> EmbedAsync(string text, CancellationToken cancellationToken);
+    /// <summary>
+    /// The vector of <paramref name="text"/>, L2-normalised; null when none can be had now (an embedder that calls a
+    /// provider, which is down or which <paramref name="payer"/>'s budget cannot pay for).
+    /// </summary>
+    /// <param name="text">The question or answer.</param>
+    /// <param name="payer">Whose request needs it: an embedder that calls a provider charges them.</param>
+    /// <param name="cancellationToken">The asking request's.</param>
+    ValueTask<float[]?> EmbedAsync(string text, Ledger.Attribution? payer, CancellationToken cancellationToken);
 }

@@ -15,7 +15,7 @@ public sealed class LexicalEmbedder(int dimensions = 1024) : ITextEmbedder
 
     public int Dimensions { get; } = dimensions;
 
-    public ValueTask<float[]> EmbedAsync(string text, CancellationToken cancellationToken) => ValueTask.FromResult(Embed(text));
+    public ValueTask<float[]?> EmbedAsync(string text, Ledger.Attribution? payer, CancellationToken cancellationToken) => ValueTask.FromResult<float[]?>(Embed(text));
 
     /// <summary>The vector of an already normalised text (<see cref="QueryText.Normalised"/>) or of raw text.</summary>
     public float[] Embed(string text)

@@ -24,7 +24,7 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
 
     public int Dimensions => 384;
 
-    public async ValueTask<float[]> EmbedAsync(string text, CancellationToken cancellationToken) => (await EmbedManyAsync([text], cancellationToken))[0];
+    public async ValueTask<float[]?> EmbedAsync(string text, Ledger.Attribution? payer, CancellationToken cancellationToken) => (await EmbedManyAsync([text], cancellationToken))[0];
 
     /// <summary>Several texts in one run of the model (faster per text than one by one).</summary>
     public async ValueTask<float[][]> EmbedManyAsync(string[] texts, CancellationToken cancellationToken)

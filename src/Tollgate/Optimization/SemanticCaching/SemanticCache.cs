@@ -44,13 +44,18 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         }
 
         var query = QueryText.Of(text);
-        var vector = await embedder.EmbedAsync(EmbeddedText(query, text), cancellationToken);
+        if (await embedder.EmbedAsync(EmbeddedText(query, text), attribution, cancellationToken) is not { } vector)
+        {
+            return null;
+        }
+
         var context = ResponseCacheKey.OfContext(tenant, endpoint, body);
         Entry? nearest = null;
         var similarity = 0.0;
         lock (_gate)
         {
-            if (_shelves.TryGetValue(context, out var shelf) && shelf.Index.Nearest(vector) is { } found)
+            // A shelf of vectors of another length (an embeddings alias whose model changed) is not compared with.
+            if (_shelves.TryGetValue(context, out var shelf) && shelf.Index.Dimensions == vector.Length && shelf.Index.Nearest(vector) is { } found)
             {
                 nearest = shelf.Entries[found.Id];
                 similarity = found.Similarity;
@@ -69,9 +74,17 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         ArgumentNullException.ThrowIfNull(lookup);
         lock (_gate)
         {
-            if (!_shelves.TryGetValue(lookup.Context, out var shelf))
+            if (!_shelves.TryGetValue(lookup.Context, out var shelf) || shelf.Index.Dimensions != lookup.Vector.Length)
             {
-                shelf = new Shelf(new VectorIndex(embedder.Dimensions));
+                if (shelf is not null)
+                {
+                    foreach (var stale in shelf.Entries.Values.ToList())
+                    {
+                        Remove(stale);
+                    }
+                }
+
+                shelf = new Shelf(new VectorIndex(lookup.Vector.Length));
                 _shelves[lookup.Context] = shelf;
             }
 
@@ -105,7 +118,8 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
     /// at least <see cref="SemanticCacheSettings.AnswerMatch"/> similar to it. Streams are not compared (their text is
     /// spread over events): streamed lookups are served by what whole answers taught the alias's bound.
     /// </summary>
-    public async ValueTask LearnAsync(string alias, double similarity, ReadOnlyMemory<byte> kept, ReadOnlyMemory<byte> fresh, CancellationToken cancellationToken)
+    public async ValueTask LearnAsync(
+        string alias, double similarity, ReadOnlyMemory<byte> kept, ReadOnlyMemory<byte> fresh, Ledger.Attribution payer, CancellationToken cancellationToken)
     {
         if (SemanticQuery.AnswerText(kept) is not { } keptText || SemanticQuery.AnswerText(fresh) is not { } freshText)
         {
@@ -115,8 +129,13 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         var right = keptText == freshText;
         if (!right)
         {
-            var a = await embedder.EmbedAsync(EmbeddedText(QueryText.Of(keptText), keptText), cancellationToken);
-            var b = await embedder.EmbedAsync(EmbeddedText(QueryText.Of(freshText), freshText), cancellationToken);
+            var a = await embedder.EmbedAsync(EmbeddedText(QueryText.Of(keptText), keptText), payer, cancellationToken);
+            var b = await embedder.EmbedAsync(EmbeddedText(QueryText.Of(freshText), freshText), payer, cancellationToken);
+            if (a is null || b is null || a.Length != b.Length)
+            {
+                return; // no comparison could be had: nothing learnt
+            }
+
             right = TensorPrimitives.Dot(a, b) >= settings.AnswerMatch;
         }
 

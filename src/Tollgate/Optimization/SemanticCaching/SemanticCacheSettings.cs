@@ -8,7 +8,7 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// <param name="Aliases">The aliases it applies to.</param>
 /// <param name="Features">The features (<c>X-Feature</c>) it applies to, on any alias.</param>
 /// <param name="Keys">The virtual key ids it applies to, on any alias. Nothing is covered unless one of the three names it.</param>
-/// <param name="Embedder"><c>lexical</c> (no model) or <c>minilm</c> (all-MiniLM-L6-v2, English, in-process).</param>
+/// <param name="Embedder"><c>lexical</c> (no model), <c>minilm</c> (all-MiniLM-L6-v2, English, in-process) or <c>alias:NAME</c> (an embeddings alias of the gateway).</param>
 /// <param name="Threshold">Fixed mode: the similarity at or above which a kept answer is served.</param>
 /// <param name="MaxErrorRate">Bounded mode: the tolerated share of wrong answers among those served.</param>
 /// <param name="VerifySharePercent">Bounded mode: the share of would-be hits forwarded anyway and compared, in percent.</param>
@@ -31,6 +31,10 @@ public sealed record SemanticCacheSettings(
     public const int MaxQueryCharacters = 2_000;
 
     public static SemanticCacheSettings Off { get; } = new([], [], [], "lexical", null, null, 5, 0.80, 0.90, 100_000);
+
+    /// <summary>The alias named by <c>embedder: alias:NAME</c>, else null.</summary>
+    public static string? EmbedderAlias(string embedder) =>
+        embedder.StartsWith("alias:", StringComparison.Ordinal) && embedder.Length > "alias:".Length ? embedder["alias:".Length..] : null;
 
     /// <summary>Whether anything is opted in.</summary>
     public bool IsOn => Aliases.Count + Features.Count + Keys.Count > 0;

@@ -25,21 +25,32 @@ public sealed class VectorIndex
     private readonly Stack<int> _free = new();
     private int _slots;
 
+    /// <summary>Hyperplanes by (dimensions, seed), shared: every shelf of the semantic cache has an index, and 256 planes of 384–3,072 floats each are 0.4–3 MB.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int Dimensions, int Seed), float[]> SharedHyperplanes = new();
+
     public VectorIndex(int dimensions, int seed = 20261206)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimensions, 1);
         _dimensions = dimensions;
-        var random = new Random(seed);
-        _hyperplanes = new float[CodeWords * 64 * dimensions];
-        for (var i = 0; i < _hyperplanes.Length; i++)
+        _hyperplanes = SharedHyperplanes.GetOrAdd((dimensions, seed), static key =>
         {
-            // Box–Muller: Gaussian directions make every angle equally likely to be split.
-            _hyperplanes[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
-        }
+            var random = new Random(key.Seed);
+            var planes = new float[CodeWords * 64 * key.Dimensions];
+            for (var i = 0; i < planes.Length; i++)
+            {
+                // Box–Muller: Gaussian directions make every angle equally likely to be split.
+                planes[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+            }
 
+            return planes;
+        });
         _vectors = new float[16 * dimensions];
         _codes = new ulong[16 * CodeWords];
         _live = new bool[16];
     }
+
+    /// <summary>The length of the vectors it holds.</summary>
+    public int Dimensions => _dimensions;
 
     /// <summary>Entries held.</summary>
     public int Count { get; private set; }
