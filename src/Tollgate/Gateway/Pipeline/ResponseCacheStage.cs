@@ -127,7 +127,7 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
 
         if (exchange.SemanticVerification is { } kept)
         {
-            await semanticCache.LearnAsync(exchange.Alias, semantic.Similarity, kept.Body, body, exchange.Attribution, cancellationToken);
+            await semanticCache.LearnAsync(exchange.Alias, semantic, kept.Body, body, exchange.Attribution, cancellationToken);
         }
 
         semanticCache.Remember(semantic, exactKey);

@@ -62,8 +62,11 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
             }
         }
 
+        // In the bounded mode an entry also has its own threshold: at or below a similarity where its answer was once
+        // verified wrong, it is not used again (however safe the alias's bound says that similarity is).
         var decision = nearest is null || query.Conflict(nearest.Query) is not null ? BoundedDecision.Miss
             : settings.Threshold is { } threshold ? (similarity >= threshold ? BoundedDecision.Serve : BoundedDecision.Miss)
+            : similarity <= nearest.WrongAt ? BoundedDecision.Miss
             : BoundOf(alias).Decide(similarity);
         return new SemanticLookup(context, query, vector, decision, similarity, nearest);
     }
@@ -119,8 +122,10 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
     /// spread over events): streamed lookups are served by what whole answers taught the alias's bound.
     /// </summary>
     public async ValueTask LearnAsync(
-        string alias, double similarity, ReadOnlyMemory<byte> kept, ReadOnlyMemory<byte> fresh, Ledger.Attribution payer, CancellationToken cancellationToken)
+        string alias, SemanticLookup lookup, ReadOnlyMemory<byte> kept, ReadOnlyMemory<byte> fresh, Ledger.Attribution payer, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(lookup);
+        var similarity = lookup.Similarity;
         if (SemanticQuery.AnswerText(kept) is not { } keptText || SemanticQuery.AnswerText(fresh) is not { } freshText)
         {
             return;
@@ -140,6 +145,13 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         }
 
         BoundOf(alias).Learn(similarity, right);
+        if (!right && lookup.Nearest is { } entry)
+        {
+            lock (_gate)
+            {
+                entry.WrongAt = Math.Max(entry.WrongAt, similarity);
+            }
+        }
     }
 
     /// <summary>A lexical embedder compares the normalised words; a model is given the text as written.</summary>
@@ -165,7 +177,11 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         public Dictionary<int, Entry> Entries { get; } = [];
     }
 
-    public sealed record Entry(QueryText Query, string ExactKey, Shelf Shelf, int Id);
+    public sealed record Entry(QueryText Query, string ExactKey, Shelf Shelf, int Id)
+    {
+        /// <summary>The highest similarity at which a lookup found this entry and its answer was verified wrong (−1: never).</summary>
+        public double WrongAt { get; set; } = -1;
+    }
 }
 
 /// <summary>A semantic look-up: what to do, the nearest kept question and its similarity, and what to remember on a miss.</summary>
