@@ -37,6 +37,9 @@ public sealed record SpendRow(
     /// <summary>What the response cache's own calls cost: the semantic cache's embeddings and the bounded mode's verifications.</summary>
     public decimal ResponseCacheSpentUsd { get; init; }
 
+    /// <summary>What routing saved: routed requests' cost on their router's reference target less what they cost.</summary>
+    public decimal RoutingSavedUsd { get; init; }
+
     /// <summary>The hour or day of this row (see <see cref="SpendQuery.PeriodOf"/>); null when the report is not split in time.</summary>
     public string? Period { get; init; }
 }
@@ -140,6 +143,7 @@ public static class SpendReport
             ResponseCacheHits = _totals.ResponseCacheHits,
             ResponseCacheSavedUsd = _totals.ResponseCacheSaved,
             ResponseCacheSpentUsd = _totals.ResponseCacheSpent,
+            RoutingSavedUsd = _totals.RoutingSaved,
         };
     }
 }

@@ -149,6 +149,7 @@ public static partial class ConfigLoader
             Retention = raw.Retention,
             Fallbacks = ValidateAliasLists(raw.Fallbacks, "fallbacks", deployments, diagnostics),
             ContextWindowFallbacks = ValidateAliasLists(raw.ContextWindowFallbacks, "context_window_fallbacks", deployments, diagnostics),
+            Routers = RouterConfigReader.Validate(raw.Routers, deployments.Select(d => d.Alias).ToHashSet(StringComparer.Ordinal), diagnostics),
         };
     }
 

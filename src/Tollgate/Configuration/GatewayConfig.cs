@@ -58,6 +58,9 @@ public sealed record GatewayConfig
     /// <summary>Per alias, the aliases tried when the provider says the prompt is longer than the model's context window.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ContextWindowFallbacks { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
+    /// <summary>Routers (<c>routers:</c>): model names whose requests go to one of several aliases, see <see cref="Routing.RouterSettings"/>.</summary>
+    public IReadOnlyList<Routing.RouterSettings> Routers { get; init; } = [];
+
     /// <summary>On SIGTERM, how long requests in flight (streams included) may run on before they are cut.</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -37,6 +37,9 @@ internal sealed record RawConfig(
     public IReadOnlyDictionary<string, IReadOnlyList<string>> Fallbacks { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ContextWindowFallbacks { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>Routers (<c>routers:</c>): model names whose requests go to one of several aliases, see <see cref="Routing.RouterSettings"/>.</summary>
+    public IReadOnlyList<Routing.RouterSettings> Routers { get; init; } = [];
 }
 
 /// <summary>One deployment as written in a file; any field may be missing or wrong until validated.</summary>

@@ -3,7 +3,7 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency", "anomalies", "cache"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency", "anomalies", "cache", "routers"];
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard", "unpriced"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
@@ -90,6 +90,7 @@ internal static class TollgateConfigReader
             Retention = ReadRetention(storage),
             Fallbacks = ReadAliasLists(root.Section("fallbacks")),
             ContextWindowFallbacks = ReadAliasLists(root.Section("context_window_fallbacks")),
+            Routers = RouterConfigReader.Read(root.Section("routers")),
         };
     }
 

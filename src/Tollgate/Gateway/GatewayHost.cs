@@ -101,6 +101,7 @@ public static class GatewayHost
         services.AddSingleton<Optimization.ResponseCaching.CacheHitResponder>();
         services.AddSingleton(sp => new Optimization.SemanticCaching.SemanticCache(config.SemanticCache, SemanticEmbedder(config.SemanticCache, sp)));
         services.AddSingleton<ResponseCacheStage>();
+        services.AddSingleton<Routing.RouterTable>();
         services.AddSingleton<ProxyRequestHandler>();
         configure?.Invoke(builder);
 

@@ -97,5 +97,21 @@ public sealed record UsageRecord
 
     /// <summary>For a cache hit, what the call (or the kept items) would have cost from the provider at the day's price; null when unpriced.</summary>
     public decimal? ResponseCacheSavedUsd { get; init; }
+
+    /// <summary>For a request to a router: the target alias it chose (the alias the client called is <see cref="Alias"/>).</summary>
+    public string? RouteTarget { get; init; }
+
+    /// <summary>Why the router chose it: <c>rule:NAME</c>, <c>weight:TARGET</c>, or <c>default</c>.</summary>
+    public string? RouteReason { get; init; }
+
+    /// <summary>
+    /// For a routed request, what its usage would have cost on the router's reference target (by default its most expensive)
+    /// at the day's price; null when either side is unpriced. Saved by routing = this − <see cref="CostBreakdown.Total"/>.
+    /// </summary>
+    public decimal? RouteReferenceCostUsd { get; init; }
+
+    /// <summary>What routing saved on this request (reference cost − cost), or null when it was not routed or either is unknown.</summary>
+    public decimal? RoutingSavedUsd => RouteReferenceCostUsd is { } reference && Cost.Total is { } cost ? reference - cost : null;
+
     public string? Error { get; init; }
 }

@@ -72,6 +72,54 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Router_settings_are_checked_and_each_mistake_is_named()
+    {
+        const string Models = "models:\n  - { alias: a, provider: openai, model: gpt-4o-mini, api_key: k }\n  - { alias: b, provider: openai, model: gpt-4o, api_key: k }\n";
+        var ex = Assert.Throws<ConfigException>(() => Parse("""
+            routers:
+              a:
+                targets: [a, b]
+              r:
+                targets: [a, c]
+                sticky: forever
+                reference: z
+                rules:
+                  - { name: any, target: a }
+                  - { name: bad, regex: "([", target: a }
+                  - { name: elsewhere, feature: f, target: c }
+                weights: { a: 0, b: 0 }
+            """ + "\n" + Models));
+
+        // Checked against the aliases once the file reads cleanly.
+        var targets = Assert.Throws<ConfigException>(() => Parse("""
+            routers:
+              a:
+                targets: [a, b]
+              r:
+                targets: [a, c]
+                reference: z
+                rules:
+                  - { name: elsewhere, feature: f, target: d }
+                weights: { a: 0, b: 0 }
+            """ + "\n" + Models));
+        var ok = Parse("routers:\n  r:\n    targets: [a, b]\n    sticky: session\n    rules:\n      - { name: short, max_chars: 200, target: a }\n    weights: { a: 95, b: 5 }\n" + Models);
+
+        Assert.Contains(ex.Errors, e => e.StartsWith("routers.r.sticky: 'forever' is not one of", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("rule 'any' has no condition", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("regex: is not a regular expression", StringComparison.Ordinal));
+        Assert.DoesNotContain(ex.Errors, e => e.Contains("rule 'bad' has no condition", StringComparison.Ordinal));
+        Assert.Contains(targets.Errors, e => e == "routers.a: 'a' is already a model alias: a router needs a name of its own");
+        Assert.Contains(targets.Errors, e => e == "routers.r.targets: 'c' is not a configured model alias");
+        Assert.Contains(targets.Errors, e => e == "routers.r.reference: 'z' is not one of the router's targets");
+        Assert.Contains(targets.Errors, e => e == "routers.r.rules: rule 'elsewhere' sends to 'd', which is not one of the router's targets");
+        Assert.Contains(targets.Errors, e => e == "routers.r.weights: at least one weight must be above 0");
+        var router = Assert.Single(ok.Routers);
+        Assert.Equal(Tollgate.Routing.StickyBy.Session, router.Sticky);
+        Assert.Equal(200, router.Rules.Single().MaxChars);
+        Assert.Equal(5m, router.Weights.Single(w => w.Target == "b").Weight);
+    }
+
+    [Fact]
     public void Cache_settings_are_checked_and_each_mistake_is_named()
     {
         const string Models = "models:\n  - { alias: a, provider: openai, model: gpt-4o-mini, api_key: k }\n";

@@ -42,6 +42,14 @@ public sealed class HostileRequestPropertyTests(ITestOutputHelper output) : IAsy
               semantic: { aliases: [gpt-4o-mini, claude], embedder: lexical, threshold: 0.91 }
             retries:
               max_retries: 0
+            routers:
+              routed:
+                targets: [gpt-4o-mini, claude, gemini]
+                rules:
+                  - { name: words, regex: "(?i)(chào|hello)+\\s*\\d*", target: claude }
+                  - { name: long, min_tokens: 50, target: gemini }
+                  - { name: tools, tools: true, images: true, target: gpt-4o-mini }
+                weights: { gpt-4o-mini: 1, claude: 1 }
             budgets:
               - { name: everything, scope: global, period: monthly, limit_usd: 1000000 }
             models:

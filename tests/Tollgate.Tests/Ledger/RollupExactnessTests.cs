@@ -175,7 +175,7 @@ public sealed class RollupExactnessTests : IAsyncLifetime
             .Select(g => $"{g.Key}: {Value(g.Sum(p => p.Cost))}")];
 
     private static List<string> Describe(IReadOnlyList<SpendRow> rows) =>
-        [.. rows.Select(r => $"{r.Period}|{r.Group}|{r.Requests}|{r.InputTokens}|{r.CachedInputTokens}|{r.CacheWriteTokens}|{r.OutputTokens}|{r.ReasoningTokens}|{Value(r.CostUsd)}|{r.UnpricedRequests}|{r.EstimatedRequests}|{Value(r.CacheSavingsUsd)}|{r.ResponseCacheHits}|{Value(r.ResponseCacheSavedUsd)}|{Value(r.ResponseCacheSpentUsd)}")
+        [.. rows.Select(r => $"{r.Period}|{r.Group}|{r.Requests}|{r.InputTokens}|{r.CachedInputTokens}|{r.CacheWriteTokens}|{r.OutputTokens}|{r.ReasoningTokens}|{Value(r.CostUsd)}|{r.UnpricedRequests}|{r.EstimatedRequests}|{Value(r.CacheSavingsUsd)}|{r.ResponseCacheHits}|{Value(r.ResponseCacheSavedUsd)}|{Value(r.ResponseCacheSpentUsd)}|{Value(r.RoutingSavedUsd)}")
             .Order(StringComparer.Ordinal)];
 
     /// <summary>A decimal's value, whatever its scale (0.20 and 0.2 are the same sum).</summary>
@@ -233,7 +233,14 @@ public sealed class RollupExactnessTests : IAsyncLifetime
             }
 
             records.Add(Records.Ok(model, at, new Usage(input, input / 4, input / 10, output, output / 3, random.Next(9) == 0) { CacheWrite1hTokens = input / 20 }, cost, attribution,
-                random.Next(12) == 0 ? RecordStatus.UpstreamError : RecordStatus.Ok) with { CacheSavingsUsd = priced ? Money(random) - 0.0001m : null });
+                random.Next(12) == 0 ? RecordStatus.UpstreamError : RecordStatus.Ok) with
+                {
+                    CacheSavingsUsd = priced ? Money(random) - 0.0001m : null,
+
+                    // A routed request: what it would have cost on the router's reference target (unknown at times).
+                    RouteTarget = random.Next(5) == 0 ? "cheap" : null,
+                    RouteReferenceCostUsd = random.Next(5) == 0 && random.Next(6) != 0 ? Money(random) : null,
+                });
         }
 
         return [.. records.OrderBy(r => r.Id, StringComparer.Ordinal)];

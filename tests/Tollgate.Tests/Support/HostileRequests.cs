@@ -30,6 +30,8 @@ internal static class HostileRequests
         ("POST", "/v1/chat/completions", Chat("gemini", stream: false)),
         ("POST", "/v1/chat/completions", Chat("gemini", stream: true)),
         ("POST", "/v1/chat/completions", Chat("mock-gpt", stream: true)),
+        ("POST", "/v1/chat/completions", Chat("routed", stream: false)),
+        ("POST", "/v1/chat/completions", Chat("routed", stream: true)),
         ("POST", "/chat/completions", Chat("mock-gpt", stream: false)),
         ("POST", "/v1/embeddings", """{"model":"embed","input":["Xin chào","hello"],"encoding_format":"float","dimensions":3,"user":"u1"}"""),
         ("POST", "/v1/embeddings", """{"model":"mock-gpt","input":"one text"}"""),

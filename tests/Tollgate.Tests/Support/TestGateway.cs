@@ -33,6 +33,9 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public GatewayConfig Config { get; }
 
+    /// <summary>The configuration file the gateway was started from (rewrite it, then reload).</summary>
+    public string ConfigPath => Config.Source;
+
     /// <summary>A service of the running gateway, for tests that check its internal state.</summary>
     public T Service<T>()
         where T : notnull => _app.Services.GetRequiredService<T>();
@@ -54,7 +57,10 @@ internal sealed class TestGateway : IAsyncDisposable
             await prepareDataDirectory(directory);
         }
 
-        var config = ConfigLoader.Parse(yaml, "test", name => environment?.GetValueOrDefault(name)) with
+        // Written to a file, as a user's would be, so that a reload (POST /admin/routers/reload) reads it again.
+        var configPath = Path.Combine(directory, "tollgate.yaml");
+        await File.WriteAllTextAsync(configPath, yaml);
+        var config = ConfigLoader.Parse(yaml, configPath, name => environment?.GetValueOrDefault(name)) with
         {
             Listen = new Uri("http://127.0.0.1:0"),
             BindUrls = null,

@@ -24,6 +24,8 @@ public sealed class GatewayMetrics
     private readonly ConcurrentDictionary<(string Cache, string Outcome), StrongBox<long>> _cacheMisses = new();
     private readonly ConcurrentDictionary<string, DeploymentTotals> _cacheSaved = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DeploymentTotals> _cacheSpent = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Router, string Target), StrongBox<long>> _routed = new();
+    private readonly ConcurrentDictionary<string, DeploymentTotals> _routingSaved = new(StringComparer.Ordinal);
 
     public IEnumerable<KeyValuePair<(string Alias, string Deployment, string Status), long>> Requests => _requests.Select(p => new KeyValuePair<(string, string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
@@ -46,6 +48,12 @@ public sealed class GatewayMetrics
 
     /// <summary>What the response cache's own calls cost (<see cref="ResponseCacheWork"/>), by purpose: embedding, verification.</summary>
     public IEnumerable<KeyValuePair<string, decimal>> CacheSpentUsd => _cacheSpent.Select(p => new KeyValuePair<string, decimal>(p.Key, p.Value.Cost));
+
+    /// <summary>Requests a router sent, by router (the alias called) and target.</summary>
+    public IEnumerable<KeyValuePair<(string Router, string Target), long>> Routed => _routed.Select(p => new KeyValuePair<(string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
+
+    /// <summary>What routing saved against each router's reference target.</summary>
+    public IEnumerable<KeyValuePair<string, decimal>> RoutingSavedUsd => _routingSaved.Select(p => new KeyValuePair<string, decimal>(p.Key, p.Value.Cost));
 
     public IEnumerable<KeyValuePair<string, long>> Rejections => _rejections.Select(p => new KeyValuePair<string, long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
@@ -70,6 +78,15 @@ public sealed class GatewayMetrics
         {
             CacheHit(hit);
             _cacheSaved.GetOrAdd(record.Alias, _ => new DeploymentTotals()).AddCost(record.ResponseCacheSavedUsd ?? 0);
+        }
+
+        if (record.RouteTarget is { } target)
+        {
+            Interlocked.Increment(ref _routed.GetOrAdd((record.Alias, target), _ => new StrongBox<long>()).Value);
+            if (record.RoutingSavedUsd is { } routingSaved)
+            {
+                _routingSaved.GetOrAdd(record.Alias, _ => new DeploymentTotals()).AddCost(routingSaved);
+            }
         }
 
         if (record.Attribution.Tags.TryGetValue(ResponseCacheWork.Tag, out var purpose) && record.Cost.Total is { } spent)

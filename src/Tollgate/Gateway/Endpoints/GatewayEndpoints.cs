@@ -34,12 +34,13 @@ public static class GatewayEndpoints
         AdminBudgetEndpoints.Map(app);
         AdminAnalyticsEndpoints.Map(app);
         AdminCacheEndpoints.Map(app);
+        AdminRouterEndpoints.Map(app);
 
         app.MapFallback((HttpContext context) => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
             StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url", $"Unrecognized request URL ({context.Request.Method} {context.Request.Path}).")));
     }
 
-    private static async Task ListModelsAsync(HttpContext context, Authenticator authenticator, DeploymentRouter router, TimeProvider time)
+    private static async Task ListModelsAsync(HttpContext context, Authenticator authenticator, DeploymentRouter router, Routing.RouterTable routers, TimeProvider time)
     {
         var caller = authenticator.Authenticate(context.Request, out var error);
         if (caller is null)
@@ -54,7 +55,8 @@ public static class GatewayEndpoints
         writer.WriteStartObject();
         writer.WriteString("object", "list");
         writer.WriteStartArray("data");
-        foreach (var alias in router.Aliases.Where(a => caller.Key?.Allows(a) ?? true))
+        // Routers are models a client may call like any alias.
+        foreach (var alias in router.Aliases.Concat(routers.All.Select(r => r.Settings.Name).Order(StringComparer.Ordinal)).Where(a => caller.Key?.Allows(a) ?? true))
         {
             writer.WriteStartObject();
             writer.WriteString("id", alias);

@@ -84,6 +84,18 @@ public static class MetricsEndpoint
             text.Sample("tollgate_cache_spent_usd_total", [("purpose", purpose)], (double)spent);
         }
 
+        text.Family("tollgate_routed_requests_total", "counter", "Requests a router sent, by router and target alias.");
+        foreach (var ((router, target), count) in metrics.Routed.OrderBy(p => p.Key))
+        {
+            text.Sample("tollgate_routed_requests_total", [("router", router), ("target", target)], count);
+        }
+
+        text.Family("tollgate_routing_saved_usd_total", "counter", "What routing saved: routed requests' cost on the router's reference target less what they cost.");
+        foreach (var (router, saved) in metrics.RoutingSavedUsd.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Sample("tollgate_routing_saved_usd_total", [("router", router)], (double)saved);
+        }
+
         var (entries, bytes) = responseCache.Store.Size;
         text.Family("tollgate_cache_entries", "gauge", "Answers kept in the response cache.");
         text.Sample("tollgate_cache_entries", [], entries);

@@ -8,4 +8,10 @@ namespace Tollgate.Gateway.Pipeline;
 public sealed record Deployment(DeploymentConfig Config, IProviderAdapter Adapter, DeploymentPricing Pricing)
 {
     public string Name => Config.Name;
+
+    /// <summary>What <paramref name="usage"/> costs here at the per-token price of <paramref name="at"/>'s day; null when priced per hour or not at all.</summary>
+    public decimal? PriceOf(Usage usage, DateTimeOffset at) =>
+        Pricing.Hourly is null && Pricing.On(DateOnly.FromDateTime(at.UtcDateTime)) is DeploymentPrice.PerToken perToken
+            ? CostCalculator.Price(usage, perToken.Price).Total
+            : null;
 }

@@ -85,6 +85,12 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     /// </summary>
     public Metering.Tokenization.PromptTokenCount? CountedPrompt { get; set; }
 
+    /// <summary>For a request to a router: where it sent it and why.</summary>
+    public Routing.RouteChoice? Route { get; init; }
+
+    /// <summary>For a routed request: the deployment its usage is also priced on, for what routing saved (null: none priced per token).</summary>
+    public Deployment? RouteReference { get; init; }
+
     /// <summary>The prompt's tokens plus the output limit, for TPM admission; 0 when no limit needs it.</summary>
     public long EstimatedTokens { get; init; }
 }

@@ -27,12 +27,14 @@ public sealed class ProxyRequestHandler(
     SecretScrubber scrubber,
     Optimization.ResponseCaching.ResponseCache cache,
     ResponseCacheStage cacheStage,
+    Routing.RouterTable routers,
     TimeProvider time)
 {
     public const string RequestIdHeader = "X-Request-ID";
     public const string DeploymentHeader = "X-Tollgate-Model";
     public const string CostHeader = "X-Tollgate-Cost-USD";
     public const string BudgetRemainingHeader = "X-Tollgate-Budget-Remaining";
+    public const string RouteHeader = "X-Tollgate-Route";
 
     public async Task HandleAsync(HttpContext context, GatewayEndpoint endpoint)
     {
@@ -119,7 +121,20 @@ public sealed class ProxyRequestHandler(
             // Frees the key on every way out; a successful answer has been kept by then.
             using var heldClaim = claim;
 
-            var all = forwarder.Candidates(parsed.Model);
+            var router = routers.Find(parsed.Model);
+            Routing.RouteChoice? route = null;
+            IReadOnlyList<Deployment> all;
+            if (router is not null)
+            {
+                route = router.Decide(new Routing.RouteRequest(parsed.Body, attribution, () => CountPromptTokens(parsed, router)));
+                all = RoutedCandidates(router, route.Target);
+                context.Response.Headers[RouteHeader] = $"{route.Target}; reason={route.Reason}";
+            }
+            else
+            {
+                all = forwarder.Candidates(parsed.Model);
+            }
+
             if (all.Count == 0)
             {
                 await RejectAsync(context, endpoint, GatewayError.ModelNotFound(parsed.Model));
@@ -144,6 +159,8 @@ public sealed class ProxyRequestHandler(
             var exchange = new Exchange(requestId, startedAt, startTimestamp, endpoint, parsed.Model, deployment, parsed.Body, parsed.Stream, attribution)
             {
                 IdempotencyClaim = claim,
+                Route = route,
+                RouteReference = router?.Reference,
                 EstimatedTokens = candidates.Any(c => c.Config.RateLimit.TokensPerMinute is not null) ? Estimate().Tokens : 0,
             };
             var forwardedHeaders = ForwardedHeaders(context.Request.Headers, endpoint, out var headerError);
@@ -234,6 +251,31 @@ public sealed class ProxyRequestHandler(
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A routed request's deployments: the chosen target's, then the router's other targets' in their order, so that a
+    /// target that is down or rate-limited falls through to the next.
+    /// </summary>
+    private List<Deployment> RoutedCandidates(Routing.Router router, string target)
+    {
+        var candidates = new List<Deployment>(forwarder.Candidates(target));
+        foreach (var other in router.Settings.Targets)
+        {
+            if (other != target)
+            {
+                candidates.AddRange(forwarder.Candidates(other).Where(d => !candidates.Contains(d)));
+            }
+        }
+
+        return candidates;
+    }
+
+    /// <summary>The prompt's tokens for a rule on length, counted with the tokenizer of the router's first target.</summary>
+    private long CountPromptTokens(ParsedRequest parsed, Routing.Router router)
+    {
+        var model = forwarder.Candidates(router.Settings.Targets[0]).FirstOrDefault()?.Config.Model ?? parsed.Model;
+        return Metering.Tokenization.PromptTokenCounter.Count(parsed.Body, model).Tokens;
     }
 
     /// <summary>Refuses the request before any provider call; <c>/metrics</c> counts refusals by error code.</summary>

@@ -47,6 +47,9 @@ public sealed partial class UsageSettler(
             CacheSavingsUsd = savings,
             ResponseCacheHit = exchange.ResponseCacheHit,
             ResponseCacheSavedUsd = exchange.ResponseCacheSavedUsd,
+            RouteTarget = exchange.Route?.Target,
+            RouteReason = exchange.Route?.Reason,
+            RouteReferenceCostUsd = exchange.Route is null ? null : exchange.RouteReference?.PriceOf(usage, exchange.StartedAt),
             Error = result.Error is { } error ? scrubber.Scrub(error) : null,
         };
         budgets.Settle(exchange.Reservation, record.Cost.Total ?? 0);

@@ -69,6 +69,9 @@ public static class JournalCodec
         WriteString(json, "response_cache"u8, record.ResponseCacheHit);
         WriteNumber(json, "response_cache_similarity"u8, record.ResponseCacheSimilarity);
         WriteMoney(json, "response_cache_saved"u8, record.ResponseCacheSavedUsd);
+        WriteString(json, "route_target"u8, record.RouteTarget);
+        WriteString(json, "route_reason"u8, record.RouteReason);
+        WriteMoney(json, "route_reference_cost"u8, record.RouteReferenceCostUsd);
         WriteString(json, "error"u8, record.Error);
         json.WriteEndObject();
         json.Flush();
@@ -123,6 +126,9 @@ public static class JournalCodec
                 ResponseCacheHit = Text(root, "response_cache"),
                 ResponseCacheSimilarity = Number(root, "response_cache_similarity")?.GetDouble(),
                 ResponseCacheSavedUsd = Money(root, "response_cache_saved"),
+                RouteTarget = Text(root, "route_target"),
+                RouteReason = Text(root, "route_reason"),
+                RouteReferenceCostUsd = Money(root, "route_reference_cost"),
                 Error = Text(root, "error"),
             };
         }

@@ -37,6 +37,9 @@ public sealed class RollupTotals
     /// <summary>What the response cache's own calls cost (<see cref="ResponseCacheWork"/>): embeddings and verifications.</summary>
     public decimal ResponseCacheSpent { get; set; }
 
+    /// <summary>What routing saved: the routed requests' cost on their router's reference target less their cost.</summary>
+    public decimal RoutingSaved { get; set; }
+
     public void Add(UsageRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
@@ -45,6 +48,8 @@ public sealed class RollupTotals
         {
             ResponseCacheSpent += record.Cost.Total ?? 0;
         }
+
+        RoutingSaved += record.RoutingSavedUsd ?? 0;
 
         if (record.ResponseCacheHit is not null)
         {
@@ -101,6 +106,7 @@ public sealed class RollupTotals
         CacheSavings = Trim(CacheSavings);
         ResponseCacheSaved = Trim(ResponseCacheSaved);
         ResponseCacheSpent = Trim(ResponseCacheSpent);
+        RoutingSaved = Trim(RoutingSaved);
     }
 
     private static decimal Trim(decimal value) => value / 1.0000000000000000000000000000m;
@@ -127,5 +133,6 @@ public sealed class RollupTotals
         ResponseCacheHits += sign * other.ResponseCacheHits;
         ResponseCacheSaved += sign * other.ResponseCacheSaved;
         ResponseCacheSpent += sign * other.ResponseCacheSpent;
+        RoutingSaved += sign * other.RoutingSaved;
     }
 }

@@ -151,6 +151,9 @@ internal sealed class SqliteInsertWriter : IDisposable
         Text(38, r.ResponseCacheHit);
         Real(39, r.ResponseCacheSimilarity);
         Money(40, r.ResponseCacheSavedUsd);
+        Text(41, r.RouteTarget);
+        Text(42, r.RouteReason);
+        Money(43, r.RouteReferenceCostUsd);
     }
 
     /// <summary>

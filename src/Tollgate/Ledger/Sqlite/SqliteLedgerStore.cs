@@ -17,7 +17,8 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         "endpoint, alias, deployment, provider, upstream_model, stream, status, http_status, " +
         "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_estimated, " +
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error, " +
-        "cache_write_1h_tokens, cache_savings_usd, attempts, response_cache, response_cache_similarity, response_cache_saved_usd";
+        "cache_write_1h_tokens, cache_savings_usd, attempts, response_cache, response_cache_similarity, response_cache_saved_usd, " +
+        "route_target, route_reason, route_reference_cost_usd";
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -75,6 +76,9 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         await AddColumnIfMissingAsync(connection, "response_cache", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "response_cache_similarity", "REAL", cancellationToken);
         await AddColumnIfMissingAsync(connection, "response_cache_saved_usd", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "route_target", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "route_reason", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "route_reference_cost_usd", "TEXT", cancellationToken);
         await using var rollups = connection.CreateCommand();
         rollups.CommandText = SqliteRollups.Schema;
         await rollups.ExecuteNonQueryAsync(cancellationToken);
@@ -323,6 +327,9 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
             ResponseCacheHit = Text(row, first + 37),
             ResponseCacheSimilarity = row.IsDBNull(first + 38) ? null : row.GetDouble(first + 38),
             ResponseCacheSavedUsd = row.IsDBNull(first + 39) ? null : ParseMoney(row.GetString(first + 39)),
+            RouteTarget = Text(row, first + 40),
+            RouteReason = Text(row, first + 41),
+            RouteReferenceCostUsd = row.IsDBNull(first + 42) ? null : ParseMoney(row.GetString(first + 42)),
         };
     }
 

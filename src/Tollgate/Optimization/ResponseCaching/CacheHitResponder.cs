@@ -110,8 +110,5 @@ public sealed class CacheHitResponder(LedgerQueue ledger, Analytics.Metrics.Gate
     }
 
     /// <summary>The kept answer's usage at the day's per-token price; null for a deployment priced per hour or not at all.</summary>
-    public static decimal? Saved(Deployment deployment, Usage usage, DateTimeOffset at) =>
-        deployment.Pricing.Hourly is null && deployment.Pricing.On(DateOnly.FromDateTime(at.UtcDateTime)) is DeploymentPrice.PerToken perToken
-            ? CostCalculator.Price(usage, perToken.Price).Total
-            : null;
+    public static decimal? Saved(Deployment deployment, Usage usage, DateTimeOffset at) => deployment?.PriceOf(usage, at);
 }
