@@ -10,7 +10,8 @@ namespace Tollgate.Configuration;
 /// </summary>
 internal static class RouterConfigReader
 {
-    private static readonly string[] RouterKeys = ["targets", "reference", "sticky", "rules", "weights"];
+    private static readonly string[] RouterKeys = ["targets", "reference", "sticky", "rules", "difficulty", "weights"];
+    private static readonly string[] DifficultyKeys = ["embedder", "strong", "cheap", "simple", "complex", "margin", "model", "threshold"];
     private static readonly string[] RuleKeys = ["name", "target", "feature", "tag", "key", "min_chars", "max_chars", "min_tokens", "max_tokens", "tools", "images", "response_format", "regex"];
 
     public static IReadOnlyList<RouterSettings> Read(YamlSection? section)
@@ -53,7 +54,10 @@ internal static class RouterConfigReader
                 router.String("reference"),
                 sticky switch { "session" => StickyBy.Session, "none" => StickyBy.None, _ => StickyBy.User },
                 [.. router.List("rules").Select(ReadRule).OfType<RouteRule>()],
-                weights));
+                weights)
+            {
+                Difficulty = ReadDifficulty(router.Section("difficulty")),
+            });
         }
 
         return routers;
@@ -95,6 +99,19 @@ internal static class RouterConfigReader
                 diagnostics.Error(path + ".weights", "at least one weight must be above 0");
             }
 
+            if (router.Difficulty is { } difficulty)
+            {
+                foreach (var target in new[] { difficulty.Strong, difficulty.Cheap }.OfType<string>().Where(t => !router.Targets.Contains(t)))
+                {
+                    diagnostics.Error(path + ".difficulty", $"'{target}' is not one of the router's targets");
+                }
+
+                if (Optimization.SemanticCaching.SemanticCacheSettings.EmbedderAlias(difficulty.Embedder) is { } alias && !aliases.Contains(alias))
+                {
+                    diagnostics.Error(path + ".difficulty.embedder", $"'{alias}' is not a configured model alias");
+                }
+            }
+
             foreach (var name in router.Rules.GroupBy(r => r.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key))
             {
                 diagnostics.Error(path + ".rules", $"two rules are named '{name}'");
@@ -102,6 +119,66 @@ internal static class RouterConfigReader
         }
 
         return routers;
+    }
+
+    /// <summary><c>difficulty: { embedder, strong, cheap, simple: [...], complex: [...], margin }</c> or <c>{ …, model: FILE, threshold }</c>.</summary>
+    private static Routing.Difficulty.DifficultySettings? ReadDifficulty(YamlSection? section)
+    {
+        if (section is null)
+        {
+            return null;
+        }
+
+        section.RejectUnknown(DifficultyKeys);
+        var embedder = section.String("embedder") ?? "lexical";
+        if (embedder is not ("lexical" or "minilm") && Optimization.SemanticCaching.SemanticCacheSettings.EmbedderAlias(embedder) is null)
+        {
+            section.Diagnostics.Error(section.Child("embedder"), $"'{embedder}' is not one of: lexical, minilm, alias:NAME (an embeddings alias of this gateway)");
+        }
+
+        var strong = section.String("strong", required: true);
+        var simple = section.StringList("simple");
+        var complex = section.StringList("complex");
+        var model = section.String("model");
+        if ((model is null) == (simple.Count + complex.Count == 0))
+        {
+            section.Diagnostics.Error(section.Path, "give either examples (simple and complex) or a trained model file, not both or neither");
+        }
+        else if (model is null && (simple.Count == 0 || complex.Count == 0))
+        {
+            section.Diagnostics.Error(section.Path, "give examples of both kinds: simple and complex");
+        }
+
+        if (model is not null)
+        {
+            try
+            {
+                var trained = Routing.Difficulty.DifficultyModel.FromJson(File.ReadAllText(model));
+                if (trained.Embedder != embedder)
+                {
+                    section.Diagnostics.Error(section.Child("model"), $"the model was trained with the embedder '{trained.Embedder}', not '{embedder}'");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+                section.Diagnostics.Error(section.Child("model"), $"cannot be read as a difficulty model: {ex.Message}");
+            }
+        }
+
+        var threshold = section.Decimal("threshold");
+        if (threshold > 1)
+        {
+            section.Diagnostics.Error(section.Child("threshold"), $"{threshold} is not between 0 and 1");
+        }
+
+        return strong is null ? null : new Routing.Difficulty.DifficultySettings(embedder, strong, section.String("cheap"))
+        {
+            Simple = simple,
+            Complex = complex,
+            Margin = (double)(section.Decimal("margin") ?? 0.15m),
+            ModelPath = model,
+            Threshold = (double)(threshold ?? 0.5m),
+        };
     }
 
     private static RouteRule? ReadRule(YamlSection rule)

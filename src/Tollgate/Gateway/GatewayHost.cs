@@ -99,7 +99,9 @@ public static class GatewayHost
         services.AddSingleton<Optimization.ResponseCaching.IResponseCacheStore>(new Optimization.ResponseCaching.MemoryResponseCacheStore(config.ResponseCache.MaxBytes, config.ResponseCache.Ttl));
         services.AddSingleton<Optimization.ResponseCaching.ResponseCache>();
         services.AddSingleton<Optimization.ResponseCaching.CacheHitResponder>();
-        services.AddSingleton(sp => new Optimization.SemanticCaching.SemanticCache(config.SemanticCache, SemanticEmbedder(config.SemanticCache, sp)));
+        services.AddSingleton<EmbedderCatalog>();
+        services.AddSingleton(sp => new Optimization.SemanticCaching.SemanticCache(
+            config.SemanticCache, sp.GetRequiredService<EmbedderCatalog>().For(config.SemanticCache.IsOn ? config.SemanticCache.Embedder : "lexical")));
         services.AddSingleton<ResponseCacheStage>();
         services.AddSingleton<Routing.RouterTable>();
         services.AddSingleton<ProxyRequestHandler>();
@@ -121,26 +123,5 @@ public static class GatewayHost
         GatewayEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         return app;
-    }
-
-    /// <summary>The semantic cache's embedder: <c>lexical</c> (also when the cache is off), <c>minilm</c>, or <c>alias:NAME</c>.</summary>
-    private static Optimization.SemanticCaching.ITextEmbedder SemanticEmbedder(Optimization.SemanticCaching.SemanticCacheSettings settings, IServiceProvider services)
-    {
-        if (!settings.IsOn)
-        {
-            return new Optimization.SemanticCaching.LexicalEmbedder();
-        }
-
-        if (Optimization.SemanticCaching.SemanticCacheSettings.EmbedderAlias(settings.Embedder) is { } alias)
-        {
-            return new AliasEmbedder(
-                alias,
-                services.GetRequiredService<Forwarding.Forwarder>(),
-                services.GetRequiredService<UsageSettler>(),
-                services.GetRequiredService<Policy.Budgets.BudgetGuard>(),
-                services.GetRequiredService<TimeProvider>());
-        }
-
-        return settings.Embedder == "minilm" ? new Optimization.SemanticCaching.MiniLmEmbedder() : new Optimization.SemanticCaching.LexicalEmbedder();
     }
 }

@@ -6,7 +6,7 @@ namespace Tollgate.Routing;
 /// else the first target. Raising a canary's share only moves people onto the canary when it is listed last (its
 /// bucket grows downwards from the top), so those already on it stay.
 /// </summary>
-public sealed class Router(RouterSettings settings, Gateway.Pipeline.Deployment? reference)
+public sealed class Router(RouterSettings settings, Gateway.Pipeline.Deployment? reference, Difficulty.DifficultyScorer? difficulty = null)
 {
     private readonly decimal _totalWeight = settings.Weights.Sum(w => w.Weight);
 
@@ -15,7 +15,7 @@ public sealed class Router(RouterSettings settings, Gateway.Pipeline.Deployment?
     /// <summary>The deployment the counterfactual cost is priced on (null: it has no per-token price).</summary>
     public Gateway.Pipeline.Deployment? Reference => reference;
 
-    public RouteChoice Decide(RouteRequest request)
+    public async ValueTask<RouteChoice> DecideAsync(RouteRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         foreach (var rule in settings.Rules)
@@ -24,6 +24,13 @@ public sealed class Router(RouterSettings settings, Gateway.Pipeline.Deployment?
             {
                 return new RouteChoice(settings.Name, rule.Target, "rule:" + rule.Name);
             }
+        }
+
+        if (difficulty is not null && await difficulty.ScoreAsync(request.LastUserText, request.Attribution, cancellationToken) is { } scored
+            && (scored.Strong || difficulty.Settings.Cheap is not null))
+        {
+            var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"difficulty:{scored.Score:0.000}");
+            return new RouteChoice(settings.Name, scored.Strong ? difficulty.Settings.Strong : difficulty.Settings.Cheap!, reason);
         }
 
         if (_totalWeight > 0)

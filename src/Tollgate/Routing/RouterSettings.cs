@@ -2,7 +2,8 @@ namespace Tollgate.Routing;
 
 /// <summary>
 /// A router (<c>routers: NAME:</c> in tollgate.yaml): a model name clients call whose requests go to one of its target
-/// aliases, chosen by its rules (first match), else its weights (sticky per user or session), else its first target.
+/// aliases, chosen by its rules (first match), else its difficulty strategy, else its weights (sticky per user or
+/// session), else its first target.
 /// The other targets follow the chosen one as fall-throughs when it is down or rate-limited.
 /// </summary>
 /// <param name="Name">The model name clients send.</param>
@@ -12,10 +13,14 @@ namespace Tollgate.Routing;
 /// <param name="Rules">Tried in order; the first that matches decides.</param>
 /// <param name="Weights">Shares per target when no rule matches (empty: the first target).</param>
 public sealed record RouterSettings(
-    string Name, IReadOnlyList<string> Targets, string? Reference, StickyBy Sticky, IReadOnlyList<RouteRule> Rules, IReadOnlyList<TargetWeight> Weights);
+    string Name, IReadOnlyList<string> Targets, string? Reference, StickyBy Sticky, IReadOnlyList<RouteRule> Rules, IReadOnlyList<TargetWeight> Weights)
+{
+    /// <summary>The difficulty strategy, tried after the rules; null: none.</summary>
+    public Difficulty.DifficultySettings? Difficulty { get; init; }
+}
 
 /// <summary>A target's share of a weighted router (any non-negative numbers; shares are each one's part of their sum).</summary>
 public sealed record TargetWeight(string Target, decimal Weight);
 
-/// <summary>Where a router sent a request and why: <c>rule:NAME</c>, <c>weight:TARGET</c> or <c>default</c>.</summary>
+/// <summary>Where a router sent a request and why: <c>rule:NAME</c>, <c>difficulty:SCORE</c>, <c>weight:TARGET</c> or <c>default</c>.</summary>
 public sealed record RouteChoice(string Router, string Target, string Reason);

@@ -14,10 +14,13 @@ public sealed class RouterTable
     private readonly TimeProvider _time;
     private FrozenDictionary<string, Router> _routers;
 
-    public RouterTable(Configuration.GatewayConfig config, DeploymentRouter deployments, TimeProvider time)
+    private readonly EmbedderCatalog _embedders;
+
+    public RouterTable(Configuration.GatewayConfig config, DeploymentRouter deployments, EmbedderCatalog embedders, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(config);
         _deployments = deployments;
+        _embedders = embedders;
         _time = time;
         _routers = Build(config.Routers);
     }
@@ -32,7 +35,13 @@ public sealed class RouterTable
     public void Replace(IReadOnlyList<RouterSettings> routers) => Volatile.Write(ref _routers, Build(routers));
 
     private FrozenDictionary<string, Router> Build(IReadOnlyList<RouterSettings> routers) =>
-        routers.ToFrozenDictionary(r => r.Name, r => new Router(r, ReferenceOf(r)), StringComparer.Ordinal);
+        routers.ToFrozenDictionary(r => r.Name, r => new Router(r, ReferenceOf(r), ScorerOf(r)), StringComparer.Ordinal);
+
+    /// <summary>The router's difficulty scorer, its model read from the file (checked with the configuration).</summary>
+    private Difficulty.DifficultyScorer? ScorerOf(RouterSettings router) => router.Difficulty is { } settings
+        ? new Difficulty.DifficultyScorer(settings, _embedders.For(settings.Embedder),
+            settings.ModelPath is { } path ? Difficulty.DifficultyModel.FromJson(File.ReadAllText(path)) : null)
+        : null;
 
     private Deployment? First(string alias) => _deployments.All.FirstOrDefault(d => d.Config.Alias == alias);
 

@@ -33,7 +33,7 @@ public sealed class PerEntryThresholdTests
     [Fact]
     public async Task An_entry_verified_wrong_is_not_served_again_at_that_similarity_while_other_entries_are()
     {
-        using var cache = new SemanticCache(Bounded, new LexicalEmbedder());
+        var cache = new SemanticCache(Bounded, new LexicalEmbedder());
 
         // The alias's bound has seen 600 right answers in every similarity bin from 0.80 up: it serves there.
         for (var s = 0.805; s < 1.0; s += 0.01)

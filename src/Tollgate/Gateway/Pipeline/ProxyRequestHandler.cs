@@ -126,7 +126,7 @@ public sealed class ProxyRequestHandler(
             IReadOnlyList<Deployment> all;
             if (router is not null)
             {
-                route = router.Decide(new Routing.RouteRequest(parsed.Body, attribution, () => CountPromptTokens(parsed, router)));
+                route = await router.DecideAsync(new Routing.RouteRequest(parsed.Body, attribution, () => CountPromptTokens(parsed, router)), context.RequestAborted);
                 all = RoutedCandidates(router, route.Target);
                 context.Response.Headers[RouteHeader] = $"{route.Target}; reason={route.Reason}";
             }

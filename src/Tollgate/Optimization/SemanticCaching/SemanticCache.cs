@@ -13,7 +13,7 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// vector, its <see cref="QueryText"/> for the guards, and the exact-cache key its answer is kept under: answers live
 /// in the exact cache (its TTL, size limit and purges apply), and a question whose answer has gone is forgotten.
 /// </summary>
-public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder embedder) : IDisposable
+public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder embedder)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Shelf> _shelves = new(StringComparer.Ordinal);
@@ -22,8 +22,6 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
     private int _entries;
 
     public SemanticCacheSettings Settings => settings;
-
-    public void Dispose() => (embedder as IDisposable)?.Dispose();
 
     /// <summary>The bounded mode's state for an alias (created on first use).</summary>
     public WrongHitBound BoundFor(string alias) =>
