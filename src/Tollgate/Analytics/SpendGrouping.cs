@@ -12,7 +12,7 @@ public sealed record SpendGrouping(string Name, Func<UsageRecord, string?> KeyOf
 {
     public const string None = "(none)";
 
-    public static IReadOnlyList<string> Names { get; } = ["model", "alias", "deployment", "provider", "day", "user", "session", "feature", "cost-center", "project", "env", "key", "status", "endpoint", "tag:NAME"];
+    public static IReadOnlyList<string> Names { get; } = ["model", "alias", "deployment", "provider", "day", "user", "session", "feature", "cost-center", "project", "env", "key", "status", "endpoint", "route", "tag:NAME"];
 
     /// <summary>The group of a rollup row of <see cref="RollupDimension"/>: its value, or its day for <c>day</c>.</summary>
     public string? KeyOfRollup(long hour, string storedValue) => Name == "day"
@@ -25,6 +25,11 @@ public sealed record SpendGrouping(string Name, Func<UsageRecord, string?> KeyOf
         if (name.StartsWith(RollupDimensions.TagPrefix, StringComparison.Ordinal) && name.Length > RollupDimensions.TagPrefix.Length)
         {
             return new SpendGrouping(name, r => RollupDimensions.ValueOf(r, name), name);
+        }
+
+        if (name == "route")
+        {
+            return new SpendGrouping(name, RollupDimensions.RouteOf, RollupDimensions.Route);
         }
 
         // Budgets, required tags and metadata spell it cost_center; reports accept every spelling.

@@ -45,6 +45,15 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         extra.Add(Records.Ok("gpt-4o-mini", now.AddMinutes(-25), new Usage(900, 0, 0, 100, 0), CostBreakdown.Flat(0.01m),
             ResponseCacheWork.Marked(cached, ResponseCacheWork.Verification)));
 
+        // A router "bot" that sent three requests to "mini" and one to "big" (its reference: saved nothing there).
+        for (var i = 0; i < 4; i++)
+        {
+            extra.Add(Records.Ok("gpt-4o-mini", now.AddMinutes(-40 - i), new Usage(1_000, 0, 0, 100, 0), CostBreakdown.Flat(0.001m)) with
+            {
+                Alias = "bot", RouteTarget = i < 3 ? "mini" : "big", RouteReason = i < 3 ? "rule:short" : "default", RouteReferenceCostUsd = i < 3 ? 0.011m : 0.001m,
+            });
+        }
+
         _gateway = await TestGateway.StartAsync("""
             budgets:
               - { name: monthly-all, scope: global, period: monthly, limit_usd: 40, hard: false }
@@ -128,6 +137,19 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         Assert.Contains("0.08", cells[4], StringComparison.Ordinal);
         Assert.Contains("0.01", cells[5], StringComparison.Ordinal);
         Assert.Contains("2 of ", await page.Locator("#response-cache-note").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_routing_panel_shows_each_targets_share_spend_and_what_routing_saved()
+    {
+        var page = await OpenAsync();
+
+        var rows = (await page.Locator("#routing tbody tr").AllInnerTextsAsync()).Select(r => r.Split('\t')).OrderBy(c => c[1], StringComparer.Ordinal).ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(["bot", "big", "1", "25.0%"], rows[0][..4]);
+        Assert.Equal(["bot", "mini", "3", "75.0%"], rows[1][..4]);
+        Assert.Contains("0.03", rows[1][5], StringComparison.Ordinal);
+        Assert.Contains("0.03", await page.Locator("#routing-saved").InnerTextAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

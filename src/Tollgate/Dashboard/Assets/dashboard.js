@@ -106,7 +106,7 @@ async function load() {
   status.textContent = "Loading…";
   try {
     const range = query();
-    const [byModelDaily, byFeature, byCostCenter, byUser, byKey, recent, forecast, budgets, anomalies, top, keys] = await Promise.all([
+    const [byModelDaily, byFeature, byCostCenter, byUser, byKey, recent, forecast, budgets, anomalies, top, keys, routes] = await Promise.all([
       api("spend", { ...range, group_by: "model", interval: "day" }),
       api("spend", { ...range, group_by: "feature" }),
       api("spend", { ...range, group_by: "cost-center" }),
@@ -118,6 +118,7 @@ async function load() {
       api("anomalies", { from: "30d" }),
       api("top-requests", { ...range, limit: 10 }),
       api("keys"),
+      api("spend", { ...range, group_by: "route" }),
     ]);
     const keyNames = new Map(keys.data.map(k => [k.id, k.name]));
 
@@ -140,6 +141,16 @@ async function load() {
     document.getElementById("response-cache-saved").textContent = usd(sum(byFeature.rows, "response_cache_saved_usd"));
     document.getElementById("response-cache-note").textContent = `${hits} of ${requests} requests answered from the cache` +
       (requests > 0 ? ` (${(100 * hits / requests).toFixed(1)}%)` : "") + ` · the cache's own calls cost ${usd(sum(byFeature.rows, "response_cache_spent_usd"))}`;
+    document.getElementById("routing-saved").textContent = usd(sum(byFeature.rows, "routing_saved_usd"));
+    // Groups are "router → target"; "(none)" holds the requests no router handled.
+    const routeRows = routes.rows.filter(r => r.group !== "(none)").map(r => ({ ...r, router: r.group.split(" → ")[0], target: r.group.split(" → ")[1] }));
+    const routed = routeRows.reduce((n, r) => n + r.requests, 0);
+    document.getElementById("routing-note").textContent = `${routed} routed requests, against each router's reference model`;
+    const perRouter = new Map();
+    routeRows.forEach(r => perRouter.set(r.router, (perRouter.get(r.router) ?? 0) + r.requests));
+    fillTable("routing", routeRows, r => [
+      r.router, r.target, r.requests, `${(100 * r.requests / perRouter.get(r.router)).toFixed(1)}%`, usd(Number(r.cost_usd)), usd(Number(r.routing_saved_usd)),
+    ], "No routed requests in this range.");
     fillTable("response-cache", byFeature.rows.filter(r => r.response_cache_hits > 0 || Number(r.response_cache_spent_usd) > 0), r => [
       r.group, r.requests, r.response_cache_hits, `${(100 * r.response_cache_hits / r.requests).toFixed(1)}%`,
       usd(Number(r.response_cache_saved_usd)), usd(Number(r.response_cache_spent_usd)),

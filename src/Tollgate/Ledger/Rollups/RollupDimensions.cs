@@ -29,6 +29,12 @@ public static class RollupDimensions
 
     public const string TagPrefix = "tag:";
 
+    /// <summary>
+    /// Where routed requests went (<c>router → target</c>), kept like a tag: rows only for the records that have one, the
+    /// rest being the hour's total less those — so hours rolled up before routing existed read right.
+    /// </summary>
+    public const string Route = TagPrefix + "\u0001route";
+
     /// <summary>Dimensions whose values come from the configuration: never capped.</summary>
     public static IReadOnlyList<string> ServerChosen { get; } = ["model", "alias", "deployment", "provider", "key", "status", "endpoint"];
 
@@ -63,6 +69,7 @@ public static class RollupDimensions
             "cost_center" => a.CostCenter,
             "project" => a.Project,
             "env" => a.Env,
+            Route => RouteOf(record),
             _ when dimension.StartsWith(TagPrefix, StringComparison.Ordinal) => a.Tags.GetValueOrDefault(dimension[TagPrefix.Length..]),
             _ => throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "not a rollup dimension"),
         };
@@ -85,9 +92,20 @@ public static class RollupDimensions
 
         foreach (var (name, value) in record.Attribution.Tags)
         {
-            yield return (TagPrefix + name, value);
+            if (TagPrefix + name != Route)
+            {
+                yield return (TagPrefix + name, value);
+            }
+        }
+
+        if (RouteOf(record) is { } route)
+        {
+            yield return (Route, route);
         }
     }
+
+    /// <summary><c>router → target</c> for a routed record, else null.</summary>
+    public static string? RouteOf(UsageRecord record) => record?.RouteTarget is { } target ? record.Alias + " → " + target : null;
 
     /// <summary>A value as stored (null as <see cref="NoValue"/>).</summary>
     public static string Store(string? value) => value ?? NoValue;

@@ -523,7 +523,7 @@ internal static class SqliteRollups
     /// <summary>Everything a record is rolled up by: two records equal here add to exactly the same rows.</summary>
     private readonly record struct Combination(
         long Hour, string Model, string Alias, string Deployment, string Provider, string? Key, string Status, string Endpoint,
-        string? User, string? Feature, string? CostCenter, string? Project, string? Env, string Tags)
+        string? User, string? Feature, string? CostCenter, string? Project, string? Env, string Tags, string? RouteTarget)
     {
         public static Combination Of(UsageRecord record, long hour)
         {
@@ -531,7 +531,7 @@ internal static class SqliteRollups
             return new Combination(
                 hour, record.UpstreamModel, record.Alias, record.Deployment, record.Provider, a.KeyId, record.Status, record.Endpoint,
                 a.User, a.Feature, a.CostCenter, a.Project, a.Env,
-                TagText(a.Tags));
+                TagText(a.Tags), record.RouteTarget);
         }
 
         /// <summary>The tags as one unambiguous text (each name and value led by its length), in name order.</summary>
