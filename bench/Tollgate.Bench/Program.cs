@@ -25,6 +25,12 @@ if (Array.IndexOf(args, "--replay-prompts") is var replayAt and >= 0)
     return;
 }
 
+if (Array.IndexOf(args, "--routing") is var routingAt and >= 0)
+{
+    await Tollgate.Bench.RoutingBench.RunAsync(args[routingAt + 1]);
+    return;
+}
+
 if (args.Contains("--vector-index"))
 {
     VectorIndexBench.Run();
