@@ -234,6 +234,7 @@ public static partial class ConfigLoader
                 ? DeploymentTimeouts.Default with { FirstByte = TimeSpan.FromSeconds(total), Total = TimeSpan.FromSeconds(total) }
                 : DeploymentTimeouts.Default),
             MaxRetries = d.MaxRetries,
+            ContextWindow = d.ContextWindow,
             ReadUsageAfterClientLeaves = d.ReadUsageAfterClientLeaves,
             Mock = KnownProviders.IsMock(d.Provider) ? d.Mock ?? new MockConfig() : null,
             ApiVersion = KnownProviders.IsAzure(d.Provider) ? d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion : null,

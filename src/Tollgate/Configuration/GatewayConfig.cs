@@ -107,6 +107,9 @@ public sealed record DeploymentConfig
     /// <summary>Retries of this deployment; null: the gateway's <see cref="RetrySettings.MaxRetries"/>.</summary>
     public int? MaxRetries { get; init; }
 
+    /// <summary>The model's context window in tokens (prompt plus output), when configured: a router's <c>cheapest</c> strategy skips a target it cannot fit.</summary>
+    public int? ContextWindow { get; init; }
+
     /// <summary>
     /// Anthropic only: mark a system prompt of at least this many tokens for the prompt cache when the request does
     /// not (see <c>SystemPromptCacheBreakpoint</c>). Null: off.

@@ -65,5 +65,7 @@ internal sealed record RawDeployment(
 
     public int? MaxRetries { get; init; }
 
+    public int? ContextWindow { get; init; }
+
     public bool ReadUsageAfterClientLeaves { get; init; }
 }

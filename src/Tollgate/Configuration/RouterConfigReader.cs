@@ -10,7 +10,7 @@ namespace Tollgate.Configuration;
 /// </summary>
 internal static class RouterConfigReader
 {
-    private static readonly string[] RouterKeys = ["targets", "reference", "sticky", "rules", "difficulty", "weights"];
+    private static readonly string[] RouterKeys = ["targets", "reference", "sticky", "rules", "difficulty", "cheapest", "weights"];
     private static readonly string[] DifficultyKeys = ["embedder", "strong", "cheap", "simple", "complex", "margin", "model", "threshold"];
     private static readonly string[] RuleKeys = ["name", "target", "feature", "tag", "key", "min_chars", "max_chars", "min_tokens", "max_tokens", "tools", "images", "response_format", "regex"];
 
@@ -57,6 +57,7 @@ internal static class RouterConfigReader
                 weights)
             {
                 Difficulty = ReadDifficulty(router.Section("difficulty")),
+                Cheapest = ReadFlag(router, "cheapest") ?? false,
             });
         }
 
@@ -181,6 +182,23 @@ internal static class RouterConfigReader
         };
     }
 
+    private static bool? ReadFlag(YamlSection section, string key)
+    {
+        var text = section.String(key);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (bool.TryParse(text, out var value))
+        {
+            return value;
+        }
+
+        section.Diagnostics.Error(section.Child(key), $"'{text}' is not true or false");
+        return null;
+    }
+
     private static RouteRule? ReadRule(YamlSection rule)
     {
         rule.RejectUnknown(RuleKeys);
@@ -213,22 +231,7 @@ internal static class RouterConfigReader
             }
         }
 
-        bool? Flag(string key)
-        {
-            var text = rule.String(key);
-            if (text is null)
-            {
-                return null;
-            }
-
-            if (bool.TryParse(text, out var value))
-            {
-                return value;
-            }
-
-            rule.Diagnostics.Error(rule.Child(key), $"'{text}' is not true or false");
-            return null;
-        }
+        bool? Flag(string key) => ReadFlag(rule, key);
 
         long? Count(string key) => rule.Int(key) is { } value ? value : null;
         if (name is null || target is null)

@@ -8,7 +8,7 @@ internal static class TollgateConfigReader
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "raw_retention_days", "rollup_retention_days"];
-    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock"];
+    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock", "context_window"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "per_hour"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
     private static readonly string[] TimeoutKeys = ["connect_seconds", "first_byte_seconds", "idle_seconds", "total_seconds"];
@@ -62,6 +62,7 @@ internal static class TollgateConfigReader
             {
                 Timeouts = ReadTimeouts(model),
                 MaxRetries = model.Int("max_retries"),
+                ContextWindow = model.Int("context_window", min: 1),
                 ReadUsageAfterClientLeaves = ReadOnClientDisconnect(model),
             });
         }

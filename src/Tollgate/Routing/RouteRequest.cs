@@ -55,6 +55,14 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
 
     public long PromptTokens() => _tokens ??= countPromptTokens();
 
+    /// <summary>The output the request asks room for (<c>max_completion_tokens</c>, else <c>max_tokens</c>), 0 when it names none.</summary>
+    public long MaxOutputTokens =>
+        body.ValueKind == JsonValueKind.Object
+        && (body.TryGetProperty("max_completion_tokens", out var limit) || body.TryGetProperty("max_tokens", out limit))
+        && limit.ValueKind == JsonValueKind.Number && limit.TryGetInt64(out var tokens) && tokens > 0
+            ? tokens
+            : 0;
+
     /// <summary>Who a sticky router keeps on one target: the user, else the session, else nobody (null).</summary>
     public string? StickyKey(StickyBy by) => by switch
     {

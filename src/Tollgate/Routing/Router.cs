@@ -6,7 +6,7 @@ namespace Tollgate.Routing;
 /// else the first target. Raising a canary's share only moves people onto the canary when it is listed last (its
 /// bucket grows downwards from the top), so those already on it stay.
 /// </summary>
-public sealed class Router(RouterSettings settings, Gateway.Pipeline.Deployment? reference, Difficulty.DifficultyScorer? difficulty = null)
+public sealed class Router(RouterSettings settings, Gateway.Pipeline.Deployment? reference, Difficulty.DifficultyScorer? difficulty = null, ITargetFacts? facts = null)
 {
     private readonly decimal _totalWeight = settings.Weights.Sum(w => w.Weight);
 
@@ -33,6 +33,11 @@ public sealed class Router(RouterSettings settings, Gateway.Pipeline.Deployment?
             return new RouteChoice(settings.Name, scored.Strong ? difficulty.Settings.Strong : difficulty.Settings.Cheap!, reason);
         }
 
+        if (settings.Cheapest && facts is not null && Cheapest(request) is { } cheapest)
+        {
+            return new RouteChoice(settings.Name, cheapest, "cheapest");
+        }
+
         if (_totalWeight > 0)
         {
             var key = request.StickyKey(settings.Sticky);
@@ -52,6 +57,28 @@ public sealed class Router(RouterSettings settings, Gateway.Pipeline.Deployment?
         }
 
         return new RouteChoice(settings.Name, settings.Targets[0], "default");
+    }
+
+    /// <summary>The cheapest healthy target whose context window holds the prompt and the output asked for; null when none does.</summary>
+    private string? Cheapest(RouteRequest request)
+    {
+        long? needed = null;
+        foreach (var target in settings.Targets.OrderBy(t => facts!.ListPrice(t) ?? decimal.MaxValue))
+        {
+            if (!facts!.IsHealthy(target))
+            {
+                continue;
+            }
+
+            if (facts.ContextWindow(target) is { } window && (needed ??= request.PromptTokens() + request.MaxOutputTokens) > window)
+            {
+                continue;
+            }
+
+            return target;
+        }
+
+        return null;
     }
 
     /// <summary>A point in [0, 1) fixed for a router and a person: FNV-1a over both, mixed by SplitMix64's finaliser.</summary>

@@ -17,10 +17,13 @@ public sealed record RouterSettings(
 {
     /// <summary>The difficulty strategy, tried after the rules; null: none.</summary>
     public Difficulty.DifficultySettings? Difficulty { get; init; }
+
+    /// <summary>The cost-aware strategy, after difficulty: the cheapest healthy target whose context window fits the request.</summary>
+    public bool Cheapest { get; init; }
 }
 
 /// <summary>A target's share of a weighted router (any non-negative numbers; shares are each one's part of their sum).</summary>
 public sealed record TargetWeight(string Target, decimal Weight);
 
-/// <summary>Where a router sent a request and why: <c>rule:NAME</c>, <c>difficulty:SCORE</c>, <c>weight:TARGET</c> or <c>default</c>.</summary>
+/// <summary>Where a router sent a request and why: <c>rule:NAME</c>, <c>difficulty:SCORE</c>, <c>cheapest</c>, <c>weight:TARGET</c> or <c>default</c>.</summary>
 public sealed record RouteChoice(string Router, string Target, string Reason);

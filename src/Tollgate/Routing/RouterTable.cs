@@ -8,7 +8,7 @@ namespace Tollgate.Routing;
 /// The routers in force. Replaced whole by a reload (<c>POST /admin/routers/reload</c>): a request sees either the old
 /// set or the new one, and the next request after a reload is routed by the new weights and rules.
 /// </summary>
-public sealed class RouterTable
+public sealed class RouterTable : ITargetFacts
 {
     private readonly DeploymentRouter _deployments;
     private readonly TimeProvider _time;
@@ -16,10 +16,13 @@ public sealed class RouterTable
 
     private readonly EmbedderCatalog _embedders;
 
-    public RouterTable(Configuration.GatewayConfig config, DeploymentRouter deployments, EmbedderCatalog embedders, TimeProvider time)
+    private readonly Gateway.Forwarding.DeploymentHealth _health;
+
+    public RouterTable(Configuration.GatewayConfig config, DeploymentRouter deployments, EmbedderCatalog embedders, Gateway.Forwarding.DeploymentHealth health, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(config);
         _deployments = deployments;
+        _health = health;
         _embedders = embedders;
         _time = time;
         _routers = Build(config.Routers);
@@ -35,13 +38,24 @@ public sealed class RouterTable
     public void Replace(IReadOnlyList<RouterSettings> routers) => Volatile.Write(ref _routers, Build(routers));
 
     private FrozenDictionary<string, Router> Build(IReadOnlyList<RouterSettings> routers) =>
-        routers.ToFrozenDictionary(r => r.Name, r => new Router(r, ReferenceOf(r), ScorerOf(r)), StringComparer.Ordinal);
+        routers.ToFrozenDictionary(r => r.Name, r => new Router(r, ReferenceOf(r), ScorerOf(r), this), StringComparer.Ordinal);
 
     /// <summary>The router's difficulty scorer, its model read from the file (checked with the configuration).</summary>
     private Difficulty.DifficultyScorer? ScorerOf(RouterSettings router) => router.Difficulty is { } settings
         ? new Difficulty.DifficultyScorer(settings, _embedders.For(settings.Embedder),
             settings.ModelPath is { } path ? Difficulty.DifficultyModel.FromJson(File.ReadAllText(path)) : null)
         : null;
+
+    public decimal? ListPrice(string target) =>
+        First(target) is { } d && d.Pricing.Hourly is null && d.Pricing.On(DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime)) is DeploymentPrice.PerToken p
+            ? p.Price.InputPerMillion + p.Price.OutputPerMillion
+            : null;
+
+    public bool IsHealthy(string target) =>
+        _deployments.All.Where(d => d.Config.Alias == target).Any(d => _health.Breaker(d.Name).State != Gateway.Forwarding.CircuitState.Open);
+
+    public int? ContextWindow(string target) =>
+        _deployments.All.Where(d => d.Config.Alias == target).Select(d => d.Config.ContextWindow).Min();
 
     private Deployment? First(string alias) => _deployments.All.FirstOrDefault(d => d.Config.Alias == alias);
 

@@ -201,6 +201,39 @@ public sealed class RouterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_cost_aware_strategy_takes_the_cheapest_healthy_target_whose_context_window_fits()
+    {
+        // Listed dearest first: the strategy orders by list price, not by the list.
+        _gateway = await TestGateway.StartAsync("""
+            retries:
+              max_retries: 0
+            circuit_breaker:
+              failures: 2
+              open_seconds: 600
+            routers:
+              bot:
+                targets: [big, mini]
+                cheapest: true
+            models:
+
+            """ + TestGateway.Model("big", "gpt-4o", _strong.BaseUrl) + TestGateway.Model("mini", "gpt-4o-mini", _cheap.BaseUrl, "    context_window: 300\n"));
+        var longText = string.Join(' ', Enumerable.Repeat("Compare the quarterly figures and explain each variance.", 40));
+
+        Assert.Equal("mini; reason=cheapest", await RouteOfAsync(Ask("What are your opening hours?")));
+        Assert.Equal("big; reason=cheapest", await RouteOfAsync(Ask(longText)));
+        Assert.Equal("big; reason=cheapest", await RouteOfAsync(Ask("Hello", extra: ",\"max_tokens\":400")));
+
+        // Two failures open mini's circuit: the cheapest healthy target is then big.
+        _cheap.Fault = FakeFault.ConnectionReset;
+        for (var i = 0; i < 2; i++)
+        {
+            using var failed = await Gateway.Client.SendAsync(Ask("What are your opening hours?"));
+        }
+
+        Assert.Equal("big; reason=cheapest", await RouteOfAsync(Ask("What are your opening hours?")));
+    }
+
+    [Fact]
     public async Task A_down_target_falls_through()
     {
         await StartAsync("routers:\n  bot:\n    targets: [mini, big]\n");
