@@ -24,7 +24,7 @@ public static class TollgateCli
         root.Add(KeysCommand.Build(path => LoadConfig(path)));
         root.Add(BudgetsCommand.Build(path => LoadConfig(path)));
         root.Add(CacheCommand.Build(path => LoadConfig(path)));
-        root.Add(RouteCommand.Build());
+        root.Add(RouteCommand.Build(path => LoadConfig(path), ConfigOption));
         root.Add(AnalyticsCommand.Build(path => LoadConfig(path)));
         return root;
     }

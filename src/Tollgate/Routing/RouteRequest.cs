@@ -55,9 +55,13 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
 
     public long PromptTokens() => _tokens ??= countPromptTokens();
 
+    /// <summary>Replaying a ledger record: the output it produced stands for the room it asked (the request is not kept).</summary>
+    public long? RecordedOutputTokens { get; init; }
+
     /// <summary>The output the request asks room for (<c>max_completion_tokens</c>, else <c>max_tokens</c>), 0 when it names none.</summary>
     public long MaxOutputTokens =>
-        body.ValueKind == JsonValueKind.Object
+        RecordedOutputTokens is { } recorded ? recorded
+        : body.ValueKind == JsonValueKind.Object
         && (body.TryGetProperty("max_completion_tokens", out var limit) || body.TryGetProperty("max_tokens", out limit))
         && limit.ValueKind == JsonValueKind.Number && limit.TryGetInt64(out var tokens) && tokens > 0
             ? tokens

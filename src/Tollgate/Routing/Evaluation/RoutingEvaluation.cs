@@ -107,32 +107,32 @@ public static class RoutingEvaluation
         return text.ToString();
     }
 
-    /// <summary>Each held-out prompt scored by the mean gain of its <paramref name="k"/> most similar training prompts.</summary>
+    /// <summary>Each held-out prompt scored by the mean gain of its <paramref name="k"/> most similar training prompts (the neighbours model).</summary>
     public static double[] NearestNeighbours(IReadOnlyList<LabelledPrompt> training, float[][] trainingVectors, float[][] heldOutVectors, int k)
     {
+        var model = DifficultyModel.Neighbours("eval", trainingVectors, [.. training.Select(p => p.Gain)], k);
         var scores = new double[heldOutVectors.Length];
-        Parallel.For(0, heldOutVectors.Length, i =>
-        {
-            var best = new PriorityQueue<int, float>(k + 1);
-            for (var j = 0; j < trainingVectors.Length; j++)
-            {
-                best.Enqueue(j, System.Numerics.Tensors.TensorPrimitives.Dot(heldOutVectors[i], trainingVectors[j]));
-                if (best.Count > k)
-                {
-                    best.Dequeue();
-                }
-            }
-
-            var sum = 0.0;
-            var n = best.Count;
-            while (best.TryDequeue(out var j, out _))
-            {
-                sum += training[j].Gain;
-            }
-
-            scores[i] = sum / n;
-        });
+        Parallel.For(0, heldOutVectors.Length, i => scores[i] = model.Score(heldOutVectors[i]));
         return scores;
+    }
+
+    /// <summary>Two routers' scores combined: each prompt's mean rank (0–1) under the two.</summary>
+    public static double[] RankAverage(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        double[] Ranks(IReadOnlyList<double> scores)
+        {
+            var ranks = new double[scores.Count];
+            var order = Enumerable.Range(0, scores.Count).OrderBy(i => scores[i]).ToArray();
+            for (var r = 0; r < order.Length; r++)
+            {
+                ranks[order[r]] = r / (double)Math.Max(1, order.Length - 1);
+            }
+
+            return ranks;
+        }
+
+        var (ra, rb) = (Ranks(a), Ranks(b));
+        return [.. ra.Select((x, i) => (x + rb[i]) / 2)];
     }
 
     /// <summary>Trains the difficulty model on the training half's vectors and scores the held-out half.</summary>
