@@ -13,6 +13,7 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
     private long? _tokens;
     private bool _scanned;
     private long _characters;
+    private long _utf8Bytes;
     private bool _images;
     private string? _lastUserText;
 
@@ -31,6 +32,16 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
         {
             Scan();
             return _characters;
+        }
+    }
+
+    /// <summary>UTF-8 bytes of text in every message: no prompt has more tokens than that (unknown, so the most, for a replayed record).</summary>
+    public long PromptUtf8Bytes
+    {
+        get
+        {
+            Scan();
+            return RecordedOutputTokens is null ? _utf8Bytes : long.MaxValue;
         }
     }
 
@@ -115,6 +126,7 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
         {
             var text = content.GetString() ?? string.Empty;
             _characters += text.Length;
+            _utf8Bytes += System.Text.Encoding.UTF8.GetByteCount(text);
             _lastUserText = user ? text : _lastUserText;
             return;
         }
@@ -136,6 +148,7 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
             {
                 var value = text.GetString() ?? string.Empty;
                 _characters += value.Length;
+                _utf8Bytes += System.Text.Encoding.UTF8.GetByteCount(value);
                 texts?.Add(value);
             }
             else if (type.ValueEquals("image_url") || type.ValueEquals("image") || type.ValueEquals("input_image"))

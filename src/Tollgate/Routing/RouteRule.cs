@@ -48,7 +48,15 @@ public sealed record RouteRule(string Name, string Target)
 
         if (NeedsTokens)
         {
-            var tokens = request.PromptTokens();
+            // A token is at least one UTF-8 byte: the byte count bounds the tokens from above, and often settles the rule
+            // without running the tokenizer (a prompt of 300 bytes has not 1,000 tokens).
+            var bytes = request.PromptUtf8Bytes;
+            if (MinTokens is { } atLeast && bytes < atLeast)
+            {
+                return false;
+            }
+
+            var tokens = MinTokens is null && bytes <= MaxTokens ? bytes : request.PromptTokens();
             if ((MinTokens is { } minTokens && tokens < minTokens) || (MaxTokens is { } maxTokens && tokens > maxTokens))
             {
                 return false;
