@@ -182,6 +182,39 @@ public sealed class BoundedSemanticCacheTests : GatewayWithFakeUpstream
     }
 
     [Fact]
+    public async Task Streamed_answers_are_verified_too_and_streams_are_served_after_enough_right_ones()
+    {
+        var headers = new List<string>();
+        foreach (var question in Variants())
+        {
+            using var response = await SemanticCacheTests.AskAsync(Gateway.Client, question, stream: true);
+            await response.Content.ReadAsStringAsync();
+            headers.Add(response.Headers.TryGetValues(ResponseCache.Header, out var values) ? values.Single() : string.Empty);
+        }
+
+        // The fresh stream's text is compared with the kept stream's: the same count of verifications as for whole answers.
+        var firstServed = headers.FindIndex(h => h.StartsWith("semantic", StringComparison.Ordinal));
+        Assert.InRange(firstServed, 52, 54);
+        Assert.Equal(firstServed, Upstream.Received.Count);
+    }
+
+    [Fact]
+    public async Task When_fresh_streamed_answers_differ_from_the_kept_one_no_stream_is_served()
+    {
+        var answers = new[] { "Hai ngày.", "Khoảng một tuần, tuỳ đơn vị vận chuyển.", "Chúng tôi không giao tới Đà Nẵng.", "Ba đến năm ngày làm việc." };
+        var i = 0;
+        foreach (var question in Variants())
+        {
+            Upstream.ReplyText = answers[i++ % answers.Length];
+            using var response = await SemanticCacheTests.AskAsync(Gateway.Client, question, stream: true);
+            await response.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("semantic", response.Headers.TryGetValues(ResponseCache.Header, out var values) ? values.Single() : string.Empty, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(60, Upstream.Received.Count);
+    }
+
+    [Fact]
     public async Task When_fresh_answers_keep_differing_from_the_kept_ones_nothing_is_served()
     {
         var answers = new[] { "Hai ngày.", "Khoảng một tuần, tuỳ đơn vị vận chuyển.", "Chúng tôi không giao tới Đà Nẵng.", "Ba đến năm ngày làm việc." };

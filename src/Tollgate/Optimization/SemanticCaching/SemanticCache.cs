@@ -116,8 +116,8 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
 
     /// <summary>
     /// The bounded mode learns from a verified lookup: the kept answer counts as right when the fresh answer's text is
-    /// at least <see cref="SemanticCacheSettings.AnswerMatch"/> similar to it. Streams are not compared (their text is
-    /// spread over events): streamed lookups are served by what whole answers taught the alias's bound.
+    /// at least <see cref="SemanticCacheSettings.AnswerMatch"/> similar to it. Streams are compared by the text their
+    /// events carry.
     /// </summary>
     public async ValueTask LearnAsync(
         string alias, SemanticLookup lookup, ReadOnlyMemory<byte> kept, ReadOnlyMemory<byte> fresh, Ledger.Attribution payer, CancellationToken cancellationToken)

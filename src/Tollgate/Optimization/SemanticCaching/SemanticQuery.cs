@@ -46,9 +46,18 @@ public static class SemanticQuery
         return text is { Length: > 0 and <= SemanticCacheSettings.MaxQueryCharacters } && !string.IsNullOrWhiteSpace(text) ? text : null;
     }
 
-    /// <summary>The text of an answer body (OpenAI chat completion or Anthropic message), for comparing two answers.</summary>
+    /// <summary>
+    /// The text of an answer, for comparing two: an OpenAI chat completion or an Anthropic message, whole or as the SSE
+    /// events of a stream (OpenAI's <c>choices[0].delta.content</c>, Anthropic's <c>text_delta</c>s, joined).
+    /// </summary>
     public static string? AnswerText(ReadOnlyMemory<byte> body)
     {
+        var span = body.Span.TrimStart(" \r\n\t"u8);
+        if (span.StartsWith("data:"u8) || span.StartsWith("event:"u8) || span.StartsWith(":"u8))
+        {
+            return StreamedText(body);
+        }
+
         try
         {
             using var document = JsonDocument.Parse(body);
@@ -72,5 +81,48 @@ public static class SemanticQuery
         {
             return null;
         }
+    }
+
+    /// <summary>The text a stream's data events carry, joined; null when none carries text.</summary>
+    private static string? StreamedText(ReadOnlyMemory<byte> events)
+    {
+        var text = new StringBuilder();
+        foreach (var line in System.Text.Encoding.UTF8.GetString(events.Span).Split('\n'))
+        {
+            var data = line.TrimEnd('\r');
+            if (!data.StartsWith("data:", StringComparison.Ordinal) || data.AsSpan(5).Trim().SequenceEqual("[DONE]"))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(data.AsMemory(5));
+                var root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    continue;
+                }
+
+                if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
+                    && choices[0].TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object
+                    && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                {
+                    text.Append(content.GetString());
+                }
+                else if (root.TryGetProperty("delta", out var anthropic) && anthropic.ValueKind == JsonValueKind.Object
+                    && anthropic.TryGetProperty("type", out var type) && type.ValueEquals("text_delta")
+                    && anthropic.TryGetProperty("text", out var piece) && piece.ValueKind == JsonValueKind.String)
+                {
+                    text.Append(piece.GetString());
+                }
+            }
+            catch (JsonException)
+            {
+                // Not an event with JSON: skipped.
+            }
+        }
+
+        return text.Length > 0 ? text.ToString() : null;
     }
 }
