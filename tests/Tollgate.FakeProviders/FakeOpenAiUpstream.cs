@@ -90,6 +90,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         {
             app.MapPost("/v1/chat/completions", fake.ChatAsync);
             app.MapPost("/v1/embeddings", fake.EmbeddingsAsync);
+            app.MapPost("/v1/completions", fake.CompletionsAsync);
             app.MapPost("/openai/deployments/{deployment}/chat/completions", fake.ChatAsync);
             app.MapPost("/openai/deployments/{deployment}/embeddings", fake.EmbeddingsAsync);
         }, message => "{\"error\":{\"message\":" + JsonSerializer.Serialize(message) + ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}");
@@ -142,6 +143,55 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         LastResponseBody = body;
         context.Response.ContentType = "application/json";
         context.Response.Headers["openai-processing-ms"] = "12";
+        await context.Response.Body.WriteAsync(body);
+    }
+
+    /// <summary>Legacy text completions (<c>/v1/completions</c>, as vLLM and OpenRouter still serve them): JSON, or SSE chunks of <c>choices[].text</c>.</summary>
+    private async Task CompletionsAsync(HttpContext context)
+    {
+        var request = await ReceiveAsync(context);
+        if (await FaultBeforeAnswerAsync(context))
+        {
+            return;
+        }
+
+        var json = request.Json;
+        var model = json.GetProperty("model").GetString()!;
+        var head = "{\"id\":\"cmpl-fake1\",\"object\":\"text_completion\",\"created\":1764000000,\"model\":" + JsonSerializer.Serialize(model) + ",\"choices\":";
+        if (json.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True)
+        {
+            var includeUsage = json.TryGetProperty("stream_options", out var o) && o.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True && ReportsUsage;
+            var pieces = SplitIntoPieces(ReplyText);
+            var events = pieces.Select(p => "data: " + head + "[{\"text\":" + JsonSerializer.Serialize(p) + ",\"index\":0,\"logprobs\":null,\"finish_reason\":null}]}\n\n").ToList();
+            events.Add("data: " + head + "[{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n");
+            if (includeUsage)
+            {
+                events.Add("data: " + head + "[],\"usage\":" + UsageJson(Choices(json)) + "}\n\n");
+            }
+
+            events.Add("data: [DONE]\n\n");
+            var send = context.Items[nameof(FakeFault)] is FakeFault.CutStream ? events.Take(pieces.Count / 2).ToList() : events;
+            LastStreamEvents = send;
+            context.Response.ContentType = "text/event-stream; charset=utf-8";
+            foreach (var e in send)
+            {
+                await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(e), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+
+            if (send.Count < events.Count)
+            {
+                await Task.Delay(100, context.RequestAborted);
+                context.Abort();
+            }
+
+            return;
+        }
+
+        var body = Encoding.UTF8.GetBytes(head + "[{\"text\":" + JsonSerializer.Serialize(ReplyText) + ",\"index\":0,\"logprobs\":null,\"finish_reason\":\"stop\"}]"
+            + (ReportsUsage ? ",\"usage\":" + UsageJson(Choices(json)) : string.Empty) + "}");
+        LastResponseBody = body;
+        context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(body);
     }
 

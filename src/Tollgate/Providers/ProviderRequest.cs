@@ -13,6 +13,9 @@ public enum GatewayEndpoint
 
     /// <summary>Anthropic's native Messages API, <c>/v1/messages</c>.</summary>
     Messages,
+
+    /// <summary>Legacy text completions, <c>/v1/completions</c> (vLLM, llama.cpp, OpenRouter, DeepSeek's fill-in-the-middle).</summary>
+    Completions,
 }
 
 /// <summary>A request on its way to one deployment: the client's parsed body plus what the gateway decided.</summary>

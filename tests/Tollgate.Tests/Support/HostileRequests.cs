@@ -33,6 +33,8 @@ internal static class HostileRequests
         ("POST", "/v1/chat/completions", Chat("routed", stream: false)),
         ("POST", "/v1/chat/completions", Chat("routed", stream: true)),
         ("POST", "/chat/completions", Chat("mock-gpt", stream: false)),
+        ("POST", "/v1/completions", """{"model":"gpt-4o-mini","prompt":["Xin chào","hello"],"max_tokens":20,"n":1,"best_of":2,"echo":false,"logprobs":1,"suffix":"!","user":"u1","stream":false}"""),
+        ("POST", "/v1/completions", """{"model":"gpt-4o-mini","prompt":[[1,2,3]],"max_tokens":20,"stream":true,"stream_options":{"include_usage":true}}"""),
         ("POST", "/v1/embeddings", """{"model":"embed","input":["Xin chào","hello"],"encoding_format":"float","dimensions":3,"user":"u1"}"""),
         ("POST", "/v1/embeddings", """{"model":"mock-gpt","input":"one text"}"""),
         ("POST", "/v1/messages", Messages(stream: false)),
@@ -76,6 +78,7 @@ internal static class HostileRequests
         "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "n", "best_of", "user", "metadata",
         "tools", "functions", "tool_choice", "response_format", "prediction", "input", "system", "temperature", "top_p", "stop", "seed",
         "thinking", "dimensions", "encoding_format", "logprobs", "top_logprobs", "reasoning_effort", "modalities", "audio",
+        "prompt", "suffix", "echo",
     ];
 
     /// <summary>Hostile JSON values, as raw JSON text (so that the body can hold what a JSON library would not write).</summary>

@@ -21,6 +21,7 @@ public static class GatewayEndpoints
         foreach (var prefix in new[] { "/v1", string.Empty })
         {
             app.MapPost(prefix + "/chat/completions", context => handler.HandleAsync(context, GatewayEndpoint.ChatCompletions));
+            app.MapPost(prefix + "/completions", context => handler.HandleAsync(context, GatewayEndpoint.Completions));
             app.MapPost(prefix + "/embeddings", context => handler.HandleAsync(context, GatewayEndpoint.Embeddings));
             app.MapGet(prefix + "/models", ListModelsAsync);
         }

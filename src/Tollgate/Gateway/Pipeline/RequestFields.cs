@@ -54,12 +54,91 @@ public static class RequestFields
             return error;
         }
 
-        return endpoint == GatewayEndpoint.Embeddings ? CheckEmbeddings(body, stream) : CheckChat(body, endpoint);
+        return endpoint switch
+        {
+            GatewayEndpoint.Embeddings => CheckEmbeddings(body, stream),
+            GatewayEndpoint.Completions => CheckCompletions(body),
+            _ => CheckChat(body, endpoint),
+        };
     }
 
-    /// <summary>The request's <c>n</c>: how many choices the provider generates and bills (1 when absent).</summary>
-    public static int Choices(JsonElement body) =>
-        body.TryGetProperty("n", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var count) && count > 1 ? count : 1;
+    /// <summary>
+    /// How many completions the provider generates and bills: <c>n</c> (1 when absent); for a legacy completion,
+    /// <c>best_of</c> when larger (all are billed, <c>n</c> returned), times the prompts of a prompt array.
+    /// </summary>
+    public static int Choices(JsonElement body)
+    {
+        var n = Count(body, "n");
+        var perPrompt = Math.Max(n, Count(body, "best_of"));
+        var prompts = body.TryGetProperty("prompt", out var prompt) && prompt.ValueKind == JsonValueKind.Array && prompt.GetArrayLength() > 0
+            && prompt[0].ValueKind is JsonValueKind.String or JsonValueKind.Array
+                ? prompt.GetArrayLength()
+                : 1;
+        return (int)Math.Min(int.MaxValue, (long)perPrompt * prompts);
+
+        static int Count(JsonElement body, string name) =>
+            body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var count) && count > 1 ? count : 1;
+    }
+
+    /// <summary>
+    /// A legacy completion: <c>prompt</c> (a string, strings, token ids, or arrays of token ids) is required; the numbers
+    /// have their ranges (<c>best_of</c> at least <c>n</c>).
+    /// </summary>
+    private static GatewayError? CheckCompletions(JsonElement body)
+    {
+        if (!body.TryGetProperty("prompt", out var prompt) || prompt.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+        {
+            return GatewayError.InvalidRequest("Missing required parameter: 'prompt' (a string or an array).", "missing_required_parameter", "prompt");
+        }
+
+        if (prompt.ValueKind == JsonValueKind.Array)
+        {
+            if (prompt.GetArrayLength() is 0 or > MaxEmbeddingInputs)
+            {
+                return GatewayError.InvalidRequest($"'prompt' must hold from 1 to {MaxEmbeddingInputs} items.", "invalid_value", "prompt");
+            }
+
+            var index = 0;
+            foreach (var item in prompt.EnumerateArray())
+            {
+                var valid = item.ValueKind switch
+                {
+                    JsonValueKind.String => true,
+                    JsonValueKind.Number => item.TryGetInt32(out var id) && id >= 0,
+                    JsonValueKind.Array => item.EnumerateArray().All(t => t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var id) && id >= 0),
+                    _ => false,
+                };
+                if (!valid)
+                {
+                    return WrongType($"prompt[{index}]", "a string, a token id or an array of token ids");
+                }
+
+                index++;
+            }
+        }
+
+        var error = Integer(body, "max_tokens", 0, int.MaxValue) ?? Integer(body, "n", 1, MaxChoices) ?? Integer(body, "best_of", 1, MaxChoices)
+            ?? Integer(body, "logprobs", 0, 20) ?? Boolean(body, "echo") ?? Kind(body, "suffix", JsonValueKind.String, "a string")
+            ?? Kind(body, "stream_options", JsonValueKind.Object, "an object");
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (Optional(body, "stream_options", out var options) && Boolean(options, "include_usage", "stream_options.include_usage") is { } usageError)
+        {
+            return usageError;
+        }
+
+        return Choices(body) > MaxChoices * 16
+            ? GatewayError.InvalidRequest($"'n' (or 'best_of') times the prompts in 'prompt' must be at most {MaxChoices * 16}.", "invalid_value", "n")
+            : body.TryGetProperty("best_of", out var bestOf) && bestOf.TryGetInt32(out var best) && best < RequestCountOf(body, "n")
+                ? GatewayError.InvalidRequest("'best_of' must be at least 'n'.", "invalid_value", "best_of")
+                : null;
+    }
+
+    private static int RequestCountOf(JsonElement body, string name) =>
+        body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var count) ? count : 1;
 
     private static GatewayError? CheckChat(JsonElement body, GatewayEndpoint endpoint)
     {

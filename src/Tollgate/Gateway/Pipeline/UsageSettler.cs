@@ -67,6 +67,7 @@ public sealed partial class UsageSettler(
     public static string EndpointName(Providers.GatewayEndpoint endpoint) => endpoint switch
     {
         Providers.GatewayEndpoint.Embeddings => "embeddings",
+        Providers.GatewayEndpoint.Completions => "completions",
         Providers.GatewayEndpoint.Messages => "messages",
         _ => "chat.completions",
     };

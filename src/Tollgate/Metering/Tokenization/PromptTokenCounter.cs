@@ -74,6 +74,16 @@ public static class PromptTokenCounter
             tally.EmbeddingInput(input);
         }
 
+        if (body.TryGetProperty("prompt", out var prompt))
+        {
+            // A legacy completion's prompt has the shapes of an embeddings input; its suffix is prompt too.
+            tally.EmbeddingInput(prompt);
+            if (body.TryGetProperty("suffix", out var suffix))
+            {
+                tally.Content(suffix, "suffix");
+            }
+        }
+
         if (body.TryGetProperty("system", out var system))
         {
             // Anthropic-format bodies carry the system prompt apart from the messages.

@@ -133,7 +133,8 @@ public static class OpenAiChunkInspector
             switch (reader.TokenType)
             {
                 case JsonTokenType.PropertyName:
-                    inText = reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("reasoning_content"u8)
+                    // "text": a legacy completion's choice.
+                    inText = reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("text"u8)
                         || reader.ValueTextEquals("reasoning"u8) || reader.ValueTextEquals("arguments"u8) || reader.ValueTextEquals("refusal"u8);
                     break;
                 case JsonTokenType.String when inText:

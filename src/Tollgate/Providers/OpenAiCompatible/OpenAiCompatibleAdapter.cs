@@ -20,7 +20,7 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
     /// <summary>Each deployment's URLs and key header, by the deployment's identity (a lookup, not a hash of its fields).</summary>
     private readonly ConcurrentDictionary<DeploymentConfig, UpstreamTarget> _targets = new(ReferenceEqualityComparer.Instance);
 
-    public override bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Embeddings;
+    public override bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Embeddings or GatewayEndpoint.Completions;
 
     protected override IStreamInspector CreateStreamInspector(ProviderRequest request)
     {
@@ -37,7 +37,13 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
         var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
         content.Headers.ContentType = JsonContentType;
         var target = Target(deployment);
-        var message = new HttpRequestMessage(HttpMethod.Post, request.Endpoint == GatewayEndpoint.Embeddings ? target.Embeddings : target.Chat)
+        var url = request.Endpoint switch
+        {
+            GatewayEndpoint.Embeddings => target.Embeddings,
+            GatewayEndpoint.Completions => target.Completions,
+            _ => target.Chat,
+        };
+        var message = new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = content,
             Version = new Version(1, 1),
@@ -72,10 +78,11 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
             // Azure OpenAI: the model is the Azure deployment's name, in the path; the version is a query parameter.
             var deploymentBase = $"{baseUrl}/openai/deployments/{Uri.EscapeDataString(d.Model)}";
             var version = "?api-version=" + Uri.EscapeDataString(d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion);
-            return new UpstreamTarget(new Uri(deploymentBase + "/chat/completions" + version), new Uri(deploymentBase + "/embeddings" + version), keyHeader);
+            return new UpstreamTarget(
+                new Uri(deploymentBase + "/chat/completions" + version), new Uri(deploymentBase + "/embeddings" + version), new Uri(deploymentBase + "/completions" + version), keyHeader);
         }
 
-        return new UpstreamTarget(new Uri(baseUrl + "/chat/completions"), new Uri(baseUrl + "/embeddings"), keyHeader);
+        return new UpstreamTarget(new Uri(baseUrl + "/chat/completions"), new Uri(baseUrl + "/embeddings"), new Uri(baseUrl + "/completions"), keyHeader);
     });
 
     /// <summary>Usage and generated-text length of a whole chat completion or embeddings response.</summary>
@@ -92,5 +99,5 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
         return (facts.Usage ?? Usage.None, facts.ContentCharacters);
     }
 
-    private sealed record UpstreamTarget(Uri Chat, Uri Embeddings, (string Name, string Value)? KeyHeader);
+    private sealed record UpstreamTarget(Uri Chat, Uri Embeddings, Uri Completions, (string Name, string Value)? KeyHeader);
 }
