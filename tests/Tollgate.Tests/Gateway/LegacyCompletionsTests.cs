@@ -97,6 +97,20 @@ public sealed class LegacyCompletionsTests : GatewayWithFakeUpstream
     }
 
     [Fact]
+    public async Task The_model_list_says_which_endpoints_each_alias_serves_and_the_official_sdk_still_reads_it()
+    {
+        using var json = JsonDocument.Parse(await Gateway.Client.GetStringAsync("/v1/models"));
+        var endpoints = json.RootElement.GetProperty("data").EnumerateArray()
+            .ToDictionary(m => m.GetProperty("id").GetString()!, m => m.GetProperty("endpoints").EnumerateArray().Select(e => e.GetString()!).ToArray());
+
+        Assert.Equal(["/v1/chat/completions", "/v1/completions", "/v1/embeddings"], endpoints["local"]);
+        Assert.Equal(["/v1/chat/completions", "/v1/messages"], endpoints["claude"]);
+        var client = new OpenAI.OpenAIClient(new System.ClientModel.ApiKeyCredential(TestGateway.MasterKey), new OpenAI.OpenAIClientOptions { Endpoint = new Uri(Gateway.BaseUrl, "/v1") });
+        var models = (await client.GetOpenAIModelClient().GetModelsAsync()).Value;
+        Assert.Equal(["claude", "local"], models.Select(m => m.Id).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Best_of_and_a_prompt_array_multiply_the_completions_billed()
     {
         using var body = JsonDocument.Parse("""{"prompt":["a","b","c"],"n":2,"best_of":4}""");

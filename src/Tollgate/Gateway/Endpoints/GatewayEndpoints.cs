@@ -41,6 +41,15 @@ public static class GatewayEndpoints
             StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url", $"Unrecognized request URL ({context.Request.Method} {context.Request.Path}).")));
     }
 
+    /// <summary>The endpoints a model can be listed as serving, by the path a client calls.</summary>
+    private static readonly (GatewayEndpoint Endpoint, string Path)[] EndpointPaths =
+    [
+        (GatewayEndpoint.ChatCompletions, "/v1/chat/completions"),
+        (GatewayEndpoint.Completions, "/v1/completions"),
+        (GatewayEndpoint.Embeddings, "/v1/embeddings"),
+        (GatewayEndpoint.Messages, "/v1/messages"),
+    ];
+
     private static async Task ListModelsAsync(HttpContext context, Authenticator authenticator, DeploymentRouter router, Routing.RouterTable routers, TimeProvider time)
     {
         var caller = authenticator.Authenticate(context.Request, out var error);
@@ -56,14 +65,23 @@ public static class GatewayEndpoints
         writer.WriteStartObject();
         writer.WriteString("object", "list");
         writer.WriteStartArray("data");
-        // Routers are models a client may call like any alias.
-        foreach (var alias in router.Aliases.Concat(routers.All.Select(r => r.Settings.Name).Order(StringComparer.Ordinal)).Where(a => caller.Key?.Allows(a) ?? true))
+        // Routers are models a client may call like any alias; each model says which endpoints it can be called on.
+        var targetsOf = routers.All.ToDictionary(r => r.Settings.Name, r => r.Settings.Targets, StringComparer.Ordinal);
+        foreach (var alias in router.Aliases.Concat(targetsOf.Keys.Order(StringComparer.Ordinal)).Where(a => caller.Key?.Allows(a) ?? true))
         {
             writer.WriteStartObject();
             writer.WriteString("id", alias);
             writer.WriteString("object", "model");
             writer.WriteNumber("created", created);
             writer.WriteString("owned_by", "tollgate");
+            writer.WriteStartArray("endpoints");
+            var served = targetsOf.TryGetValue(alias, out var targets) ? targets : [alias];
+            foreach (var (endpoint, path) in EndpointPaths.Where(e => router.All.Any(d => served.Contains(d.Config.Alias) && d.Adapter.Supports(e.Endpoint))))
+            {
+                writer.WriteStringValue(path);
+            }
+
+            writer.WriteEndArray();
             writer.WriteEndObject();
         }
 
