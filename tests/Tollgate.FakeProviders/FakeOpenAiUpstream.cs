@@ -91,6 +91,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             app.MapPost("/v1/chat/completions", fake.ChatAsync);
             app.MapPost("/v1/embeddings", fake.EmbeddingsAsync);
             app.MapPost("/v1/completions", fake.CompletionsAsync);
+            app.MapPost("/v1/responses", fake.ResponsesAsync);
             app.MapPost("/openai/deployments/{deployment}/chat/completions", fake.ChatAsync);
             app.MapPost("/openai/deployments/{deployment}/embeddings", fake.EmbeddingsAsync);
         }, message => "{\"error\":{\"message\":" + JsonSerializer.Serialize(message) + ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}");
@@ -190,6 +191,61 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
 
         var body = Encoding.UTF8.GetBytes(head + "[{\"text\":" + JsonSerializer.Serialize(ReplyText) + ",\"index\":0,\"logprobs\":null,\"finish_reason\":\"stop\"}]"
             + (ReportsUsage ? ",\"usage\":" + UsageJson(Choices(json)) : string.Empty) + "}");
+        LastResponseBody = body;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(body);
+    }
+
+    /// <summary>
+    /// The Responses API: a whole <c>response</c> object, or its SSE events (<c>event:</c> and <c>data:</c> lines) —
+    /// <c>response.created</c>, <c>response.output_text.delta</c> per piece, <c>response.completed</c> with the usage.
+    /// </summary>
+    private async Task ResponsesAsync(HttpContext context)
+    {
+        var request = await ReceiveAsync(context);
+        if (await FaultBeforeAnswerAsync(context))
+        {
+            return;
+        }
+
+        var json = request.Json;
+        var model = JsonSerializer.Serialize(json.GetProperty("model").GetString()! + "-2025-01-01");
+        var usage = "{\"input_tokens\":" + Usage.PromptTokens + ",\"input_tokens_details\":{\"cached_tokens\":" + Usage.CachedTokens + "},\"output_tokens\":" + Usage.CompletionTokens
+            + ",\"output_tokens_details\":{\"reasoning_tokens\":" + Usage.ReasoningTokens + "},\"total_tokens\":" + (Usage.PromptTokens + Usage.CompletionTokens) + "}";
+        string Response(string status, string output, string? usageJson) =>
+            "{\"id\":\"resp_fake1\",\"object\":\"response\",\"created_at\":1764000000,\"status\":\"" + status + "\",\"error\":null,\"incomplete_details\":null,\"instructions\":null,"
+            + "\"max_output_tokens\":null,\"model\":" + model + ",\"output\":" + output + ",\"parallel_tool_calls\":true,\"previous_response_id\":null,\"store\":true,"
+            + "\"temperature\":1.0,\"text\":{\"format\":{\"type\":\"text\"}},\"tool_choice\":\"auto\",\"tools\":[],\"top_p\":1.0,\"truncation\":\"disabled\","
+            + "\"usage\":" + (usageJson ?? "null") + ",\"user\":null,\"metadata\":{}}";
+        var message = "[{\"type\":\"message\",\"id\":\"msg_fake1\",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":"
+            + JsonSerializer.Serialize(ReplyText) + ",\"annotations\":[]}]}]";
+        if (json.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True)
+        {
+            var pieces = SplitIntoPieces(ReplyText);
+            var sequence = 0;
+            string Event(string type, string data) => "event: " + type + "\ndata: " + data.Insert(1, "\"type\":\"" + type + "\",\"sequence_number\":" + sequence++ + ",") + "\n\n";
+            var events = new List<string> { Event("response.created", "{\"response\":" + Response("in_progress", "[]", null) + "}") };
+            events.AddRange(pieces.Select(p => Event("response.output_text.delta", "{\"item_id\":\"msg_fake1\",\"output_index\":0,\"content_index\":0,\"delta\":" + JsonSerializer.Serialize(p) + "}")));
+            events.Add(Event("response.completed", "{\"response\":" + Response("completed", message, ReportsUsage ? usage : null) + "}"));
+            var send = context.Items[nameof(FakeFault)] is FakeFault.CutStream ? events.Take(1 + (pieces.Count / 2)).ToList() : events;
+            LastStreamEvents = send;
+            context.Response.ContentType = "text/event-stream; charset=utf-8";
+            foreach (var e in send)
+            {
+                await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(e), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+
+            if (send.Count < events.Count)
+            {
+                await Task.Delay(100, context.RequestAborted);
+                context.Abort();
+            }
+
+            return;
+        }
+
+        var body = Encoding.UTF8.GetBytes(Response("completed", message, ReportsUsage ? usage : null));
         LastResponseBody = body;
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(body);

@@ -13,7 +13,7 @@ namespace Tollgate.Policy;
 /// </summary>
 public static class RequestPolicyEnforcer
 {
-    private static readonly string[] LimitFields = ["max_completion_tokens", "max_tokens"];
+    private static readonly string[] LimitFields = ["max_completion_tokens", "max_tokens", "max_output_tokens"];
 
     /// <summary>Returns an error, or null and (when the limit changed) the rewritten body.</summary>
     /// <param name="policy">The gateway's policy.</param>
@@ -71,7 +71,8 @@ public static class RequestPolicyEnforcer
         if (limit is { } newLimit)
         {
             // Anthropic's Messages API names the field max_tokens; OpenAI's chat prefers max_completion_tokens but takes both.
-            rewritten = WithLimit(body, field ?? "max_tokens", newLimit);
+            // The Responses API names it max_output_tokens.
+            rewritten = WithLimit(body, field ?? (endpoint == GatewayEndpoint.Responses ? "max_output_tokens" : "max_tokens"), newLimit);
         }
 
         return null;

@@ -16,6 +16,9 @@ public enum GatewayEndpoint
 
     /// <summary>Legacy text completions, <c>/v1/completions</c> (vLLM, llama.cpp, OpenRouter, DeepSeek's fill-in-the-middle).</summary>
     Completions,
+
+    /// <summary>OpenAI's Responses API, <c>POST /v1/responses</c>.</summary>
+    Responses,
 }
 
 /// <summary>A request on its way to one deployment: the client's parsed body plus what the gateway decided.</summary>

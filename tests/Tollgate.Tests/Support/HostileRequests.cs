@@ -35,6 +35,9 @@ internal static class HostileRequests
         ("POST", "/chat/completions", Chat("mock-gpt", stream: false)),
         ("POST", "/v1/completions", """{"model":"gpt-4o-mini","prompt":["Xin chào","hello"],"max_tokens":20,"n":1,"best_of":2,"echo":false,"logprobs":1,"suffix":"!","user":"u1","stream":false}"""),
         ("POST", "/v1/completions", """{"model":"gpt-4o-mini","prompt":[[1,2,3]],"max_tokens":20,"stream":true,"stream_options":{"include_usage":true}}"""),
+        ("POST", "/v1/responses", """{"model":"gpt-4o-mini","instructions":"Be brief.","input":[{"role":"user","content":[{"type":"input_text","text":"Xin chào 👋"},{"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="}]},{"type":"function_call_output","call_id":"c1","output":"42"}],"max_output_tokens":20,"store":false,"reasoning":{"effort":"low"},"text":{"format":{"type":"text"}},"tools":[{"type":"function","name":"f","parameters":{"type":"object"}}],"user":"u1","metadata":{"feature":"chat"},"stream":false}"""),
+        ("POST", "/v1/responses", """{"model":"gpt-4o-mini","input":"Xin chào","stream":true}"""),
+        ("POST", "/v1/responses", """{"model":"claude","input":"Xin chào"}"""),
         ("POST", "/v1/embeddings", """{"model":"embed","input":["Xin chào","hello"],"encoding_format":"float","dimensions":3,"user":"u1"}"""),
         ("POST", "/v1/embeddings", """{"model":"mock-gpt","input":"one text"}"""),
         ("POST", "/v1/messages", Messages(stream: false)),
@@ -78,7 +81,7 @@ internal static class HostileRequests
         "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "n", "best_of", "user", "metadata",
         "tools", "functions", "tool_choice", "response_format", "prediction", "input", "system", "temperature", "top_p", "stop", "seed",
         "thinking", "dimensions", "encoding_format", "logprobs", "top_logprobs", "reasoning_effort", "modalities", "audio",
-        "prompt", "suffix", "echo",
+        "prompt", "suffix", "echo", "instructions", "max_output_tokens", "previous_response_id", "store", "reasoning", "text",
     ];
 
     /// <summary>Hostile JSON values, as raw JSON text (so that the body can hold what a JSON library would not write).</summary>

@@ -22,6 +22,7 @@ public static class GatewayEndpoints
         {
             app.MapPost(prefix + "/chat/completions", context => handler.HandleAsync(context, GatewayEndpoint.ChatCompletions));
             app.MapPost(prefix + "/completions", context => handler.HandleAsync(context, GatewayEndpoint.Completions));
+            app.MapPost(prefix + "/responses", context => handler.HandleAsync(context, GatewayEndpoint.Responses));
             app.MapPost(prefix + "/embeddings", context => handler.HandleAsync(context, GatewayEndpoint.Embeddings));
             app.MapGet(prefix + "/models", ListModelsAsync);
         }
@@ -48,6 +49,7 @@ public static class GatewayEndpoints
         (GatewayEndpoint.Completions, "/v1/completions"),
         (GatewayEndpoint.Embeddings, "/v1/embeddings"),
         (GatewayEndpoint.Messages, "/v1/messages"),
+        (GatewayEndpoint.Responses, "/v1/responses"),
     ];
 
     private static async Task ListModelsAsync(HttpContext context, Authenticator authenticator, DeploymentRouter router, Routing.RouterTable routers, TimeProvider time)

@@ -50,7 +50,7 @@ public sealed record RequestEstimate(PromptTokenCount Prompt, long? MaxOutputTok
 
     private static (long? Limit, string Source) OutputLimit(JsonElement body, TokenPrice? price)
     {
-        foreach (var name in new[] { "max_completion_tokens", "max_tokens" })
+        foreach (var name in new[] { "max_completion_tokens", "max_tokens", "max_output_tokens" })
         {
             if (body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var limit) && limit > 0)
             {

@@ -58,6 +58,7 @@ public static class RequestFields
         {
             GatewayEndpoint.Embeddings => CheckEmbeddings(body, stream),
             GatewayEndpoint.Completions => CheckCompletions(body),
+            GatewayEndpoint.Responses => CheckResponses(body),
             _ => CheckChat(body, endpoint),
         };
     }
@@ -135,6 +136,45 @@ public static class RequestFields
             : body.TryGetProperty("best_of", out var bestOf) && bestOf.TryGetInt32(out var best) && best < RequestCountOf(body, "n")
                 ? GatewayError.InvalidRequest("'best_of' must be at least 'n'.", "invalid_value", "best_of")
                 : null;
+    }
+
+    /// <summary>
+    /// A Responses API request: <c>input</c> (a string or an array of items) is required; the fields the gateway reads
+    /// have their types (<c>max_output_tokens</c> at least 1).
+    /// </summary>
+    private static GatewayError? CheckResponses(JsonElement body)
+    {
+        if (!body.TryGetProperty("input", out var input) || input.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+        {
+            return GatewayError.InvalidRequest("Missing required parameter: 'input' (a string or an array of items).", "missing_required_parameter", "input");
+        }
+
+        if (input.ValueKind == JsonValueKind.Array)
+        {
+            var index = 0;
+            foreach (var item in input.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.Object)
+                {
+                    return WrongType($"input[{index}]", "an object");
+                }
+
+                if (item.TryGetProperty("content", out var content) && content.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+                {
+                    return WrongType($"input[{index}].content", "a string or an array");
+                }
+
+                index++;
+            }
+        }
+
+        return Integer(body, "max_output_tokens", 1, int.MaxValue)
+            ?? Kind(body, "instructions", JsonValueKind.String, "a string")
+            ?? ArrayOfObjects(body, "tools")
+            ?? Kind(body, "reasoning", JsonValueKind.Object, "an object")
+            ?? Kind(body, "text", JsonValueKind.Object, "an object")
+            ?? Kind(body, "previous_response_id", JsonValueKind.String, "a string")
+            ?? Boolean(body, "store");
     }
 
     private static int RequestCountOf(JsonElement body, string name) =>

@@ -59,7 +59,8 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
                 exchange.ResponseCacheSavedUsd = CacheHitResponder.Saved(exchange.Deployment, embeddingItems.HitUsage, exchange.StartedAt);
             }
         }
-        else if (exchange.Endpoint != GatewayEndpoint.Embeddings
+        // Responses are stateful (stored by the provider, chained by previous_response_id): not answered from the cache.
+        else if (exchange.Endpoint is not (GatewayEndpoint.Embeddings or GatewayEndpoint.Responses)
             && cache.Look(caller.KeyId, caller.Key?.Tags, exchange.Endpoint, parsed.Model, parsed.Body, context.Request.Headers, out bypassed) is { } lookup)
         {
             if (lookup.Hit is { } hit)

@@ -68,6 +68,7 @@ public sealed partial class UsageSettler(
     {
         Providers.GatewayEndpoint.Embeddings => "embeddings",
         Providers.GatewayEndpoint.Completions => "completions",
+        Providers.GatewayEndpoint.Responses => "responses",
         Providers.GatewayEndpoint.Messages => "messages",
         _ => "chat.completions",
     };

@@ -84,6 +84,12 @@ public static class PromptTokenCounter
             }
         }
 
+        if (body.TryGetProperty("instructions", out var instructions))
+        {
+            // The Responses API's system prompt.
+            tally.Content(instructions, "instructions");
+        }
+
         if (body.TryGetProperty("system", out var system))
         {
             // Anthropic-format bodies carry the system prompt apart from the messages.
@@ -278,6 +284,12 @@ public static class PromptTokenCounter
                                 break;
                             case JsonValueKind.Array:
                                 Add(item.GetArrayLength());
+                                break;
+                            case JsonValueKind.Object when item.TryGetProperty("content", out _):
+                                Message(item, "input"); // a Responses API message item
+                                break;
+                            case JsonValueKind.Object:
+                                Json(item, 0); // another Responses item (a function call's output…): all of it is prompt
                                 break;
                             default:
                                 break;

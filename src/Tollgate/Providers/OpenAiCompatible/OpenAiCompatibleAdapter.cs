@@ -20,12 +20,13 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
     /// <summary>Each deployment's URLs and key header, by the deployment's identity (a lookup, not a hash of its fields).</summary>
     private readonly ConcurrentDictionary<DeploymentConfig, UpstreamTarget> _targets = new(ReferenceEqualityComparer.Instance);
 
-    public override bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Embeddings or GatewayEndpoint.Completions;
+    public override bool Supports(GatewayEndpoint endpoint) =>
+        endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Embeddings or GatewayEndpoint.Completions or GatewayEndpoint.Responses;
 
     protected override IStreamInspector CreateStreamInspector(ProviderRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new OpenAiStreamInspector(request.ClientWantsStreamUsage);
+        return request.Endpoint == GatewayEndpoint.Responses ? new ResponsesStreamInspector() : new OpenAiStreamInspector(request.ClientWantsStreamUsage);
     }
 
     protected override (HttpRequestMessage? Message, ProviderFailure? Rejection) BuildRequest(ProviderRequest request)
@@ -33,7 +34,8 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
         ArgumentNullException.ThrowIfNull(request);
         var deployment = request.Deployment;
         var buffer = request.BodyBuffer();
-        RequestBodyRewriter.Write(request.Body, deployment.Model, request.Stream, buffer);
+        // The Responses API reports usage in its last event unasked (and refuses stream_options).
+        RequestBodyRewriter.Write(request.Body, deployment.Model, request.Stream && request.Endpoint != GatewayEndpoint.Responses, buffer);
         var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
         content.Headers.ContentType = JsonContentType;
         var target = Target(deployment);
@@ -41,6 +43,7 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
         {
             GatewayEndpoint.Embeddings => target.Embeddings,
             GatewayEndpoint.Completions => target.Completions,
+            GatewayEndpoint.Responses => target.Responses,
             _ => target.Chat,
         };
         var message = new HttpRequestMessage(HttpMethod.Post, url)
@@ -63,7 +66,9 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
         ArgumentNullException.ThrowIfNull(response);
         var body = await ReadBodyAsync(response.Content, cancellationToken);
         var contentType = UpstreamHeaders.ContentType(response, "application/json");
-        var (usage, characters) = response.IsSuccessStatusCode ? ReadCompletion(body) : (Usage.None, 0);
+        var (usage, characters) = !response.IsSuccessStatusCode ? (Usage.None, 0)
+            : request.Endpoint == GatewayEndpoint.Responses ? ResponsesStreamInspector.ReadResponse(body)
+            : ReadCompletion(body);
         return new UpstreamReply((int)response.StatusCode, body, contentType, usage, characters) { Headers = UpstreamHeaders.Select(response) };
     }
 
@@ -79,10 +84,11 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
             var deploymentBase = $"{baseUrl}/openai/deployments/{Uri.EscapeDataString(d.Model)}";
             var version = "?api-version=" + Uri.EscapeDataString(d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion);
             return new UpstreamTarget(
-                new Uri(deploymentBase + "/chat/completions" + version), new Uri(deploymentBase + "/embeddings" + version), new Uri(deploymentBase + "/completions" + version), keyHeader);
+                new Uri(deploymentBase + "/chat/completions" + version), new Uri(deploymentBase + "/embeddings" + version), new Uri(deploymentBase + "/completions" + version),
+                new Uri($"{baseUrl}/openai/v1/responses"), keyHeader);
         }
 
-        return new UpstreamTarget(new Uri(baseUrl + "/chat/completions"), new Uri(baseUrl + "/embeddings"), new Uri(baseUrl + "/completions"), keyHeader);
+        return new UpstreamTarget(new Uri(baseUrl + "/chat/completions"), new Uri(baseUrl + "/embeddings"), new Uri(baseUrl + "/completions"), new Uri(baseUrl + "/responses"), keyHeader);
     });
 
     /// <summary>Usage and generated-text length of a whole chat completion or embeddings response.</summary>
@@ -99,5 +105,5 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
         return (facts.Usage ?? Usage.None, facts.ContentCharacters);
     }
 
-    private sealed record UpstreamTarget(Uri Chat, Uri Embeddings, Uri Completions, (string Name, string Value)? KeyHeader);
+    private sealed record UpstreamTarget(Uri Chat, Uri Embeddings, Uri Completions, Uri Responses, (string Name, string Value)? KeyHeader);
 }
