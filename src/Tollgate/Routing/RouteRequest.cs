@@ -104,12 +104,28 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
             Count(system, user: false);
         }
 
-        if (!body.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        if (body.TryGetProperty("instructions", out var instructions))
+        {
+            Count(instructions, user: false);
+        }
+
+        // A legacy completion's prompt, or a Responses input given as one string, is the user's text.
+        foreach (var name in new[] { "prompt", "input" })
+        {
+            if (body.TryGetProperty(name, out var text) && text.ValueKind == JsonValueKind.String)
+            {
+                Count(text, user: true);
+            }
+        }
+
+        // Chat messages, or a Responses input given as items (message items have a role and content).
+        var items = body.TryGetProperty("messages", out var messages) ? messages : body.TryGetProperty("input", out var input) ? input : default;
+        if (items.ValueKind != JsonValueKind.Array)
         {
             return;
         }
 
-        foreach (var message in messages.EnumerateArray())
+        foreach (var message in items.EnumerateArray())
         {
             if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var content))
             {
@@ -144,7 +160,7 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
                 continue;
             }
 
-            if (type.ValueEquals("text") && part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+            if ((type.ValueEquals("text") || type.ValueEquals("input_text")) && part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
             {
                 var value = text.GetString() ?? string.Empty;
                 _characters += value.Length;

@@ -179,6 +179,32 @@ public sealed class RouterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Rules_read_a_responses_input_and_a_legacy_prompt_as_the_users_text()
+    {
+        await StartAsync("""
+            routers:
+              bot:
+                targets: [mini, big]
+                rules:
+                  - { name: refunds, regex: "(?i)refund", target: big }
+                  - { name: short, max_chars: 200, target: mini }
+                weights: { big: 1 }
+            """);
+
+        async Task<string> RouteAsync(string path, string body)
+        {
+            using var response = await Gateway.Client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return response.Headers.GetValues(ProxyRequestHandler.RouteHeader).Single();
+        }
+
+        Assert.Equal("big; reason=rule:refunds", await RouteAsync("/v1/responses", """{"model":"bot","input":"Can I get a refund?"}"""));
+        Assert.Equal("mini; reason=rule:short", await RouteAsync("/v1/responses", """{"model":"bot","input":[{"role":"user","content":[{"type":"input_text","text":"Hello"}]}]}"""));
+        Assert.Equal("big; reason=rule:refunds", await RouteAsync("/v1/completions", """{"model":"bot","prompt":"Refund please"}"""));
+        Assert.Equal("big; reason=weight:big", await RouteAsync("/v1/responses", "{\"model\":\"bot\",\"input\":\"" + new string('x', 300) + "\"}"));
+    }
+
+    [Fact]
     public async Task A_chosen_target_that_is_down_or_at_its_limit_falls_through_to_the_next()
     {
         await StartAsync("routers:\n  bot:\n    targets: [mini, big]\n", miniExtra: "    rpm: 1\n");
