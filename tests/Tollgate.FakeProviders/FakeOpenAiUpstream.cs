@@ -92,6 +92,10 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             app.MapPost("/v1/embeddings", fake.EmbeddingsAsync);
             app.MapPost("/v1/completions", fake.CompletionsAsync);
             app.MapPost("/v1/responses", fake.ResponsesAsync);
+            app.MapGet("/v1/responses/{id}", (HttpContext c, string id) => fake.KeptResponseAsync(c, "{\"id\":" + JsonSerializer.Serialize(id) + ",\"object\":\"response\",\"status\":\"completed\"}"));
+            app.MapDelete("/v1/responses/{id}", (HttpContext c, string id) => fake.KeptResponseAsync(c, "{\"id\":" + JsonSerializer.Serialize(id) + ",\"object\":\"response.deleted\",\"deleted\":true}"));
+            app.MapPost("/v1/responses/{id}/cancel", (HttpContext c, string id) => fake.KeptResponseAsync(c, "{\"id\":" + JsonSerializer.Serialize(id) + ",\"object\":\"response\",\"status\":\"cancelled\"}"));
+            app.MapGet("/v1/responses/{id}/input_items", (HttpContext c, string id) => fake.KeptResponseAsync(c, "{\"object\":\"list\",\"data\":[],\"has_more\":false}"));
             app.MapPost("/openai/deployments/{deployment}/chat/completions", fake.ChatAsync);
             app.MapPost("/openai/deployments/{deployment}/embeddings", fake.EmbeddingsAsync);
         }, message => "{\"error\":{\"message\":" + JsonSerializer.Serialize(message) + ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}");
@@ -194,6 +198,14 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         LastResponseBody = body;
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(body);
+    }
+
+    /// <summary>A call on a kept response (get, delete, cancel, input items): recorded, answered with <paramref name="json"/>.</summary>
+    private async Task KeptResponseAsync(HttpContext context, string json)
+    {
+        await ReceiveAsync(context);
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(json));
     }
 
     /// <summary>

@@ -93,6 +93,8 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<Analytics.Anomalies.AnomalyMonitor>());
         services.AddSingleton<UsageSettler>();
         services.AddSingleton(new Idempotency.SqliteIdempotencyStore(config.Storage.SqlitePath));
+        services.AddSingleton(new Responses.SqliteResponseOwners(config.Storage.SqlitePath));
+        services.AddSingleton<Responses.ResponseOwnership>();
         services.AddSingleton(config.Idempotency);
         services.AddSingleton<Idempotency.IdempotencyGate>();
         services.AddSingleton(config.ResponseCache);

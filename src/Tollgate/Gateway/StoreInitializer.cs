@@ -4,13 +4,15 @@ namespace Tollgate.Gateway;
 
 /// <summary>Creates the tables of the gateway's smaller SQLite stores before the server takes its first request.</summary>
 public sealed class StoreInitializer(
-    Idempotency.SqliteIdempotencyStore idempotency, Analytics.Anomalies.SqliteAnomalyStore anomalies, Analytics.UnitEconomics.SqliteOutcomeStore outcomes) : IHostedService
+    Idempotency.SqliteIdempotencyStore idempotency, Analytics.Anomalies.SqliteAnomalyStore anomalies, Analytics.UnitEconomics.SqliteOutcomeStore outcomes,
+    Responses.SqliteResponseOwners responseOwners) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await idempotency.InitializeAsync(cancellationToken);
         await anomalies.InitializeAsync(cancellationToken);
         await outcomes.InitializeAsync(cancellationToken);
+        await responseOwners.InitializeAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -102,6 +102,33 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
         }
     }
 
+    /// <summary>
+    /// Sends a call that is not metered (reading or deleting something the provider keeps) and returns the provider's
+    /// answer as it is: status, body, content type and the passed-through headers.
+    /// </summary>
+    protected async Task<ProviderResult<UpstreamReply>> RelayAsync(HttpRequestMessage message, Configuration.DeploymentConfig deployment, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(deployment);
+        using var timer = new AttemptTimer(deployment.Timeouts, cancellationToken);
+        HttpResponseMessage response;
+        try
+        {
+            response = await UpstreamCall.Start(http.Invoker, message, deployment, timer);
+            timer.Answered();
+        }
+        catch (Exception ex) when (UpstreamCall.FailureOf(ex, timer, cancellationToken) is { } failure)
+        {
+            return failure;
+        }
+
+        using (response)
+        {
+            var body = await ReadBodyAsync(response.Content, cancellationToken);
+            return new UpstreamReply((int)response.StatusCode, body, UpstreamHeaders.ContentType(response, "application/json"), Metering.Usage.None, 0) { Headers = UpstreamHeaders.Select(response) };
+        }
+    }
+
     /// <summary>The provider's HTTP request for <paramref name="request"/>, or why it cannot be expressed (nothing is sent).</summary>
     protected abstract (HttpRequestMessage? Message, ProviderFailure? Rejection) BuildRequest(ProviderRequest request);
 

@@ -9,5 +9,8 @@ namespace Tollgate.Providers;
 /// </summary>
 public sealed record StreamOutcome(UpstreamReply? WholeReply, Usage Usage, long OutputCharacters, ProviderFailure? Failure)
 {
+    /// <summary>The id of what the provider keeps of this stream (a Responses API response), when it names one.</summary>
+    public string? ProviderObjectId { get; init; }
+
     public static StreamOutcome FromWholeReply(UpstreamReply reply) => new(reply, reply.Usage, reply.OutputCharacters, null);
 }

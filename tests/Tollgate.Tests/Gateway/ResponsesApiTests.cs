@@ -100,6 +100,57 @@ public sealed class ResponsesApiTests : GatewayWithFakeUpstream
         Assert.Empty(Upstream.Received);
     }
 
+    [Fact]
+    public async Task A_kept_response_is_read_listed_cancelled_and_deleted_at_its_provider_by_its_caller_only()
+    {
+        using (var created = await RespondAsync("""{"model":"gpt-4o-mini","input":"Hi"}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        }
+
+        using var read = await Gateway.Client.GetAsync("/v1/responses/resp_fake1");
+        using var items = await Gateway.Client.GetAsync("/v1/responses/resp_fake1/input_items?limit=5&order=asc");
+        using var cancelled = await Gateway.Client.PostAsync("/v1/responses/resp_fake1/cancel", null);
+        using var deleted = await Gateway.Client.DeleteAsync("/v1/responses/resp_fake1");
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK], new[] { read.StatusCode, items.StatusCode, cancelled.StatusCode, deleted.StatusCode });
+        Assert.Contains("\"status\":\"completed\"", await read.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("\"deleted\":true", await deleted.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(
+            ["/v1/responses", "/v1/responses/resp_fake1", "/v1/responses/resp_fake1/input_items?limit=5&order=asc", "/v1/responses/resp_fake1/cancel", "/v1/responses/resp_fake1"],
+            Upstream.Received.Select(r => r.Path));
+        // Every call that reached the provider has one record; only the creation is billed.
+        var records = await Gateway.RecordsAsync(5);
+        Assert.Equal(["responses", "responses.cancel", "responses.delete", "responses.input_items", "responses.retrieve"], records.Select(r => r.Endpoint).Order(StringComparer.Ordinal));
+        Assert.All(records.Where(r => r.Endpoint != "responses"), r => Assert.Equal((0m, "not billed", RecordStatus.Ok), (r.Cost.Total!.Value, r.PriceSource, r.Status)));
+
+        // Another key, or an id this gateway never made: 404, and the provider is not asked.
+        var other = await Gateway.CreateKeyAsync("other");
+        using var otherClient = new HttpClient { BaseAddress = Gateway.BaseUrl };
+        otherClient.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", other);
+        using var foreign = await otherClient.GetAsync("/v1/responses/resp_fake1");
+        using var unknown = await Gateway.Client.GetAsync("/v1/responses/resp_unknown");
+        using var malformed = await Gateway.Client.GetAsync("/v1/responses/resp%2F..%2Fx");
+        Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal(5, Upstream.Received.Count);
+        Assert.Equal(5, (await Gateway.RecordsAsync(5)).Count);
+    }
+
+    [Fact]
+    public async Task A_streamed_response_is_remembered_too()
+    {
+        using (var created = await RespondAsync("""{"model":"gpt-4o-mini","input":"Hi","stream":true}"""))
+        {
+            await created.Content.ReadAsStringAsync();
+        }
+
+        using var read = await Gateway.Client.GetAsync("/v1/responses/resp_fake1");
+
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+    }
+
     [Theory]
     [InlineData("""{"model":"claude","input":"Hi"}""", "unsupported_endpoint")]
     [InlineData("""{"model":"gpt-4o-mini"}""", "missing_required_parameter")]

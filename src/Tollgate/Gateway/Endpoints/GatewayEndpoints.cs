@@ -37,6 +37,7 @@ public static class GatewayEndpoints
         AdminAnalyticsEndpoints.Map(app);
         AdminCacheEndpoints.Map(app);
         AdminRouterEndpoints.Map(app);
+        KeptResponseEndpoints.Map(app);
 
         app.MapFallback((HttpContext context) => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
             StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url", $"Unrecognized request URL ({context.Request.Method} {context.Request.Path}).")));

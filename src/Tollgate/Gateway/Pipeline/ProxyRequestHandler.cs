@@ -28,6 +28,7 @@ public sealed class ProxyRequestHandler(
     Optimization.ResponseCaching.ResponseCache cache,
     ResponseCacheStage cacheStage,
     Routing.RouterTable routers,
+    Responses.ResponseOwnership responses,
     TimeProvider time)
 {
     public const string RequestIdHeader = "X-Request-ID";
@@ -384,6 +385,11 @@ public sealed class ProxyRequestHandler(
                 body = merged;
             }
         }
+        if (reply.IsSuccess && exchange.Endpoint == GatewayEndpoint.Responses)
+        {
+            await responses.RememberAsync(exchange, Responses.ResponseOwnership.IdOf(body), context.RequestAborted);
+        }
+
         if (reply.IsSuccess && exchange.IdempotencyClaim is { } claim)
         {
             await claim.KeepAsync(exchange.RequestId, reply.StatusCode, reply.ContentType, [.. reply.Headers, new(DeploymentHeader, exchange.Deployment.Name)], body);
@@ -432,6 +438,11 @@ public sealed class ProxyRequestHandler(
         {
             await SettleAndWriteAsync(context, exchange, whole);
             return;
+        }
+
+        if (exchange.Endpoint == GatewayEndpoint.Responses && outcome.Failure is null)
+        {
+            await responses.RememberAsync(exchange, outcome.ProviderObjectId, context.RequestAborted);
         }
 
         if (sink.Record is { } finished)

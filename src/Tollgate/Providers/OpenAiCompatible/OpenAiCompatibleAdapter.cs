@@ -72,6 +72,26 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
         return new UpstreamReply((int)response.StatusCode, body, contentType, usage, characters) { Headers = UpstreamHeaders.Select(response) };
     }
 
+    /// <summary>
+    /// A Responses API call on a kept response — <c>GET /responses/{id}</c>, <c>DELETE</c>, <c>POST …/cancel</c>,
+    /// <c>GET …/input_items</c> — passed to the deployment as asked (<paramref name="path"/> follows <c>/responses/</c>).
+    /// </summary>
+    public Task<ProviderResult<UpstreamReply>> RelayResponseCallAsync(DeploymentConfig deployment, HttpMethod method, string path, string query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        var target = Target(deployment);
+        var url = new UriBuilder(target.Responses) { Query = query.TrimStart('?') };
+        url.Path = url.Path.TrimEnd('/') + "/" + path;
+        var message = new HttpRequestMessage(method, url.Uri) { Version = new Version(1, 1) };
+        if (target.KeyHeader is { } keyHeader)
+        {
+            message.Headers.TryAddWithoutValidation(keyHeader.Name, keyHeader.Value);
+        }
+
+        message.Headers.TryAddWithoutValidation("Accept", "application/json");
+        return RelayAsync(message, deployment, cancellationToken);
+    }
+
     /// <summary>A deployment's endpoint URLs and key header, built once instead of on every request.</summary>
     private UpstreamTarget Target(DeploymentConfig deployment) => _targets.GetOrAdd(deployment, static d =>
     {

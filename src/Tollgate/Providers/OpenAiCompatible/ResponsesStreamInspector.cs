@@ -15,6 +15,8 @@ public sealed class ResponsesStreamInspector : IStreamInspector
 
     public bool UsageFinal => Usage.IsReported;
 
+    public string? ProviderObjectId { get; private set; }
+
     public StreamEventFacts Inspect(ReadOnlySpan<byte> data)
     {
         try
@@ -24,6 +26,12 @@ public sealed class ResponsesStreamInspector : IStreamInspector
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
             {
                 return new StreamEventFacts(false, true, 0);
+            }
+
+            if (ProviderObjectId is null && root.TryGetProperty("response", out var named) && named.ValueKind == JsonValueKind.Object
+                && named.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
+            {
+                ProviderObjectId = id.GetString();
             }
 
             if (type.ValueEquals("response.completed") || type.ValueEquals("response.incomplete") || type.ValueEquals("response.failed"))

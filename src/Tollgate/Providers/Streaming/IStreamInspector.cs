@@ -26,4 +26,7 @@ public interface IStreamInspector
     /// close the stream for the client (for example OpenAI's <c>[DONE]</c>), or null if the stream was not finished.
     /// </summary>
     ReadOnlyMemory<byte>? Complete() => null;
+
+    /// <summary>The id of what the provider keeps of this stream (a Responses API response's id), once an event named it.</summary>
+    string? ProviderObjectId => null;
 }

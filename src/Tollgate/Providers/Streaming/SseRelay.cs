@@ -107,7 +107,10 @@ public static class SseRelay
                     // A stream that ends before its end marker and before its final usage was cut short.
                     return new StreamOutcome(null, Settled(inspector), characters, sawEnd || inspector.UsageFinal
                         ? null
-                        : new ProviderFailure(ProviderFailureKind.StreamCut, "the provider closed the stream before it finished"));
+                        : new ProviderFailure(ProviderFailureKind.StreamCut, "the provider closed the stream before it finished"))
+                    {
+                        ProviderObjectId = inspector.ProviderObjectId,
+                    };
                 }
             }
         }
