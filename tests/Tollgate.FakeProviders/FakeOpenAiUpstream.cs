@@ -175,21 +175,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             }
 
             events.Add("data: [DONE]\n\n");
-            var send = context.Items[nameof(FakeFault)] is FakeFault.CutStream ? events.Take(pieces.Count / 2).ToList() : events;
-            LastStreamEvents = send;
-            context.Response.ContentType = "text/event-stream; charset=utf-8";
-            foreach (var e in send)
-            {
-                await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(e), context.RequestAborted);
-                await context.Response.Body.FlushAsync(context.RequestAborted);
-            }
-
-            if (send.Count < events.Count)
-            {
-                await Task.Delay(100, context.RequestAborted);
-                context.Abort();
-            }
-
+            await SendEventsAsync(context, events, context.Items[nameof(FakeFault)] is FakeFault.CutStream ? pieces.Count / 2 : events.Count);
             return;
         }
 
@@ -198,6 +184,26 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
         LastResponseBody = body;
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(body);
+    }
+
+    /// <summary>Sends the first <paramref name="count"/> events; fewer than all is a cut stream: the connection is dropped after them.</summary>
+    private async Task SendEventsAsync(HttpContext context, List<string> events, int count)
+    {
+        var send = events.Take(count).ToList();
+        LastStreamEvents = send;
+        context.Response.ContentType = "text/event-stream; charset=utf-8";
+        foreach (var e in send)
+        {
+            await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(e), context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+
+        if (send.Count < events.Count)
+        {
+            // Let Kestrel put the flushed events on the wire first: an abort discards what is still queued.
+            await Task.Delay(100, context.RequestAborted);
+            context.Abort();
+        }
     }
 
     /// <summary>A call on a kept response (get, delete, cancel, input items): recorded, answered with <paramref name="json"/>.</summary>
@@ -239,21 +245,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             var events = new List<string> { Event("response.created", "{\"response\":" + Response("in_progress", "[]", null) + "}") };
             events.AddRange(pieces.Select(p => Event("response.output_text.delta", "{\"item_id\":\"msg_fake1\",\"output_index\":0,\"content_index\":0,\"delta\":" + JsonSerializer.Serialize(p) + "}")));
             events.Add(Event("response.completed", "{\"response\":" + Response("completed", message, ReportsUsage ? usage : null) + "}"));
-            var send = context.Items[nameof(FakeFault)] is FakeFault.CutStream ? events.Take(1 + (pieces.Count / 2)).ToList() : events;
-            LastStreamEvents = send;
-            context.Response.ContentType = "text/event-stream; charset=utf-8";
-            foreach (var e in send)
-            {
-                await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(e), context.RequestAborted);
-                await context.Response.Body.FlushAsync(context.RequestAborted);
-            }
-
-            if (send.Count < events.Count)
-            {
-                await Task.Delay(100, context.RequestAborted);
-                context.Abort();
-            }
-
+            await SendEventsAsync(context, events, context.Items[nameof(FakeFault)] is FakeFault.CutStream ? 1 + (pieces.Count / 2) : events.Count);
             return;
         }
 

@@ -92,33 +92,7 @@ public static class RequestFields
             return GatewayError.InvalidRequest("Missing required parameter: 'prompt' (a string or an array).", "missing_required_parameter", "prompt");
         }
 
-        if (prompt.ValueKind == JsonValueKind.Array)
-        {
-            if (prompt.GetArrayLength() is 0 or > MaxEmbeddingInputs)
-            {
-                return GatewayError.InvalidRequest($"'prompt' must hold from 1 to {MaxEmbeddingInputs} items.", "invalid_value", "prompt");
-            }
-
-            var index = 0;
-            foreach (var item in prompt.EnumerateArray())
-            {
-                var valid = item.ValueKind switch
-                {
-                    JsonValueKind.String => true,
-                    JsonValueKind.Number => item.TryGetInt32(out var id) && id >= 0,
-                    JsonValueKind.Array => item.EnumerateArray().All(t => t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var id) && id >= 0),
-                    _ => false,
-                };
-                if (!valid)
-                {
-                    return WrongType($"prompt[{index}]", "a string, a token id or an array of token ids");
-                }
-
-                index++;
-            }
-        }
-
-        var error = Integer(body, "max_tokens", 0, int.MaxValue) ?? Integer(body, "n", 1, MaxChoices) ?? Integer(body, "best_of", 1, MaxChoices)
+        var error = TextOrTokens(prompt, "prompt") ?? Integer(body, "max_tokens", 0, int.MaxValue) ?? Integer(body, "n", 1, MaxChoices) ?? Integer(body, "best_of", 1, MaxChoices)
             ?? Integer(body, "logprobs", 0, 20) ?? Boolean(body, "echo") ?? Kind(body, "suffix", JsonValueKind.String, "a string")
             ?? Kind(body, "stream_options", JsonValueKind.Object, "an object");
         if (error is not null)
@@ -374,6 +348,43 @@ public static class RequestFields
         return null;
     }
 
+    /// <summary>
+    /// An embeddings <c>input</c> or a legacy completion's <c>prompt</c>: a string, or an array of 1 to
+    /// <see cref="MaxEmbeddingInputs"/> strings, token ids or arrays of token ids.
+    /// </summary>
+    private static GatewayError? TextOrTokens(JsonElement value, string name)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        if (value.GetArrayLength() is 0 or > MaxEmbeddingInputs)
+        {
+            return GatewayError.InvalidRequest($"'{name}' must hold from 1 to {MaxEmbeddingInputs} items.", "invalid_value", name);
+        }
+
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            var valid = item.ValueKind switch
+            {
+                JsonValueKind.String => true,
+                JsonValueKind.Number => item.TryGetInt32(out var id) && id >= 0,
+                JsonValueKind.Array => item.EnumerateArray().All(t => t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var id) && id >= 0),
+                _ => false,
+            };
+            if (!valid)
+            {
+                return WrongType($"{name}[{index}]", "a string, a token id or an array of token ids");
+            }
+
+            index++;
+        }
+
+        return null;
+    }
+
     private static GatewayError? CheckEmbeddings(JsonElement body, bool stream)
     {
         if (stream)
@@ -386,33 +397,7 @@ public static class RequestFields
             return GatewayError.InvalidRequest("Missing required parameter: 'input' (a string or an array).", "missing_required_parameter", "input");
         }
 
-        if (input.ValueKind == JsonValueKind.Array)
-        {
-            if (input.GetArrayLength() is 0 or > MaxEmbeddingInputs)
-            {
-                return GatewayError.InvalidRequest($"'input' must hold from 1 to {MaxEmbeddingInputs} items.", "invalid_value", "input");
-            }
-
-            var index = 0;
-            foreach (var item in input.EnumerateArray())
-            {
-                var valid = item.ValueKind switch
-                {
-                    JsonValueKind.String => true,
-                    JsonValueKind.Number => item.TryGetInt32(out var id) && id >= 0,
-                    JsonValueKind.Array => item.EnumerateArray().All(t => t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var id) && id >= 0),
-                    _ => false,
-                };
-                if (!valid)
-                {
-                    return WrongType($"input[{index}]", "a string, a token id or an array of token ids");
-                }
-
-                index++;
-            }
-        }
-
-        return Integer(body, "dimensions", 1, int.MaxValue) ?? Kind(body, "encoding_format", JsonValueKind.String, "a string");
+        return TextOrTokens(input, "input") ?? Integer(body, "dimensions", 1, int.MaxValue) ?? Kind(body, "encoding_format", JsonValueKind.String, "a string");
     }
 
     /// <summary>True when the field is present and not null (null means "not set", as providers read it).</summary>
