@@ -85,7 +85,7 @@ public static class RouteCommand
         var save = new Option<string?>("--save-model") { Description = "Write a difficulty model trained on the training half here (for a router's difficulty: { model: FILE })." };
         var kind = new Option<string>("--model-kind") { Description = "The model --save-model writes: neighbours (mean gain of the k nearest labelled prompts) or logistic.", DefaultValueFactory = _ => "neighbours" };
         kind.AcceptOnlyFromAmong("neighbours", "logistic");
-        var k = new Option<int>("--k") { Description = "Neighbours a neighbours model averages.", DefaultValueFactory = _ => 100 };
+        var k = new Option<int?>("--k") { Description = "Neighbours a neighbours model averages (default: chosen on the training half's two folds)." };
         var cheapPrice = new Option<decimal?>("--cheap-price") { Description = "The cheap model's input price, USD per million tokens (for the cost column)." };
         var strongPrice = new Option<decimal?>("--strong-price") { Description = "The strong model's input price, USD per million tokens." };
         var vectorCache = new Option<string?>("--vector-cache") { Description = "A folder where the prompts' vectors are kept between runs (MiniLM takes minutes for 14,000 prompts)." };
@@ -114,6 +114,7 @@ public static class RouteCommand
             var (difficulty, scores) = RoutingEvaluation.TrainAndScore(embedder.Name, training, trainingVectors, heldOutVectors);
             var random = new Random(parse.GetValue(seed));
             var nearest100 = RoutingEvaluation.NearestNeighbours(training, trainingVectors, heldOutVectors, 100);
+            var chosenK = RoutingEvaluation.ChooseNeighbours(training, trainingVectors, [25, 50, 100, 200, 300]);
             var tokens = heldOut.Sum(p => (long)Metering.Tokenization.BpeEncoding.Cl100kBase.Count(p.Prompt));
             Console.WriteLine();
             Console.WriteLine(RoutingEvaluation.Report(heldOut,
@@ -125,6 +126,7 @@ public static class RouteCommand
                     ($"nearest 100 ({embedder.Name})", nearest100),
                     ($"nearest 300 ({embedder.Name})", RoutingEvaluation.NearestNeighbours(training, trainingVectors, heldOutVectors, 300)),
                     ($"nearest 100 and the difficulty model, ranks averaged", RoutingEvaluation.RankAverage(nearest100, scores)),
+                    ($"nearest {chosenK} ({embedder.Name}; k chosen on the training half's two folds)", RoutingEvaluation.NearestNeighbours(training, trainingVectors, heldOutVectors, chosenK)),
                 ],
                 parse.GetValue(cheapPrice), parse.GetValue(strongPrice), tokens));
             Console.WriteLine($"Embedding took {embedding.TotalMilliseconds / prompts.Count:0.00} ms a prompt.");
@@ -132,7 +134,7 @@ public static class RouteCommand
             {
                 var saved = parse.GetValue(kind) == "logistic"
                     ? difficulty
-                    : Routing.Difficulty.DifficultyModel.Neighbours(embedder.Name, trainingVectors, [.. training.Select(p => p.Gain)], parse.GetValue(k));
+                    : Routing.Difficulty.DifficultyModel.Neighbours(embedder.Name, trainingVectors, [.. training.Select(p => p.Gain)], parse.GetValue(k) ?? chosenK);
                 await File.WriteAllTextAsync(path, saved.ToJson(), ct);
                 Console.WriteLine($"Difficulty model ({saved.Kind}) written to {path}.");
             }

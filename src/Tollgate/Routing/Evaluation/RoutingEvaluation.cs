@@ -116,6 +116,23 @@ public static class RoutingEvaluation
         return scores;
     }
 
+    /// <summary>
+    /// The neighbours count chosen on the training half alone: two folds (even and odd prompts), each scored from the
+    /// other; the <c>k</c> with the best mean APGR. The held-out half plays no part.
+    /// </summary>
+    public static int ChooseNeighbours(IReadOnlyList<LabelledPrompt> training, float[][] trainingVectors, IReadOnlyList<int> candidates)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        ArgumentNullException.ThrowIfNull(trainingVectors);
+        ArgumentNullException.ThrowIfNull(candidates);
+        var even = Enumerable.Range(0, training.Count).Where(i => i % 2 == 0).ToArray();
+        var odd = Enumerable.Range(0, training.Count).Where(i => i % 2 == 1).ToArray();
+        double Apgr(int[] fit, int[] measure, int k) => new RoutingCurve(
+            [.. measure.Select(i => training[i])],
+            NearestNeighbours([.. fit.Select(i => training[i])], [.. fit.Select(i => trainingVectors[i])], [.. measure.Select(i => trainingVectors[i])], k)).AverageGapRecovered;
+        return candidates.MaxBy(k => (Apgr(even, odd, k) + Apgr(odd, even, k)) / 2);
+    }
+
     /// <summary>Two routers' scores combined: each prompt's mean rank (0–1) under the two.</summary>
     public static double[] RankAverage(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
