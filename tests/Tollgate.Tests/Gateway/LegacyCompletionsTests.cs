@@ -111,6 +111,14 @@ public sealed class LegacyCompletionsTests : GatewayWithFakeUpstream
     }
 
     [Fact]
+    public async Task Null_numbers_mean_their_defaults()
+    {
+        using var response = await CompleteAsync("""{"model":"local","prompt":"Hi","best_of":null,"n":null,"max_tokens":null,"logprobs":null}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
     public void Best_of_and_a_prompt_array_multiply_the_completions_billed()
     {
         using var body = JsonDocument.Parse("""{"prompt":["a","b","c"],"n":2,"best_of":4}""");

@@ -107,7 +107,7 @@ public static class RequestFields
 
         return Choices(body) > MaxChoices * 16
             ? GatewayError.InvalidRequest($"'n' (or 'best_of') times the prompts in 'prompt' must be at most {MaxChoices * 16}.", "invalid_value", "n")
-            : body.TryGetProperty("best_of", out var bestOf) && bestOf.TryGetInt32(out var best) && best < RequestCountOf(body, "n")
+            : body.TryGetProperty("best_of", out var bestOf) && bestOf.ValueKind == JsonValueKind.Number && bestOf.TryGetInt32(out var best) && best < RequestCountOf(body, "n")
                 ? GatewayError.InvalidRequest("'best_of' must be at least 'n'.", "invalid_value", "best_of")
                 : null;
     }
