@@ -41,7 +41,7 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
         get
         {
             Scan();
-            return RecordedOutputTokens is null ? _utf8Bytes : long.MaxValue;
+            return Replayed ? long.MaxValue : _utf8Bytes;
         }
     }
 
@@ -65,6 +65,9 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
     }
 
     public long PromptTokens() => _tokens ??= countPromptTokens();
+
+    /// <summary>A ledger record replayed (<c>route simulate</c>): no body, so the prompt's size is unknown.</summary>
+    public bool Replayed => RecordedOutputTokens is not null;
 
     /// <summary>Replaying a ledger record: the output it produced stands for the room it asked (the request is not kept).</summary>
     public long? RecordedOutputTokens { get; init; }

@@ -57,7 +57,8 @@ public sealed class RouterTable : ITargetFacts
     public int? ContextWindow(string target) =>
         _deployments.All.Where(d => d.Config.Alias == target).Select(d => d.Config.ContextWindow).Min();
 
-    private Deployment? First(string alias) => _deployments.All.FirstOrDefault(d => d.Config.Alias == alias);
+    /// <summary>The alias's first configured deployment (read without moving its round robin).</summary>
+    public Deployment? First(string alias) => _deployments.All.FirstOrDefault(d => d.Config.Alias == alias);
 
     /// <summary>The named reference target's first deployment, else the target whose first deployment lists the highest price per token today.</summary>
     private Deployment? ReferenceOf(RouterSettings router)

@@ -275,7 +275,8 @@ public sealed class ProxyRequestHandler(
     /// <summary>The prompt's tokens for a rule on length, counted with the tokenizer of the router's first target.</summary>
     private long CountPromptTokens(ParsedRequest parsed, Routing.Router router)
     {
-        var model = forwarder.Candidates(router.Settings.Targets[0]).FirstOrDefault()?.Config.Model ?? parsed.Model;
+        // Read from the configuration: asking the forwarder for candidates would move the target's round robin.
+        var model = routers.First(router.Settings.Targets[0])?.Config.Model ?? parsed.Model;
         return Metering.Tokenization.PromptTokenCounter.Count(parsed.Body, model).Tokens;
     }
 
