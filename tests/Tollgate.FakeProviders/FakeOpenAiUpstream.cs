@@ -47,6 +47,9 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
 
     public FakeFault Fault { get; set; }
 
+    /// <summary>The Files and Batch API of this upstream.</summary>
+    public FakeOpenAiBatches Batches { get; } = new();
+
     /// <summary>Faults for the next requests, one each, in order; once empty, <see cref="Fault"/> applies.</summary>
     public ConcurrentQueue<FakeFault> ScriptedFaults { get; } = new();
 
@@ -96,6 +99,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             app.MapDelete("/v1/responses/{id}", (HttpContext c, string id) => fake.KeptResponseAsync(c, "{\"id\":" + JsonSerializer.Serialize(id) + ",\"object\":\"response.deleted\",\"deleted\":true}"));
             app.MapPost("/v1/responses/{id}/cancel", (HttpContext c, string id) => fake.KeptResponseAsync(c, "{\"id\":" + JsonSerializer.Serialize(id) + ",\"object\":\"response\",\"status\":\"cancelled\"}"));
             app.MapGet("/v1/responses/{id}/input_items", (HttpContext c, string id) => fake.KeptResponseAsync(c, "{\"object\":\"list\",\"data\":[],\"has_more\":false}"));
+            fake.Batches.Map(app);
             app.MapPost("/openai/deployments/{deployment}/chat/completions", fake.ChatAsync);
             app.MapPost("/openai/deployments/{deployment}/embeddings", fake.EmbeddingsAsync);
         }, message => "{\"error\":{\"message\":" + JsonSerializer.Serialize(message) + ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}");

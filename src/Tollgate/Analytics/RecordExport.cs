@@ -20,7 +20,7 @@ public static class RecordExport
         "input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "usage_estimated",
         "cost_input_usd", "cost_cached_input_usd", "cost_cache_write_usd", "cost_output_usd", "cost_reasoning_usd", "cost_total_usd",
         "cache_savings_usd", "response_cache", "response_cache_similarity", "response_cache_saved_usd",
-        "route_target", "route_reason", "route_reference_cost_usd", "routing_saved_usd", "price_source", "error",
+        "route_target", "route_reason", "route_reference_cost_usd", "routing_saved_usd", "batch_id", "batch_realtime_cost_usd", "batch_saved_usd", "price_source", "error",
     ];
 
     public static async Task WriteCsvAsync(Stream output, IAsyncEnumerable<UsageRecord> records, CancellationToken cancellationToken)
@@ -108,7 +108,7 @@ public static class RecordExport
         r.Usage.InputTokens, r.Usage.CachedInputTokens, r.Usage.CacheWriteTokens, r.Usage.CacheWrite1hTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens, r.Usage.Estimated,
         r.Cost.Input, r.Cost.CachedInput, r.Cost.CacheWrite, r.Cost.Output, r.Cost.Reasoning, r.Cost.Total,
         r.CacheSavingsUsd, r.ResponseCacheHit, r.ResponseCacheSimilarity, r.ResponseCacheSavedUsd,
-        r.RouteTarget, r.RouteReason, r.RouteReferenceCostUsd, r.RoutingSavedUsd, r.PriceSource, r.Error,
+        r.RouteTarget, r.RouteReason, r.RouteReferenceCostUsd, r.RoutingSavedUsd, r.BatchId, r.RealtimeCostUsd, r.BatchSavedUsd, r.PriceSource, r.Error,
     ];
 
 }

@@ -40,6 +40,9 @@ public sealed record SpendRow(
     /// <summary>What routing saved: routed requests' cost on their router's reference target less what they cost.</summary>
     public decimal RoutingSavedUsd { get; init; }
 
+    /// <summary>What batching saved: batch lines' cost at realtime prices less their cost at batch prices.</summary>
+    public decimal BatchSavedUsd { get; init; }
+
     /// <summary>The hour or day of this row (see <see cref="SpendQuery.PeriodOf"/>); null when the report is not split in time.</summary>
     public string? Period { get; init; }
 }
@@ -144,6 +147,7 @@ public static class SpendReport
             ResponseCacheSavedUsd = _totals.ResponseCacheSaved,
             ResponseCacheSpentUsd = _totals.ResponseCacheSpent,
             RoutingSavedUsd = _totals.RoutingSaved,
+            BatchSavedUsd = _totals.BatchSaved,
         };
     }
 }

@@ -11,7 +11,7 @@ public static class SpendReportWriter
 {
     public static IReadOnlyList<string> Formats { get; } = ["table", "csv", "json"];
 
-    private static readonly string[] Headers = ["group", "requests", "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "cost_usd", "unpriced_requests", "estimated_requests", "cache_savings_usd", "response_cache_hits", "response_cache_saved_usd", "response_cache_spent_usd", "routing_saved_usd"];
+    private static readonly string[] Headers = ["group", "requests", "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "cost_usd", "unpriced_requests", "estimated_requests", "cache_savings_usd", "response_cache_hits", "response_cache_saved_usd", "response_cache_spent_usd", "routing_saved_usd", "batch_saved_usd"];
     private static readonly string[] RepricedHeaders = ["repriced_cost_usd", "repriced_from_usd", "unrepriced_requests"];
 
     public static void Write(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName, string format)
@@ -67,6 +67,7 @@ public static class SpendReportWriter
                         writer.WriteNumber("response_cache_saved_usd", row.ResponseCacheSavedUsd);
                         writer.WriteNumber("response_cache_spent_usd", row.ResponseCacheSpentUsd);
                         writer.WriteNumber("routing_saved_usd", row.RoutingSavedUsd);
+                        writer.WriteNumber("batch_saved_usd", row.BatchSavedUsd);
                         if (row.RepricedCostUsd is { } repricedCost)
                         {
                             writer.WriteNumber("repriced_cost_usd", repricedCost);
@@ -93,7 +94,7 @@ public static class SpendReportWriter
 
     private static void WriteTable(TextWriter output, IReadOnlyList<SpendRow> rows, string groupName, bool repriced, bool periods)
     {
-        string[] headers = [.. periods ? ["PERIOD"] : Array.Empty<string>(), groupName.ToUpperInvariant(), "REQUESTS", "INPUT", "CACHED", "CACHE WRITE", "OUTPUT", "REASONING", "COST (USD)", "UNPRICED", "ESTIMATED", "CACHE SAVED", "CACHE HITS", "HITS SAVED", "CACHE SPENT", "ROUTING SAVED",
+        string[] headers = [.. periods ? ["PERIOD"] : Array.Empty<string>(), groupName.ToUpperInvariant(), "REQUESTS", "INPUT", "CACHED", "CACHE WRITE", "OUTPUT", "REASONING", "COST (USD)", "UNPRICED", "ESTIMATED", "CACHE SAVED", "CACHE HITS", "HITS SAVED", "CACHE SPENT", "ROUTING SAVED", "BATCH SAVED",
             .. repriced ? (string[])["REPRICED (USD)", "CHANGE", "NOT REPRICED"] : []];
         var total = new SpendRow("TOTAL", rows.Sum(r => r.Requests), rows.Sum(r => r.InputTokens), rows.Sum(r => r.CachedInputTokens),
             rows.Sum(r => r.CacheWriteTokens), rows.Sum(r => r.OutputTokens), rows.Sum(r => r.ReasoningTokens), rows.Sum(r => r.CostUsd),
@@ -104,6 +105,7 @@ public static class SpendReportWriter
             ResponseCacheSavedUsd = rows.Sum(r => r.ResponseCacheSavedUsd),
             ResponseCacheSpentUsd = rows.Sum(r => r.ResponseCacheSpentUsd),
             RoutingSavedUsd = rows.Sum(r => r.RoutingSavedUsd),
+            BatchSavedUsd = rows.Sum(r => r.BatchSavedUsd),
             RepricedCostUsd = repriced ? rows.Sum(r => r.RepricedCostUsd ?? 0) : null,
             RepricedFromUsd = rows.Sum(r => r.RepricedFromUsd),
             UnrepricedRequests = rows.Sum(r => r.UnrepricedRequests),
@@ -167,6 +169,7 @@ public static class SpendReportWriter
         exact ? r.ResponseCacheSavedUsd.ToString(CultureInfo.InvariantCulture) : Money(r.ResponseCacheSavedUsd),
         exact ? r.ResponseCacheSpentUsd.ToString(CultureInfo.InvariantCulture) : Money(r.ResponseCacheSpentUsd),
         exact ? r.RoutingSavedUsd.ToString(CultureInfo.InvariantCulture) : Money(r.RoutingSavedUsd),
+        exact ? r.BatchSavedUsd.ToString(CultureInfo.InvariantCulture) : Money(r.BatchSavedUsd),
     ];
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);

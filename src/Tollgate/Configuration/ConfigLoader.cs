@@ -143,6 +143,7 @@ public static partial class ConfigLoader
             Retries = raw.Retries,
             Breaker = raw.Breaker,
             Idempotency = raw.Idempotency,
+            Batches = raw.Batches,
             ResponseCache = raw.ResponseCache,
             SemanticCache = ValidateEmbedderAlias(raw.SemanticCache, deployments, diagnostics),
             Anomalies = raw.Anomalies,

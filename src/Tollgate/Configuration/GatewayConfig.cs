@@ -46,6 +46,9 @@ public sealed record GatewayConfig
     /// <summary>How answers given under an <c>Idempotency-Key</c> are kept for replay.</summary>
     public IdempotencySettings Idempotency { get; init; } = IdempotencySettings.Default;
 
+    /// <summary>How batches created through the gateway are polled, and the largest batch file it takes.</summary>
+    public BatchSettings Batches { get; init; } = BatchSettings.Default;
+
     /// <summary>The exact response cache (<c>cache: exact:</c>); off by default.</summary>
     public Optimization.ResponseCaching.ResponseCacheSettings ResponseCache { get; init; } = Optimization.ResponseCaching.ResponseCacheSettings.Off;
 
@@ -131,7 +134,14 @@ public sealed record PriceConfig(
     decimal? CacheWritePerMillion,
     decimal? OutputPerMillion,
     decimal? ReasoningPerMillion,
-    decimal? UsdPerHour);
+    decimal? UsdPerHour)
+{
+    /// <summary>The Batch API's input rate; when absent, half the input rate.</summary>
+    public decimal? BatchInputPerMillion { get; init; }
+
+    /// <summary>The Batch API's output rate; when absent, half the output rate.</summary>
+    public decimal? BatchOutputPerMillion { get; init; }
+}
 
 /// <summary>Behaviour of the built-in mock provider.</summary>
 public sealed record MockConfig(int LatencyMs = 0, int ChunkDelayMs = 0, int ReplyTokens = 40);

@@ -3,18 +3,19 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency", "anomalies", "cache", "routers"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency", "anomalies", "cache", "routers", "batches"];
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard", "unpriced"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "raw_retention_days", "rollup_retention_days"];
     private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock", "context_window"];
-    private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "per_hour"];
+    private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "batch_input_per_million", "batch_output_per_million", "per_hour"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
     private static readonly string[] TimeoutKeys = ["connect_seconds", "first_byte_seconds", "idle_seconds", "total_seconds"];
     private static readonly string[] RetryKeys = ["max_retries", "base_delay_ms", "max_delay_seconds", "max_retry_after_seconds", "budget_percent"];
     private static readonly string[] BreakerKeys = ["failures", "open_seconds"];
     private static readonly string[] IdempotencyKeys = ["retention_hours", "max_response_bytes"];
+    private static readonly string[] BatchKeys = ["poll_interval_seconds", "max_poll_interval_seconds", "max_file_bytes"];
     private static readonly string[] CacheKeys = ["exact", "semantic"];
     private static readonly string[] SemanticCacheKeys = ["aliases", "features", "keys", "embedder", "threshold", "max_error_rate", "verify_percent", "min_similarity", "answer_match", "max_entries"];
     private static readonly string[] ExactCacheKeys = ["enabled", "ttl_seconds", "max_mb", "scope", "aliases"];
@@ -48,7 +49,11 @@ internal static class TollgateConfigReader
                     price.Decimal("cache_write_per_million"),
                     price.Decimal("output_per_million"),
                     price.Decimal("reasoning_per_million"),
-                    price.Decimal("per_hour")),
+                    price.Decimal("per_hour"))
+                {
+                    BatchInputPerMillion = price.Decimal("batch_input_per_million"),
+                    BatchOutputPerMillion = price.Decimal("batch_output_per_million"),
+                },
                 model.String("price_as"),
                 null,
                 mock is null ? null : new MockConfig(
@@ -85,6 +90,7 @@ internal static class TollgateConfigReader
             Retries = ReadRetries(root.Section("retries")),
             Breaker = ReadBreaker(root.Section("circuit_breaker")),
             Idempotency = ReadIdempotency(root.Section("idempotency")),
+            Batches = ReadBatches(root.Section("batches")),
             ResponseCache = ReadResponseCache(root.Section("cache")),
             SemanticCache = ReadSemanticCache(root.Section("cache")),
             Anomalies = ReadAnomalies(root.Section("anomalies")),
@@ -294,6 +300,15 @@ internal static class TollgateConfigReader
             Fraction("min_similarity") ?? defaults.MinimumSimilarity,
             Fraction("answer_match") ?? defaults.AnswerMatch,
             section.Int("max_entries", min: 1) ?? defaults.MaxEntries);
+    }
+
+    private static BatchSettings ReadBatches(YamlSection? section)
+    {
+        section?.RejectUnknown(BatchKeys);
+        var defaults = BatchSettings.Default;
+        var first = section?.Decimal("poll_interval_seconds") is { } seconds && seconds > 0 ? TimeSpan.FromSeconds((double)seconds) : defaults.PollInterval;
+        var most = section?.Decimal("max_poll_interval_seconds") is { } maxSeconds && maxSeconds > 0 ? TimeSpan.FromSeconds((double)maxSeconds) : defaults.MaxPollInterval;
+        return new BatchSettings(first, most < first ? first : most, section?.Int("max_file_bytes", min: 1024) ?? defaults.MaxFileBytes);
     }
 
     private static IdempotencySettings ReadIdempotency(YamlSection? section)

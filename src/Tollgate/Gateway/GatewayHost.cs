@@ -89,12 +89,18 @@ public static class GatewayHost
         services.AddSingleton(new Analytics.Anomalies.SqliteAnomalyStore(config.Storage.SqlitePath));
         services.AddSingleton(new Analytics.UnitEconomics.SqliteOutcomeStore(config.Storage.SqlitePath));
         services.AddHostedService<StoreInitializer>();
+
+        // After the budgets are loaded and the stores made: open batches take their budget holds again.
+        services.AddHostedService<Batches.BatchPoller>();
         services.AddSingleton<Analytics.Anomalies.AnomalyMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<Analytics.Anomalies.AnomalyMonitor>());
         services.AddSingleton<UsageSettler>();
         services.AddSingleton(new Idempotency.SqliteIdempotencyStore(config.Storage.SqlitePath));
         services.AddSingleton(new Responses.SqliteResponseOwners(config.Storage.SqlitePath));
         services.AddSingleton<Responses.ResponseOwnership>();
+        services.AddSingleton(config.Batches);
+        services.AddSingleton(new Batches.SqliteBatchStore(config.Storage.SqlitePath));
+        services.AddSingleton<Batches.BatchTracker>();
         services.AddSingleton(config.Idempotency);
         services.AddSingleton<Idempotency.IdempotencyGate>();
         services.AddSingleton(config.ResponseCache);

@@ -5,7 +5,7 @@ namespace Tollgate.Gateway;
 /// <summary>Creates the tables of the gateway's smaller SQLite stores before the server takes its first request.</summary>
 public sealed class StoreInitializer(
     Idempotency.SqliteIdempotencyStore idempotency, Analytics.Anomalies.SqliteAnomalyStore anomalies, Analytics.UnitEconomics.SqliteOutcomeStore outcomes,
-    Responses.SqliteResponseOwners responseOwners) : IHostedService
+    Responses.SqliteResponseOwners responseOwners, Batches.SqliteBatchStore batches) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -13,6 +13,7 @@ public sealed class StoreInitializer(
         await anomalies.InitializeAsync(cancellationToken);
         await outcomes.InitializeAsync(cancellationToken);
         await responseOwners.InitializeAsync(cancellationToken);
+        await batches.InitializeAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

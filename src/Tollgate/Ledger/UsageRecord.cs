@@ -23,6 +23,12 @@ public static class RecordStatus
     public const string UpstreamError = "upstream_error";
     public const string ClientCancelled = "client_cancelled";
     public const string StreamCut = "stream_cut";
+
+    /// <summary>A batch line the provider did not run before the batch's completion window ended (not billed).</summary>
+    public const string Expired = "expired";
+
+    /// <summary>A batch line the provider did not run because the batch was cancelled (not billed).</summary>
+    public const string Cancelled = "cancelled";
 }
 
 /// <summary>The kinds of response-cache hit a record can show.</summary>
@@ -112,6 +118,18 @@ public sealed record UsageRecord
 
     /// <summary>What routing saved on this request (reference cost − cost), or null when it was not routed or either is unknown.</summary>
     public decimal? RoutingSavedUsd => RouteReferenceCostUsd is { } reference && Cost.Total is { } cost ? reference - cost : null;
+
+    /// <summary>For a line of a batch (Batch API): the provider's batch id, which links the line to its batch.</summary>
+    public string? BatchId { get; init; }
+
+    /// <summary>
+    /// For a line of a batch, what its usage would have cost at the realtime price of the same day; null when unpriced.
+    /// Saved by batching = this − <see cref="CostBreakdown.Total"/>.
+    /// </summary>
+    public decimal? RealtimeCostUsd { get; init; }
+
+    /// <summary>What running the request in a batch saved (realtime cost − cost), or null when it was not a batch line or either is unknown.</summary>
+    public decimal? BatchSavedUsd => RealtimeCostUsd is { } realtime && Cost.Total is { } cost ? realtime - cost : null;
 
     public string? Error { get; init; }
 }

@@ -42,6 +42,8 @@ public sealed class DeploymentPricing
                     CachedInputPerMillion = price.CachedInputPerMillion,
                     CacheWritePerMillion = price.CacheWritePerMillion,
                     ReasoningPerMillion = price.ReasoningPerMillion,
+                    BatchInputPerMillion = price.BatchInputPerMillion,
+                    BatchOutputPerMillion = price.BatchOutputPerMillion,
                 },
                 "config override");
         }

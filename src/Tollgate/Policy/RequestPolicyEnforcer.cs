@@ -15,6 +15,19 @@ public static class RequestPolicyEnforcer
 {
     private static readonly string[] LimitFields = ["max_completion_tokens", "max_tokens", "max_output_tokens"];
 
+    /// <summary>A 400 naming every required tag <paramref name="attribution"/> lacks, or null.</summary>
+    public static GatewayError? MissingTags(RequestPolicy policy, Attribution attribution)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(attribution);
+        var missing = policy.RequiredTags.Count == 0 ? null : policy.RequiredTags.Where(tag => string.IsNullOrEmpty(TagValue(attribution, tag))).ToList();
+        return missing is { Count: > 0 }
+            ? GatewayError.InvalidRequest(
+                $"This gateway requires every request to carry: {string.Join(", ", missing)}. Send {string.Join("; ", missing.Select(HowToSend))}.",
+                "missing_required_tags")
+            : null;
+    }
+
     /// <summary>Returns an error, or null and (when the limit changed) the rewritten body.</summary>
     /// <param name="policy">The gateway's policy.</param>
     /// <param name="attribution">Who the request is charged to (required tags are looked up here).</param>
@@ -28,12 +41,9 @@ public static class RequestPolicyEnforcer
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(attribution);
         rewritten = null;
-        var missing = policy.RequiredTags.Count == 0 ? null : policy.RequiredTags.Where(tag => string.IsNullOrEmpty(TagValue(attribution, tag))).ToList();
-        if (missing is { Count: > 0 })
+        if (MissingTags(policy, attribution) is { } missingTags)
         {
-            return GatewayError.InvalidRequest(
-                $"This gateway requires every request to carry: {string.Join(", ", missing)}. Send {string.Join("; ", missing.Select(HowToSend))}.",
-                "missing_required_tags");
+            return missingTags;
         }
 
         if (endpoint == GatewayEndpoint.Embeddings)

@@ -110,6 +110,7 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(deployment);
+        using var sent = message;
         using var timer = new AttemptTimer(deployment.Timeouts, cancellationToken);
         HttpResponseMessage response;
         try

@@ -22,9 +22,9 @@ public sealed class CliTests
         SpendReportWriter.Write(output, Rows, "model", "csv");
 
         var lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("model,requests,input_tokens,cached_input_tokens,cache_write_tokens,output_tokens,reasoning_tokens,cost_usd,unpriced_requests,estimated_requests,cache_savings_usd,response_cache_hits,response_cache_saved_usd,response_cache_spent_usd,routing_saved_usd", lines[0]);
-        Assert.Equal("gpt-4o-mini,3,300,100,0,90,0,0.0000123456789,0,1,0.0000075,0,0,0,0", lines[1]);
-        Assert.Equal("\"team, \"\"core\"\"\",1,10,0,0,5,0,1.5,0,0,0,0,0,0,0", lines[2]);
+        Assert.Equal("model,requests,input_tokens,cached_input_tokens,cache_write_tokens,output_tokens,reasoning_tokens,cost_usd,unpriced_requests,estimated_requests,cache_savings_usd,response_cache_hits,response_cache_saved_usd,response_cache_spent_usd,routing_saved_usd,batch_saved_usd", lines[0]);
+        Assert.Equal("gpt-4o-mini,3,300,100,0,90,0,0.0000123456789,0,1,0.0000075,0,0,0,0,0", lines[1]);
+        Assert.Equal("\"team, \"\"core\"\"\",1,10,0,0,5,0,1.5,0,0,0,0,0,0,0,0", lines[2]);
     }
 
     [Fact]

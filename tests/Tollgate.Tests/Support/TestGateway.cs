@@ -123,8 +123,30 @@ internal sealed class TestGateway : IAsyncDisposable
         return await ReadAllAsync(store);
     }
 
+    /// <summary>
+    /// Stops this gateway (its ledger queue drained) and starts another on the same data folder and configuration, as a
+    /// restart would; the new one owns the folder from then on.
+    /// </summary>
+    public async Task<TestGateway> RestartAsync()
+    {
+        _handedOn = true;
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        var app = GatewayHost.Build(Config, Config.MasterKey ?? MasterKey);
+        await app.StartAsync();
+        return new TestGateway(app, _directory, Config);
+    }
+
+    private bool _handedOn;
+
     public async ValueTask DisposeAsync()
     {
+        if (_handedOn)
+        {
+            return;
+        }
+
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();

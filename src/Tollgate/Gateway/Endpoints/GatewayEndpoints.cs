@@ -38,6 +38,8 @@ public static class GatewayEndpoints
         AdminCacheEndpoints.Map(app);
         AdminRouterEndpoints.Map(app);
         KeptResponseEndpoints.Map(app);
+        BatchFileEndpoints.Map(app);
+        BatchEndpoints.Map(app);
 
         app.MapFallback((HttpContext context) => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
             StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url", $"Unrecognized request URL ({context.Request.Method} {context.Request.Path}).")));

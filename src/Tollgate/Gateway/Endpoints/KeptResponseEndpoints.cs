@@ -33,86 +33,31 @@ public static class KeptResponseEndpoints
 
     private static async Task RelayAsync(HttpContext context, string id, HttpMethod method, string suffix, string endpoint)
     {
-        var services = context.RequestServices;
-        var time = services.GetRequiredService<TimeProvider>();
-        var started = time.GetTimestamp();
-        var startedAt = time.GetUtcNow();
-        var requestId = RequestId.New(startedAt);
-        context.Response.Headers[ProxyRequestHandler.RequestIdHeader] = requestId;
-        var caller = services.GetRequiredService<Authenticator>().Authenticate(context.Request, out var authError);
-        if (caller is null)
+        var call = await UnbilledCall.BeginAsync(context);
+        if (call is null)
         {
-            await OpenAiErrorWriter.WriteAsync(context.Response, authError!);
-            return;
-        }
-
-        using var empty = System.Text.Json.JsonDocument.Parse("{}");
-        var (attribution, attributionError) = AttributionReader.Read(context.Request.Headers, empty.RootElement, caller);
-        if (attribution is null)
-        {
-            await OpenAiErrorWriter.WriteAsync(context.Response, attributionError!);
             return;
         }
 
         if (id.Length is 0 or > MaxIdLength || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
         {
-            await OpenAiErrorWriter.WriteAsync(context.Response, GatewayError.InvalidRequest("The response id must be letters, digits, '_' or '-', at most 256.", "invalid_value", "response_id"));
+            await call.FailAsync(GatewayError.InvalidRequest("The response id must be letters, digits, '_' or '-', at most 256.", "invalid_value", "response_id"));
             return;
         }
 
+        var services = context.RequestServices;
         var owner = await services.GetRequiredService<ResponseOwnership>().FindAsync(id, context.RequestAborted);
-        var deployment = owner is { } o && (caller.IsMaster || o.Caller == caller.KeyId)
+        var deployment = owner is { } o && call.Owns(o.Caller)
             ? services.GetRequiredService<DeploymentRouter>().All.FirstOrDefault(d => d.Name == o.Deployment)
             : null;
         if (deployment?.Adapter is not OpenAiCompatibleAdapter adapter)
         {
-            await OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(StatusCodes.Status404NotFound, "invalid_request_error", "response_not_found",
+            await call.FailAsync(new GatewayError(StatusCodes.Status404NotFound, "invalid_request_error", "response_not_found",
                 $"No response with id '{id}' was made through this gateway for this key."));
             return;
         }
 
         var result = await adapter.RelayResponseCallAsync(deployment.Config, method, id + suffix, context.Request.QueryString.Value ?? string.Empty, context.RequestAborted);
-        var status = result.Failure is null && result.Value!.IsSuccess ? Ledger.RecordStatus.Ok : Ledger.RecordStatus.UpstreamError;
-        var record = new Ledger.UsageRecord
-        {
-            Id = requestId,
-            Timestamp = startedAt,
-            LatencyMs = time.GetElapsedTime(started).TotalMilliseconds,
-            Attribution = attribution,
-            Endpoint = endpoint,
-            Alias = deployment.Config.Alias,
-            Deployment = deployment.Name,
-            Provider = deployment.Config.Provider,
-            UpstreamModel = deployment.Config.Model,
-            Stream = false,
-            Status = status,
-            HttpStatus = result.Value?.StatusCode ?? StatusCodes.Status502BadGateway,
-            Attempts = 1,
-            Usage = Metering.Usage.None,
-            Cost = Metering.CostBreakdown.Flat(0),
-            PriceSource = "not billed",
-            Error = result.Failure is { } f ? services.GetRequiredService<SecretScrubber>().Scrub(f.Message) : null,
-        };
-        services.GetRequiredService<Analytics.Metrics.GatewayMetrics>().Recorded(record);
-        await services.GetRequiredService<Ledger.LedgerQueue>().EnqueueAsync(record);
-        if (result.Failure is { } failure)
-        {
-            await OpenAiErrorWriter.WriteAsync(context.Response, GatewayError.Upstream(StatusCodes.Status502BadGateway,
-                services.GetRequiredService<SecretScrubber>().Scrub("The provider could not be reached: " + failure.Message)));
-            return;
-        }
-
-        var reply = result.Value!;
-        foreach (var (name, value) in reply.Headers)
-        {
-            context.Response.Headers[name] = value;
-        }
-
-        context.Response.Headers[ProxyRequestHandler.DeploymentHeader] = deployment.Name;
-        context.Response.StatusCode = reply.StatusCode;
-        context.Response.ContentType = reply.ContentType;
-        var body = reply.IsSuccess ? reply.Body : services.GetRequiredService<SecretScrubber>().Scrub(reply.Body);
-        context.Response.ContentLength = body.Length;
-        await context.Response.Body.WriteAsync(body, context.RequestAborted);
+        await call.FinishAsync(deployment, endpoint, result);
     }
 }

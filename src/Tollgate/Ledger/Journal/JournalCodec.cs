@@ -72,6 +72,8 @@ public static class JournalCodec
         WriteString(json, "route_target"u8, record.RouteTarget);
         WriteString(json, "route_reason"u8, record.RouteReason);
         WriteMoney(json, "route_reference_cost"u8, record.RouteReferenceCostUsd);
+        WriteString(json, "batch_id"u8, record.BatchId);
+        WriteMoney(json, "batch_realtime_cost"u8, record.RealtimeCostUsd);
         WriteString(json, "error"u8, record.Error);
         json.WriteEndObject();
         json.Flush();
@@ -129,6 +131,8 @@ public static class JournalCodec
                 RouteTarget = Text(root, "route_target"),
                 RouteReason = Text(root, "route_reason"),
                 RouteReferenceCostUsd = Money(root, "route_reference_cost"),
+                BatchId = Text(root, "batch_id"),
+                RealtimeCostUsd = Money(root, "batch_realtime_cost"),
                 Error = Text(root, "error"),
             };
         }

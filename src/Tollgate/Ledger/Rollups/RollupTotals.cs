@@ -40,6 +40,9 @@ public sealed class RollupTotals
     /// <summary>What routing saved: the routed requests' cost on their router's reference target less their cost.</summary>
     public decimal RoutingSaved { get; set; }
 
+    /// <summary>What batching saved: batch lines' cost at realtime prices less their cost at batch prices.</summary>
+    public decimal BatchSaved { get; set; }
+
     public void Add(UsageRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
@@ -50,6 +53,7 @@ public sealed class RollupTotals
         }
 
         RoutingSaved += record.RoutingSavedUsd ?? 0;
+        BatchSaved += record.BatchSavedUsd ?? 0;
 
         if (record.ResponseCacheHit is not null)
         {
@@ -107,6 +111,7 @@ public sealed class RollupTotals
         ResponseCacheSaved = Trim(ResponseCacheSaved);
         ResponseCacheSpent = Trim(ResponseCacheSpent);
         RoutingSaved = Trim(RoutingSaved);
+        BatchSaved = Trim(BatchSaved);
     }
 
     private static decimal Trim(decimal value) => value / 1.0000000000000000000000000000m;
@@ -134,5 +139,6 @@ public sealed class RollupTotals
         ResponseCacheSaved += sign * other.ResponseCacheSaved;
         ResponseCacheSpent += sign * other.ResponseCacheSpent;
         RoutingSaved += sign * other.RoutingSaved;
+        BatchSaved += sign * other.BatchSaved;
     }
 }

@@ -3,17 +3,18 @@ using System.Buffers.Binary;
 namespace Tollgate.Ledger.Rollups;
 
 /// <summary>
-/// <see cref="RollupTotals"/> as 240 bytes: the ten counts as 64-bit integers and the ten sums of money as the
+/// <see cref="RollupTotals"/> as 256 bytes: the ten counts as 64-bit integers and the eleven sums of money as the
 /// four 32-bit parts of each <see cref="decimal"/>, little-endian. Exact (a decimal's bits, not text or a float), and
 /// read back without parsing — a month of hourly rows by user is hundreds of thousands of them. Older rows are read
-/// with the fields they lack at zero: 208 bytes (before the response cache's own spend and routing), 184 bytes (before the
+/// with the fields they lack at zero: 240 bytes (before batch savings), 208 bytes (before the response cache's own spend and routing), 184 bytes (before the
 /// response cache: nine counts, seven sums).
 /// </summary>
 public static class RollupTotalsCodec
 {
     public const int Size = (Counts * 8) + (Sums * 16);
     private const int Counts = 10;
-    private const int Sums = 10;
+    private const int Sums = 11;
+    private const int SizeBeforeBatchSaved = (Counts * 8) + (10 * 16);
     private const int SizeBeforeResponseCacheSpent = (Counts * 8) + (8 * 16);
     private const int SizeBeforeResponseCache = (9 * 8) + (7 * 16);
 
@@ -29,7 +30,7 @@ public static class RollupTotalsCodec
         }
 
         Span<int> bits = stackalloc int[4];
-        foreach (var money in (ReadOnlySpan<decimal>)[totals.CostInput, totals.CostCachedInput, totals.CostCacheWrite, totals.CostOutput, totals.CostReasoning, totals.CostTotal, totals.CacheSavings, totals.ResponseCacheSaved, totals.ResponseCacheSpent, totals.RoutingSaved])
+        foreach (var money in (ReadOnlySpan<decimal>)[totals.CostInput, totals.CostCachedInput, totals.CostCacheWrite, totals.CostOutput, totals.CostReasoning, totals.CostTotal, totals.CacheSavings, totals.ResponseCacheSaved, totals.ResponseCacheSpent, totals.RoutingSaved, totals.BatchSaved])
         {
             decimal.GetBits(money, bits);
             for (var i = 0; i < 4; i++)
@@ -53,7 +54,7 @@ public static class RollupTotalsCodec
         ArgumentNullException.ThrowIfNull(totals);
         var counts = source.Length switch
         {
-            Size or SizeBeforeResponseCacheSpent => Counts,
+            Size or SizeBeforeBatchSaved or SizeBeforeResponseCacheSpent => Counts,
             SizeBeforeResponseCache => 9,
             _ => throw new InvalidDataException($"A rollup row holds {source.Length} bytes, not {Size}."),
         };
@@ -75,8 +76,9 @@ public static class RollupTotalsCodec
         totals.CacheSavings = Money(source, counts, 6);
         totals.ResponseCacheHits = counts == Counts ? Count(source, 9) : 0;
         totals.ResponseCacheSaved = counts == Counts ? Money(source, counts, 7) : 0;
-        totals.ResponseCacheSpent = source.Length == Size ? Money(source, counts, 8) : 0;
-        totals.RoutingSaved = source.Length == Size ? Money(source, counts, 9) : 0;
+        totals.ResponseCacheSpent = source.Length >= SizeBeforeBatchSaved ? Money(source, counts, 8) : 0;
+        totals.RoutingSaved = source.Length >= SizeBeforeBatchSaved ? Money(source, counts, 9) : 0;
+        totals.BatchSaved = source.Length == Size ? Money(source, counts, 10) : 0;
     }
 
     private static long Count(ReadOnlySpan<byte> source, int index) => BinaryPrimitives.ReadInt64LittleEndian(source[(index * 8)..]);

@@ -154,6 +154,8 @@ internal sealed class SqliteInsertWriter : IDisposable
         Text(41, r.RouteTarget);
         Text(42, r.RouteReason);
         Money(43, r.RouteReferenceCostUsd);
+        Text(44, r.BatchId);
+        Money(45, r.RealtimeCostUsd);
     }
 
     /// <summary>

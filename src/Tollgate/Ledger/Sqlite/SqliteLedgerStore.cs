@@ -18,7 +18,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_estimated, " +
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error, " +
         "cache_write_1h_tokens, cache_savings_usd, attempts, response_cache, response_cache_similarity, response_cache_saved_usd, " +
-        "route_target, route_reason, route_reference_cost_usd";
+        "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd";
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -79,6 +79,8 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         await AddColumnIfMissingAsync(connection, "route_target", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "route_reason", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "route_reference_cost_usd", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "batch_id", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "batch_realtime_cost_usd", "TEXT", cancellationToken);
         await using var rollups = connection.CreateCommand();
         rollups.CommandText = SqliteRollups.Schema;
         await rollups.ExecuteNonQueryAsync(cancellationToken);
@@ -330,6 +332,8 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
             RouteTarget = Text(row, first + 40),
             RouteReason = Text(row, first + 41),
             RouteReferenceCostUsd = row.IsDBNull(first + 42) ? null : ParseMoney(row.GetString(first + 42)),
+            BatchId = Text(row, first + 43),
+            RealtimeCostUsd = row.IsDBNull(first + 44) ? null : ParseMoney(row.GetString(first + 44)),
         };
     }
 

@@ -142,6 +142,27 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
         }
     }
 
+    /// <summary>
+    /// Holds <paramref name="amountUsd"/> on every budget that applies without checking any limit: the hold of a batch
+    /// admitted before a restart, taken again when the gateway starts.
+    /// </summary>
+    public BudgetReservation Hold(Attribution attribution, decimal amountUsd)
+    {
+        ArgumentNullException.ThrowIfNull(attribution);
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            var applicable = _accounts.Where(a => a.Budget.Applies(attribution)).ToList();
+            foreach (var account in applicable)
+            {
+                Roll(account, now);
+                account.ReservedUsd += amountUsd;
+            }
+
+            return new BudgetReservation(applicable, amountUsd);
+        }
+    }
+
     /// <summary>Replaces the reservation by the real cost (zero releases it). Safe to call once per reservation on any path.</summary>
     public void Settle(BudgetReservation? reservation, decimal actualUsd)
     {

@@ -82,14 +82,37 @@ public sealed class OpenAiCompatibleAdapter(UpstreamHttp http) : HttpProviderAda
         var target = Target(deployment);
         var url = new UriBuilder(target.Responses) { Query = query.TrimStart('?') };
         url.Path = url.Path.TrimEnd('/') + "/" + path;
-        var message = new HttpRequestMessage(method, url.Uri) { Version = new Version(1, 1) };
+        return RelayAsync(Message(method, url.Uri, target, null), deployment, cancellationToken);
+    }
+
+    /// <summary>
+    /// A call on the provider's files and batches (<c>files</c>, <c>files/{id}/content</c>, <c>batches/{id}/cancel</c>…;
+    /// <paramref name="path"/> follows the base URL, or Azure's <c>/openai/</c>), passed as asked.
+    /// </summary>
+    public Task<ProviderResult<UpstreamReply>> RelayAccountCallAsync(
+        DeploymentConfig deployment, HttpMethod method, string path, string query, HttpContent? content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        var target = Target(deployment);
+        var baseUrl = deployment.BaseUrl!.AbsoluteUri.TrimEnd('/');
+        var url = KnownProviders.IsAzure(deployment.Provider)
+            ? new UriBuilder($"{baseUrl}/openai/{path}") { Query = JoinQuery(query, "api-version=" + Uri.EscapeDataString(deployment.ApiVersion ?? KnownProviders.DefaultAzureApiVersion)) }
+            : new UriBuilder($"{baseUrl}/{path}") { Query = query.TrimStart('?') };
+        return RelayAsync(Message(method, url.Uri, target, content), deployment, cancellationToken);
+    }
+
+    private static string JoinQuery(string query, string extra) => query.TrimStart('?') is { Length: > 0 } q ? q + "&" + extra : extra;
+
+    private static HttpRequestMessage Message(HttpMethod method, Uri url, UpstreamTarget target, HttpContent? content)
+    {
+        var message = new HttpRequestMessage(method, url) { Version = new Version(1, 1), Content = content };
         if (target.KeyHeader is { } keyHeader)
         {
             message.Headers.TryAddWithoutValidation(keyHeader.Name, keyHeader.Value);
         }
 
         message.Headers.TryAddWithoutValidation("Accept", "application/json");
-        return RelayAsync(message, deployment, cancellationToken);
+        return message;
     }
 
     /// <summary>A deployment's endpoint URLs and key header, built once instead of on every request.</summary>

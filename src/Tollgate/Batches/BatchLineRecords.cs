@@ -1,0 +1,155 @@
+using System.Text.Json;
+using Tollgate.Gateway.Pipeline;
+using Tollgate.Ledger;
+using Tollgate.Metering;
+using Tollgate.Optimization.PromptCaching;
+using Tollgate.Providers;
+using Tollgate.Providers.OpenAiCompatible;
+
+namespace Tollgate.Batches;
+
+/// <summary>
+/// Turns a finished batch's output and error files into ledger records, one per line: usage read from the line's
+/// response body as from a realtime answer, priced at batch rates (<see cref="BatchPrice"/>) of the day the batch was
+/// created, with what the same usage costs at realtime rates beside it. A line the provider did not run (expired,
+/// cancelled) or answered with an error is recorded with its status at $0: providers bill neither.
+/// </summary>
+public sealed class BatchLineRecords(TrackedBatch batch, Deployment? deployment, DateTimeOffset endedAt)
+{
+    private readonly GatewayEndpoint _endpoint = BatchInput.Endpoints.TryGetValue(batch.Url, out var e) ? e : GatewayEndpoint.ChatCompletions;
+
+    /// <summary>The record endpoint of a batch's lines: <c>batch.</c> and the realtime name (<c>batch.chat.completions</c>…).</summary>
+    public static string EndpointName(string url) =>
+        "batch." + UsageSettler.EndpointName(BatchInput.Endpoints.TryGetValue(url, out var endpoint) ? endpoint : GatewayEndpoint.ChatCompletions);
+
+    /// <summary>The records of every line of one file (output or error); lines that are not JSON objects with a custom_id are skipped.</summary>
+    public IEnumerable<UsageRecord> Read(ReadOnlyMemory<byte> file)
+    {
+        var rest = file;
+        while (!rest.IsEmpty)
+        {
+            var end = rest.Span.IndexOf((byte)'\n');
+            var line = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? ReadOnlyMemory<byte>.Empty : rest[(end + 1)..];
+            if (RecordOf(line) is { } record)
+            {
+                yield return record;
+            }
+        }
+    }
+
+    private UsageRecord? RecordOf(ReadOnlyMemory<byte> line)
+    {
+        if (line.Span.Trim(" \t\r"u8).IsEmpty)
+        {
+            return null;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(line);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("custom_id", out var customId) || customId.ValueKind != JsonValueKind.String)
+            {
+                return null;
+            }
+
+            var response = root.TryGetProperty("response", out var r) && r.ValueKind == JsonValueKind.Object ? r : default;
+            var error = root.TryGetProperty("error", out var er) && er.ValueKind == JsonValueKind.Object ? er : default;
+            var httpStatus = response.ValueKind == JsonValueKind.Object && response.TryGetProperty("status_code", out var code) && code.ValueKind == JsonValueKind.Number && code.TryGetInt32(out var c) ? c : 0;
+            var body = response.ValueKind == JsonValueKind.Object && response.TryGetProperty("body", out var b) && b.ValueKind == JsonValueKind.Object ? b : default;
+            var answered = httpStatus is >= 200 and < 300 && body.ValueKind == JsonValueKind.Object;
+            var usage = answered ? UsageOf(body) : Usage.None;
+            var (cost, realtime, source, savings) = Price(usage, answered);
+            return new UsageRecord
+            {
+                Id = batch.Id + "/" + customId.GetString(),
+                Timestamp = endedAt,
+                LatencyMs = 0,
+                Attribution = batch.Attribution,
+                Endpoint = EndpointName(batch.Url),
+                Alias = batch.Alias,
+                Deployment = batch.Deployment,
+                Provider = batch.Provider,
+                UpstreamModel = batch.Model,
+                Stream = false,
+                Status = answered ? RecordStatus.Ok : StatusOf(error),
+                HttpStatus = httpStatus,
+                Usage = usage,
+                Cost = cost,
+                PriceSource = source,
+                CacheSavingsUsd = savings,
+                BatchId = batch.Id,
+                RealtimeCostUsd = realtime,
+                Error = answered ? null : ErrorOf(error, body),
+            };
+        }
+    }
+
+    private Usage UsageOf(JsonElement body)
+    {
+        var bytes = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(body).ToArray();
+        var (usage, characters) = _endpoint == GatewayEndpoint.Responses ? ResponsesStreamInspector.ReadResponse(bytes) : OpenAiCompatibleAdapter.ReadCompletion(bytes);
+        return usage.OutputTokens is null && _endpoint != GatewayEndpoint.Embeddings
+            ? usage with { OutputTokens = TokenEstimator.FromCharacters(characters), Estimated = true }
+            : usage;
+    }
+
+    private (CostBreakdown Cost, decimal? Realtime, string Source, decimal? Savings) Price(Usage usage, bool answered)
+    {
+        if (deployment is null)
+        {
+            return (CostBreakdown.Unknown, null, $"unknown: the deployment '{batch.Deployment}' is no longer configured", null);
+        }
+
+        switch (deployment.Pricing.On(DateOnly.FromDateTime(batch.CreatedAt.UtcDateTime)))
+        {
+            case DeploymentPrice.PerToken perToken:
+                var (price, rule) = BatchPrice.Of(perToken.Price);
+                var source = perToken.Source + "; " + rule;
+                return answered
+                    ? (CostCalculator.Price(usage, price), CostCalculator.Price(usage, perToken.Price).Total, source, CachingSavings.Of(usage, price))
+                    : (CostBreakdown.Flat(0), 0, source, 0);
+            case DeploymentPrice.Unknown unknown:
+                return (CostBreakdown.Unknown, null, "unknown: " + unknown.Reason, null);
+            default:
+                return (CostBreakdown.Unknown, null, "unknown: a deployment priced per hour has no batch price", null);
+        }
+    }
+
+    private static string StatusOf(JsonElement error)
+    {
+        var code = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        return code switch
+        {
+            "batch_expired" => RecordStatus.Expired,
+            "batch_cancelled" => RecordStatus.Cancelled,
+            _ => RecordStatus.UpstreamError,
+        };
+    }
+
+    private static string ErrorOf(JsonElement error, JsonElement body)
+    {
+        var source = error.ValueKind == JsonValueKind.Object ? error
+            : body.ValueKind == JsonValueKind.Object && body.TryGetProperty("error", out var inner) && inner.ValueKind == JsonValueKind.Object ? inner
+            : default;
+        if (source.ValueKind != JsonValueKind.Object)
+        {
+            return "the provider gave no answer for this line";
+        }
+
+        var code = source.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        var message = source.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        var text = code is null ? message ?? "error" : code + ": " + message;
+        return text.Length <= 500 ? text : text[..500];
+    }
+}

@@ -1,0 +1,222 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Tollgate.Batches;
+using Tollgate.Configuration;
+using Tollgate.Gateway.Errors;
+using Tollgate.Gateway.Pipeline;
+using Tollgate.Policy;
+using Tollgate.Providers.OpenAiCompatible;
+
+namespace Tollgate.Gateway.Endpoints;
+
+/// <summary>
+/// <c>/v1/files</c> for the Batch API: an upload (<c>purpose: batch</c>) is read line by line (<see cref="BatchInput"/>),
+/// each line's <c>model</c> made the deployment's model and put through the request policy, its worst case at batch
+/// prices kept for the batch that will run it, and sent to the deployment the alias names. A file is then read,
+/// downloaded or deleted only by the key that uploaded it (or the master key); a batch's output files by the key that
+/// created the batch.
+/// </summary>
+public static class BatchFileEndpoints
+{
+    /// <summary>Room for the multipart framing and the purpose field around the file itself.</summary>
+    private const long FormOverheadBytes = 64 * 1024;
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        foreach (var prefix in new[] { "/v1", string.Empty })
+        {
+            app.MapPost(prefix + "/files", UploadAsync);
+            app.MapGet(prefix + "/files/{id}", (HttpContext c, string id) => RelayAsync(c, id, HttpMethod.Get, string.Empty, "files.retrieve"));
+            app.MapGet(prefix + "/files/{id}/content", (HttpContext c, string id) => RelayAsync(c, id, HttpMethod.Get, "/content", "files.content"));
+            app.MapDelete(prefix + "/files/{id}", (HttpContext c, string id) => RelayAsync(c, id, HttpMethod.Delete, string.Empty, "files.delete"));
+        }
+    }
+
+    /// <summary>Provider ids (<c>file-…</c>, <c>batch_…</c>) are letters, digits, '_' and '-'; anything else is refused before a look-up.</summary>
+    internal static GatewayError? CheckId(string id, string what) =>
+        id.Length is 0 or > 256 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
+            ? GatewayError.InvalidRequest($"The {what} id must be letters, digits, '_' or '-', at most 256.", "invalid_value", what + "_id")
+            : null;
+
+    private static async Task UploadAsync(HttpContext context)
+    {
+        var call = await UnbilledCall.BeginAsync(context);
+        if (call is null)
+        {
+            return;
+        }
+
+        var services = context.RequestServices;
+        var settings = services.GetRequiredService<BatchSettings>();
+        var (content, fileName, formError) = await ReadFormAsync(context, settings.MaxFileBytes);
+        if (formError is not null)
+        {
+            await call.FailAsync(formError);
+            return;
+        }
+
+        var (input, inputError) = BatchInput.Read(content);
+        if (input is null)
+        {
+            await call.FailAsync(inputError!);
+            return;
+        }
+
+        using (input)
+        {
+            var (deployment, deploymentError) = DeploymentFor(services, call.Caller, input);
+            if (deployment is null)
+            {
+                await call.FailAsync(deploymentError!);
+                return;
+            }
+
+            var policy = services.GetRequiredService<RequestPolicy>();
+            var (file, bound, prepareError) = input.Prepare(deployment, call.StartedAt, body =>
+            {
+                var error = RequestPolicyEnforcer.Apply(policy, call.Attribution, body, input.Endpoint, out var rewritten, call.Caller.Key?.MaxTokensCap, call.Caller.Key?.MaxTokensDefault);
+                return (error, rewritten);
+            });
+            if (file is null)
+            {
+                await call.FailAsync(prepareError!);
+                return;
+            }
+
+            using var form = new MultipartFormDataContent { { new StringContent("batch"), "purpose" } };
+            var part = new ByteArrayContent(file);
+            part.Headers.ContentType = new MediaTypeHeaderValue("application/jsonl");
+            form.Add(part, "file", fileName);
+            var adapter = (OpenAiCompatibleAdapter)deployment.Adapter;
+            var result = await adapter.RelayAccountCallAsync(deployment.Config, HttpMethod.Post, "files", string.Empty, form, context.RequestAborted);
+            if (result.Value is { IsSuccess: true } reply && ResponseIdOf(reply.Body) is { } id)
+            {
+                await services.GetRequiredService<SqliteBatchStore>().SaveFileAsync(
+                    new BatchFile(id, deployment.Name, call.Owner, call.StartedAt) { Alias = deployment.Config.Alias, Url = input.Url, Bound = bound }, context.RequestAborted);
+            }
+
+            await call.FinishAsync(deployment, "files.upload", result);
+        }
+    }
+
+    /// <summary>The file part of a multipart upload whose purpose is <c>batch</c>, within the size limit.</summary>
+    private static async Task<(byte[] Content, string FileName, GatewayError? Error)> ReadFormAsync(HttpContext context, long maxFileBytes)
+    {
+        if (!context.Request.HasFormContentType || context.Request.ContentType?.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase) != true)
+        {
+            return ([], string.Empty, GatewayError.InvalidRequest("Upload a file as multipart/form-data with the fields 'purpose' and 'file'.", "invalid_content_type"));
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = maxFileBytes + FormOverheadBytes;
+        }
+
+        IFormCollection form;
+        try
+        {
+            form = await context.Request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = maxFileBytes, ValueCountLimit = 16, ValueLengthLimit = 1024 }, context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return ([], string.Empty, GatewayError.BodyTooLarge(maxFileBytes));
+        }
+        catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
+        {
+            return ([], string.Empty, ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
+                ? GatewayError.BodyTooLarge(maxFileBytes)
+                : GatewayError.InvalidRequest("The upload is not a readable multipart form: " + ex.Message, "invalid_form"));
+        }
+
+        if (form["purpose"].ToString() != "batch")
+        {
+            return ([], string.Empty, GatewayError.InvalidRequest(
+                "This gateway takes files for the Batch API only: set 'purpose' to \"batch\".", "unsupported_purpose", "purpose"));
+        }
+
+        if (form.Files.GetFile("file") is not { } upload)
+        {
+            return ([], string.Empty, GatewayError.InvalidRequest("The form has no 'file' part.", "missing_file", "file"));
+        }
+
+        if (upload.Length > maxFileBytes)
+        {
+            return ([], string.Empty, GatewayError.BodyTooLarge(maxFileBytes));
+        }
+
+        await using var stream = upload.OpenReadStream();
+        var bytes = await Providers.WholeBody.ReadAsync(stream, upload.Length, maxFileBytes, context.RequestAborted);
+        var name = string.IsNullOrWhiteSpace(upload.FileName) || upload.FileName.Length > 255 ? "batch.jsonl" : upload.FileName;
+        return (bytes, name, null);
+    }
+
+    /// <summary>The deployment a batch of <paramref name="input"/> runs on: the alias's first one that can run batches of its endpoint.</summary>
+    private static (Deployment? Deployment, GatewayError? Error) DeploymentFor(IServiceProvider services, CallerIdentity caller, BatchInput input)
+    {
+        if (caller.Key is { } key && !key.Allows(input.Model))
+        {
+            return (null, new GatewayError(StatusCodes.Status403Forbidden, "permission_error", "model_not_allowed", $"This API key may not use the model '{input.Model}'.", "model"));
+        }
+
+        if (services.GetRequiredService<Routing.RouterTable>().Find(input.Model) is not null)
+        {
+            return (null, GatewayError.InvalidRequest(
+                $"'{input.Model}' is a router; a batch runs on one model: name one of its targets in the file.", "unsupported_endpoint", "model"));
+        }
+
+        var deployments = services.GetRequiredService<DeploymentRouter>().All.Where(d => d.Config.Alias == input.Model).ToList();
+        if (deployments.Count == 0)
+        {
+            return (null, GatewayError.ModelNotFound(input.Model));
+        }
+
+        return deployments.FirstOrDefault(d => d.Adapter is OpenAiCompatibleAdapter && d.Adapter.Supports(input.Endpoint)) is { } deployment
+            ? (deployment, null)
+            : (null, GatewayError.InvalidRequest(
+                $"The model '{input.Model}' is served by {deployments[0].Config.Provider}, whose Batch API this gateway does not call; batches run on OpenAI-compatible deployments.",
+                "unsupported_endpoint", "model"));
+    }
+
+    private static async Task RelayAsync(HttpContext context, string id, HttpMethod method, string suffix, string endpoint)
+    {
+        var call = await UnbilledCall.BeginAsync(context);
+        if (call is null)
+        {
+            return;
+        }
+
+        if (CheckId(id, "file") is { } idError)
+        {
+            await call.FailAsync(idError);
+            return;
+        }
+
+        var services = context.RequestServices;
+        var store = services.GetRequiredService<SqliteBatchStore>();
+        var file = await store.FindFileAsync(id, context.RequestAborted);
+        var deployment = file is not null && call.Owns(file.Caller)
+            ? services.GetRequiredService<DeploymentRouter>().All.FirstOrDefault(d => d.Name == file.Deployment)
+            : null;
+        if (deployment?.Adapter is not OpenAiCompatibleAdapter adapter)
+        {
+            await call.FailAsync(new GatewayError(StatusCodes.Status404NotFound, "invalid_request_error", "file_not_found",
+                $"No file with id '{id}' was made through this gateway for this key."));
+            return;
+        }
+
+        var result = await adapter.RelayAccountCallAsync(deployment.Config, method, "files/" + id + suffix, string.Empty, null, context.RequestAborted);
+        if (method == HttpMethod.Delete && result.Value is { IsSuccess: true })
+        {
+            await store.DeleteFileAsync(id, context.RequestAborted);
+        }
+
+        await call.FinishAsync(deployment, endpoint, result);
+    }
+
+    /// <summary>The <c>id</c> of a provider's JSON object (a file, a batch), or null.</summary>
+    internal static string? ResponseIdOf(ReadOnlyMemory<byte> body) => Responses.ResponseOwnership.IdOf(body);
+}
