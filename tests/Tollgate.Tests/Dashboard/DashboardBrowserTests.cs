@@ -54,6 +54,15 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
             });
         }
 
+        // A batch of three lines at half the realtime price: $0.50 each instead of $1.00.
+        for (var i = 0; i < 3; i++)
+        {
+            extra.Add(Records.Ok("gpt-4o-mini", now.AddMinutes(-50 - i), new Usage(10_000, 0, 0, 1_000, 0), CostBreakdown.Flat(0.5m)) with
+            {
+                Endpoint = "batch.chat.completions", BatchId = "batch_1", RealtimeCostUsd = 1m,
+            });
+        }
+
         _gateway = await TestGateway.StartAsync("""
             budgets:
               - { name: monthly-all, scope: global, period: monthly, limit_usd: 40, hard: false }
@@ -150,6 +159,21 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         Assert.Equal(["bot", "mini", "3", "75.0%"], rows[1][..4]);
         Assert.Contains("0.03", rows[1][5], StringComparison.Ordinal);
         Assert.Contains("0.03", await page.Locator("#routing-saved").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Batch_spend_is_shown_apart_with_what_batching_saved_against_realtime_prices()
+    {
+        var page = await OpenAsync();
+
+        Assert.Contains("1.50", await page.Locator("#batch-saved").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("3 batch lines cost $1.50 instead of $3.00", await page.Locator("#batch-note").InnerTextAsync(), StringComparison.Ordinal);
+        var batch = (await page.Locator("#endpoints tbody tr").AllInnerTextsAsync()).Select(r => r.Split('\t')).Single(c => c[0] == "batch.chat.completions");
+        Assert.Equal("3", batch[1]);
+        Assert.Contains("1.50", batch[2], StringComparison.Ordinal);
+        Assert.Contains("3.00", batch[3], StringComparison.Ordinal);
+        Assert.Contains("1.50", batch[4], StringComparison.Ordinal);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artefact("dashboard-batch.png"), FullPage = true });
     }
 
     [Fact]

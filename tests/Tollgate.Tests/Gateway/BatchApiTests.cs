@@ -159,6 +159,9 @@ public sealed class BatchApiTests : IAsyncLifetime
         Assert.Equal(expected, batchRow.GetProperty("cost_usd").GetDecimal());
         Assert.Equal(realtime - expected, batchRow.GetProperty("batch_saved_usd").GetDecimal());
 
+        var metrics = PrometheusExposition.Parse(await second.Client.GetStringAsync("/metrics"));
+        Assert.Equal((double)(realtime - expected), metrics["tollgate_batch_saved_usd_total"].Samples.Single(s => s.Labels["alias"] == "mini").Value, 12);
+
         // The output is the creator's to download.
         using var listed = await second.Client.GetAsync("/v1/batches");
         using var list = JsonDocument.Parse(await listed.Content.ReadAsStringAsync());

@@ -103,7 +103,7 @@ public sealed class LegacyCompletionsTests : GatewayWithFakeUpstream
         var endpoints = json.RootElement.GetProperty("data").EnumerateArray()
             .ToDictionary(m => m.GetProperty("id").GetString()!, m => m.GetProperty("endpoints").EnumerateArray().Select(e => e.GetString()!).ToArray());
 
-        Assert.Equal(["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"], endpoints["local"]);
+        Assert.Equal(["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/batches"], endpoints["local"]);
         Assert.Equal(["/v1/chat/completions", "/v1/messages"], endpoints["claude"]);
         var client = new OpenAI.OpenAIClient(new System.ClientModel.ApiKeyCredential(TestGateway.MasterKey), new OpenAI.OpenAIClientOptions { Endpoint = new Uri(Gateway.BaseUrl, "/v1") });
         var models = (await client.GetOpenAIModelClient().GetModelsAsync()).Value;

@@ -48,7 +48,13 @@ internal static class HostileRequests
         ("PUT", "/admin/budgets/fuzz", """{"scope":"feature","value":"fuzz","period":"daily","limit_usd":25,"hard":false}"""),
         ("POST", "/admin/keys", """{"name":"fuzz","models":["gpt-4o-mini"],"max_tokens":100,"default_max_tokens":50,"tags":{"team":"a"},"lock_tags":false,"expires_in_days":3,"rpm":100,"tpm":1000}"""),
         ("POST", "/admin/analytics/anomalies/check", "{}"),
+        ("POST", "/v1/batches", """{"input_file_id":"file-000001","endpoint":"/v1/chat/completions","completion_window":"24h","metadata":{"feature":"nightly","user":"u1"}}"""),
     ];
+
+    /// <summary>A batch file's line, mutated like a body and sent as a multipart upload.</summary>
+    private static readonly string BatchLine = """{"custom_id":"line-1","method":"POST","url":"/v1/chat/completions","body":""" + Chat("gpt-4o-mini", stream: false) + "}";
+
+    private const string Boundary = "hostile-boundary-7e3f";
 
     /// <summary>Reads whose query strings are generated.</summary>
     private static readonly (string Method, string Path, string[] Parameters)[] QueryEndpoints =
@@ -71,6 +77,12 @@ internal static class HostileRequests
         ("DELETE", "/v1/responses/resp_fake1", []),
         ("POST", "/v1/responses/resp_fake1/cancel", []),
         ("DELETE", "/admin/cache", ["scope", "alias", "older_than"]),
+        ("GET", "/v1/batches", ["limit", "after"]),
+        ("GET", "/v1/batches/{x}", []),
+        ("POST", "/v1/batches/{x}/cancel", []),
+        ("GET", "/v1/files/{x}", []),
+        ("GET", "/v1/files/{x}/content", []),
+        ("DELETE", "/v1/files/{x}", []),
         ("GET", "/v1/models", []),
         ("GET", "/models", []),
         ("GET", "/metrics", []),
@@ -86,6 +98,7 @@ internal static class HostileRequests
         "tools", "functions", "tool_choice", "response_format", "prediction", "input", "system", "temperature", "top_p", "stop", "seed",
         "thinking", "dimensions", "encoding_format", "logprobs", "top_logprobs", "reasoning_effort", "modalities", "audio",
         "prompt", "suffix", "echo", "instructions", "max_output_tokens", "previous_response_id", "store", "reasoning", "text",
+        "custom_id", "method", "url", "body", "input_file_id", "endpoint", "completion_window",
     ];
 
     /// <summary>Hostile JSON values, as raw JSON text (so that the body can hold what a JSON library would not write).</summary>
@@ -130,7 +143,51 @@ internal static class HostileRequests
     public static Gen<HostileRequest> All { get; } =
         Gen.Frequency(
             (6, BodyRequest()),
+            (1, BatchFileRequest()),
             (1, QueryRequest()));
+
+    /// <summary>
+    /// A batch file upload: one to three lines, each a valid batch line with hostile mutations, in a multipart form
+    /// (sometimes with the wrong purpose, no file part, or a line that is not JSON).
+    /// </summary>
+    private static Gen<HostileRequest> BatchFileRequest() =>
+        Gen.Select(
+            Gen.Select(Gen.Int[0, 1000], Gen.Int[0, 1000], Gen.Int[0, 2]).Array[0, 3].Array[1, 3],
+            Headers(),
+            Gen.Int[0, 19])
+        .Select((lines, headers, flags) =>
+        {
+            var description = new StringBuilder("POST /v1/files (batch lines:");
+            var content = new List<byte>();
+            foreach (var mutations in lines)
+            {
+                var line = JsonNode.Parse(BatchLine)!;
+                foreach (var (where, what, how) in mutations)
+                {
+                    description.Append(Mutate(line, where, Values[what % Values.Length], how));
+                }
+
+                description.Append(" |");
+                content.AddRange(Expand(Encoding.UTF8.GetBytes(line.ToJsonString())));
+                content.Add((byte)'\n');
+            }
+
+            var purpose = flags == 1 ? "fine-tune" : "batch";
+            var file = flags == 2 ? "notfile" : "file";
+            if (flags == 3)
+            {
+                content.AddRange("{not json\n"u8.ToArray());
+            }
+
+            var form = new List<byte>();
+            form.AddRange(Encoding.UTF8.GetBytes($"--{Boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n{purpose}\r\n"));
+            form.AddRange(Encoding.UTF8.GetBytes($"--{Boundary}\r\nContent-Disposition: form-data; name=\"{file}\"; filename=\"in.jsonl\"\r\nContent-Type: application/jsonl\r\n\r\n"));
+            form.AddRange(content);
+            form.AddRange(Encoding.UTF8.GetBytes($"\r\n--{Boundary}--\r\n"));
+            description.Append($") purpose={purpose}, part={file}{(flags == 3 ? ", a line not JSON" : string.Empty)}");
+            (string, string)[] withType = [("Content-Type", $"multipart/form-data; boundary={Boundary}"), .. headers];
+            return new HostileRequest("POST", "/v1/files", [.. form], withType, flags % 2 == 1, description + HeaderText(headers));
+        });
 
     private static Gen<HostileRequest> BodyRequest() =>
         Gen.Select(

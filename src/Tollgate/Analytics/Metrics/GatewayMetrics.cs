@@ -26,6 +26,7 @@ public sealed class GatewayMetrics
     private readonly ConcurrentDictionary<string, DeploymentTotals> _cacheSpent = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Router, string Target), StrongBox<long>> _routed = new();
     private readonly ConcurrentDictionary<string, DeploymentTotals> _routingSaved = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DeploymentTotals> _batchSaved = new(StringComparer.Ordinal);
 
     public IEnumerable<KeyValuePair<(string Alias, string Deployment, string Status), long>> Requests => _requests.Select(p => new KeyValuePair<(string, string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
@@ -53,6 +54,9 @@ public sealed class GatewayMetrics
     public IEnumerable<KeyValuePair<(string Router, string Target), long>> Routed => _routed.Select(p => new KeyValuePair<(string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
     /// <summary>What routing saved against each router's reference target.</summary>
+    /// <summary>What batching saved, by alias: batch lines' cost at realtime prices less their cost at batch prices.</summary>
+    public IEnumerable<KeyValuePair<string, decimal>> BatchSavedUsd => _batchSaved.Select(p => new KeyValuePair<string, decimal>(p.Key, p.Value.Cost));
+
     public IEnumerable<KeyValuePair<string, decimal>> RoutingSavedUsd => _routingSaved.Select(p => new KeyValuePair<string, decimal>(p.Key, p.Value.Cost));
 
     public IEnumerable<KeyValuePair<string, long>> Rejections => _rejections.Select(p => new KeyValuePair<string, long>(p.Key, Volatile.Read(ref p.Value.Value)));
@@ -87,6 +91,11 @@ public sealed class GatewayMetrics
             {
                 _routingSaved.GetOrAdd(record.Alias, _ => new DeploymentTotals()).AddCost(routingSaved);
             }
+        }
+
+        if (record.BatchSavedUsd is { } batchSaved)
+        {
+            _batchSaved.GetOrAdd(record.Alias, _ => new DeploymentTotals()).AddCost(batchSaved);
         }
 
         if (record.Attribution.Tags.TryGetValue(ResponseCacheWork.Tag, out var purpose) && record.Cost.Total is { } spent)

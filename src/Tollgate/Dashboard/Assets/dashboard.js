@@ -106,7 +106,7 @@ async function load() {
   status.textContent = "Loading…";
   try {
     const range = query();
-    const [byModelDaily, byFeature, byCostCenter, byUser, byKey, recent, forecast, budgets, anomalies, top, keys, routes] = await Promise.all([
+    const [byModelDaily, byFeature, byCostCenter, byUser, byKey, recent, forecast, budgets, anomalies, top, keys, routes, byEndpoint] = await Promise.all([
       api("spend", { ...range, group_by: "model", interval: "day" }),
       api("spend", { ...range, group_by: "feature" }),
       api("spend", { ...range, group_by: "cost-center" }),
@@ -119,6 +119,7 @@ async function load() {
       api("top-requests", { ...range, limit: 10 }),
       api("keys"),
       api("spend", { ...range, group_by: "route" }),
+      api("spend", { ...range, group_by: "endpoint" }),
     ]);
     const keyNames = new Map(keys.data.map(k => [k.id, k.name]));
 
@@ -151,6 +152,14 @@ async function load() {
     fillTable("routing", routeRows, r => [
       r.router, r.target, r.requests, `${(100 * r.requests / perRouter.get(r.router)).toFixed(1)}%`, usd(Number(r.cost_usd)), usd(Number(r.routing_saved_usd)),
     ], "No routed requests in this range.");
+    // Batch lines are recorded as "batch.<endpoint>"; what they saved is their cost at realtime prices less their cost.
+    const batchRows = byEndpoint.rows.filter(r => r.group.startsWith("batch."));
+    document.getElementById("batch-saved").textContent = usd(sum(byEndpoint.rows, "batch_saved_usd"));
+    document.getElementById("batch-note").textContent = `${batchRows.reduce((n, r) => n + r.requests, 0)} batch lines cost ${usd(sum(batchRows))}` +
+      ` instead of ${usd(sum(batchRows) + sum(batchRows, "batch_saved_usd"))} at realtime prices`;
+    fillTable("endpoints", byEndpoint.rows, r => [
+      r.group, r.requests, usd(Number(r.cost_usd)), usd(Number(r.cost_usd) + Number(r.batch_saved_usd)), usd(Number(r.batch_saved_usd)),
+    ], "No requests in this range.");
     fillTable("response-cache", byFeature.rows.filter(r => r.response_cache_hits > 0 || Number(r.response_cache_spent_usd) > 0), r => [
       r.group, r.requests, r.response_cache_hits, `${(100 * r.response_cache_hits / r.requests).toFixed(1)}%`,
       usd(Number(r.response_cache_saved_usd)), usd(Number(r.response_cache_spent_usd)),

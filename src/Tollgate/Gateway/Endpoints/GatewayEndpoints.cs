@@ -86,6 +86,12 @@ public static class GatewayEndpoints
                 writer.WriteStringValue(path);
             }
 
+            // A batch runs on one alias (not a router), on an OpenAI-compatible deployment.
+            if (!targetsOf.ContainsKey(alias) && router.All.Any(d => d.Config.Alias == alias && d.Adapter is Providers.OpenAiCompatible.OpenAiCompatibleAdapter))
+            {
+                writer.WriteStringValue("/v1/batches");
+            }
+
             writer.WriteEndArray();
             writer.WriteEndObject();
         }

@@ -96,6 +96,12 @@ public static class MetricsEndpoint
             text.Sample("tollgate_routing_saved_usd_total", [("router", router)], (double)saved);
         }
 
+        text.Family("tollgate_batch_saved_usd_total", "counter", "What batching saved: batch lines' cost at realtime prices less their cost at batch prices, by alias.");
+        foreach (var (alias, saved) in metrics.BatchSavedUsd.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Sample("tollgate_batch_saved_usd_total", [("alias", alias)], (double)saved);
+        }
+
         var (entries, bytes) = responseCache.Store.Size;
         text.Family("tollgate_cache_entries", "gauge", "Answers kept in the response cache.");
         text.Sample("tollgate_cache_entries", [], entries);
