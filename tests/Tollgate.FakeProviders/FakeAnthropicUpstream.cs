@@ -30,13 +30,20 @@ public sealed class FakeAnthropicUpstream : IAsyncDisposable
 
     public FakeAnthropicUsage Usage { get; set; } = new(25, 15);
 
+    /// <summary>The Message Batches API of this upstream.</summary>
+    public FakeAnthropicBatches Batches { get; } = new();
+
     /// <summary>When set, answers with this status and Anthropic's error body.</summary>
     public int? FailWithStatus { get; set; }
 
     public static async Task<FakeAnthropicUpstream> StartAsync()
     {
         var fake = new FakeAnthropicUpstream();
-        (fake._app, fake.BaseUrl) = await FakeServer.StartAsync(app => app.MapPost("/v1/messages", fake.MessagesAsync),
+        (fake._app, fake.BaseUrl) = await FakeServer.StartAsync(app =>
+            {
+                app.MapPost("/v1/messages", fake.MessagesAsync);
+                fake.Batches.Map(app);
+            },
             message => "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":" + JsonSerializer.Serialize(message) + "}}");
         return fake;
     }

@@ -8,9 +8,10 @@ using Tollgate.Providers;
 namespace Tollgate.Batches;
 
 /// <summary>
-/// A batch input file as a client uploads it: JSON lines of <c>{custom_id, method, url, body}</c>, every line for the
-/// same endpoint and the same model (as OpenAI requires). Each line is held to the rules of a realtime request to that
-/// endpoint (<see cref="RequestFields"/>), so a line the gateway could not meter is refused at upload, naming its line.
+/// The requests of a batch as a client sends them — an OpenAI batch file (JSON lines of <c>{custom_id, method, url,
+/// body}</c>, every line for the same endpoint) or the <c>requests</c> of an Anthropic message batch (<c>{custom_id,
+/// params}</c>) — every request for the same model (an alias). Each request is held to the rules of a realtime request
+/// to its endpoint (<see cref="RequestFields"/>), so one the gateway could not meter is refused, naming its line.
 /// </summary>
 public sealed class BatchInput : IDisposable
 {
@@ -28,14 +29,22 @@ public sealed class BatchInput : IDisposable
     /// <summary>Longer <c>custom_id</c>s are refused (OpenAI's are free text; ours name a ledger record).</summary>
     public const int MaxCustomIdLength = 512;
 
-    private readonly List<Line> _lines;
+    /// <summary>Anthropic's rule for a message batch's <c>custom_id</c>.</summary>
+    private const int MaxMessageCustomIdLength = 64;
 
-    private BatchInput(List<Line> lines, string model, string url)
+    private readonly List<Line> _lines;
+    private readonly JsonDocument? _shared;
+
+    private BatchInput(List<Line> lines, string model, string url, JsonDocument? shared = null)
     {
         _lines = lines;
         Model = model;
         Url = url;
+        _shared = shared;
     }
+
+    /// <summary>True for an Anthropic message batch (written back as one JSON body), false for an OpenAI batch file.</summary>
+    public bool IsMessageBatch => _shared is not null;
 
     /// <summary>The model every line names: an alias of the gateway.</summary>
     public string Model { get; }
@@ -43,7 +52,7 @@ public sealed class BatchInput : IDisposable
     /// <summary>The endpoint every line calls (<c>/v1/chat/completions</c>…).</summary>
     public string Url { get; }
 
-    public GatewayEndpoint Endpoint => Endpoints[Url];
+    public GatewayEndpoint Endpoint => IsMessageBatch ? GatewayEndpoint.Messages : Endpoints[Url];
 
     public int Count => _lines.Count;
 
@@ -107,10 +116,98 @@ public sealed class BatchInput : IDisposable
 
         (BatchInput?, GatewayError?) Fail(Line? broken, string message, string code)
         {
-            broken?.Document.Dispose();
+            broken?.Document?.Dispose();
             DisposeAll(lines);
             return (null, GatewayError.InvalidRequest(message, code, "file"));
         }
+    }
+
+    /// <summary>The <c>requests</c> of an Anthropic message batch (<c>POST /v1/messages/batches</c>); the first broken one is refused with its index.</summary>
+    public static (BatchInput? Input, GatewayError? Error) ReadMessageBatch(ReadOnlyMemory<byte> body)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 70 });
+        }
+        catch (JsonException ex)
+        {
+            return (null, GatewayError.InvalidRequest($"The request body is not valid JSON: {ex.Message}", "invalid_json"));
+        }
+
+        var (input, error) = ReadRequests(document, body.Span);
+        if (input is null)
+        {
+            document.Dispose();
+        }
+
+        return (input, error);
+    }
+
+    private static (BatchInput? Input, GatewayError? Error) ReadRequests(JsonDocument document, ReadOnlySpan<byte> bytes)
+    {
+        var root = document.RootElement;
+        if (RequestBodyReader.TextError(bytes, root) is { } textError)
+        {
+            return (null, textError);
+        }
+
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("requests", out var requests) || requests.ValueKind != JsonValueKind.Array)
+        {
+            return (null, GatewayError.InvalidRequest("'requests' must be an array of {custom_id, params}.", "invalid_request_error", "requests"));
+        }
+
+        var count = requests.GetArrayLength();
+        if (count is 0 or > Configuration.BatchSettings.MaxLines)
+        {
+            return (null, GatewayError.InvalidRequest($"A message batch holds 1 to {Configuration.BatchSettings.MaxLines} requests.", "invalid_request_error", "requests"));
+        }
+
+        var lines = new List<Line>(count);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        string? model = null;
+        var index = 0;
+        foreach (var request in requests.EnumerateArray())
+        {
+            var where = $"requests[{index}]";
+            index++;
+            if (request.ValueKind != JsonValueKind.Object
+                || !request.TryGetProperty("custom_id", out var customId) || customId.ValueKind != JsonValueKind.String
+                || customId.GetString() is not { Length: > 0 and <= MaxMessageCustomIdLength } id || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+            {
+                return (null, GatewayError.InvalidRequest($"{where}.custom_id must be 1 to {MaxMessageCustomIdLength} letters, digits, '_' or '-'.", "invalid_request_error", where + ".custom_id"));
+            }
+
+            if (!ids.Add(id))
+            {
+                return (null, GatewayError.InvalidRequest($"{where}: the custom_id '{id}' is used by an earlier request; each must be unique.", "invalid_request_error", where + ".custom_id"));
+            }
+
+            if (!request.TryGetProperty("params", out var parameters))
+            {
+                return (null, GatewayError.InvalidRequest($"{where}.params is missing.", "invalid_request_error", where + ".params"));
+            }
+
+            if (RequestFields.Check(parameters, GatewayEndpoint.Messages, out var lineModel, out var stream) is { } fieldError)
+            {
+                return (null, fieldError with { Message = $"{where}.params: {fieldError.Message}" });
+            }
+
+            if (stream)
+            {
+                return (null, GatewayError.InvalidRequest($"{where}.params: a batch request cannot stream ('stream': true).", "invalid_request_error", where + ".params.stream"));
+            }
+
+            if ((model ??= lineModel) != lineModel)
+            {
+                return (null, GatewayError.InvalidRequest(
+                    $"{where}.params: every request of a batch through this gateway must use the same model ('{model}' above, '{lineModel}' here).", "invalid_request_error", where + ".params.model"));
+            }
+
+            lines.Add(new Line(index, null) { Label = where, CustomId = id, Url = "/v1/messages", Model = lineModel!, Body = parameters });
+        }
+
+        return (new BatchInput(lines, model!, "/v1/messages", document), null);
     }
 
     /// <summary>
@@ -130,12 +227,17 @@ public sealed class BatchInput : IDisposable
         var worstCase = 0m;
         string? unbounded = null;
         using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        if (IsMessageBatch)
+        {
+            output.Write("{\"requests\":["u8);
+        }
+
         foreach (var line in _lines)
         {
             var (policyError, rewritten) = policy(line.Body);
             if (policyError is not null)
             {
-                return (null, null, policyError with { Message = $"Line {line.Number}: {policyError.Message}", Param = "file" });
+                return (null, null, policyError with { Message = $"{line.Label}: {policyError.Message}", Param = IsMessageBatch ? null : "file" });
             }
 
             using var changed = rewritten is null ? null : JsonDocument.Parse(rewritten, ParseOptions);
@@ -149,34 +251,55 @@ public sealed class BatchInput : IDisposable
                 estimate = estimate with { MaxOutputTokens = 0 };
             }
 
-            unbounded ??= estimate.CannotBound(deployment) is { } why ? $"line {line.Number}: {why}" : null;
+            unbounded ??= estimate.CannotBound(deployment) is { } why ? $"{line.Label}: {why}" : null;
             if (estimate.Price is { } price && estimate.MaxBilledOutputTokens() is { } outputTokens)
             {
                 worstCase += CostCalculator.WorstCase(estimate.Prompt.UpperBound, outputTokens, BatchPrice.Of(price).Price, estimate.WritesCache);
             }
 
+            if (IsMessageBatch && line != _lines[0])
+            {
+                output.Write(","u8);
+            }
+
             writer.Reset();
             writer.WriteStartObject();
             writer.WriteString("custom_id"u8, line.CustomId);
-            writer.WriteString("method"u8, "POST"u8);
-            writer.WriteString("url"u8, line.Url);
-            writer.WritePropertyName("body"u8);
+            if (!IsMessageBatch)
+            {
+                writer.WriteString("method"u8, "POST"u8);
+                writer.WriteString("url"u8, line.Url);
+            }
+
+            writer.WritePropertyName(IsMessageBatch ? "params"u8 : "body"u8);
             writer.WriteRawValue(body.WrittenSpan, skipInputValidation: true);
             writer.WriteEndObject();
             writer.Flush();
-            output.Write("\n"u8);
+            if (!IsMessageBatch)
+            {
+                output.Write("\n"u8);
+            }
+        }
+
+        if (IsMessageBatch)
+        {
+            output.Write("]}"u8);
         }
 
         return (output.WrittenSpan.ToArray(), new BatchBound(_lines.Count, worstCase, unbounded), null);
     }
 
-    public void Dispose() => DisposeAll(_lines);
+    public void Dispose()
+    {
+        DisposeAll(_lines);
+        _shared?.Dispose();
+    }
 
     private static void DisposeAll(List<Line> lines)
     {
         foreach (var line in lines)
         {
-            line.Document.Dispose();
+            line.Document?.Dispose();
         }
     }
 
@@ -249,10 +372,15 @@ public sealed class BatchInput : IDisposable
 
     private static string Short(string text) => text.Length <= 60 ? text : text[..60] + "…";
 
-    private sealed class Line(int number, JsonDocument document)
+    private sealed class Line(int number, JsonDocument? document)
     {
         public int Number { get; } = number;
-        public JsonDocument Document { get; } = document;
+
+        /// <summary>How errors name it: "Line 3" in a batch file, "requests[2]" in a message batch.</summary>
+        public string Label { get; init; } = $"Line {number}";
+
+        /// <summary>The line's own document (a batch file's line); null when it lives in the batch's one body.</summary>
+        public JsonDocument? Document { get; } = document;
         public string CustomId { get; set; } = string.Empty;
         public string Url { get; set; } = string.Empty;
         public string Model { get; set; } = string.Empty;

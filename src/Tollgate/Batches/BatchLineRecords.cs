@@ -9,21 +9,28 @@ using Tollgate.Providers.OpenAiCompatible;
 namespace Tollgate.Batches;
 
 /// <summary>
-/// Turns a finished batch's output and error files into ledger records, one per line: usage read from the line's
-/// response body as from a realtime answer, priced at batch rates (<see cref="BatchPrice"/>) of the day the batch was
+/// Turns a finished batch's results into ledger records, one per line — OpenAI's output and error files, Anthropic's
+/// results — usage read from the line's answer as from a realtime one, priced at batch rates (<see cref="BatchPrice"/>) of the day the batch was
 /// created, with what the same usage costs at realtime rates beside it. A line the provider did not run (expired,
 /// cancelled) or answered with an error is recorded with its status at $0: providers bill neither.
 /// </summary>
 public sealed class BatchLineRecords(TrackedBatch batch, Deployment? deployment, DateTimeOffset endedAt)
 {
-    private readonly GatewayEndpoint _endpoint = BatchInput.Endpoints.TryGetValue(batch.Url, out var e) ? e : GatewayEndpoint.ChatCompletions;
+    private readonly GatewayEndpoint _endpoint = EndpointOf(batch.Url);
 
-    /// <summary>The record endpoint of a batch's lines: <c>batch.</c> and the realtime name (<c>batch.chat.completions</c>…).</summary>
-    public static string EndpointName(string url) =>
-        "batch." + UsageSettler.EndpointName(BatchInput.Endpoints.TryGetValue(url, out var endpoint) ? endpoint : GatewayEndpoint.ChatCompletions);
+    /// <summary>The record endpoint of a batch's lines: <c>batch.</c> and the realtime name (<c>batch.chat.completions</c>, <c>batch.messages</c>…).</summary>
+    public static string EndpointName(string url) => "batch." + UsageSettler.EndpointName(EndpointOf(url));
 
-    /// <summary>The records of every line of one file (output or error); lines that are not JSON objects with a custom_id are skipped.</summary>
-    public IEnumerable<UsageRecord> Read(ReadOnlyMemory<byte> file)
+    private static GatewayEndpoint EndpointOf(string url) =>
+        url == "/v1/messages" ? GatewayEndpoint.Messages : BatchInput.Endpoints.TryGetValue(url, out var endpoint) ? endpoint : GatewayEndpoint.ChatCompletions;
+
+    /// <summary>The records of every line of an OpenAI output or error file; lines that are not JSON objects with a custom_id are skipped.</summary>
+    public IEnumerable<UsageRecord> ReadOpenAi(ReadOnlyMemory<byte> file) => Lines(file, OpenAiRecordOf);
+
+    /// <summary>The records of every line of an Anthropic message batch's results; lines that are not JSON objects with a custom_id are skipped.</summary>
+    public IEnumerable<UsageRecord> ReadAnthropic(ReadOnlyMemory<byte> results) => Lines(results, AnthropicRecordOf);
+
+    private static IEnumerable<UsageRecord> Lines(ReadOnlyMemory<byte> file, Func<JsonElement, string, UsageRecord?> recordOf)
     {
         var rest = file;
         while (!rest.IsEmpty)
@@ -31,68 +38,97 @@ public sealed class BatchLineRecords(TrackedBatch batch, Deployment? deployment,
             var end = rest.Span.IndexOf((byte)'\n');
             var line = end < 0 ? rest : rest[..end];
             rest = end < 0 ? ReadOnlyMemory<byte>.Empty : rest[(end + 1)..];
-            if (RecordOf(line) is { } record)
+            if (line.Span.Trim(" \t\r"u8).IsEmpty)
             {
-                yield return record;
+                continue;
+            }
+
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(line);
+            }
+            catch (JsonException)
+            {
+                continue;
+            }
+
+            using (document)
+            {
+                var root = document.RootElement;
+                if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("custom_id", out var customId) && customId.ValueKind == JsonValueKind.String
+                    && recordOf(root, customId.GetString()!) is { } record)
+                {
+                    yield return record;
+                }
             }
         }
     }
 
-    private UsageRecord? RecordOf(ReadOnlyMemory<byte> line)
+    /// <summary>An OpenAI line: <c>response.status_code</c> and <c>response.body</c>, or an <c>error</c> (<c>batch_expired</c>…).</summary>
+    private UsageRecord? OpenAiRecordOf(JsonElement root, string customId)
     {
-        if (line.Span.Trim(" \t\r"u8).IsEmpty)
+        var response = root.TryGetProperty("response", out var r) && r.ValueKind == JsonValueKind.Object ? r : default;
+        var error = root.TryGetProperty("error", out var er) && er.ValueKind == JsonValueKind.Object ? er : default;
+        var httpStatus = response.ValueKind == JsonValueKind.Object && response.TryGetProperty("status_code", out var code) && code.ValueKind == JsonValueKind.Number && code.TryGetInt32(out var c) ? c : 0;
+        var body = response.ValueKind == JsonValueKind.Object && response.TryGetProperty("body", out var b) && b.ValueKind == JsonValueKind.Object ? b : default;
+        var answered = httpStatus is >= 200 and < 300 && body.ValueKind == JsonValueKind.Object;
+        return Record(customId, answered ? UsageOf(body) : null, httpStatus, answered ? RecordStatus.Ok : StatusOf(error), answered ? null : ErrorOf(error, body));
+    }
+
+    /// <summary>An Anthropic line: <c>result.type</c> succeeded (with its message), errored, canceled or expired.</summary>
+    private UsageRecord? AnthropicRecordOf(JsonElement root, string customId)
+    {
+        if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object
+            || !result.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
         {
             return null;
         }
 
-        JsonDocument document;
-        try
+        switch (type.GetString())
         {
-            document = JsonDocument.Parse(line);
+            case "succeeded" when result.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object
+                && message.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object:
+                return Record(customId, Providers.Anthropic.AnthropicUsageMapper.Map(usage), 200, RecordStatus.Ok, null);
+            case "canceled":
+                return Record(customId, null, 0, RecordStatus.Cancelled, "the batch was cancelled before this request ran");
+            case "expired":
+                return Record(customId, null, 0, RecordStatus.Expired, "the batch expired before this request ran");
+            default:
+                var error = result.TryGetProperty("error", out var outer) && outer.ValueKind == JsonValueKind.Object
+                    ? outer.TryGetProperty("error", out var inner) && inner.ValueKind == JsonValueKind.Object ? inner : outer
+                    : default;
+                return Record(customId, null, 0, RecordStatus.UpstreamError, ErrorOf(error, default));
         }
-        catch (JsonException)
-        {
-            return null;
-        }
+    }
 
-        using (document)
+    /// <summary>One line's record; <paramref name="usage"/> is null for a line the provider did not answer (not billed).</summary>
+    private UsageRecord Record(string customId, Usage? usage, int httpStatus, string status, string? error)
+    {
+        var answered = usage is not null;
+        var (cost, realtime, source, savings) = Price(usage ?? Usage.None, answered);
+        return new UsageRecord
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("custom_id", out var customId) || customId.ValueKind != JsonValueKind.String)
-            {
-                return null;
-            }
-
-            var response = root.TryGetProperty("response", out var r) && r.ValueKind == JsonValueKind.Object ? r : default;
-            var error = root.TryGetProperty("error", out var er) && er.ValueKind == JsonValueKind.Object ? er : default;
-            var httpStatus = response.ValueKind == JsonValueKind.Object && response.TryGetProperty("status_code", out var code) && code.ValueKind == JsonValueKind.Number && code.TryGetInt32(out var c) ? c : 0;
-            var body = response.ValueKind == JsonValueKind.Object && response.TryGetProperty("body", out var b) && b.ValueKind == JsonValueKind.Object ? b : default;
-            var answered = httpStatus is >= 200 and < 300 && body.ValueKind == JsonValueKind.Object;
-            var usage = answered ? UsageOf(body) : Usage.None;
-            var (cost, realtime, source, savings) = Price(usage, answered);
-            return new UsageRecord
-            {
-                Id = batch.Id + "/" + customId.GetString(),
-                Timestamp = endedAt,
-                LatencyMs = 0,
-                Attribution = batch.Attribution,
-                Endpoint = EndpointName(batch.Url),
-                Alias = batch.Alias,
-                Deployment = batch.Deployment,
-                Provider = batch.Provider,
-                UpstreamModel = batch.Model,
-                Stream = false,
-                Status = answered ? RecordStatus.Ok : StatusOf(error),
-                HttpStatus = httpStatus,
-                Usage = usage,
-                Cost = cost,
-                PriceSource = source,
-                CacheSavingsUsd = savings,
-                BatchId = batch.Id,
-                RealtimeCostUsd = realtime,
-                Error = answered ? null : ErrorOf(error, body),
-            };
-        }
+            Id = batch.Id + "/" + customId,
+            Timestamp = endedAt,
+            LatencyMs = 0,
+            Attribution = batch.Attribution,
+            Endpoint = EndpointName(batch.Url),
+            Alias = batch.Alias,
+            Deployment = batch.Deployment,
+            Provider = batch.Provider,
+            UpstreamModel = batch.Model,
+            Stream = false,
+            Status = status,
+            HttpStatus = httpStatus,
+            Usage = usage ?? Usage.None,
+            Cost = cost,
+            PriceSource = source,
+            CacheSavingsUsd = savings,
+            BatchId = batch.Id,
+            RealtimeCostUsd = realtime,
+            Error = error,
+        };
     }
 
     private Usage UsageOf(JsonElement body)

@@ -25,6 +25,9 @@ public sealed record BatchFile(string Id, string Deployment, string Caller, Date
 public sealed record TrackedBatch
 {
     public required string Id { get; init; }
+
+    /// <summary>Whose batch API it runs on: <see cref="OpenAiBatchApi.ApiName"/> or <see cref="AnthropicBatchApi.ApiName"/>.</summary>
+    public required string Api { get; init; }
     public required string Deployment { get; init; }
     public required string Alias { get; init; }
     public required string Provider { get; init; }
@@ -38,7 +41,7 @@ public sealed record TrackedBatch
     /// <summary>The worst case held on the creator's budgets until the batch ends.</summary>
     public required decimal ReservedUsd { get; init; }
 
-    /// <summary>The provider's status as last seen: validating, in_progress, finalizing, completed, failed, expired, cancelling, cancelled.</summary>
+    /// <summary>The provider's status as last seen (OpenAI's <c>status</c>, Anthropic's <c>processing_status</c>).</summary>
     public required string Status { get; init; }
 
     /// <summary>The provider's batch object as last seen (what <c>GET /v1/batches</c> lists).</summary>
@@ -50,7 +53,4 @@ public sealed record TrackedBatch
 
     /// <summary>True once its lines are in the ledger and its reservation released.</summary>
     public bool Settled { get; init; }
-
-    /// <summary>The statuses after which a batch changes no more.</summary>
-    public static bool IsFinal(string status) => status is "completed" or "failed" or "expired" or "cancelled";
 }

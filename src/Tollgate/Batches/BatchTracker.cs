@@ -5,20 +5,20 @@ using Tollgate.Configuration;
 using Tollgate.Gateway.Pipeline;
 using Tollgate.Ledger;
 using Tollgate.Policy.Budgets;
-using Tollgate.Providers.OpenAiCompatible;
 
 namespace Tollgate.Batches;
 
 /// <summary>
 /// Follows every batch created through the gateway until it ends: keeps its budget hold (taken again after a restart),
 /// learns its status from the client's own reads and from polling (<see cref="BatchPoller"/>, backing off while it
-/// runs), and when it ends writes one ledger record per output and error line (<see cref="BatchLineRecords"/>) and
-/// settles the hold to what the lines cost. Settling happens once, whoever sees the end first.
+/// runs), and when it ends writes one ledger record per result line (<see cref="BatchLineRecords"/>) and settles the
+/// hold to what the lines cost. Settling happens once, whoever sees the end first.
 /// </summary>
 public sealed partial class BatchTracker(
     SqliteBatchStore store, BudgetGuard budgets, DeploymentRouter deployments, LedgerQueue ledger, Analytics.Metrics.GatewayMetrics metrics,
-    BatchSettings settings, TimeProvider time, ILogger<BatchTracker> logger)
+    IEnumerable<IBatchApi> apis, BatchSettings settings, TimeProvider time, ILogger<BatchTracker> logger)
 {
+    private readonly Dictionary<string, IBatchApi> _apis = apis.ToDictionary(a => a.Name, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, BudgetReservation> _holds = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -40,8 +40,20 @@ public sealed partial class BatchTracker(
         {
             _holds[batch.Id] = hold;
         }
+    }
 
-        await RememberFilesAsync(batch, batch.Object, cancellationToken);
+    /// <summary>The status of a batch object of <paramref name="api"/>, or null when it is not one.</summary>
+    public string? StatusOf(string api, ReadOnlyMemory<byte> batchObject)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(batchObject);
+            return _apis[api].StatusOf(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -51,25 +63,18 @@ public sealed partial class BatchTracker(
     public async Task<TrackedBatch> ObserveAsync(TrackedBatch batch, ReadOnlyMemory<byte> batchObject, bool polled, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (StatusOf(batchObject) is not { } status)
+        if (StatusOf(batch.Api, batchObject) is not { } status)
         {
             // Not a batch object: nothing learnt; a poll asks again later.
             if (polled)
             {
-                await store.SaveBatchAsync(batch with { NextPollAt = time.GetUtcNow() + batch.PollDelay, PollDelay = Next(batch.PollDelay) }, cancellationToken);
+                await store.SaveBatchAsync(Later(batch), cancellationToken);
             }
 
             return batch;
         }
 
-        var delay = polled ? Next(batch.PollDelay) : batch.PollDelay;
-        var seen = batch with
-        {
-            Status = status,
-            Object = System.Text.Encoding.UTF8.GetString(batchObject.Span),
-            NextPollAt = polled ? time.GetUtcNow() + batch.PollDelay : batch.NextPollAt,
-            PollDelay = delay,
-        };
+        var seen = (polled ? Later(batch) : batch) with { Status = status, Object = System.Text.Encoding.UTF8.GetString(batchObject.Span) };
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -79,8 +84,8 @@ public sealed partial class BatchTracker(
             }
 
             await store.SaveBatchAsync(seen, cancellationToken);
-            await RememberFilesAsync(seen, seen.Object, cancellationToken);
-            return TrackedBatch.IsFinal(status) ? await SettleAsync(seen, cancellationToken) : seen;
+            await RememberFilesAsync(seen, cancellationToken);
+            return _apis[seen.Api].IsFinal(status) ? await SettleAsync(seen, cancellationToken) : seen;
         }
         finally
         {
@@ -106,54 +111,45 @@ public sealed partial class BatchTracker(
     private async Task PollAsync(TrackedBatch batch, CancellationToken cancellationToken)
     {
         var deployment = DeploymentOf(batch);
-        if (deployment?.Adapter is not OpenAiCompatibleAdapter adapter)
+        var reading = deployment is null ? null : _apis[batch.Api].ReadAsync(deployment, batch.Id, cancellationToken);
+        if (reading is null)
         {
             // The deployment left the configuration: the batch cannot be followed; its hold is released, unspent.
             LogDeploymentGone(logger, batch.Id, batch.Deployment);
-            await SettleUnreadableAsync(batch, cancellationToken);
+            await SettledAsync(batch, 0, cancellationToken);
             return;
         }
 
-        var result = await adapter.RelayAccountCallAsync(deployment.Config, HttpMethod.Get, "batches/" + Uri.EscapeDataString(batch.Id), string.Empty, null, cancellationToken);
+        var result = await reading;
         if (result.Failure is not null || !result.Value!.IsSuccess)
         {
             LogPollFailed(logger, batch.Id, result.Failure?.Message ?? $"HTTP {result.Value!.StatusCode}");
-            await store.SaveBatchAsync(batch with { NextPollAt = time.GetUtcNow() + batch.PollDelay, PollDelay = Next(batch.PollDelay) }, cancellationToken);
+            await store.SaveBatchAsync(Later(batch), cancellationToken);
             return;
         }
 
         await ObserveAsync(batch, result.Value.Body, polled: true, cancellationToken);
     }
 
-    /// <summary>Records the lines of an ended batch and settles its hold; on a failure to read its files, it is tried again at the next poll.</summary>
+    /// <summary>Records the lines of an ended batch and settles its hold; when its results cannot be read, they are tried again at the next poll.</summary>
     private async Task<TrackedBatch> SettleAsync(TrackedBatch batch, CancellationToken cancellationToken)
     {
-        var deployment = DeploymentOf(batch);
-        if (deployment?.Adapter is not OpenAiCompatibleAdapter adapter)
+        if (DeploymentOf(batch) is not { } deployment)
         {
-            return await SettleUnreadableAsync(batch, cancellationToken);
+            LogDeploymentGone(logger, batch.Id, batch.Deployment);
+            return await SettledAsync(batch, 0, cancellationToken);
         }
 
+        var api = _apis[batch.Api];
         using var document = JsonDocument.Parse(batch.Object);
-        var lines = new BatchLineRecords(batch, deployment, EndedAt(document.RootElement));
-        var records = new List<UsageRecord>();
-        foreach (var field in new[] { "output_file_id", "error_file_id" })
+        var lines = new BatchLineRecords(batch, deployment, api.EndedAt(document.RootElement) ?? time.GetUtcNow());
+        var (records, failure) = await api.ResultsAsync(deployment, batch, document.RootElement, lines, cancellationToken);
+        if (records is null)
         {
-            if (!document.RootElement.TryGetProperty(field, out var id) || id.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(id.GetString()))
-            {
-                continue;
-            }
-
-            var file = await adapter.RelayAccountCallAsync(deployment.Config, HttpMethod.Get, "files/" + Uri.EscapeDataString(id.GetString()!) + "/content", string.Empty, null, cancellationToken);
-            if (file.Failure is not null || !file.Value!.IsSuccess)
-            {
-                LogOutputUnread(logger, batch.Id, id.GetString()!, file.Failure?.Message ?? $"HTTP {file.Value!.StatusCode}");
-                var retry = batch with { NextPollAt = time.GetUtcNow() + batch.PollDelay, PollDelay = Next(batch.PollDelay) };
-                await store.SaveBatchAsync(retry, cancellationToken);
-                return retry;
-            }
-
-            records.AddRange(lines.Read(file.Value.Body));
+            LogResultsUnread(logger, batch.Id, failure!);
+            var retry = Later(batch);
+            await store.SaveBatchAsync(retry, cancellationToken);
+            return retry;
         }
 
         foreach (var record in records)
@@ -162,82 +158,49 @@ public sealed partial class BatchTracker(
             await ledger.EnqueueAsync(record);
         }
 
-        Release(batch, records.Sum(r => r.Cost.Total ?? 0));
-        var settled = batch with { Settled = true };
-        await store.SaveBatchAsync(settled, cancellationToken);
-        return settled;
+        return await SettledAsync(batch, records.Sum(r => r.Cost.Total ?? 0), cancellationToken);
     }
 
-    private async Task<TrackedBatch> SettleUnreadableAsync(TrackedBatch batch, CancellationToken cancellationToken)
-    {
-        Release(batch, 0);
-        var settled = batch with { Settled = true };
-        await store.SaveBatchAsync(settled, cancellationToken);
-        return settled;
-    }
-
-    private void Release(TrackedBatch batch, decimal spentUsd)
+    /// <summary>The batch's hold is settled to <paramref name="spentUsd"/> and it is followed no more.</summary>
+    private async Task<TrackedBatch> SettledAsync(TrackedBatch batch, decimal spentUsd, CancellationToken cancellationToken)
     {
         if (_holds.TryRemove(batch.Id, out var hold))
         {
             budgets.Settle(hold, spentUsd);
         }
+
+        var settled = batch with { Settled = true };
+        await store.SaveBatchAsync(settled, cancellationToken);
+        return settled;
     }
 
-    /// <summary>The batch's output and error files become readable (through <c>/v1/files</c>) by the batch's creator.</summary>
-    private async Task RememberFilesAsync(TrackedBatch batch, string batchObject, CancellationToken cancellationToken)
+    /// <summary>The batch's output files become readable (through <c>/v1/files</c>) by the batch's creator.</summary>
+    private async Task RememberFilesAsync(TrackedBatch batch, CancellationToken cancellationToken)
     {
-        using var document = JsonDocument.Parse(batchObject);
-        foreach (var field in new[] { "output_file_id", "error_file_id" })
+        using var document = JsonDocument.Parse(batch.Object);
+        foreach (var id in _apis[batch.Api].OutputFiles(document.RootElement))
         {
-            if (document.RootElement.TryGetProperty(field, out var id) && id.ValueKind == JsonValueKind.String && !string.IsNullOrEmpty(id.GetString())
-                && await store.FindFileAsync(id.GetString()!, cancellationToken) is null)
+            if (await store.FindFileAsync(id, cancellationToken) is null)
             {
-                await store.SaveFileAsync(new BatchFile(id.GetString()!, batch.Deployment, batch.Caller, time.GetUtcNow()), cancellationToken);
+                await store.SaveFileAsync(new BatchFile(id, batch.Deployment, batch.Caller, time.GetUtcNow()), cancellationToken);
             }
         }
     }
+
+    /// <summary>The batch with its next poll one wait away, and the wait after it doubled (up to the most).</summary>
+    private TrackedBatch Later(TrackedBatch batch) => batch with
+    {
+        NextPollAt = time.GetUtcNow() + batch.PollDelay,
+        PollDelay = TimeSpan.FromTicks(Math.Min(batch.PollDelay.Ticks * 2, settings.MaxPollInterval.Ticks)),
+    };
 
     private Deployment? DeploymentOf(TrackedBatch batch) => deployments.All.FirstOrDefault(d => d.Name == batch.Deployment);
-
-    private TimeSpan Next(TimeSpan delay) => TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, settings.MaxPollInterval.Ticks));
-
-    /// <summary>When the batch ended, by the provider's clock (its <c>*_at</c> time), else now.</summary>
-    private DateTimeOffset EndedAt(JsonElement batchObject)
-    {
-        foreach (var field in new[] { "completed_at", "expired_at", "cancelled_at", "failed_at" })
-        {
-            if (batchObject.TryGetProperty(field, out var at) && at.ValueKind == JsonValueKind.Number && at.TryGetInt64(out var seconds)
-                && seconds > 0 && seconds < 253_402_300_799)
-            {
-                return DateTimeOffset.FromUnixTimeSeconds(seconds);
-            }
-        }
-
-        return time.GetUtcNow();
-    }
-
-    /// <summary>The <c>status</c> of a batch object, or null when it has none.</summary>
-    public static string? StatusOf(ReadOnlyMemory<byte> batchObject)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(batchObject);
-            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.String
-                ? status.GetString()
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Batch {BatchId} could not be polled: {Reason}; trying again later")]
     private static partial void LogPollFailed(ILogger logger, string batchId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The output file {FileId} of batch {BatchId} could not be read: {Reason}; trying again later")]
-    private static partial void LogOutputUnread(ILogger logger, string batchId, string fileId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The results of batch {BatchId} could not be read: {Reason}; trying again later")]
+    private static partial void LogResultsUnread(ILogger logger, string batchId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Batch {BatchId} ran on deployment {Deployment}, which is no longer configured: its lines cannot be read or recorded, and its budget hold is released")]
     private static partial void LogDeploymentGone(ILogger logger, string batchId, string deployment);

@@ -22,7 +22,7 @@ public sealed class SqliteBatchStore(string databasePath)
                 id TEXT PRIMARY KEY, deployment TEXT NOT NULL, caller TEXT NOT NULL, created_ms INTEGER NOT NULL,
                 alias TEXT, url TEXT, requests INTEGER, worst_case_usd TEXT, unbounded TEXT);
             CREATE TABLE IF NOT EXISTS batches (
-                id TEXT PRIMARY KEY, deployment TEXT NOT NULL, alias TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
+                id TEXT PRIMARY KEY, api TEXT NOT NULL, deployment TEXT NOT NULL, alias TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
                 caller TEXT NOT NULL, attribution TEXT NOT NULL, url TEXT NOT NULL, reserved_usd TEXT NOT NULL,
                 status TEXT NOT NULL, object TEXT NOT NULL, created_ms INTEGER NOT NULL, next_poll_ms INTEGER NOT NULL,
                 poll_delay_ms INTEGER NOT NULL, settled INTEGER NOT NULL DEFAULT 0);
@@ -87,10 +87,11 @@ public sealed class SqliteBatchStore(string databasePath)
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT OR REPLACE INTO batches (id, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled)
-            VALUES ($id, $deployment, $alias, $provider, $model, $caller, $attribution, $url, $reserved, $status, $object, $created, $next, $delay, $settled)
+            INSERT OR REPLACE INTO batches (id, api, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled)
+            VALUES ($id, $api, $deployment, $alias, $provider, $model, $caller, $attribution, $url, $reserved, $status, $object, $created, $next, $delay, $settled)
             """;
         command.Parameters.AddWithValue("$id", batch.Id);
+        command.Parameters.AddWithValue("$api", batch.Api);
         command.Parameters.AddWithValue("$deployment", batch.Deployment);
         command.Parameters.AddWithValue("$alias", batch.Alias);
         command.Parameters.AddWithValue("$provider", batch.Provider);
@@ -118,20 +119,20 @@ public sealed class SqliteBatchStore(string databasePath)
     public Task<IReadOnlyList<TrackedBatch>> OpenBatchesAsync(CancellationToken cancellationToken) =>
         QueryAsync("WHERE settled = 0 ORDER BY next_poll_ms", [], cancellationToken);
 
-    /// <summary>A caller's batches (every batch for null), newest first, after the batch <paramref name="after"/> when given.</summary>
-    public Task<IReadOnlyList<TrackedBatch>> ListAsync(string? caller, string? after, int limit, CancellationToken cancellationToken)
+    /// <summary>A caller's batches of one API (every caller's for null), newest first, after the batch <paramref name="after"/> when given.</summary>
+    public Task<IReadOnlyList<TrackedBatch>> ListAsync(string api, string? caller, string? after, int limit, CancellationToken cancellationToken)
     {
-        var where = "WHERE ($caller IS NULL OR caller = $caller)"
+        var where = "WHERE api = $api AND ($caller IS NULL OR caller = $caller)"
             + " AND ($after IS NULL OR (created_ms, id) < (SELECT created_ms, id FROM batches WHERE id = $after))"
             + " ORDER BY created_ms DESC, id DESC LIMIT $limit";
-        return QueryAsync(where, [("$caller", caller), ("$after", after), ("$limit", limit)], cancellationToken);
+        return QueryAsync(where, [("$api", api), ("$caller", caller), ("$after", after), ("$limit", limit)], cancellationToken);
     }
 
     private async Task<IReadOnlyList<TrackedBatch>> QueryAsync(string where, (string Name, object? Value)[] parameters, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled FROM batches " + where;
+        command.CommandText = "SELECT id, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled, api FROM batches " + where;
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
@@ -158,6 +159,7 @@ public sealed class SqliteBatchStore(string databasePath)
                 NextPollAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(12)),
                 PollDelay = TimeSpan.FromMilliseconds(reader.GetInt64(13)),
                 Settled = reader.GetInt64(14) != 0,
+                Api = reader.GetString(15),
             });
         }
 

@@ -100,6 +100,8 @@ public static class GatewayHost
         services.AddSingleton<Responses.ResponseOwnership>();
         services.AddSingleton(config.Batches);
         services.AddSingleton(new Batches.SqliteBatchStore(config.Storage.SqlitePath));
+        services.AddSingleton<Batches.IBatchApi, Batches.OpenAiBatchApi>();
+        services.AddSingleton<Batches.IBatchApi, Batches.AnthropicBatchApi>();
         services.AddSingleton<Batches.BatchTracker>();
         services.AddSingleton(config.Idempotency);
         services.AddSingleton<Idempotency.IdempotencyGate>();

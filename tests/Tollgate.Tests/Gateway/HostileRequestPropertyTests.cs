@@ -140,14 +140,14 @@ public sealed class HostileRequestPropertyTests(ITestOutputHelper output) : IAsy
             """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"still there?"}]}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, normal.StatusCode);
         // Batches are not polled during the run (the first poll is a day away), so every call to the fake's files and batches is a client's.
-        var reachedProviders = _openAi.Received.Count + _openAi.Batches.Calls.Count + _anthropic.Received.Count + _gemini.Received.Count;
+        var reachedProviders = _openAi.Received.Count + _openAi.Batches.Calls.Count + _anthropic.Received.Count + _anthropic.Batches.Calls.Count + _gemini.Received.Count;
         var records = await _gateway.RecordsAsync(reachedProviders);
         // With the response cache on, a whole hit is recorded without a provider call ($0); a partly kept embeddings call did reach one.
         bool Served(UsageRecord r) => r.ResponseCacheHit is ResponseCacheHit.Exact or ResponseCacheHit.Semantic;
         var providerRecords = records.Where(r => r.Provider != "mock" && !Served(r)).ToList();
         Assert.All(records.Where(Served), r => Assert.Equal(0m, r.Cost.Total));
         output.WriteLine($"provider calls: openai {_openAi.Received.Count}, anthropic {_anthropic.Received.Count}, gemini {_gemini.Received.Count}; "
-            + $"files and batches {_openAi.Batches.Calls.Count}; records: {string.Join(", ", providerRecords.GroupBy(r => (r.Provider, r.Endpoint, r.Status)).Select(g => $"{g.Key} {g.Count()}"))}; "
+            + $"files and batches {_openAi.Batches.Calls.Count}, message batches {_anthropic.Batches.Calls.Count}; records: {string.Join(", ", providerRecords.GroupBy(r => (r.Provider, r.Endpoint, r.Status)).Select(g => $"{g.Key} {g.Count()}"))}; "
             + $"cache hits: {records.Count(r => r.ResponseCacheHit == ResponseCacheHit.Exact)}, semantic: {records.Count(r => r.ResponseCacheHit == ResponseCacheHit.Semantic)}, partial: {records.Count(r => r.ResponseCacheHit == ResponseCacheHit.Partial)}");
         Assert.Equal(reachedProviders, providerRecords.Count);
         Assert.Equal(providerRecords.Count, providerRecords.Select(r => r.Id).Distinct().Count());

@@ -49,6 +49,7 @@ internal static class HostileRequests
         ("POST", "/admin/keys", """{"name":"fuzz","models":["gpt-4o-mini"],"max_tokens":100,"default_max_tokens":50,"tags":{"team":"a"},"lock_tags":false,"expires_in_days":3,"rpm":100,"tpm":1000}"""),
         ("POST", "/admin/analytics/anomalies/check", "{}"),
         ("POST", "/v1/batches", """{"input_file_id":"file-000001","endpoint":"/v1/chat/completions","completion_window":"24h","metadata":{"feature":"nightly","user":"u1"}}"""),
+        ("POST", "/v1/messages/batches", """{"requests":[{"custom_id":"r-1","params":""" + Messages(stream: false) + """},{"custom_id":"r-2","params":{"model":"claude","max_tokens":16,"messages":[{"role":"user","content":"Xin chào"}]}}]}"""),
     ];
 
     /// <summary>A batch file's line, mutated like a body and sent as a multipart upload.</summary>
@@ -83,6 +84,11 @@ internal static class HostileRequests
         ("GET", "/v1/files/{x}", []),
         ("GET", "/v1/files/{x}/content", []),
         ("DELETE", "/v1/files/{x}", []),
+        ("GET", "/v1/messages/batches", ["limit", "after_id", "before_id"]),
+        ("GET", "/v1/messages/batches/{x}", []),
+        ("GET", "/v1/messages/batches/{x}/results", []),
+        ("POST", "/v1/messages/batches/{x}/cancel", []),
+        ("DELETE", "/v1/messages/batches/{x}", []),
         ("GET", "/v1/models", []),
         ("GET", "/models", []),
         ("GET", "/metrics", []),
@@ -98,7 +104,7 @@ internal static class HostileRequests
         "tools", "functions", "tool_choice", "response_format", "prediction", "input", "system", "temperature", "top_p", "stop", "seed",
         "thinking", "dimensions", "encoding_format", "logprobs", "top_logprobs", "reasoning_effort", "modalities", "audio",
         "prompt", "suffix", "echo", "instructions", "max_output_tokens", "previous_response_id", "store", "reasoning", "text",
-        "custom_id", "method", "url", "body", "input_file_id", "endpoint", "completion_window",
+        "custom_id", "method", "url", "body", "input_file_id", "endpoint", "completion_window", "requests", "params",
     ];
 
     /// <summary>Hostile JSON values, as raw JSON text (so that the body can hold what a JSON library would not write).</summary>

@@ -102,42 +102,67 @@ public static class BatchEndpoints
             return;
         }
 
-        var budgets = services.GetRequiredService<BudgetGuard>();
-        BudgetReservation? hold = null;
-        if (budgets.Any)
+        var (admitted, hold) = await AdmitAsync(call, context, file.Bound);
+        if (!admitted)
         {
-            var (reservation, budgetError, remaining) = budgets.Admit(call.Attribution, file.Bound.WorstCaseUsd, file.Bound.Unbounded);
-            if (budgetError is not null)
-            {
-                await call.FailAsync(budgetError);
-                return;
-            }
-
-            hold = reservation;
-            if (remaining is { } left)
-            {
-                context.Response.Headers[ProxyRequestHandler.BudgetRemainingHeader] = Math.Max(0, left).ToString(CultureInfo.InvariantCulture);
-            }
+            return;
         }
 
         using var content = new ReadOnlyMemoryContent(JsonMarshalRaw(body));
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         var result = await adapter.RelayAccountCallAsync(deployment.Config, HttpMethod.Post, "batches", string.Empty, content, context.RequestAborted);
-        var settings = services.GetRequiredService<BatchSettings>();
-        if (result.Value is { IsSuccess: true } reply && BatchFileEndpoints.ResponseIdOf(reply.Body) is { } batchId && BatchTracker.StatusOf(reply.Body) is { } status)
+        await TrackOrReleaseAsync(services, call, OpenAiBatchApi.ApiName, deployment, file.Alias!, file.Url!, file.Bound, hold, result);
+        await call.FinishAsync(deployment, "batches.create", result);
+    }
+
+    /// <summary>
+    /// Holds a batch's worst case on the caller's budgets; false when a budget refuses it (the error has been written).
+    /// The hold is null when no budget applies.
+    /// </summary>
+    internal static async Task<(bool Admitted, BudgetReservation? Hold)> AdmitAsync(UnbilledCall call, HttpContext context, BatchBound bound)
+    {
+        var budgets = context.RequestServices.GetRequiredService<BudgetGuard>();
+        if (!budgets.Any)
         {
+            return (true, null);
+        }
+
+        var (reservation, budgetError, remaining) = budgets.Admit(call.Attribution, bound.WorstCaseUsd, bound.Unbounded);
+        if (budgetError is not null)
+        {
+            await call.FailAsync(budgetError);
+            return (false, null);
+        }
+
+        if (remaining is { } left)
+        {
+            context.Response.Headers[ProxyRequestHandler.BudgetRemainingHeader] = Math.Max(0, left).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return (true, reservation);
+    }
+
+    /// <summary>Follows the batch the provider created (its hold kept until it ends), or releases the hold when none was made.</summary>
+    internal static async Task TrackOrReleaseAsync(IServiceProvider services, UnbilledCall call, string api, Deployment deployment, string alias, string url,
+        BatchBound bound, BudgetReservation? hold, Providers.ProviderResult<Providers.UpstreamReply> result)
+    {
+        var tracker = services.GetRequiredService<BatchTracker>();
+        if (result.Value is { IsSuccess: true } reply && BatchFileEndpoints.ResponseIdOf(reply.Body) is { } batchId && tracker.StatusOf(api, reply.Body) is { } status)
+        {
+            var settings = services.GetRequiredService<BatchSettings>();
             var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
-            await services.GetRequiredService<BatchTracker>().TrackAsync(new TrackedBatch
+            await tracker.TrackAsync(new TrackedBatch
             {
                 Id = batchId,
+                Api = api,
                 Deployment = deployment.Name,
-                Alias = file.Alias!,
+                Alias = alias,
                 Provider = deployment.Config.Provider,
                 Model = deployment.Config.Model,
                 Caller = call.Owner,
                 Attribution = call.Attribution,
-                Url = file.Url!,
-                ReservedUsd = hold?.AmountUsd ?? file.Bound.WorstCaseUsd,
+                Url = url,
+                ReservedUsd = hold?.AmountUsd ?? bound.WorstCaseUsd,
                 Status = status,
                 Object = System.Text.Encoding.UTF8.GetString(reply.Body.Span),
                 CreatedAt = now,
@@ -148,10 +173,8 @@ public static class BatchEndpoints
         else
         {
             // No batch was made: nothing will be spent.
-            budgets.Settle(hold, 0);
+            services.GetRequiredService<BudgetGuard>().Settle(hold, 0);
         }
-
-        await call.FinishAsync(deployment, "batches.create", result);
     }
 
     private static async Task RelayAsync(HttpContext context, string id, HttpMethod method, string suffix, string endpoint)
@@ -214,7 +237,7 @@ public static class BatchEndpoints
             return;
         }
 
-        var batches = await context.RequestServices.GetRequiredService<SqliteBatchStore>().ListAsync(call.Caller.IsMaster ? null : call.Owner, after, limit + 1, context.RequestAborted);
+        var batches = await context.RequestServices.GetRequiredService<SqliteBatchStore>().ListAsync(OpenAiBatchApi.ApiName, call.Caller.IsMaster ? null : call.Owner, after, limit + 1, context.RequestAborted);
         var shown = batches.Take(limit).ToList();
         context.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(context.Response.Body);

@@ -68,7 +68,8 @@ public static class BatchFileEndpoints
 
         using (input)
         {
-            var (deployment, deploymentError) = DeploymentFor(services, call.Caller, input);
+            var (deployment, deploymentError) = DeploymentFor(services, call.Caller, input,
+                d => d.Adapter is OpenAiCompatibleAdapter && d.Adapter.Supports(input.Endpoint), "batches run on OpenAI-compatible deployments");
             if (deployment is null)
             {
                 await call.FailAsync(deploymentError!);
@@ -154,8 +155,9 @@ public static class BatchFileEndpoints
         return (bytes, name, null);
     }
 
-    /// <summary>The deployment a batch of <paramref name="input"/> runs on: the alias's first one that can run batches of its endpoint.</summary>
-    private static (Deployment? Deployment, GatewayError? Error) DeploymentFor(IServiceProvider services, CallerIdentity caller, BatchInput input)
+    /// <summary>The deployment a batch of <paramref name="input"/> runs on: the alias's first one that <paramref name="canRun"/> it.</summary>
+    internal static (Deployment? Deployment, GatewayError? Error) DeploymentFor(
+        IServiceProvider services, CallerIdentity caller, BatchInput input, Func<Deployment, bool> canRun, string whereBatchesRun)
     {
         if (caller.Key is { } key && !key.Allows(input.Model))
         {
@@ -174,10 +176,10 @@ public static class BatchFileEndpoints
             return (null, GatewayError.ModelNotFound(input.Model));
         }
 
-        return deployments.FirstOrDefault(d => d.Adapter is OpenAiCompatibleAdapter && d.Adapter.Supports(input.Endpoint)) is { } deployment
+        return deployments.FirstOrDefault(canRun) is { } deployment
             ? (deployment, null)
             : (null, GatewayError.InvalidRequest(
-                $"The model '{input.Model}' is served by {deployments[0].Config.Provider}, whose Batch API this gateway does not call; batches run on OpenAI-compatible deployments.",
+                $"The model '{input.Model}' is served by {deployments[0].Config.Provider}, whose batches cannot be run here: {whereBatchesRun}.",
                 "unsupported_endpoint", "model"));
     }
 

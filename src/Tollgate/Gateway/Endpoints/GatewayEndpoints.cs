@@ -40,6 +40,7 @@ public static class GatewayEndpoints
         KeptResponseEndpoints.Map(app);
         BatchFileEndpoints.Map(app);
         BatchEndpoints.Map(app);
+        MessageBatchEndpoints.Map(app);
 
         app.MapFallback((HttpContext context) => OpenAiErrorWriter.WriteAsync(context.Response, new GatewayError(
             StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url", $"Unrecognized request URL ({context.Request.Method} {context.Request.Path}).")));
@@ -90,6 +91,11 @@ public static class GatewayEndpoints
             if (!targetsOf.ContainsKey(alias) && router.All.Any(d => d.Config.Alias == alias && d.Adapter is Providers.OpenAiCompatible.OpenAiCompatibleAdapter))
             {
                 writer.WriteStringValue("/v1/batches");
+            }
+
+            if (!targetsOf.ContainsKey(alias) && router.All.Any(d => d.Config.Alias == alias && d.Adapter is Providers.Anthropic.AnthropicAdapter))
+            {
+                writer.WriteStringValue("/v1/messages/batches");
             }
 
             writer.WriteEndArray();

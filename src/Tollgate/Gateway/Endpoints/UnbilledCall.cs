@@ -19,9 +19,12 @@ public sealed class UnbilledCall
     private readonly TimeProvider _time;
     private readonly long _started;
 
-    private UnbilledCall(HttpContext context, CallerIdentity caller, Attribution attribution, string requestId, DateTimeOffset startedAt, long started, TimeProvider time)
+    private readonly GatewayEndpoint _errorShape;
+
+    private UnbilledCall(HttpContext context, CallerIdentity caller, Attribution attribution, string requestId, DateTimeOffset startedAt, long started, TimeProvider time, GatewayEndpoint errorShape)
     {
         _context = context;
+        _errorShape = errorShape;
         Caller = caller;
         Attribution = attribution;
         RequestId = requestId;
@@ -46,7 +49,10 @@ public sealed class UnbilledCall
     public bool Owns(string owner) => Caller.IsMaster || owner == Owner;
 
     /// <summary>Authenticates and attributes the call; null when refused (the error has been written).</summary>
-    public static async Task<UnbilledCall?> BeginAsync(HttpContext context, JsonElement? body = null)
+    /// <param name="context">The request.</param>
+    /// <param name="body">Its JSON body, when it has one: attribution may come from its <c>metadata</c>.</param>
+    /// <param name="errorShape">Whose error JSON refusals take: Anthropic's for <see cref="GatewayEndpoint.Messages"/>, else OpenAI's.</param>
+    public static async Task<UnbilledCall?> BeginAsync(HttpContext context, JsonElement? body = null, GatewayEndpoint errorShape = GatewayEndpoint.ChatCompletions)
     {
         ArgumentNullException.ThrowIfNull(context);
         var services = context.RequestServices;
@@ -58,7 +64,7 @@ public sealed class UnbilledCall
         var caller = services.GetRequiredService<Authenticator>().Authenticate(context.Request, out var authError);
         if (caller is null)
         {
-            await OpenAiErrorWriter.WriteAsync(context.Response, authError!);
+            await ErrorResponder.WriteAsync(context.Response, errorShape, authError!);
             return null;
         }
 
@@ -66,15 +72,15 @@ public sealed class UnbilledCall
         var (attribution, attributionError) = AttributionReader.Read(context.Request.Headers, body ?? empty!.RootElement, caller);
         if (attribution is null)
         {
-            await OpenAiErrorWriter.WriteAsync(context.Response, attributionError!);
+            await ErrorResponder.WriteAsync(context.Response, errorShape, attributionError!);
             return null;
         }
 
-        return new UnbilledCall(context, caller, attribution, requestId, startedAt, started, time);
+        return new UnbilledCall(context, caller, attribution, requestId, startedAt, started, time, errorShape);
     }
 
     /// <summary>Writes <paramref name="error"/> as the answer.</summary>
-    public Task FailAsync(GatewayError error) => OpenAiErrorWriter.WriteAsync(_context.Response, error);
+    public Task FailAsync(GatewayError error) => ErrorResponder.WriteAsync(_context.Response, _errorShape, error);
 
     /// <summary>Writes the call's $0 record (named <paramref name="endpoint"/>) and, when <paramref name="relay"/> is set, passes the provider's answer on.</summary>
     public async Task FinishAsync(Deployment deployment, string endpoint, ProviderResult<UpstreamReply> result, bool relay = true)
@@ -117,7 +123,7 @@ public sealed class UnbilledCall
         var scrubber = _context.RequestServices.GetRequiredService<SecretScrubber>();
         if (result.Failure is { } failure)
         {
-            await OpenAiErrorWriter.WriteAsync(_context.Response, GatewayError.Upstream(StatusCodes.Status502BadGateway, scrubber.Scrub("The provider could not be reached: " + failure.Message)));
+            await FailAsync(GatewayError.Upstream(StatusCodes.Status502BadGateway, scrubber.Scrub("The provider could not be reached: " + failure.Message)));
             return;
         }
 

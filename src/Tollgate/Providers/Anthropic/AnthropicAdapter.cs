@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Tollgate.Configuration;
 using Tollgate.Metering;
 using Tollgate.Optimization.PromptCaching;
 using Tollgate.Providers.Streaming;
@@ -150,5 +151,22 @@ public sealed class AnthropicAdapter(UpstreamHttp http, TimeProvider time) : Htt
 
         message.Headers.Accept.ParseAdd(request.Stream ? "text/event-stream" : "application/json");
         return (message, null);
+    }
+
+    /// <summary>
+    /// A call on Anthropic's Message Batches API (<paramref name="path"/> follows <c>/v1/messages/batches</c>: empty to
+    /// create, <c>/{id}</c>, <c>/{id}/cancel</c>, <c>/{id}/results</c>), with the deployment's key and API version.
+    /// </summary>
+    public Task<ProviderResult<UpstreamReply>> RelayBatchCallAsync(DeploymentConfig deployment, HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        var message = new HttpRequestMessage(method, deployment.BaseUrl!.AbsoluteUri.TrimEnd('/') + "/v1/messages/batches" + path) { Content = content };
+        if (!string.IsNullOrEmpty(deployment.ApiKey))
+        {
+            message.Headers.Add("x-api-key", deployment.ApiKey);
+        }
+
+        message.Headers.Add("anthropic-version", DefaultVersion);
+        return RelayAsync(message, deployment, cancellationToken);
     }
 }
