@@ -33,6 +33,9 @@ public sealed class FakeAnthropicUpstream : IAsyncDisposable
     /// <summary>The Message Batches API of this upstream.</summary>
     public FakeAnthropicBatches Batches { get; } = new();
 
+    /// <summary>When set, the answer (whole or streamed) ends with this <c>tool_use</c> block and stops for it.</summary>
+    public (string Name, string InputJson)? ToolUse { get; set; }
+
     /// <summary>When set, answers with this status and Anthropic's error body.</summary>
     public int? FailWithStatus { get; set; }
 
@@ -74,7 +77,9 @@ public sealed class FakeAnthropicUpstream : IAsyncDisposable
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(
             "{\"id\":\"msg_fake1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" + JsonSerializer.Serialize(model)
-            + ",\"content\":[{\"type\":\"text\",\"text\":" + JsonSerializer.Serialize(ReplyText) + "}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
+            + ",\"content\":[{\"type\":\"text\",\"text\":" + JsonSerializer.Serialize(ReplyText) + "}"
+            + (ToolUse is { } tool ? ",{\"type\":\"tool_use\",\"id\":\"toolu_fake1\",\"name\":" + JsonSerializer.Serialize(tool.Name) + ",\"input\":" + tool.InputJson + "}" : string.Empty)
+            + "],\"stop_reason\":" + (ToolUse is null ? "\"end_turn\"" : "\"tool_use\"") + ",\"stop_sequence\":null,"
             + "\"usage\":" + UsageJson(Usage.OutputTokens) + "}");
     }
 
@@ -94,7 +99,19 @@ public sealed class FakeAnthropicUpstream : IAsyncDisposable
         }
 
         events.Add(Event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}"));
-        events.Add(Event("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":" + Usage.OutputTokens + "}}"));
+        if (ToolUse is { } tool)
+        {
+            events.Add(Event("content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_fake2\",\"name\":" + JsonSerializer.Serialize(tool.Name) + ",\"input\":{}}}"));
+            var cut = tool.InputJson.Length / 2;
+            foreach (var piece in new[] { tool.InputJson[..cut], tool.InputJson[cut..] })
+            {
+                events.Add(Event("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":" + JsonSerializer.Serialize(piece) + "}}"));
+            }
+
+            events.Add(Event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":1}"));
+        }
+
+        events.Add(Event("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":" + (ToolUse is null ? "\"end_turn\"" : "\"tool_use\"") + ",\"stop_sequence\":null},\"usage\":{\"output_tokens\":" + Usage.OutputTokens + "}}"));
         events.Add(Event("message_stop", "{\"type\":\"message_stop\"}"));
         foreach (var e in events)
         {

@@ -12,9 +12,29 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
 {
     public abstract bool Supports(GatewayEndpoint endpoint);
 
+    /// <summary>
+    /// True for a provider with no Responses API whose adapter translates chat completions (Anthropic, Gemini): a
+    /// Responses request is translated to chat (<see cref="ResponsesOverChat.ResponsesChatRequest"/>) and its answer,
+    /// whole or streamed, back to the Responses format.
+    /// </summary>
+    protected virtual bool AnswersResponsesOverChat => false;
+
     public async Task<ProviderResult<UpstreamReply>> SendAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (request.Endpoint == GatewayEndpoint.Responses && AnswersResponsesOverChat)
+        {
+            var (chat, refusal) = ResponsesOverChat.ResponsesChatRequest.Translate(request.Body);
+            if (chat is null)
+            {
+                return new ProviderFailure(ProviderFailureKind.Rejected, refusal!);
+            }
+
+            using var document = System.Text.Json.JsonDocument.Parse(chat);
+            var answer = await SendAsync(request with { Endpoint = GatewayEndpoint.ChatCompletions, Body = document.RootElement, ClientWantsStreamUsage = false }, cancellationToken);
+            return answer.Value is { IsSuccess: true } reply ? reply with { Body = ResponsesOverChat.ResponsesChatAnswer.FromChat(reply.Body, reply.Usage) } : answer;
+        }
+
         var (message, rejection) = BuildRequest(request);
         if (rejection is not null)
         {
@@ -46,6 +66,23 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(sink);
+        if (request.Endpoint == GatewayEndpoint.Responses && AnswersResponsesOverChat)
+        {
+            var (chat, refusal) = ResponsesOverChat.ResponsesChatRequest.Translate(request.Body);
+            if (chat is null)
+            {
+                return new ProviderFailure(ProviderFailureKind.Rejected, refusal!);
+            }
+
+            using var document = System.Text.Json.JsonDocument.Parse(chat);
+            var streamed = await StreamAsync(
+                request with { Endpoint = GatewayEndpoint.ChatCompletions, Body = document.RootElement, ClientWantsStreamUsage = false },
+                new ResponsesOverChat.ResponsesChatStreamSink(sink), cancellationToken);
+            return streamed.Value is { WholeReply: { IsSuccess: true } whole } outcome
+                ? outcome with { WholeReply = whole with { Body = ResponsesOverChat.ResponsesChatAnswer.FromChat(whole.Body, whole.Usage) } }
+                : streamed;
+        }
+
         var (message, rejection) = BuildRequest(request);
         if (rejection is not null)
         {

@@ -104,7 +104,7 @@ public sealed class LegacyCompletionsTests : GatewayWithFakeUpstream
             .ToDictionary(m => m.GetProperty("id").GetString()!, m => m.GetProperty("endpoints").EnumerateArray().Select(e => e.GetString()!).ToArray());
 
         Assert.Equal(["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/batches"], endpoints["local"]);
-        Assert.Equal(["/v1/chat/completions", "/v1/messages", "/v1/messages/batches"], endpoints["claude"]);
+        Assert.Equal(["/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/messages/batches"], endpoints["claude"]);
         var client = new OpenAI.OpenAIClient(new System.ClientModel.ApiKeyCredential(TestGateway.MasterKey), new OpenAI.OpenAIClientOptions { Endpoint = new Uri(Gateway.BaseUrl, "/v1") });
         var models = (await client.GetOpenAIModelClient().GetModelsAsync()).Value;
         Assert.Equal(["claude", "local"], models.Select(m => m.Id).Order(StringComparer.Ordinal));

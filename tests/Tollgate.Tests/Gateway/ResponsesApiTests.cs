@@ -11,8 +11,8 @@ namespace Tollgate.Tests.Gateway;
 /// <summary>
 /// OpenAI's Responses API (<c>POST /v1/responses</c>) through to an OpenAI deployment: read by the official OpenAI SDK,
 /// metered exactly from the Responses usage shape (cached and reasoning tokens priced), streamed with the usage of
-/// <c>response.completed</c>, a cut stream estimated and flagged, a hard budget that refuses it, and a Claude alias
-/// answered with a clear 400 rather than a 404.
+/// <c>response.completed</c>, a cut stream estimated and flagged, and a hard budget that refuses it (Claude and Gemini
+/// aliases: <see cref="ResponsesOverChatTests"/>).
 /// </summary>
 public sealed class ResponsesApiTests : GatewayWithFakeUpstream
 {
@@ -152,7 +152,6 @@ public sealed class ResponsesApiTests : GatewayWithFakeUpstream
     }
 
     [Theory]
-    [InlineData("""{"model":"claude","input":"Hi"}""", "unsupported_endpoint")]
     [InlineData("""{"model":"gpt-4o-mini"}""", "missing_required_parameter")]
     [InlineData("""{"model":"gpt-4o-mini","input":[1,2]}""", "invalid_type")]
     [InlineData("""{"model":"gpt-4o-mini","input":"Hi","max_output_tokens":"many"}""", "invalid_type")]

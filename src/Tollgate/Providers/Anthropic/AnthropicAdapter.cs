@@ -22,7 +22,9 @@ public sealed class AnthropicAdapter(UpstreamHttp http, TimeProvider time) : Htt
 
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
-    public override bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.Messages or GatewayEndpoint.ChatCompletions;
+    public override bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.Messages or GatewayEndpoint.ChatCompletions or GatewayEndpoint.Responses;
+
+    protected override bool AnswersResponsesOverChat => true;
 
     /// <summary>Usage and generated-text length of a whole Messages response.</summary>
     internal static (Usage Usage, long OutputCharacters) ReadMessage(ReadOnlyMemory<byte> body)

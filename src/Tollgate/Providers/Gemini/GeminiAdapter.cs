@@ -16,7 +16,9 @@ public sealed class GeminiAdapter(UpstreamHttp http, TimeProvider time) : HttpPr
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
-    public override bool Supports(GatewayEndpoint endpoint) => endpoint == GatewayEndpoint.ChatCompletions;
+    public override bool Supports(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Responses;
+
+    protected override bool AnswersResponsesOverChat => true;
 
     protected override IStreamInspector CreateStreamInspector(ProviderRequest request)
     {
