@@ -245,6 +245,32 @@ public sealed class BatchApiTests : IAsyncLifetime
         Assert.All(records.Where(r => r.BatchId is null), r => Assert.Equal(("not billed", 0m), (r.PriceSource, r.Cost.Total)));
     }
 
+    [Fact]
+    public async Task An_upload_that_is_not_a_batch_file_is_refused_and_one_over_the_size_limit_is_a_413()
+    {
+        await using var gateway = await TestGateway.StartAsync("batches:\n  max_file_bytes: 2048\nmodels:\n" + TestGateway.Model("mini", "gpt-4o-mini", _upstream.BaseUrl));
+        async Task<(HttpStatusCode Status, string Body)> UploadAsync(string purpose, string part, string content)
+        {
+            using var form = new MultipartFormDataContent { { new StringContent(purpose), "purpose" }, { new ByteArrayContent(Encoding.UTF8.GetBytes(content)), part, "in.jsonl" } };
+            using var response = await gateway.Client.PostAsync("/v1/files", form);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var fineTune = await UploadAsync("fine-tune", "file", Lines(1));
+        var noFile = await UploadAsync("batch", "document", Lines(1));
+        var tooLarge = await UploadAsync("batch", "file", Lines(40));
+        using var json = await gateway.Client.PostAsync("/v1/files", new StringContent("{}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, fineTune.Status);
+        Assert.Contains("unsupported_purpose", fineTune.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, noFile.Status);
+        Assert.Contains("missing_file", noFile.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, json.StatusCode);
+        Assert.Contains("invalid_content_type", await json.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(_upstream.Batches.Calls);
+    }
+
     [Theory]
     [InlineData("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"mini\",\"messages\":[]}}\n{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"mini\",\"messages\":[]}}", "duplicate_custom_id")]
     [InlineData("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"mini\",\"messages\":[],\"stream\":true}}", "invalid_stream")]
