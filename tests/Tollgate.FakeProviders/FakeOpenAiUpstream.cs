@@ -47,6 +47,9 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
 
     public FakeFault Fault { get; set; }
 
+    /// <summary>Responses API: output items (raw JSON, e.g. a <c>web_search_call</c>) put before the answer's message.</summary>
+    public IReadOnlyList<string> ResponsesToolItems { get; set; } = [];
+
     /// <summary>The Files and Batch API of this upstream.</summary>
     public FakeOpenAiBatches Batches { get; } = new();
 
@@ -239,7 +242,7 @@ public sealed class FakeOpenAiUpstream : IAsyncDisposable
             + "\"max_output_tokens\":null,\"model\":" + model + ",\"output\":" + output + ",\"parallel_tool_calls\":true,\"previous_response_id\":null,\"store\":true,"
             + "\"temperature\":1.0,\"text\":{\"format\":{\"type\":\"text\"}},\"tool_choice\":\"auto\",\"tools\":[],\"top_p\":1.0,\"truncation\":\"disabled\","
             + "\"usage\":" + (usageJson ?? "null") + ",\"user\":null,\"metadata\":{}}";
-        var message = "[{\"type\":\"message\",\"id\":\"msg_fake1\",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":"
+        var message = "[" + string.Concat(ResponsesToolItems.Select(i => i + ",")) + "{\"type\":\"message\",\"id\":\"msg_fake1\",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":"
             + JsonSerializer.Serialize(ReplyText) + ",\"annotations\":[]}]}]";
         if (json.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True)
         {

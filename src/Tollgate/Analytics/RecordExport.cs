@@ -17,7 +17,7 @@ public static class RecordExport
     [
         "id", "timestamp", "latency_ms", "ttfb_ms", "key_id", "user", "session", "cost_center", "feature", "project", "env", "tags",
         "endpoint", "alias", "deployment", "provider", "upstream_model", "stream", "status", "http_status", "attempts",
-        "input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "usage_estimated",
+        "input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "usage_estimated", "tool_calls",
         "cost_input_usd", "cost_cached_input_usd", "cost_cache_write_usd", "cost_output_usd", "cost_reasoning_usd", "cost_total_usd",
         "cache_savings_usd", "response_cache", "response_cache_similarity", "response_cache_saved_usd",
         "route_target", "route_reason", "route_reference_cost_usd", "routing_saved_usd", "batch_id", "batch_realtime_cost_usd", "batch_saved_usd", "price_source", "error",
@@ -105,7 +105,7 @@ public static class RecordExport
         r.Attribution.KeyId, r.Attribution.User, r.Attribution.Session, r.Attribution.CostCenter, r.Attribution.Feature, r.Attribution.Project, r.Attribution.Env,
         r.Attribution.Tags,
         r.Endpoint, r.Alias, r.Deployment, r.Provider, r.UpstreamModel, r.Stream, r.Status, r.HttpStatus, r.Attempts,
-        r.Usage.InputTokens, r.Usage.CachedInputTokens, r.Usage.CacheWriteTokens, r.Usage.CacheWrite1hTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens, r.Usage.Estimated,
+        r.Usage.InputTokens, r.Usage.CachedInputTokens, r.Usage.CacheWriteTokens, r.Usage.CacheWrite1hTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens, r.Usage.Estimated, Metering.BuiltInToolCalls.Format(r.Usage.ToolCalls),
         r.Cost.Input, r.Cost.CachedInput, r.Cost.CacheWrite, r.Cost.Output, r.Cost.Reasoning, r.Cost.Total,
         r.CacheSavingsUsd, r.ResponseCacheHit, r.ResponseCacheSimilarity, r.ResponseCacheSavedUsd,
         r.RouteTarget, r.RouteReason, r.RouteReferenceCostUsd, r.RoutingSavedUsd, r.BatchId, r.RealtimeCostUsd, r.BatchSavedUsd, r.PriceSource, r.Error,

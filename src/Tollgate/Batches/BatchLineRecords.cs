@@ -151,7 +151,7 @@ public sealed class BatchLineRecords(TrackedBatch batch, Deployment? deployment,
         {
             case DeploymentPrice.PerToken perToken:
                 var (price, rule) = BatchPrice.Of(perToken.Price);
-                var source = perToken.Source + "; " + rule;
+                var source = perToken.Source + "; " + rule + UsageSettler.UnpricedTools(usage, price);
                 return answered
                     ? (CostCalculator.Price(usage, price), CostCalculator.Price(usage, perToken.Price).Total, source, CachingSavings.Of(usage, price))
                     : (CostBreakdown.Flat(0), 0, source, 0);

@@ -3,7 +3,9 @@ namespace Tollgate.Metering;
 /// <summary>
 /// Prices a canonical <see cref="Usage"/> exactly in decimal. Each token is priced once: cache reads and cache writes
 /// are taken out of the input at their own rates, reasoning is taken out of the output at its own rate. A prompt
-/// above a long-context threshold moves the whole request to the long-context rates.
+/// above a long-context threshold moves the whole request to the long-context rates. Built-in tool calls the price has a
+/// rate for are added to the total (<see cref="BuiltInToolCalls"/>); those it has none for are left out, and named by
+/// the caller.
 /// </summary>
 public static class CostCalculator
 {
@@ -23,7 +25,8 @@ public static class CostCalculator
         var output = usage.VisibleOutputTokens * price.OutputPerMillion / PerMillion;
         var reasoning = Math.Min(usage.ReasoningTokens ?? 0, usage.OutputTokens ?? 0)
             * (price.ReasoningPerMillion ?? price.OutputPerMillion) / PerMillion;
-        return new CostBreakdown(input, cached, write, output, reasoning, input + cached + write + output + reasoning);
+        var tools = BuiltInToolCalls.Price(usage.ToolCalls, price).Cost;
+        return new CostBreakdown(input, cached, write, output, reasoning, input + cached + write + output + reasoning + tools);
     }
 
     /// <summary>

@@ -52,10 +52,28 @@ public static partial class LiteLlmPriceImporter
                 BatchOutputPerMillion = PerMillion(value, "output_cost_per_token_batches"),
                 MaxOutputTokens = value.TryGetProperty("max_output_tokens", out var max) && max.ValueKind == JsonValueKind.Number && max.TryGetInt32(out var m) ? m : null,
                 LongContext = LongContext(value),
+                ToolCallPrices = ToolCalls(value),
             });
         }
 
         return new PriceImport(prices, skipped);
+    }
+
+    /// <summary>Per-call tool prices LiteLLM lists with a model: file search (per 1,000 calls) and code interpreter (per session).</summary>
+    private static Dictionary<string, decimal>? ToolCalls(JsonElement value)
+    {
+        var tools = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        if (value.TryGetProperty("file_search_cost_per_1k_calls", out var fileSearch) && fileSearch.ValueKind == JsonValueKind.Number && fileSearch.GetDecimal() > 0)
+        {
+            tools[BuiltInToolCalls.FileSearch] = fileSearch.GetDecimal() / 1000;
+        }
+
+        if (value.TryGetProperty("code_interpreter_cost_per_session", out var session) && session.ValueKind == JsonValueKind.Number && session.GetDecimal() > 0)
+        {
+            tools[BuiltInToolCalls.CodeInterpreter] = session.GetDecimal();
+        }
+
+        return tools.Count == 0 ? null : tools;
     }
 
     /// <summary>The lowest <c>…_above_Nk_tokens</c> threshold that has an input or output rate.</summary>

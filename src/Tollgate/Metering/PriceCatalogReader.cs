@@ -42,6 +42,9 @@ public static class PriceCatalogReader
                 BatchInputPerMillion = OptionalDecimal(entry, "batch_input"),
                 BatchOutputPerMillion = OptionalDecimal(entry, "batch_output"),
                 MaxOutputTokens = entry.TryGetProperty("max_output_tokens", out var max) ? max.GetInt32() : null,
+                ToolCallPrices = entry.TryGetProperty("tool_calls", out var tools) && tools.ValueKind == JsonValueKind.Object
+                    ? tools.EnumerateObject().Where(t => t.Value.ValueKind == JsonValueKind.Number).ToDictionary(t => t.Name, t => t.Value.GetDecimal(), StringComparer.Ordinal)
+                    : null,
                 LongContext = entry.TryGetProperty("long_context", out var tier) && tier.ValueKind == JsonValueKind.Object
                     ? new LongContextPrice(
                         tier.GetProperty("above_prompt_tokens").GetInt64(),

@@ -36,6 +36,17 @@ public static class PriceCatalogWriter
                 writer.WriteNumber("max_output_tokens", max);
             }
 
+            if (p.ToolCallPrices is { Count: > 0 } tools)
+            {
+                writer.WriteStartObject("tool_calls");
+                foreach (var (tool, perCall) in tools.OrderBy(t => t.Key, StringComparer.Ordinal))
+                {
+                    writer.WriteNumber(tool, perCall);
+                }
+
+                writer.WriteEndObject();
+            }
+
             if (p.LongContext is { } tier)
             {
                 writer.WriteStartObject("long_context");

@@ -21,6 +21,9 @@ public sealed record TokenPrice
     public decimal? BatchOutputPerMillion { get; init; }
     public int? MaxOutputTokens { get; init; }
 
+    /// <summary>USD per call of each built-in tool the provider bills per call (<c>web_search</c>, <c>file_search</c>…; <c>code_interpreter</c> per container).</summary>
+    public IReadOnlyDictionary<string, decimal>? ToolCallPrices { get; init; }
+
     /// <summary>Rates for prompts longer than a threshold, where the provider has them.</summary>
     public LongContextPrice? LongContext { get; init; }
 

@@ -22,6 +22,12 @@ public sealed record Usage(
     /// </summary>
     public long? CacheWrite1hTokens { get; init; }
 
+    /// <summary>
+    /// Built-in tool calls the provider bills per call (Responses API: <c>web_search</c>, <c>web_search_preview</c>,
+    /// <c>file_search</c>, and <c>code_interpreter</c> by container), by tool; null when there were none.
+    /// </summary>
+    public IReadOnlyDictionary<string, int>? ToolCalls { get; init; }
+
     /// <summary>True when the provider reported at least the input or the output count.</summary>
     public bool IsReported => InputTokens is not null || OutputTokens is not null;
 

@@ -152,6 +152,64 @@ public sealed class ResponsesApiTests : GatewayWithFakeUpstream
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Built_in_tool_calls_are_counted_and_priced_from_the_catalogue_whole_and_streamed(bool stream)
+    {
+        Upstream.Usage = new FakeUsage(2_000, 100);
+        Upstream.ResponsesToolItems =
+        [
+            """{"type":"web_search_call","id":"ws_1","status":"completed","action":{"type":"search","query":"giá vàng"}}""",
+            """{"type":"web_search_call","id":"ws_2","status":"completed","action":{"type":"search","query":"tỷ giá"}}""",
+            """{"type":"file_search_call","id":"fs_1","status":"completed","queries":["hợp đồng"],"results":null}""",
+            """{"type":"code_interpreter_call","id":"ci_1","status":"completed","code":"1+1","container_id":"cntr_1","outputs":[]}""",
+            """{"type":"code_interpreter_call","id":"ci_2","status":"completed","code":"2+2","container_id":"cntr_1","outputs":[]}""",
+            """{"type":"function_call","id":"fc_1","call_id":"c1","name":"f","arguments":"{}","status":"completed"}""",
+        ];
+
+        using var response = await RespondAsync($$$"""
+            {"model":"gpt-4o-mini","input":"Tin tức hôm nay?","stream":{{{(stream ? "true" : "false")}}},"max_tool_calls":5,
+             "tools":[{"type":"web_search"},{"type":"file_search","vector_store_ids":["vs_1"]},{"type":"code_interpreter","container":{"type":"auto"}},{"type":"function","name":"f","parameters":{"type":"object"}}]}
+            """);
+        await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
+        Assert.Equal(new Dictionary<string, int> { ["code_interpreter"] = 1, ["file_search"] = 1, ["web_search"] = 2 }, record.Usage.ToolCalls!.OrderBy(t => t.Key).ToDictionary());
+        // gpt-4o-mini tokens ($0.15 / M in, $0.60 / M out) + 2 searches at $0.01 + 1 file search at $0.0025 + 1 container at $0.03.
+        Assert.Equal((2_000 * 0.15m + 100 * 0.60m) / 1_000_000m + 0.02m + 0.0025m + 0.03m, record.Cost.Total);
+        // The record was read back from the ledger file: the calls are kept with it.
+        Assert.Equal("code_interpreter=1;file_search=1;web_search=2", Tollgate.Metering.BuiltInToolCalls.Format(record.Usage.ToolCalls));
+    }
+
+    [Fact]
+    public async Task A_web_search_preview_call_and_a_tool_without_a_catalogue_rate_are_told_apart()
+    {
+        Upstream.Usage = new FakeUsage(1_000, 10);
+        Upstream.ResponsesToolItems = ["""{"type":"web_search_call","id":"ws_1","status":"completed"}"""];
+
+        using var response = await RespondAsync("""{"model":"gpt-4o-mini","input":"Hi","tools":[{"type":"web_search_preview"}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var record = Assert.Single(await Gateway.RecordsAsync(1));
+        Assert.Equal(1, record.Usage.ToolCalls!["web_search_preview"]);
+        Assert.Equal((1_000 * 0.15m + 10 * 0.60m) / 1_000_000m + 0.025m, record.Cost.Total);
+    }
+
+    [Fact]
+    public async Task A_hard_budget_refuses_built_in_tools_without_max_tool_calls_and_holds_their_worst_case_with_it()
+    {
+        using var unbounded = await RespondAsync("""{"model":"gpt-4o-mini","input":"Hi","max_output_tokens":10,"tools":[{"type":"web_search"}]}""", feature: "capped");
+        using var bounded = await RespondAsync("""{"model":"gpt-4o-mini","input":"Hi","max_output_tokens":10,"max_tool_calls":3,"tools":[{"type":"web_search"}]}""", feature: "capped");
+
+        Assert.Equal(HttpStatusCode.BadRequest, unbounded.StatusCode);
+        Assert.Contains("max_tool_calls", await unbounded.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // The tiny budget cannot hold 3 searches at $0.01.
+        Assert.Equal(HttpStatusCode.TooManyRequests, bounded.StatusCode);
+        Assert.Empty(Upstream.Received);
+    }
+
+    [Theory]
     [InlineData("""{"model":"gpt-4o-mini"}""", "missing_required_parameter")]
     [InlineData("""{"model":"gpt-4o-mini","input":[1,2]}""", "invalid_type")]
     [InlineData("""{"model":"gpt-4o-mini","input":"Hi","max_output_tokens":"many"}""", "invalid_type")]

@@ -47,6 +47,21 @@ public sealed class UsageJournalTests : IDisposable
     }
 
     [Fact]
+    public void A_batch_line_with_built_in_tool_calls_reads_back_with_them()
+    {
+        var record = Sample(4) with { BatchId = "batch_1", RealtimeCostUsd = 1.25m };
+        record = record with { Usage = record.Usage with { ToolCalls = new Dictionary<string, int> { ["web_search"] = 2, ["code_interpreter"] = 1 } } };
+        var line = new ArrayBufferWriter<byte>();
+        JournalCodec.Write(record, line);
+
+        var back = JournalCodec.Read(line.WrittenMemory[..^1])!;
+
+        Assert.Equal("code_interpreter=1;web_search=2", BuiltInToolCalls.Format(back.Usage.ToolCalls));
+        Assert.Equal(("batch_1", 1.25m), (back.BatchId, back.RealtimeCostUsd!.Value));
+        Assert.Equal(record.Usage with { ToolCalls = null }, back.Usage with { ToolCalls = null });
+    }
+
+    [Fact]
     public void A_torn_line_is_not_a_record()
     {
         var line = new ArrayBufferWriter<byte>();

@@ -18,7 +18,8 @@ public sealed class LiteLlmPriceImporterTests
           },
           "gpt-4o-mini": {
             "litellm_provider": "openai", "input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07,
-            "cache_read_input_token_cost": 7.5e-08, "input_cost_per_token_batches": 7.5e-08, "output_cost_per_token_batches": 3e-07
+            "cache_read_input_token_cost": 7.5e-08, "input_cost_per_token_batches": 7.5e-08, "output_cost_per_token_batches": 3e-07,
+            "file_search_cost_per_1k_calls": 2.5, "code_interpreter_cost_per_session": 0.03
           },
           "gemini-2.5-flash": { "input_cost_per_token": 3e-07, "output_cost_per_token": 2.5e-06, "output_cost_per_reasoning_token": 3.5e-06 },
           "dall-e-3": { "litellm_provider": "openai", "mode": "image_generation", "output_cost_per_image": 0.04 }
@@ -38,6 +39,8 @@ public sealed class LiteLlmPriceImporterTests
         Assert.Equal(new LongContextPrice(200_000, 6m, 0.6m, 7.5m, 22.5m), sonnet.LongContext);
         var mini = prices["gpt-4o-mini"];
         Assert.Equal((0.15m, 0.075m, 0.6m, 0.075m, 0.3m), (mini.InputPerMillion, mini.CachedInputPerMillion!.Value, mini.OutputPerMillion, mini.BatchInputPerMillion!.Value, mini.BatchOutputPerMillion!.Value));
+        Assert.Equal(new Dictionary<string, decimal> { ["code_interpreter"] = 0.03m, ["file_search"] = 0.0025m }, mini.ToolCallPrices!.OrderBy(t => t.Key).ToDictionary());
+        Assert.Null(sonnet.ToolCallPrices);
         Assert.Equal(3.5m, prices["gemini-2.5-flash"].ReasoningPerMillion);
         Assert.All(prices.Values, p => Assert.Equal(new DateOnly(2026, 11, 24), p.EffectiveFrom));
         Assert.Equal("2.5", prices["gemini-2.5-flash"].OutputPerMillion.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -62,7 +65,9 @@ public sealed class LiteLlmPriceImporterTests
         buffer.Position = 0;
         var read = PriceCatalogReader.Read(buffer);
 
-        Assert.Equal(prices.OrderBy(p => p.Model), read.OrderBy(p => p.Model));
+        // Field by field (tool-call rates are a dictionary, compared by content).
+        Assert.Equivalent(prices.OrderBy(p => p.Model).ToList(), read.OrderBy(p => p.Model).ToList(), strict: true);
+        Assert.Contains(read, p => p.ToolCallPrices is { Count: 2 });
     }
 
     [Fact]

@@ -52,6 +52,8 @@ public sealed class PriceCatalogTests
 
         var mini = catalog.Find("gpt-4o-mini", day)!;
         Assert.Equal((0.15m, 0.075m, 0.6m, 0.075m, 0.3m), (mini.InputPerMillion, mini.CachedInputPerMillion!.Value, mini.OutputPerMillion, mini.BatchInputPerMillion!.Value, mini.BatchOutputPerMillion!.Value));
+        Assert.Equal((0.01m, 0.025m, 0.0025m, 0.03m), (mini.ToolCallPrices!["web_search"], mini.ToolCallPrices["web_search_preview"], mini.ToolCallPrices["file_search"], mini.ToolCallPrices["code_interpreter"]));
+        Assert.Equal(0.01m, catalog.Find("o3", day)!.ToolCallPrices!["web_search_preview"]);
         var sonnet = catalog.Find("claude-sonnet-4-5", day)!;
         Assert.Equal((3m, 0.3m, 3.75m, 15m), (sonnet.InputPerMillion, sonnet.CachedInputPerMillion!.Value, sonnet.CacheWritePerMillion!.Value, sonnet.OutputPerMillion));
         foreach (var provider in new[] { "openai", "anthropic", "google", "deepseek", "mistral", "groq" })

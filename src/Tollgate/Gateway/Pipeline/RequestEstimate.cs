@@ -28,6 +28,12 @@ public sealed record RequestEstimate(PromptTokenCount Prompt, long? MaxOutputTok
     /// <summary>Why the deployment has no price (null when it is priced per token or per hour).</summary>
     public string? Unpriced { get; init; }
 
+    /// <summary>Built-in tools the request offers that the provider bills per call (Responses API), by kind.</summary>
+    public IReadOnlyList<string> BuiltInTools { get; init; } = [];
+
+    /// <summary>The request's <c>max_tool_calls</c>: what bounds the built-in tool calls it can be billed for.</summary>
+    public long? MaxToolCalls { get; init; }
+
     /// <param name="body">The request body.</param>
     /// <param name="rawBody">The same body's bytes (searched, not parsed, for <c>cache_control</c>).</param>
     /// <param name="deployment">The deployment the request would be sent to.</param>
@@ -45,6 +51,9 @@ public sealed record RequestEstimate(PromptTokenCount Prompt, long? MaxOutputTok
             PredictionTokens = PromptTokenCounter.PredictionBound(body, model),
             WritesCache = deployment.Config.AutoCacheSystemPromptMinTokens is not null || rawBody.IndexOf("\"cache_control\""u8) >= 0,
             Unpriced = (priceOfDay as DeploymentPrice.Unknown)?.Reason,
+            BuiltInTools = BuiltInToolCalls.Offered(body),
+            MaxToolCalls = body.ValueKind == JsonValueKind.Object && body.TryGetProperty("max_tool_calls", out var maxCalls) && maxCalls.ValueKind == JsonValueKind.Number
+                && maxCalls.TryGetInt64(out var calls) && calls > 0 ? calls : null,
         };
     }
 
@@ -74,7 +83,12 @@ public sealed record RequestEstimate(PromptTokenCount Prompt, long? MaxOutputTok
     /// per-token price (hourly or unknown) or the output has no known limit.
     /// </summary>
     public decimal? WorstCaseUsd() =>
-        Price is not null && MaxBilledOutputTokens() is { } output ? CostCalculator.WorstCase(Prompt.UpperBound, output, Price, WritesCache) : null;
+        Price is not null && MaxBilledOutputTokens() is { } output ? CostCalculator.WorstCase(Prompt.UpperBound, output, Price, WritesCache) + ToolCallsWorstCase(Price) : null;
+
+    /// <summary>Every allowed built-in tool call at the dearest rate among the tools offered (0 when none is offered or bounded).</summary>
+    private decimal ToolCallsWorstCase(TokenPrice price) =>
+        BuiltInTools.Count == 0 || MaxToolCalls is not { } calls ? 0
+            : calls * BuiltInTools.Max(tool => price.ToolCallPrices?.GetValueOrDefault(tool) ?? 0);
 
     /// <summary>
     /// Why a hard budget cannot hold this request's cost in advance, or null when <see cref="WorstCaseUsd"/> bounds it
@@ -93,8 +107,18 @@ public sealed record RequestEstimate(PromptTokenCount Prompt, long? MaxOutputTok
             return $"the request holds {part}, whose tokens the gateway cannot count before the call";
         }
 
-        return Price is not null && MaxOutputTokens is null
-            ? $"the request sets no 'max_tokens' and the catalogue does not know the maximum output of '{deployment.Config.Model}': set 'max_tokens'"
+        if (Price is not null && MaxOutputTokens is null)
+        {
+            return $"the request sets no 'max_tokens' and the catalogue does not know the maximum output of '{deployment.Config.Model}': set 'max_tokens'";
+        }
+
+        if (BuiltInTools.Count > 0 && MaxToolCalls is null)
+        {
+            return $"the request offers built-in tools billed per call ({string.Join(", ", BuiltInTools)}) and sets no 'max_tool_calls': set it to bound them";
+        }
+
+        return Price is not null && BuiltInTools.FirstOrDefault(tool => Price.ToolCallPrices?.ContainsKey(tool) != true) is { } unpricedTool
+            ? $"the catalogue has no per-call price for the built-in tool '{unpricedTool}' on '{deployment.Config.Model}'"
             : null;
     }
 }

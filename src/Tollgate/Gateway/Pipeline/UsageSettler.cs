@@ -21,6 +21,11 @@ public sealed partial class UsageSettler(
         ArgumentNullException.ThrowIfNull(exchange);
         ArgumentNullException.ThrowIfNull(result);
         var usage = FinalUsage(exchange, result);
+        if (usage.ToolCalls is not null)
+        {
+            usage = usage with { ToolCalls = BuiltInToolCalls.AsBilled(usage.ToolCalls, BuiltInToolCalls.Offered(exchange.Body)) };
+        }
+
         var (cost, source, savings) = Price(exchange, usage, result.ProviderAnswered);
 
         // Read after pricing, so an hourly share never covers more time than the recorded latency.
@@ -123,7 +128,7 @@ public sealed partial class UsageSettler(
         {
             case DeploymentPrice.PerToken perToken:
                 return providerAnswered
-                    ? (CostCalculator.Price(usage, perToken.Price), perToken.Source, CachingSavings.Of(usage, perToken.Price))
+                    ? (CostCalculator.Price(usage, perToken.Price), perToken.Source + UnpricedTools(usage, perToken.Price), CachingSavings.Of(usage, perToken.Price))
                     : (CostBreakdown.Flat(0), perToken.Source, 0m);
             case DeploymentPrice.Unknown unknown:
                 if (_warnedUnknown.TryAdd(exchange.Deployment.Name, true))
@@ -135,6 +140,14 @@ public sealed partial class UsageSettler(
             default:
                 return (CostBreakdown.Unknown, "unknown", null);
         }
+    }
+
+    /// <summary>Names the built-in tool calls the price has no rate for (their cost is not in the record's total), or nothing.</summary>
+    public static string UnpricedTools(Usage usage, TokenPrice price)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        var unpriced = BuiltInToolCalls.Price(usage.ToolCalls, price).Unpriced;
+        return unpriced.Count == 0 ? string.Empty : "; tool calls not priced (no rate in the catalogue): " + string.Join(", ", unpriced.Select(t => $"{t.Key} x{t.Value}"));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {Deployment} has no known price ({Reason}); its requests are recorded with cost unknown. Add a price override in the config.")]

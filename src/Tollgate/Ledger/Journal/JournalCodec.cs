@@ -57,6 +57,7 @@ public static class JournalCodec
         WriteNumber(json, "output"u8, usage.OutputTokens);
         WriteNumber(json, "reasoning"u8, usage.ReasoningTokens);
         json.WriteBoolean("estimated"u8, usage.Estimated);
+        WriteString(json, "tool_calls"u8, BuiltInToolCalls.Format(usage.ToolCalls));
         var cost = record.Cost;
         WriteMoney(json, "cost_input"u8, cost.Input);
         WriteMoney(json, "cost_cached_input"u8, cost.CachedInput);
@@ -115,6 +116,7 @@ public static class JournalCodec
                 Usage = new Usage(Count(root, "input"), Count(root, "cached_input"), Count(root, "cache_write"), Count(root, "output"), Count(root, "reasoning"), root.GetProperty("estimated").GetBoolean())
                 {
                     CacheWrite1hTokens = Count(root, "cache_write_1h"),
+                    ToolCalls = BuiltInToolCalls.Parse(Text(root, "tool_calls")),
                 },
                 Cost = new CostBreakdown(
                     Money(root, "cost_input") ?? 0,

@@ -156,6 +156,7 @@ internal sealed class SqliteInsertWriter : IDisposable
         Money(43, r.RouteReferenceCostUsd);
         Text(44, r.BatchId);
         Money(45, r.RealtimeCostUsd);
+        Text(46, Metering.BuiltInToolCalls.Format(r.Usage.ToolCalls));
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_estimated, " +
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error, " +
         "cache_write_1h_tokens, cache_savings_usd, attempts, response_cache, response_cache_similarity, response_cache_saved_usd, " +
-        "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd";
+        "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, tool_calls";
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -81,6 +81,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         await AddColumnIfMissingAsync(connection, "route_reference_cost_usd", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "batch_id", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "batch_realtime_cost_usd", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "tool_calls", "TEXT", cancellationToken);
         await using var rollups = connection.CreateCommand();
         rollups.CommandText = SqliteRollups.Schema;
         await rollups.ExecuteNonQueryAsync(cancellationToken);
@@ -314,6 +315,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
             Usage = new Usage(Count(row, first + 20), Count(row, first + 21), Count(row, first + 22), Count(row, first + 23), Count(row, first + 24), row.GetInt64(first + 25) != 0)
             {
                 CacheWrite1hTokens = Count(row, first + 34),
+                ToolCalls = BuiltInToolCalls.Parse(Text(row, first + 45)),
             },
             Cost = new CostBreakdown(
                 ParseMoney(row.GetString(first + 26)),

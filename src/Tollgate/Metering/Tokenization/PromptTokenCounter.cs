@@ -39,7 +39,7 @@ public static class PromptTokenCounter
     /// <summary>Content part types whose tokens depend on what the provider extracts from them (pages, seconds).</summary>
     private static readonly HashSet<string> UnboundedParts = new(StringComparer.Ordinal) { "file", "input_file", "input_audio", "audio", "document", "video", "container_upload" };
 
-    /// <summary>Anthropic server tools billed per use on top of tokens.</summary>
+    /// <summary>Anthropic server tools billed per use on top of tokens (OpenAI's built-in tools are bounded by <c>max_tool_calls</c> instead: <see cref="BuiltInToolCalls"/>).</summary>
     private static readonly string[] BilledToolPrefixes = ["web_search", "web_fetch", "code_execution"];
 
     public static PromptTokenCount Count(JsonElement body, string model)
@@ -242,7 +242,8 @@ public static class PromptTokenCounter
             foreach (var tool in tools.EnumerateArray())
             {
                 if (tool.ValueKind == JsonValueKind.Object && tool.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
-                    && type.GetString() is { } kind && BilledToolPrefixes.Any(p => kind.StartsWith(p, StringComparison.Ordinal)))
+                    && type.GetString() is { } kind && BilledToolPrefixes.Any(p => kind.StartsWith(p, StringComparison.Ordinal))
+                    && BuiltInToolCalls.KindOf(kind) is null)
                 {
                     CannotBound($"the tool '{kind}' (billed per use)");
                 }

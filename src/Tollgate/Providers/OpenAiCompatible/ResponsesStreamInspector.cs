@@ -38,7 +38,7 @@ public sealed class ResponsesStreamInspector : IStreamInspector
             {
                 if (root.TryGetProperty("response", out var response) && response.ValueKind == JsonValueKind.Object && response.TryGetProperty("usage", out var usage))
                 {
-                    Usage = OpenAiUsageMapper.Map(usage);
+                    Usage = OpenAiUsageMapper.Map(usage) with { ToolCalls = BuiltInToolCalls.Count(response) };
                 }
 
                 return new StreamEventFacts(true, true, 0);
@@ -67,7 +67,7 @@ public sealed class ResponsesStreamInspector : IStreamInspector
                 return (Usage.None, 0);
             }
 
-            var usage = root.TryGetProperty("usage", out var reported) ? OpenAiUsageMapper.Map(reported) : Usage.None;
+            var usage = (root.TryGetProperty("usage", out var reported) ? OpenAiUsageMapper.Map(reported) : Usage.None) with { ToolCalls = BuiltInToolCalls.Count(root) };
             if (usage is { InputTokens: not null, OutputTokens: not null })
             {
                 return (usage, 0);
