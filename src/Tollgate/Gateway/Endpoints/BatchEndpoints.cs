@@ -21,9 +21,6 @@ namespace Tollgate.Gateway.Endpoints;
 /// </summary>
 public static class BatchEndpoints
 {
-    private const int DefaultListLimit = 20;
-    private const int MaxListLimit = 100;
-
     public static void Map(IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -56,7 +53,7 @@ public static class BatchEndpoints
         var body = document!.RootElement;
         var fileId = body.TryGetProperty("input_file_id", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString()! : null;
         var url = body.TryGetProperty("endpoint", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString()! : null;
-        if (fileId is null || BatchFileEndpoints.CheckId(fileId, "file") is not null)
+        if (fileId is null || BatchRequests.CheckId(fileId, "file") is not null)
         {
             await call.FailAsync(GatewayError.InvalidRequest("'input_file_id' must be the id of a file uploaded through this gateway.", "invalid_value", "input_file_id"));
             return;
@@ -102,7 +99,7 @@ public static class BatchEndpoints
             return;
         }
 
-        var (admitted, hold) = await AdmitAsync(call, context, file.Bound);
+        var (admitted, hold) = await BatchRequests.AdmitAsync(call, context, file.Bound);
         if (!admitted)
         {
             return;
@@ -111,83 +108,15 @@ public static class BatchEndpoints
         using var content = new ReadOnlyMemoryContent(JsonMarshalRaw(body));
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         var result = await adapter.RelayAccountCallAsync(deployment.Config, HttpMethod.Post, "batches", string.Empty, content, context.RequestAborted);
-        await TrackOrReleaseAsync(services, call, OpenAiBatchApi.ApiName, deployment, file.Alias!, file.Url!, file.Bound, hold, result);
+        await BatchRequests.TrackOrReleaseAsync(services, call, OpenAiBatchApi.ApiName, deployment, file.Alias!, file.Url!, file.Bound, hold, result);
         await call.FinishAsync(deployment, "batches.create", result);
-    }
-
-    /// <summary>
-    /// Holds a batch's worst case on the caller's budgets; false when a budget refuses it (the error has been written).
-    /// The hold is null when no budget applies.
-    /// </summary>
-    internal static async Task<(bool Admitted, BudgetReservation? Hold)> AdmitAsync(UnbilledCall call, HttpContext context, BatchBound bound)
-    {
-        var budgets = context.RequestServices.GetRequiredService<BudgetGuard>();
-        if (!budgets.Any)
-        {
-            return (true, null);
-        }
-
-        var (reservation, budgetError, remaining) = budgets.Admit(call.Attribution, bound.WorstCaseUsd, bound.Unbounded);
-        if (budgetError is not null)
-        {
-            await call.FailAsync(budgetError);
-            return (false, null);
-        }
-
-        if (remaining is { } left)
-        {
-            context.Response.Headers[ProxyRequestHandler.BudgetRemainingHeader] = Math.Max(0, left).ToString(CultureInfo.InvariantCulture);
-        }
-
-        return (true, reservation);
-    }
-
-    /// <summary>Follows the batch the provider created (its hold kept until it ends), or releases the hold when none was made.</summary>
-    internal static async Task TrackOrReleaseAsync(IServiceProvider services, UnbilledCall call, string api, Deployment deployment, string alias, string url,
-        BatchBound bound, BudgetReservation? hold, Providers.ProviderResult<Providers.UpstreamReply> result)
-    {
-        var tracker = services.GetRequiredService<BatchTracker>();
-        if (result.Value is { IsSuccess: true } reply && BatchFileEndpoints.ResponseIdOf(reply.Body) is { } batchId && tracker.StatusOf(api, reply.Body) is { } status)
-        {
-            var settings = services.GetRequiredService<BatchSettings>();
-            var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
-            await tracker.TrackAsync(new TrackedBatch
-            {
-                Id = batchId,
-                Api = api,
-                Deployment = deployment.Name,
-                Alias = alias,
-                Provider = deployment.Config.Provider,
-                Model = deployment.Config.Model,
-                Caller = call.Owner,
-                Attribution = call.Attribution,
-                Url = url,
-                ReservedUsd = hold?.AmountUsd ?? bound.WorstCaseUsd,
-                Status = status,
-                Object = System.Text.Encoding.UTF8.GetString(reply.Body.Span),
-                CreatedAt = now,
-                NextPollAt = now + settings.PollInterval,
-                PollDelay = settings.PollInterval,
-            }, hold, CancellationToken.None);
-        }
-        else
-        {
-            // No batch was made: nothing will be spent.
-            services.GetRequiredService<BudgetGuard>().Settle(hold, 0);
-        }
     }
 
     private static async Task RelayAsync(HttpContext context, string id, HttpMethod method, string suffix, string endpoint)
     {
-        var call = await UnbilledCall.BeginAsync(context);
+        var call = await UnbilledCall.BeginOnAsync(context, id, "batch");
         if (call is null)
         {
-            return;
-        }
-
-        if (BatchFileEndpoints.CheckId(id, "batch") is { } idError)
-        {
-            await call.FailAsync(idError);
             return;
         }
 
@@ -216,44 +145,10 @@ public static class BatchEndpoints
     /// <summary>The caller's batches as last seen, newest first (<c>limit</c> 1–100, <c>after</c> a batch id), in OpenAI's list shape.</summary>
     private static async Task ListAsync(HttpContext context)
     {
-        var call = await UnbilledCall.BeginAsync(context);
-        if (call is null)
+        if (await UnbilledCall.BeginAsync(context) is { } call)
         {
-            return;
+            await BatchRequests.ListAsync(context, call, OpenAiBatchApi.ApiName, maxLimit: 100, "after", openAiShape: true);
         }
-
-        var query = context.Request.Query;
-        var limit = DefaultListLimit;
-        if (query.ContainsKey("limit") && (!int.TryParse(query["limit"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxListLimit))
-        {
-            await call.FailAsync(GatewayError.InvalidRequest($"'limit' must be a whole number from 1 to {MaxListLimit}.", "invalid_value", "limit"));
-            return;
-        }
-
-        var after = query.ContainsKey("after") ? query["after"].ToString() : null;
-        if (after is not null && BatchFileEndpoints.CheckId(after, "batch") is { } afterError)
-        {
-            await call.FailAsync(afterError with { Param = "after" });
-            return;
-        }
-
-        var batches = await context.RequestServices.GetRequiredService<SqliteBatchStore>().ListAsync(OpenAiBatchApi.ApiName, call.Caller.IsMaster ? null : call.Owner, after, limit + 1, context.RequestAborted);
-        var shown = batches.Take(limit).ToList();
-        context.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(context.Response.Body);
-        writer.WriteStartObject();
-        writer.WriteString("object", "list");
-        writer.WriteStartArray("data");
-        foreach (var batch in shown)
-        {
-            writer.WriteRawValue(batch.Object, skipInputValidation: false);
-        }
-
-        writer.WriteEndArray();
-        writer.WriteString("first_id", shown.FirstOrDefault()?.Id);
-        writer.WriteString("last_id", shown.LastOrDefault()?.Id);
-        writer.WriteBoolean("has_more", batches.Count > limit);
-        writer.WriteEndObject();
     }
 
     private static async Task<(JsonDocument? Document, GatewayError? Error)> ReadBodyAsync(HttpContext context, long maxBytes)

@@ -36,12 +36,6 @@ public static class BatchFileEndpoints
         }
     }
 
-    /// <summary>Provider ids (<c>file-…</c>, <c>batch_…</c>) are letters, digits, '_' and '-'; anything else is refused before a look-up.</summary>
-    internal static GatewayError? CheckId(string id, string what) =>
-        id.Length is 0 or > 256 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
-            ? GatewayError.InvalidRequest($"The {what} id must be letters, digits, '_' or '-', at most 256.", "invalid_value", what + "_id")
-            : null;
-
     private static async Task UploadAsync(HttpContext context)
     {
         var call = await UnbilledCall.BeginAsync(context);
@@ -68,33 +62,20 @@ public static class BatchFileEndpoints
 
         using (input)
         {
-            var (deployment, deploymentError) = DeploymentFor(services, call.Caller, input,
-                d => d.Adapter is OpenAiCompatibleAdapter && d.Adapter.Supports(input.Endpoint), "batches run on OpenAI-compatible deployments");
-            if (deployment is null)
+            if (await BatchRequests.PrepareAsync(call, services, input,
+                d => d.Adapter is OpenAiCompatibleAdapter && d.Adapter.Supports(input.Endpoint), "batches run on OpenAI-compatible deployments") is not { } prepared)
             {
-                await call.FailAsync(deploymentError!);
                 return;
             }
 
-            var policy = services.GetRequiredService<RequestPolicy>();
-            var (file, bound, prepareError) = input.Prepare(deployment, call.StartedAt, body =>
-            {
-                var error = RequestPolicyEnforcer.Apply(policy, call.Attribution, body, input.Endpoint, out var rewritten, call.Caller.Key?.MaxTokensCap, call.Caller.Key?.MaxTokensDefault);
-                return (error, rewritten);
-            });
-            if (file is null)
-            {
-                await call.FailAsync(prepareError!);
-                return;
-            }
-
+            var (deployment, file, bound) = prepared;
             using var form = new MultipartFormDataContent { { new StringContent("batch"), "purpose" } };
             var part = new ByteArrayContent(file);
             part.Headers.ContentType = new MediaTypeHeaderValue("application/jsonl");
             form.Add(part, "file", fileName);
             var adapter = (OpenAiCompatibleAdapter)deployment.Adapter;
             var result = await adapter.RelayAccountCallAsync(deployment.Config, HttpMethod.Post, "files", string.Empty, form, context.RequestAborted);
-            if (result.Value is { IsSuccess: true } reply && ResponseIdOf(reply.Body) is { } id)
+            if (result.Value is { IsSuccess: true } reply && BatchRequests.IdOf(reply.Body) is { } id)
             {
                 await services.GetRequiredService<SqliteBatchStore>().SaveFileAsync(
                     new BatchFile(id, deployment.Name, call.Owner, call.StartedAt) { Alias = deployment.Config.Alias, Url = input.Url, Bound = bound }, context.RequestAborted);
@@ -155,45 +136,11 @@ public static class BatchFileEndpoints
         return (bytes, name, null);
     }
 
-    /// <summary>The deployment a batch of <paramref name="input"/> runs on: the alias's first one that <paramref name="canRun"/> it.</summary>
-    internal static (Deployment? Deployment, GatewayError? Error) DeploymentFor(
-        IServiceProvider services, CallerIdentity caller, BatchInput input, Func<Deployment, bool> canRun, string whereBatchesRun)
-    {
-        if (caller.Key is { } key && !key.Allows(input.Model))
-        {
-            return (null, new GatewayError(StatusCodes.Status403Forbidden, "permission_error", "model_not_allowed", $"This API key may not use the model '{input.Model}'.", "model"));
-        }
-
-        if (services.GetRequiredService<Routing.RouterTable>().Find(input.Model) is not null)
-        {
-            return (null, GatewayError.InvalidRequest(
-                $"'{input.Model}' is a router; a batch runs on one model: name one of its targets in the file.", "unsupported_endpoint", "model"));
-        }
-
-        var deployments = services.GetRequiredService<DeploymentRouter>().All.Where(d => d.Config.Alias == input.Model).ToList();
-        if (deployments.Count == 0)
-        {
-            return (null, GatewayError.ModelNotFound(input.Model));
-        }
-
-        return deployments.FirstOrDefault(canRun) is { } deployment
-            ? (deployment, null)
-            : (null, GatewayError.InvalidRequest(
-                $"The model '{input.Model}' is served by {deployments[0].Config.Provider}, whose batches cannot be run here: {whereBatchesRun}.",
-                "unsupported_endpoint", "model"));
-    }
-
     private static async Task RelayAsync(HttpContext context, string id, HttpMethod method, string suffix, string endpoint)
     {
-        var call = await UnbilledCall.BeginAsync(context);
+        var call = await UnbilledCall.BeginOnAsync(context, id, "file");
         if (call is null)
         {
-            return;
-        }
-
-        if (CheckId(id, "file") is { } idError)
-        {
-            await call.FailAsync(idError);
             return;
         }
 
@@ -218,7 +165,4 @@ public static class BatchFileEndpoints
 
         await call.FinishAsync(deployment, endpoint, result);
     }
-
-    /// <summary>The <c>id</c> of a provider's JSON object (a file, a batch), or null.</summary>
-    internal static string? ResponseIdOf(ReadOnlyMemory<byte> body) => Responses.ResponseOwnership.IdOf(body);
 }

@@ -17,8 +17,6 @@ namespace Tollgate.Gateway.Endpoints;
 /// </summary>
 public static class KeptResponseEndpoints
 {
-    private const int MaxIdLength = 256;
-
     public static void Map(IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -33,15 +31,9 @@ public static class KeptResponseEndpoints
 
     private static async Task RelayAsync(HttpContext context, string id, HttpMethod method, string suffix, string endpoint)
     {
-        var call = await UnbilledCall.BeginAsync(context);
+        var call = await UnbilledCall.BeginOnAsync(context, id, "response");
         if (call is null)
         {
-            return;
-        }
-
-        if (id.Length is 0 or > MaxIdLength || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
-        {
-            await call.FailAsync(GatewayError.InvalidRequest("The response id must be letters, digits, '_' or '-', at most 256.", "invalid_value", "response_id"));
             return;
         }
 

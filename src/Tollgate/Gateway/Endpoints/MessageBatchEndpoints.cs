@@ -23,9 +23,6 @@ namespace Tollgate.Gateway.Endpoints;
 /// </summary>
 public static class MessageBatchEndpoints
 {
-    private const int DefaultListLimit = 20;
-    private const int MaxListLimit = 1000;
-
     public static void Map(IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -83,27 +80,13 @@ public static class MessageBatchEndpoints
 
         using (input)
         {
-            var (deployment, deploymentError) = BatchFileEndpoints.DeploymentFor(services, call.Caller, input,
-                d => d.Adapter is AnthropicAdapter, "message batches run on provider: anthropic deployments");
-            if (deployment is null)
+            if (await BatchRequests.PrepareAsync(call, services, input, d => d.Adapter is AnthropicAdapter, "message batches run on provider: anthropic deployments") is not { } prepared)
             {
-                await call.FailAsync(deploymentError!);
                 return;
             }
 
-            var policy = services.GetRequiredService<RequestPolicy>();
-            var (body, bound, prepareError) = input.Prepare(deployment, call.StartedAt, parameters =>
-            {
-                var error = RequestPolicyEnforcer.Apply(policy, call.Attribution, parameters, GatewayEndpoint.Messages, out var rewritten, call.Caller.Key?.MaxTokensCap, call.Caller.Key?.MaxTokensDefault);
-                return (error, rewritten);
-            });
-            if (body is null)
-            {
-                await call.FailAsync(prepareError!);
-                return;
-            }
-
-            var (admitted, hold) = await BatchEndpoints.AdmitAsync(call, context, bound!);
+            var (deployment, body, bound) = prepared;
+            var (admitted, hold) = await BatchRequests.AdmitAsync(call, context, bound);
             if (!admitted)
             {
                 return;
@@ -112,22 +95,16 @@ public static class MessageBatchEndpoints
             using var content = new ByteArrayContent(body);
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
             var result = await ((AnthropicAdapter)deployment.Adapter).RelayBatchCallAsync(deployment.Config, HttpMethod.Post, string.Empty, content, context.RequestAborted);
-            await BatchEndpoints.TrackOrReleaseAsync(services, call, AnthropicBatchApi.ApiName, deployment, input.Model, input.Url, bound!, hold, result);
+            await BatchRequests.TrackOrReleaseAsync(services, call, AnthropicBatchApi.ApiName, deployment, input.Model, input.Url, bound, hold, result);
             await call.FinishAsync(deployment, "messages.batches.create", result);
         }
     }
 
     private static async Task RelayAsync(HttpContext context, string id, HttpMethod method, string suffix, string endpoint)
     {
-        var call = await UnbilledCall.BeginAsync(context, errorShape: GatewayEndpoint.Messages);
+        var call = await UnbilledCall.BeginOnAsync(context, id, "batch", GatewayEndpoint.Messages);
         if (call is null)
         {
-            return;
-        }
-
-        if (BatchFileEndpoints.CheckId(id, "batch") is { } idError)
-        {
-            await call.FailAsync(idError);
             return;
         }
 
@@ -155,50 +132,17 @@ public static class MessageBatchEndpoints
     /// <summary>The caller's message batches as last seen, newest first (<c>limit</c> 1–1000, <c>after_id</c>), in Anthropic's list shape.</summary>
     private static async Task ListAsync(HttpContext context)
     {
-        var call = await UnbilledCall.BeginAsync(context, errorShape: GatewayEndpoint.Messages);
-        if (call is null)
+        if (await UnbilledCall.BeginAsync(context, errorShape: GatewayEndpoint.Messages) is not { } call)
         {
             return;
         }
 
-        var query = context.Request.Query;
-        var limit = DefaultListLimit;
-        if (query.ContainsKey("limit") && (!int.TryParse(query["limit"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxListLimit))
-        {
-            await call.FailAsync(GatewayError.InvalidRequest($"'limit' must be a whole number from 1 to {MaxListLimit}.", "invalid_request_error", "limit"));
-            return;
-        }
-
-        if (query.ContainsKey("before_id"))
+        if (context.Request.Query.ContainsKey("before_id"))
         {
             await call.FailAsync(GatewayError.InvalidRequest("This gateway pages message batches forward only: use 'after_id' (the last id of the page before).", "invalid_request_error", "before_id"));
             return;
         }
 
-        var after = query.ContainsKey("after_id") ? query["after_id"].ToString() : null;
-        if (after is not null && BatchFileEndpoints.CheckId(after, "batch") is { } afterError)
-        {
-            await call.FailAsync(afterError with { Param = "after_id" });
-            return;
-        }
-
-        var batches = await services(context).ListAsync(AnthropicBatchApi.ApiName, call.Caller.IsMaster ? null : call.Owner, after, limit + 1, context.RequestAborted);
-        var shown = batches.Take(limit).ToList();
-        context.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(context.Response.Body);
-        writer.WriteStartObject();
-        writer.WriteStartArray("data");
-        foreach (var batch in shown)
-        {
-            writer.WriteRawValue(batch.Object, skipInputValidation: false);
-        }
-
-        writer.WriteEndArray();
-        writer.WriteBoolean("has_more", batches.Count > limit);
-        writer.WriteString("first_id", shown.FirstOrDefault()?.Id);
-        writer.WriteString("last_id", shown.LastOrDefault()?.Id);
-        writer.WriteEndObject();
-
-        static SqliteBatchStore services(HttpContext context) => context.RequestServices.GetRequiredService<SqliteBatchStore>();
+        await BatchRequests.ListAsync(context, call, AnthropicBatchApi.ApiName, maxLimit: 1000, "after_id", openAiShape: false);
     }
 }

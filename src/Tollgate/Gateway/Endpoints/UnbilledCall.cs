@@ -79,6 +79,24 @@ public sealed class UnbilledCall
         return new UnbilledCall(context, caller, attribution, requestId, startedAt, started, time, errorShape);
     }
 
+    /// <summary>
+    /// Authenticates and attributes a call on something the provider keeps under <paramref name="id"/> (a
+    /// <paramref name="what"/>: response, file, batch); null when refused — a bad key, or an id that is not letters,
+    /// digits, '_' or '-' (at most 256) — the error written.
+    /// </summary>
+    public static async Task<UnbilledCall?> BeginOnAsync(HttpContext context, string id, string what, GatewayEndpoint errorShape = GatewayEndpoint.ChatCompletions)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var call = await BeginAsync(context, errorShape: errorShape);
+        if (call is not null && BatchRequests.CheckId(id, what) is { } idError)
+        {
+            await call.FailAsync(idError);
+            return null;
+        }
+
+        return call;
+    }
+
     /// <summary>Writes <paramref name="error"/> as the answer.</summary>
     public Task FailAsync(GatewayError error) => ErrorResponder.WriteAsync(_context.Response, _errorShape, error);
 

@@ -110,13 +110,11 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
     public (BudgetReservation? Reservation, GatewayError? Error, decimal? Remaining) Admit(Attribution attribution, decimal worstCaseUsd, string? unbounded = null)
     {
         ArgumentNullException.ThrowIfNull(attribution);
-        var now = time.GetUtcNow();
         lock (_gate)
         {
-            var applicable = _accounts.Where(a => a.Budget.Applies(attribution)).ToList();
+            var applicable = Applicable(attribution);
             foreach (var account in applicable)
             {
-                Roll(account, now);
                 if (account.Budget.Hard && unbounded is not null && !account.Budget.AllowUnpriced)
                 {
                     return (null, GatewayError.InvalidRequest(
@@ -132,13 +130,9 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
                 }
             }
 
-            foreach (var account in applicable)
-            {
-                account.ReservedUsd += worstCaseUsd;
-            }
-
+            var reservation = Reserve(applicable, worstCaseUsd);
             decimal? remaining = applicable.Count == 0 ? null : applicable.Min(a => a.RemainingUsd);
-            return (new BudgetReservation(applicable, worstCaseUsd), null, remaining);
+            return (reservation, null, remaining);
         }
     }
 
@@ -149,18 +143,34 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
     public BudgetReservation Hold(Attribution attribution, decimal amountUsd)
     {
         ArgumentNullException.ThrowIfNull(attribution);
-        var now = time.GetUtcNow();
         lock (_gate)
         {
-            var applicable = _accounts.Where(a => a.Budget.Applies(attribution)).ToList();
-            foreach (var account in applicable)
-            {
-                Roll(account, now);
-                account.ReservedUsd += amountUsd;
-            }
-
-            return new BudgetReservation(applicable, amountUsd);
+            return Reserve(Applicable(attribution), amountUsd);
         }
+    }
+
+    /// <summary>The accounts of the budgets that apply to <paramref name="attribution"/>, each in its current period (under the lock).</summary>
+    private List<BudgetAccount> Applicable(Attribution attribution)
+    {
+        var now = time.GetUtcNow();
+        var applicable = _accounts.Where(a => a.Budget.Applies(attribution)).ToList();
+        foreach (var account in applicable)
+        {
+            Roll(account, now);
+        }
+
+        return applicable;
+    }
+
+    /// <summary>Holds <paramref name="amountUsd"/> on each of <paramref name="accounts"/> (under the lock).</summary>
+    private static BudgetReservation Reserve(List<BudgetAccount> accounts, decimal amountUsd)
+    {
+        foreach (var account in accounts)
+        {
+            account.ReservedUsd += amountUsd;
+        }
+
+        return new BudgetReservation(accounts, amountUsd);
     }
 
     /// <summary>Replaces the reservation by the real cost (zero releases it). Safe to call once per reservation on any path.</summary>
