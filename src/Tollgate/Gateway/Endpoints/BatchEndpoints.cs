@@ -122,9 +122,7 @@ public static class BatchEndpoints
 
         var services = context.RequestServices;
         var batch = await services.GetRequiredService<SqliteBatchStore>().FindBatchAsync(id, context.RequestAborted);
-        var deployment = batch is not null && call.Owns(batch.Caller)
-            ? services.GetRequiredService<DeploymentRouter>().All.FirstOrDefault(d => d.Name == batch.Deployment)
-            : null;
+        var deployment = call.DeploymentOwnedBy(batch?.Caller, batch?.Deployment);
         if (deployment?.Adapter is not OpenAiCompatibleAdapter adapter)
         {
             await call.FailAsync(new GatewayError(StatusCodes.Status404NotFound, "invalid_request_error", "batch_not_found",

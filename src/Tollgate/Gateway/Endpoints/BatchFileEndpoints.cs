@@ -147,9 +147,7 @@ public static class BatchFileEndpoints
         var services = context.RequestServices;
         var store = services.GetRequiredService<SqliteBatchStore>();
         var file = await store.FindFileAsync(id, context.RequestAborted);
-        var deployment = file is not null && call.Owns(file.Caller)
-            ? services.GetRequiredService<DeploymentRouter>().All.FirstOrDefault(d => d.Name == file.Deployment)
-            : null;
+        var deployment = call.DeploymentOwnedBy(file?.Caller, file?.Deployment);
         if (deployment?.Adapter is not OpenAiCompatibleAdapter adapter)
         {
             await call.FailAsync(new GatewayError(StatusCodes.Status404NotFound, "invalid_request_error", "file_not_found",

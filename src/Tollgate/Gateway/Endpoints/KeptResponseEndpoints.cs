@@ -39,9 +39,7 @@ public static class KeptResponseEndpoints
 
         var services = context.RequestServices;
         var owner = await services.GetRequiredService<ResponseOwnership>().FindAsync(id, context.RequestAborted);
-        var deployment = owner is { } o && call.Owns(o.Caller)
-            ? services.GetRequiredService<DeploymentRouter>().All.FirstOrDefault(d => d.Name == o.Deployment)
-            : null;
+        var deployment = call.DeploymentOwnedBy(owner?.Caller, owner?.Deployment);
         if (deployment?.Adapter is not OpenAiCompatibleAdapter adapter)
         {
             await call.FailAsync(new GatewayError(StatusCodes.Status404NotFound, "invalid_request_error", "response_not_found",

@@ -110,9 +110,7 @@ public static class MessageBatchEndpoints
 
         var services = context.RequestServices;
         var batch = await services.GetRequiredService<SqliteBatchStore>().FindBatchAsync(id, context.RequestAborted);
-        var deployment = batch is { Api: AnthropicBatchApi.ApiName } && call.Owns(batch.Caller)
-            ? services.GetRequiredService<DeploymentRouter>().All.FirstOrDefault(d => d.Name == batch.Deployment)
-            : null;
+        var deployment = batch is { Api: AnthropicBatchApi.ApiName } ? call.DeploymentOwnedBy(batch.Caller, batch.Deployment) : null;
         if (deployment?.Adapter is not AnthropicAdapter adapter)
         {
             await call.FailAsync(new GatewayError(StatusCodes.Status404NotFound, "not_found_error", "batch_not_found",

@@ -48,6 +48,10 @@ public sealed class UnbilledCall
     /// <summary>Whether the caller may act on something made by <paramref name="owner"/> (its own, or any for the master key).</summary>
     public bool Owns(string owner) => Caller.IsMaster || owner == Owner;
 
+    /// <summary>The deployment named <paramref name="deployment"/>, when the caller may act on what <paramref name="owner"/> made there; else null.</summary>
+    public Deployment? DeploymentOwnedBy(string? owner, string? deployment) =>
+        owner is not null && Owns(owner) ? _context.RequestServices.GetRequiredService<DeploymentRouter>().All.FirstOrDefault(d => d.Name == deployment) : null;
+
     /// <summary>Authenticates and attributes the call; null when refused (the error has been written).</summary>
     /// <param name="context">The request.</param>
     /// <param name="body">Its JSON body, when it has one: attribution may come from its <c>metadata</c>.</param>
