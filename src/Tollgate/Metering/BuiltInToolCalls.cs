@@ -16,6 +16,8 @@ public static class BuiltInToolCalls
     public const string FileSearch = "file_search";
     public const string CodeInterpreter = "code_interpreter";
 
+    private static readonly IReadOnlyDictionary<string, int> NoCalls = new Dictionary<string, int>();
+
     /// <summary>The tool types of a request that are billed per call (built-in tools), by the kind they are counted as.</summary>
     public static IReadOnlyList<string> Offered(JsonElement requestBody)
     {
@@ -130,9 +132,15 @@ public static class BuiltInToolCalls
     public static (decimal Cost, IReadOnlyDictionary<string, int> Unpriced) Price(IReadOnlyDictionary<string, int>? calls, TokenPrice price)
     {
         ArgumentNullException.ThrowIfNull(price);
+        if (calls is null || calls.Count == 0)
+        {
+            // Every request is priced here: the usual one, with no tool calls, allocates nothing.
+            return (0, NoCalls);
+        }
+
         var cost = 0m;
         var unpriced = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (tool, count) in calls ?? new Dictionary<string, int>())
+        foreach (var (tool, count) in calls)
         {
             if (price.ToolCallPrices?.TryGetValue(tool, out var perCall) == true)
             {
