@@ -17,6 +17,20 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# The PostgreSQL tests start a throw-away cluster from the server binaries (initdb, pg_ctl); the server itself is not
+# run as a service. Install them the same way when missing.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  as_root=""
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && as_root="sudo -n"
+  if [ "$(id -u)" -eq 0 ] || [ -n "$as_root" ]; then
+    echo "Installing PostgreSQL for the PostgreSQL tests (apt-get install postgresql)..." >&2
+    $as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq postgresql >/dev/null \
+      || echo "Could not install PostgreSQL: the PostgreSQL tests will fail." >&2
+  else
+    echo "PostgreSQL is not installed and this user cannot install it: run 'sudo apt-get install postgresql' or the PostgreSQL tests will fail." >&2
+  fi
+fi
+
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 

@@ -115,6 +115,7 @@ public static class TollgateCli
             }
 
             var path = parse.GetValue(database);
+            string? postgres = null;
             var dataDirectory = "data";
             var zone = TimeZoneInfo.Utc;
             if (path is null || parse.GetValue(repriceAs) is not null)
@@ -125,6 +126,7 @@ public static class TollgateCli
                     return ConfigErrorExitCode;
                 }
 
+                postgres = path is null ? loaded.Storage.PostgresConnection : null;
                 path ??= loaded.Storage.SqlitePath;
                 dataDirectory = loaded.Storage.DataDirectory;
                 zone = loaded.TimeZone;
@@ -137,13 +139,13 @@ public static class TollgateCli
                 return 1;
             }
 
-            if (!File.Exists(path))
+            if (postgres is null && !File.Exists(path))
             {
                 await Console.Error.WriteLineAsync($"No ledger at {Path.GetFullPath(path)} yet: start the gateway and send a request first.");
                 return 1;
             }
 
-            await using var store = new SqliteLedgerStore(path);
+            await using var store = postgres is not null ? Ledger.Postgres.PostgresLedgerStore.Open(postgres) : (Ledger.ILedgerStore)new SqliteLedgerStore(path);
 
             // A ledger an earlier version wrote gains this version's columns first (as the gateway does at start).
             await store.InitializeAsync(cancellationToken);
@@ -162,10 +164,11 @@ public static class TollgateCli
 
     /// <summary><c>rollups rebuild</c>: the hourly rollups made again from the raw records.</summary>
     /// <summary>
-    /// The ledger file a command reads: <c>--db</c>, else the config's. Null, with the exit code, when the config is
-    /// invalid or the file does not exist (said on stderr, with <paramref name="missingHint"/>).
+    /// The ledger a command reads: the SQLite file <c>--db</c>, else the config's ledger (its PostgreSQL database when
+    /// <c>storage.postgres</c> is set, else its SQLite file). Null, with the exit code, when the config is invalid or
+    /// the file does not exist (said on stderr, with <paramref name="missingHint"/>).
     /// </summary>
-    private static async Task<(string? Path, int ExitCode)> ExistingLedgerAsync(string? database, string? configPath, string missingHint)
+    private static async Task<(string? Path, string? Postgres, int ExitCode)> ExistingLedgerAsync(string? database, string? configPath, string missingHint)
     {
         var path = database;
         if (path is null)
@@ -173,7 +176,12 @@ public static class TollgateCli
             var loaded = LoadConfig(configPath);
             if (loaded is null)
             {
-                return (null, ConfigErrorExitCode);
+                return (null, null, ConfigErrorExitCode);
+            }
+
+            if (loaded.Storage.PostgresConnection is { } postgres)
+            {
+                return (null, postgres, 0);
             }
 
             path = loaded.Storage.SqlitePath;
@@ -182,10 +190,10 @@ public static class TollgateCli
         if (!File.Exists(path))
         {
             await Console.Error.WriteLineAsync($"No ledger at {Path.GetFullPath(path)}{missingHint}.");
-            return (null, 1);
+            return (null, null, 1);
         }
 
-        return (path, 0);
+        return (path, null, 0);
     }
 
     private static Command RollupsCommand()
@@ -195,7 +203,13 @@ public static class TollgateCli
         var rebuild = new Command("rebuild", "Drop the hourly rollups and make them again from the raw records (safe while the gateway runs: reports stay exact meanwhile).") { config, database };
         rebuild.SetAction(async (parse, cancellationToken) =>
         {
-            var (path, exitCode) = await ExistingLedgerAsync(parse.GetValue(database), parse.GetValue(config), string.Empty);
+            var (path, postgres, exitCode) = await ExistingLedgerAsync(parse.GetValue(database), parse.GetValue(config), string.Empty);
+            if (postgres is not null)
+            {
+                await Console.Error.WriteLineAsync("The ledger is in PostgreSQL, which keeps no hourly rollups yet: reports read its raw records.");
+                return 1;
+            }
+
             if (path is null)
             {
                 return exitCode;
@@ -231,13 +245,13 @@ public static class TollgateCli
                 return 1;
             }
 
-            var (path, exitCode) = await ExistingLedgerAsync(parse.GetValue(database), parse.GetValue(config), " yet: start the gateway and send a request first");
-            if (path is null)
+            var (path, postgres, exitCode) = await ExistingLedgerAsync(parse.GetValue(database), parse.GetValue(config), " yet: start the gateway and send a request first");
+            if (path is null && postgres is null)
             {
                 return exitCode;
             }
 
-            await using var store = new SqliteLedgerStore(path);
+            await using var store = postgres is not null ? Ledger.Postgres.PostgresLedgerStore.Open(postgres) : (Ledger.ILedgerStore)new SqliteLedgerStore(path!);
             await store.InitializeAsync(cancellationToken);
             await using var stream = parse.GetValue(output) is { } file ? File.Create(file) : Console.OpenStandardOutput();
             var records = store.ReadAsync(from, cancellationToken).TakeWhile(r => r.Timestamp < to);

@@ -80,6 +80,12 @@ public sealed record GatewayConfig
 /// <summary>Where the ledger and other local state live.</summary>
 public sealed record StorageConfig(string DataDirectory, string SqlitePath)
 {
+    /// <summary>
+    /// When set (<c>storage.postgres</c>, usually <c>${TOLLGATE_POSTGRES}</c>), the ledger lives in this PostgreSQL
+    /// database, shared by every replica; the journal and the other stores stay local.
+    /// </summary>
+    public string? PostgresConnection { get; init; }
+
     /// <summary>Where usage records are journaled before they reach the ledger (see <c>Ledger/Journal</c>).</summary>
     public string JournalDirectory => Path.Combine(DataDirectory, "journal");
 }

@@ -7,7 +7,7 @@ internal static class TollgateConfigReader
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard", "unpriced"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
-    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "raw_retention_days", "rollup_retention_days"];
+    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "postgres", "raw_retention_days", "rollup_retention_days"];
     private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock", "context_window"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "batch_input_per_million", "batch_output_per_million", "per_hour"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
@@ -91,6 +91,7 @@ internal static class TollgateConfigReader
             Breaker = ReadBreaker(root.Section("circuit_breaker")),
             Idempotency = ReadIdempotency(root.Section("idempotency")),
             Batches = ReadBatches(root.Section("batches")),
+            PostgresConnection = storage is null ? null : secrets.Resolve(storage.String("postgres"), storage.Child("postgres"), storage.Diagnostics),
             ResponseCache = ReadResponseCache(root.Section("cache")),
             SemanticCache = ReadSemanticCache(root.Section("cache")),
             Anomalies = ReadAnomalies(root.Section("anomalies")),

@@ -56,7 +56,9 @@ public static class GatewayHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(LocalPriceCatalog.Load(config.Storage.DataDirectory));
         services.AddSingleton(new LedgerQueue(LedgerQueueCapacity, new Ledger.Journal.UsageJournal(config.Storage.JournalDirectory)));
-        services.AddSingleton<ILedgerStore>(new SqliteLedgerStore(config.Storage.SqlitePath));
+        services.AddSingleton<ILedgerStore>(config.Storage.PostgresConnection is { } postgres
+            ? Ledger.Postgres.PostgresLedgerStore.Open(postgres)
+            : new SqliteLedgerStore(config.Storage.SqlitePath));
         services.AddSingleton(config.Retention);
         services.AddSingleton<Ledger.Rollups.RollupUpkeep>();
         services.AddHostedService<LedgerWriter>();

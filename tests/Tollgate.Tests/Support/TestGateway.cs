@@ -60,11 +60,12 @@ internal sealed class TestGateway : IAsyncDisposable
         // Written to a file, as a user's would be, so that a reload (POST /admin/routers/reload) reads it again.
         var configPath = Path.Combine(directory, "tollgate.yaml");
         await File.WriteAllTextAsync(configPath, yaml);
-        var config = ConfigLoader.Parse(yaml, configPath, name => environment?.GetValueOrDefault(name)) with
+        var parsed = ConfigLoader.Parse(yaml, configPath, name => environment?.GetValueOrDefault(name));
+        var config = parsed with
         {
             Listen = new Uri("http://127.0.0.1:0"),
             BindUrls = null,
-            Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")),
+            Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")) { PostgresConnection = parsed.Storage.PostgresConnection },
         };
         var app = GatewayHost.Build(config, config.MasterKey ?? MasterKey, configure);
         await app.StartAsync();

@@ -1,0 +1,178 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using Tollgate.Metering;
+
+namespace Tollgate.Ledger.Postgres;
+
+/// <summary>
+/// The ledger in PostgreSQL, shared by every replica (<c>storage.postgres</c>). Each replica still journals a record
+/// before answering; its writer appends batches here with binary COPY into a staging table and one
+/// <c>INSERT … ON CONFLICT (id) DO NOTHING</c>, so a replayed journal never writes a record twice. Money is
+/// <c>numeric</c>: exact. Reports read the raw records (hourly rollups in PostgreSQL are not built yet).
+/// </summary>
+public sealed class PostgresLedgerStore(NpgsqlDataSource source) : ILedgerStore
+{
+    private const string Columns =
+        "id, ts_ms, latency_ms, ttfb_ms, key_id, user_id, session_id, cost_center, feature, project, env, tags, " +
+        "endpoint, alias, deployment, provider, upstream_model, stream, status, http_status, attempts, " +
+        "input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, usage_estimated, tool_calls, " +
+        "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, " +
+        "cache_savings_usd, response_cache, response_cache_similarity, response_cache_saved_usd, " +
+        "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, price_source, error";
+
+    /// <summary>A store on its own data source, from a connection string.</summary>
+    public static PostgresLedgerStore Open(string connectionString) => new(NpgsqlDataSource.Create(connectionString));
+
+    public Task InitializeAsync(CancellationToken cancellationToken) => PostgresMigrations.ApplyAsync(source, cancellationToken);
+
+    public async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var staging = new NpgsqlCommand($"CREATE TEMP TABLE staging_records ON COMMIT DROP AS SELECT {Columns} FROM usage_records WITH NO DATA", connection, transaction))
+        {
+            await staging.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var writer = await connection.BeginBinaryImportAsync($"COPY staging_records ({Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        {
+            foreach (var record in records)
+            {
+                await WriteRowAsync(writer, record, cancellationToken);
+            }
+
+            await writer.CompleteAsync(cancellationToken);
+        }
+
+        await using (var insert = new NpgsqlCommand(
+            $"INSERT INTO usage_records ({Columns}) SELECT {Columns} FROM staging_records ORDER BY ts_ms ON CONFLICT (id) DO NOTHING", connection, transaction))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM usage_records WHERE ts_ms >= $1 ORDER BY ts_ms, id", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = since.ToUnixTimeMilliseconds() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return FromRow(reader);
+        }
+    }
+
+    public ValueTask DisposeAsync() => source.DisposeAsync();
+
+    private static async Task WriteRowAsync(NpgsqlBinaryImporter writer, UsageRecord r, CancellationToken cancellationToken)
+    {
+        var a = r.Attribution;
+        var u = r.Usage;
+        var c = r.Cost;
+        await writer.StartRowAsync(cancellationToken);
+        await writer.WriteAsync(r.Id, NpgsqlDbType.Text, cancellationToken);
+        await writer.WriteAsync(r.Timestamp.ToUnixTimeMilliseconds(), NpgsqlDbType.Bigint, cancellationToken);
+        await writer.WriteAsync(r.LatencyMs, NpgsqlDbType.Double, cancellationToken);
+        await Nullable(writer, r.TimeToFirstByteMs, NpgsqlDbType.Double, cancellationToken);
+        foreach (var text in new[] { a.KeyId, a.User, a.Session, a.CostCenter, a.Feature, a.Project, a.Env })
+        {
+            await Text(writer, text, cancellationToken);
+        }
+
+        await writer.WriteAsync(JsonSerializer.Serialize(a.Tags, LedgerJsonContext.Default.IReadOnlyDictionaryStringString), NpgsqlDbType.Jsonb, cancellationToken);
+        foreach (var text in new[] { r.Endpoint, r.Alias, r.Deployment, r.Provider, r.UpstreamModel })
+        {
+            await writer.WriteAsync(text, NpgsqlDbType.Text, cancellationToken);
+        }
+
+        await writer.WriteAsync(r.Stream, NpgsqlDbType.Boolean, cancellationToken);
+        await writer.WriteAsync(r.Status, NpgsqlDbType.Text, cancellationToken);
+        await writer.WriteAsync(r.HttpStatus, NpgsqlDbType.Integer, cancellationToken);
+        await writer.WriteAsync(r.Attempts, NpgsqlDbType.Integer, cancellationToken);
+        foreach (var count in new[] { u.InputTokens, u.CachedInputTokens, u.CacheWriteTokens, u.CacheWrite1hTokens, u.OutputTokens, u.ReasoningTokens })
+        {
+            await Nullable(writer, count, NpgsqlDbType.Bigint, cancellationToken);
+        }
+
+        await writer.WriteAsync(u.Estimated, NpgsqlDbType.Boolean, cancellationToken);
+        await Text(writer, BuiltInToolCalls.Format(u.ToolCalls), cancellationToken);
+        foreach (var money in new[] { c.Input, c.CachedInput, c.CacheWrite, c.Output, c.Reasoning })
+        {
+            await writer.WriteAsync(money, NpgsqlDbType.Numeric, cancellationToken);
+        }
+
+        await Nullable(writer, c.Total, NpgsqlDbType.Numeric, cancellationToken);
+        await Nullable(writer, r.CacheSavingsUsd, NpgsqlDbType.Numeric, cancellationToken);
+        await Text(writer, r.ResponseCacheHit, cancellationToken);
+        await Nullable(writer, r.ResponseCacheSimilarity, NpgsqlDbType.Double, cancellationToken);
+        await Nullable(writer, r.ResponseCacheSavedUsd, NpgsqlDbType.Numeric, cancellationToken);
+        await Text(writer, r.RouteTarget, cancellationToken);
+        await Text(writer, r.RouteReason, cancellationToken);
+        await Nullable(writer, r.RouteReferenceCostUsd, NpgsqlDbType.Numeric, cancellationToken);
+        await Text(writer, r.BatchId, cancellationToken);
+        await Nullable(writer, r.RealtimeCostUsd, NpgsqlDbType.Numeric, cancellationToken);
+        await writer.WriteAsync(r.PriceSource, NpgsqlDbType.Text, cancellationToken);
+        await Text(writer, r.Error, cancellationToken);
+    }
+
+    private static Task Text(NpgsqlBinaryImporter writer, string? value, CancellationToken cancellationToken) =>
+        value is null ? writer.WriteNullAsync(cancellationToken) : writer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+
+    private static Task Nullable<T>(NpgsqlBinaryImporter writer, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
+        where T : struct =>
+        value is { } v ? writer.WriteAsync(v, type, cancellationToken) : writer.WriteNullAsync(cancellationToken);
+
+    private static UsageRecord FromRow(NpgsqlDataReader row)
+    {
+        string? Text(int i) => row.IsDBNull(i) ? null : row.GetString(i);
+        long? Count(int i) => row.IsDBNull(i) ? null : row.GetInt64(i);
+        decimal? Money(int i) => row.IsDBNull(i) ? null : row.GetDecimal(i);
+        double? Real(int i) => row.IsDBNull(i) ? null : row.GetDouble(i);
+        var tags = JsonSerializer.Deserialize(row.GetString(11), LedgerJsonContext.Default.DictionaryStringString) ?? [];
+        return new UsageRecord
+        {
+            Id = row.GetString(0),
+            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(1)),
+            LatencyMs = row.GetDouble(2),
+            TimeToFirstByteMs = Real(3),
+            Attribution = new Attribution(Text(4), Text(5), Text(6), Text(7), Text(8), Text(9), Text(10), tags),
+            Endpoint = row.GetString(12),
+            Alias = row.GetString(13),
+            Deployment = row.GetString(14),
+            Provider = row.GetString(15),
+            UpstreamModel = row.GetString(16),
+            Stream = row.GetBoolean(17),
+            Status = row.GetString(18),
+            HttpStatus = row.GetInt32(19),
+            Attempts = row.GetInt32(20),
+            Usage = new Usage(Count(21), Count(22), Count(23), Count(25), Count(26), row.GetBoolean(27))
+            {
+                CacheWrite1hTokens = Count(24),
+                ToolCalls = BuiltInToolCalls.Parse(Text(28)),
+            },
+            Cost = new CostBreakdown(row.GetDecimal(29), row.GetDecimal(30), row.GetDecimal(31), row.GetDecimal(32), row.GetDecimal(33), Money(34)),
+            CacheSavingsUsd = Money(35),
+            ResponseCacheHit = Text(36),
+            ResponseCacheSimilarity = Real(37),
+            ResponseCacheSavedUsd = Money(38),
+            RouteTarget = Text(39),
+            RouteReason = Text(40),
+            RouteReferenceCostUsd = Money(41),
+            BatchId = Text(42),
+            RealtimeCostUsd = Money(43),
+            PriceSource = row.GetString(44),
+            Error = Text(45),
+        };
+    }
+}

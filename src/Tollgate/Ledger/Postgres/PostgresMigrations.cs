@@ -1,0 +1,79 @@
+using Npgsql;
+
+namespace Tollgate.Ledger.Postgres;
+
+/// <summary>
+/// The PostgreSQL schema as numbered migrations, applied at start in order, each once: the applied versions are kept in
+/// <c>tollgate_migrations</c>, and the whole run holds a transaction-scoped advisory lock, so two replicas starting
+/// together apply each migration exactly once (the second waits, then finds it applied). A migration is never edited
+/// once released; a change is a new one.
+/// </summary>
+public static class PostgresMigrations
+{
+    /// <summary>The advisory lock key every replica takes to migrate ("tollgate" in ASCII).</summary>
+    private const long LockKey = 0x746F6C6C67617465;
+
+    /// <summary>Version → SQL. Money is <c>numeric</c> (exact, any scale); times are Unix milliseconds.</summary>
+    public static IReadOnlyList<(int Version, string Sql)> All { get; } =
+    [
+        (1, """
+            CREATE TABLE usage_records (
+                seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+                id text PRIMARY KEY,
+                ts_ms bigint NOT NULL,
+                latency_ms double precision NOT NULL,
+                ttfb_ms double precision,
+                key_id text, user_id text, session_id text, cost_center text, feature text, project text, env text,
+                tags jsonb NOT NULL,
+                endpoint text NOT NULL, alias text NOT NULL, deployment text NOT NULL, provider text NOT NULL,
+                upstream_model text NOT NULL, stream boolean NOT NULL, status text NOT NULL, http_status integer NOT NULL,
+                attempts integer NOT NULL,
+                input_tokens bigint, cached_input_tokens bigint, cache_write_tokens bigint, cache_write_1h_tokens bigint,
+                output_tokens bigint, reasoning_tokens bigint, usage_estimated boolean NOT NULL, tool_calls text,
+                cost_input numeric NOT NULL, cost_cached_input numeric NOT NULL, cost_cache_write numeric NOT NULL,
+                cost_output numeric NOT NULL, cost_reasoning numeric NOT NULL, cost_total numeric,
+                cache_savings_usd numeric, response_cache text, response_cache_similarity double precision, response_cache_saved_usd numeric,
+                route_target text, route_reason text, route_reference_cost_usd numeric,
+                batch_id text, batch_realtime_cost_usd numeric,
+                price_source text NOT NULL, error text
+            );
+            CREATE INDEX ix_usage_records_ts ON usage_records (ts_ms);
+            """),
+    ];
+
+    /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>
+    public static async Task<int> ApplyAsync(NpgsqlDataSource source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await Execute(connection, transaction, $"SELECT pg_advisory_xact_lock({LockKey})", cancellationToken);
+        await Execute(connection, transaction, "CREATE TABLE IF NOT EXISTS tollgate_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cancellationToken);
+        var applied = new HashSet<int>();
+        await using (var read = new NpgsqlCommand("SELECT version FROM tollgate_migrations", connection, transaction))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetInt32(0));
+            }
+        }
+
+        var count = 0;
+        foreach (var (version, sql) in All.Where(m => !applied.Contains(m.Version)).OrderBy(m => m.Version))
+        {
+            await Execute(connection, transaction, sql, cancellationToken);
+            await Execute(connection, transaction, $"INSERT INTO tollgate_migrations (version) VALUES ({version})", cancellationToken);
+            count++;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return count;
+    }
+
+    private static async Task Execute(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

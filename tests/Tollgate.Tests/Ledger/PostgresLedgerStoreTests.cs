@@ -1,0 +1,128 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using Tollgate.Ledger;
+using Tollgate.Ledger.Postgres;
+using Tollgate.Metering;
+using Tollgate.Tests.Support;
+using Xunit;
+
+namespace Tollgate.Tests.Ledger;
+
+/// <summary>
+/// The ledger in a real PostgreSQL (a throw-away cluster): records round-trip to the last decimal with every field,
+/// a replayed batch is not written twice, replicas migrating at once apply each migration once, and two gateways on
+/// one database report the same totals.
+/// </summary>
+[Collection("postgres")]
+public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
+{
+    private static UsageRecord Full(int n) => Records.Ok(
+        "gpt-4o-mini",
+        DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_000 + n),
+        new Usage(1200, 1024, 10, 345, 100, Estimated: n % 2 == 0) { CacheWrite1hTokens = 4 },
+        new CostBreakdown(0.000000123456789012345678m * n, 0.0000000075m, 0, 79228162514.264337593543950335m, 0.00001m, 0.00061765m + n),
+        new Attribution("key_1", "người-dùng-ü", "sess", "cc", "Tóm tắt 👋", "proj", "prod", new Dictionary<string, string> { ["team"] = "Xin chào \"q\"\n", ["empty"] = string.Empty })) with
+    {
+        Id = "req_" + n,
+        TimeToFirstByteMs = 12.25,
+        Error = n % 3 == 0 ? "cut" : null,
+        CacheSavingsUsd = -0.0000012m,
+        ResponseCacheHit = ResponseCacheHit.Semantic,
+        ResponseCacheSimilarity = 0.9375,
+        ResponseCacheSavedUsd = 0.000123456789m,
+        RouteTarget = "mini",
+        RouteReason = "rule:short",
+        RouteReferenceCostUsd = 0.5m,
+        BatchId = n % 2 == 0 ? "batch_1" : null,
+        RealtimeCostUsd = n % 2 == 0 ? 2m : null,
+        Attempts = 2,
+    };
+
+    [Fact]
+    public async Task Records_round_trip_exactly_and_a_replayed_batch_is_not_written_twice()
+    {
+        await using var store = PostgresLedgerStore.Open(await postgres.CreateDatabaseAsync());
+        await store.InitializeAsync(CancellationToken.None);
+        var records = Enumerable.Range(1, 6).Select(Full).Append(Records.Ok("mystery", DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_100), Usage.None, CostBreakdown.Unknown) with { Id = "req_unknown" }).ToList();
+        var withTools = records[0] with { Usage = records[0].Usage with { ToolCalls = new Dictionary<string, int> { ["web_search"] = 2 } } };
+        records[0] = withTools;
+
+        await store.AppendAsync(records, CancellationToken.None);
+        await store.AppendAsync(records[..3], CancellationToken.None);
+        var back = await store.ReadAsync(DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_002), CancellationToken.None).ToListAsync();
+
+        Assert.Equal(records.Skip(1).Select(r => r.Id), back.Select(r => r.Id));
+        foreach (var (expected, actual) in records.Skip(1).Zip(back))
+        {
+            Assert.Equal(expected with { Attribution = Attribution.Empty }, actual with { Attribution = Attribution.Empty });
+            Assert.Equal(expected.Attribution.Tags, actual.Attribution.Tags);
+            Assert.Equal(expected.Attribution with { Tags = actual.Attribution.Tags }, actual.Attribution);
+        }
+
+        var first = Assert.Single(await store.ReadAsync(DateTimeOffset.UnixEpoch, CancellationToken.None).Where(r => r.Id == "req_1").ToListAsync());
+        Assert.Equal("web_search=2", BuiltInToolCalls.Format(first.Usage.ToolCalls));
+        Assert.Equal(79228162514.264337593543950335m, first.Cost.Output);
+    }
+
+    [Fact]
+    public async Task Replicas_starting_together_apply_each_migration_once()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var stores = Enumerable.Range(0, 4).Select(_ => PostgresLedgerStore.Open(database)).ToList();
+
+        await Task.WhenAll(stores.Select(s => s.InitializeAsync(CancellationToken.None)));
+
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*), max(version) FROM tollgate_migrations", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal((PostgresMigrations.All.Count, PostgresMigrations.All[^1].Version), ((int)reader.GetInt64(0), reader.GetInt32(1)));
+        foreach (var store in stores)
+        {
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Two_gateways_on_one_database_write_one_ledger_and_report_the_same_totals()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var yaml = $"""
+            storage:
+              postgres: "{database}"
+            models:
+              - {"{"} alias: m, provider: mock, model: mock-gpt, price_as: gpt-4o-mini, mock: {"{"} reply_tokens: 7 {"}"} {"}"}
+            """;
+        await using var a = await TestGateway.StartAsync(yaml);
+        await using var b = await TestGateway.StartAsync(yaml);
+
+        foreach (var (gateway, n) in new[] { (a, 30), (b, 20) })
+        {
+            await Task.WhenAll(Enumerable.Range(0, n).Select(async i =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+                {
+                    Content = new StringContent($$"""{"model":"m","messages":[{"role":"user","content":"Xin chào {{i}}"}]}""", Encoding.UTF8, "application/json"),
+                };
+                request.Headers.Add("X-Feature", gateway == a ? "from-a" : "from-b");
+                using var response = await gateway.Client.SendAsync(request);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }));
+        }
+
+        var records = await a.RecordsAsync(50);
+        Assert.Equal(50, (await b.RecordsAsync(50)).Count);
+        Assert.Equal(50, records.Select(r => r.Id).Distinct().Count());
+        var total = records.Sum(r => r.Cost.Total!.Value);
+        foreach (var gateway in new[] { a, b })
+        {
+            using var report = JsonDocument.Parse(await gateway.Client.GetStringAsync("/admin/analytics/spend?group_by=feature&from=1d"));
+            var rows = report.RootElement.GetProperty("rows").EnumerateArray().ToDictionary(r => r.GetProperty("group").GetString()!);
+            Assert.Equal((30, 20), (rows["from-a"].GetProperty("requests").GetInt32(), rows["from-b"].GetProperty("requests").GetInt32()));
+            Assert.Equal(total, rows.Values.Sum(r => r.GetProperty("cost_usd").GetDecimal()));
+        }
+    }
+}
