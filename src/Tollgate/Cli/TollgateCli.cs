@@ -64,7 +64,7 @@ public static class TollgateCli
                 return 1;
             }
 
-            Console.WriteLine($"Tollgate listening on {string.Join(", ", app.Urls)} (config: {loaded.Source}, ledger: {loaded.Storage.SqlitePath})");
+            Console.WriteLine($"Tollgate listening on {string.Join(", ", app.Urls)} (config: {loaded.Source}, ledger: {LedgerPlace(loaded.Storage)})");
             Console.WriteLine($"Models: {string.Join(", ", loaded.Deployments.Select(d => $"{d.Alias} -> {d.Name}"))}");
             if (loaded.MasterKey is null)
             {
@@ -194,6 +194,18 @@ public static class TollgateCli
         }
 
         return (path, null, 0);
+    }
+
+    /// <summary>Where the ledger is, for the start-up line: the SQLite file, or the PostgreSQL host and database (never its password).</summary>
+    private static string LedgerPlace(StorageConfig storage)
+    {
+        if (storage.PostgresConnection is not { } postgres)
+        {
+            return storage.SqlitePath;
+        }
+
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(postgres);
+        return $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database}";
     }
 
     private static Command RollupsCommand()
