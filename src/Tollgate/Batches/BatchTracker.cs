@@ -29,6 +29,9 @@ public sealed partial class BatchTracker(
         {
             _holds[batch.Id] = budgets.Hold(batch.Attribution, batch.ReservedUsd);
         }
+
+        // Replicas: the re-taken holds lease their room from the shared store, so no other replica spends it.
+        await budgets.LeaseForHoldsAsync(cancellationToken);
     }
 
     /// <summary>Starts following a batch the provider has just created; <paramref name="hold"/> is its budget reservation.</summary>

@@ -26,6 +26,21 @@ public static class GatewayHost
 {
     public const int LedgerQueueCapacity = 10_000;
 
+    /// <summary>This replica's lasting name (kept in its data folder), under which it leases shared budget room.</summary>
+    private static string ReplicaId(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var path = Path.Combine(dataDirectory, "replica-id");
+        if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } known)
+        {
+            return known;
+        }
+
+        var id = Environment.MachineName + "-" + Guid.NewGuid().ToString("N")[..12];
+        File.WriteAllText(path, id);
+        return id;
+    }
+
     /// <summary>Builds the web application for <paramref name="config"/>; the caller starts it.</summary>
     public static WebApplication Build(GatewayConfig config, string masterKey, Action<WebApplicationBuilder>? configure = null)
     {
@@ -56,20 +71,28 @@ public static class GatewayHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(LocalPriceCatalog.Load(config.Storage.DataDirectory));
         services.AddSingleton(new LedgerQueue(LedgerQueueCapacity, new Ledger.Journal.UsageJournal(config.Storage.JournalDirectory)));
-        services.AddSingleton<ILedgerStore>(config.Storage.PostgresConnection is { } postgres
-            ? Ledger.Postgres.PostgresLedgerStore.Open(postgres)
-            : new SqliteLedgerStore(config.Storage.SqlitePath));
+        // Several replicas on one PostgreSQL share the ledger and hard budgets' room; alone, the SQLite file holds the ledger.
+        var postgres = config.Storage.PostgresConnection is { } connection ? Npgsql.NpgsqlDataSource.Create(connection) : null;
+        var sharedRoom = postgres is null ? null : new Ledger.Postgres.PostgresBudgetRoom(postgres, ReplicaId(config.Storage.DataDirectory));
+        services.AddSingleton<ILedgerStore>(postgres is not null ? new Ledger.Postgres.PostgresLedgerStore(postgres) : new SqliteLedgerStore(config.Storage.SqlitePath));
         services.AddSingleton(config.Retention);
         services.AddSingleton<Ledger.Rollups.RollupUpkeep>();
         services.AddHostedService<LedgerWriter>();
         services.AddSingleton<Policy.Alerts.AlertQueue>();
         services.AddSingleton(sp => new BudgetGuard(
-            config.Budgets, config.TimeZone, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Policy.Alerts.AlertQueue>(), config.AlertThresholds));
+            config.Budgets, config.TimeZone, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Policy.Alerts.AlertQueue>(), config.AlertThresholds, sharedRoom));
         services.AddHostedService(sp => new Policy.Alerts.AlertSender(
             sp.GetRequiredService<Policy.Alerts.AlertQueue>(), config.AlertWebhooks, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Policy.Alerts.AlertSender>>()));
         services.AddSingleton(new SqliteBudgetStore(config.Storage.SqlitePath));
         services.AddHostedService<BudgetLoader>();
+        if (sharedRoom is not null)
+        {
+            // Before any lease: what this replica held before a crash goes back first.
+            services.AddSingleton<Policy.Budgets.ISharedBudgetRoom>(sharedRoom);
+            services.AddHostedService<Policy.Budgets.SharedBudgetFlusher>();
+        }
+
         services.AddSingleton<Policy.RateLimits.RateLimiter>();
         services.AddSingleton<UpstreamHttp>();
         services.AddSingleton<OpenAiCompatibleAdapter>();

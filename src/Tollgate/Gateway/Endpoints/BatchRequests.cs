@@ -101,7 +101,7 @@ internal static class BatchRequests
             return (true, null);
         }
 
-        var (reservation, budgetError, remaining) = budgets.Admit(call.Attribution, bound.WorstCaseUsd, bound.Unbounded);
+        var (reservation, budgetError, remaining) = await budgets.AdmitAsync(call.Attribution, bound.WorstCaseUsd, bound.Unbounded, context.RequestAborted);
         if (budgetError is not null)
         {
             await call.FailAsync(budgetError);

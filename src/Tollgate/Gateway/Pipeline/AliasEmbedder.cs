@@ -40,7 +40,7 @@ public sealed class AliasEmbedder(string alias, Forwarding.Forwarder forwarder, 
         {
             var raw = JsonSerializer.SerializeToUtf8Bytes(body);
             var estimate = RequestEstimate.Of(body, raw, candidates[0], startedAt);
-            var (reservation, refused, _) = budgets.Admit(exchange.Attribution, estimate.WorstCaseUsd() ?? 0, estimate.CannotBound(candidates[0]));
+            var (reservation, refused, _) = await budgets.AdmitAsync(exchange.Attribution, estimate.WorstCaseUsd() ?? 0, estimate.CannotBound(candidates[0]), cancellationToken);
             if (refused is not null)
             {
                 return null;

@@ -217,7 +217,7 @@ public sealed class ProxyRequestHandler(
                     unbounded ??= otherEstimate.CannotBound(other);
                 }
 
-                var (reservation, budgetError, remaining) = budgets.Admit(attribution, worstCase, unbounded);
+                var (reservation, budgetError, remaining) = await budgets.AdmitAsync(attribution, worstCase, unbounded, context.RequestAborted);
                 if (budgetError is not null)
                 {
                     await RejectAsync(context, endpoint, budgetError);

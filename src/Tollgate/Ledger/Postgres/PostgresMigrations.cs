@@ -39,6 +39,15 @@ public static class PostgresMigrations
             );
             CREATE INDEX ix_usage_records_ts ON usage_records (ts_ms);
             """),
+        (2, """
+            CREATE TABLE budget_periods (
+                budget text NOT NULL, period_ms bigint NOT NULL,
+                spent numeric NOT NULL, leased numeric NOT NULL,
+                PRIMARY KEY (budget, period_ms));
+            CREATE TABLE budget_leases (
+                budget text NOT NULL, period_ms bigint NOT NULL, replica text NOT NULL, amount numeric NOT NULL,
+                PRIMARY KEY (budget, period_ms, replica));
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

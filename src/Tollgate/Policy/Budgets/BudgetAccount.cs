@@ -13,6 +13,9 @@ public sealed class BudgetAccount(Budget budget)
 
     public decimal ReservedUsd { get; set; }
 
+    /// <summary>With several replicas (<see cref="ISharedBudgetRoom"/>): the room this replica has leased in the period and not yet spent; requests in flight are held in it.</summary>
+    public decimal LeasedUsd { get; set; }
+
     public decimal RemainingUsd => Budget.LimitUsd - SpentUsd - ReservedUsd;
 
     /// <summary>Alert thresholds (percent) already announced in this period.</summary>

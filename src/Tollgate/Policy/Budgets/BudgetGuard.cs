@@ -8,13 +8,29 @@ namespace Tollgate.Policy.Budgets;
 /// against — under one lock, so concurrent requests cannot together pass a hard limit; one that does not fit a hard
 /// budget gets 429 <c>budget_exceeded</c> with the period's reset time. After the call the reservation is settled to
 /// the real cost, or released if nothing was billed. Accounts start from the ledger's spend in the current period.
+/// <para>
+/// Several replicas (<paramref name="shared"/>, PostgreSQL): a hard budget admits a request only against room this
+/// replica has leased from the shared store, which grants a lease only while the period's spent + leased room stays
+/// within the limit — so the replicas together never hold more than the limit. When its room is short, a replica
+/// leases a slice (ten times the request's worst case, between 0.1% and 5% of the limit, at least what is missing);
+/// spent and unused room go back to the store in batches (<see cref="FlushAsync"/>), which only ever keeps the store's
+/// count on the safe side until they arrive.
+/// </para>
 /// </summary>
-public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone, TimeProvider time, Alerts.AlertQueue? alerts = null, IReadOnlyList<int>? thresholds = null)
+public sealed class BudgetGuard(
+    IReadOnlyList<Budget> budgets, TimeZoneInfo zone, TimeProvider time, Alerts.AlertQueue? alerts = null, IReadOnlyList<int>? thresholds = null, ISharedBudgetRoom? shared = null)
 {
     private readonly IReadOnlyList<int> _thresholds = thresholds ?? [50, 80, 100];
 
     private readonly Lock _gate = new();
     private readonly List<BudgetAccount> _accounts = [.. budgets.Select(b => new BudgetAccount(b))];
+
+    /// <summary>Spent and returned room not yet told to the shared store, by budget and period.</summary>
+    private readonly Dictionary<(string Budget, DateTimeOffset Period), (decimal Spent, decimal Returned)> _unflushed = [];
+    private readonly SemaphoreSlim _leasing = new(1, 1);
+
+    /// <summary>True when hard budgets are shared with other replicas.</summary>
+    public bool Shared => shared is not null;
 
     public bool Any
     {
@@ -107,33 +123,187 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
     /// Why part of the cost cannot be bounded in advance (a model with no price, an input that cannot be counted), or
     /// null. A hard budget refuses such a request with a 400 unless it is set to allow unpriced requests.
     /// </param>
-    public (BudgetReservation? Reservation, GatewayError? Error, decimal? Remaining) Admit(Attribution attribution, decimal worstCaseUsd, string? unbounded = null)
+    /// <param name="cancellationToken">Cancels a lease in flight (replicas only; alone, admission never waits).</param>
+    public async ValueTask<(BudgetReservation? Reservation, GatewayError? Error, decimal? Remaining)> AdmitAsync(
+        Attribution attribution, decimal worstCaseUsd, string? unbounded = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(attribution);
-        lock (_gate)
+        for (var attempt = 0; ; attempt++)
         {
-            var applicable = Applicable(attribution);
-            foreach (var account in applicable)
+            List<(BudgetAccount Account, decimal Short)>? shortfalls;
+            lock (_gate)
             {
-                if (account.Budget.Hard && unbounded is not null && !account.Budget.AllowUnpriced)
+                (var result, shortfalls) = TryAdmit(attribution, worstCaseUsd, unbounded, lastTry: shared is null || attempt > 0);
+                if (shortfalls is null)
                 {
-                    return (null, GatewayError.InvalidRequest(
-                        $"The hard budget '{account.Budget.Name}' cannot hold this request's cost in advance: {unbounded}. (A budget set with 'unpriced: allow' admits such requests.)",
-                        "unbounded_cost"), null);
-                }
-
-                if (account.Budget.Hard && account.RemainingUsd < worstCaseUsd)
-                {
-                    var reset = account.ResetsAt is { } at ? $" It resets at {at.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}." : " It does not reset.";
-                    return (null, new GatewayError(429, "rate_limit_error", "budget_exceeded",
-                        $"Budget '{account.Budget.Name}' (${account.Budget.LimitUsd} {account.Budget.Period.ToString().ToLowerInvariant()}) has ${Math.Max(0, account.RemainingUsd)} left; this request could cost up to ${worstCaseUsd}.{reset}"), null);
+                    return result;
                 }
             }
 
-            var reservation = Reserve(applicable, worstCaseUsd);
-            decimal? remaining = applicable.Count == 0 ? null : applicable.Min(a => a.RemainingUsd);
-            return (reservation, null, remaining);
+            await LeaseAsync(shortfalls, worstCaseUsd, cancellationToken);
         }
+    }
+
+    /// <summary>Admits or refuses under the lock; or, before the last try, names the shared accounts whose leased room is short.</summary>
+    private ((BudgetReservation?, GatewayError?, decimal?) Result, List<(BudgetAccount, decimal)>? Shortfalls) TryAdmit(
+        Attribution attribution, decimal worstCaseUsd, string? unbounded, bool lastTry)
+    {
+        var applicable = Applicable(attribution);
+        List<(BudgetAccount, decimal)>? shortfalls = null;
+        foreach (var account in applicable)
+        {
+            if (account.Budget.Hard && unbounded is not null && !account.Budget.AllowUnpriced)
+            {
+                return ((null, GatewayError.InvalidRequest(
+                    $"The hard budget '{account.Budget.Name}' cannot hold this request's cost in advance: {unbounded}. (A budget set with 'unpriced: allow' admits such requests.)",
+                    "unbounded_cost"), null), null);
+            }
+
+            var available = Available(account);
+            if (!account.Budget.Hard || available >= worstCaseUsd)
+            {
+                continue;
+            }
+
+            if (!lastTry)
+            {
+                (shortfalls ??= []).Add((account, worstCaseUsd - available));
+                continue;
+            }
+
+            var reset = account.ResetsAt is { } at ? $" It resets at {at.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}." : " It does not reset.";
+            var left = SharedFor(account) ? "less than that left across the gateways that share it" : $"${Math.Max(0, available)} left";
+            return ((null, new GatewayError(429, "rate_limit_error", "budget_exceeded",
+                $"Budget '{account.Budget.Name}' (${account.Budget.LimitUsd} {account.Budget.Period.ToString().ToLowerInvariant()}) has {left}; this request could cost up to ${worstCaseUsd}.{reset}"), null), null);
+        }
+
+        if (shortfalls is not null)
+        {
+            return (default, shortfalls);
+        }
+
+        var reservation = Reserve(applicable, worstCaseUsd);
+        decimal? remaining = applicable.Count == 0 ? null : applicable.Min(a => a.RemainingUsd);
+        return ((reservation, null, remaining), null);
+    }
+
+    /// <summary>What a new request may still hold on the account: this replica's unheld leased room when shared, else the budget's remaining.</summary>
+    private decimal Available(BudgetAccount account) => SharedFor(account) ? account.LeasedUsd - account.ReservedUsd : account.RemainingUsd;
+
+    private bool SharedFor(BudgetAccount account) => shared is not null && account.Budget.Hard;
+
+    /// <summary>Leases what each short account misses (a slice when it can), one lease at a time.</summary>
+    private async Task LeaseAsync(List<(BudgetAccount Account, decimal Short)> shortfalls, decimal worstCaseUsd, CancellationToken cancellationToken)
+    {
+        await _leasing.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var (account, _) in shortfalls)
+            {
+                decimal missing, limit, spent;
+                DateTimeOffset period;
+                lock (_gate)
+                {
+                    missing = worstCaseUsd - Available(account);
+                    (limit, spent, period) = (account.Budget.LimitUsd, account.SpentUsd, account.WindowStart);
+                }
+
+                if (missing <= 0)
+                {
+                    // Another request's lease made the room meanwhile.
+                    continue;
+                }
+
+                var slice = Math.Clamp(worstCaseUsd * 10, limit / 1000, limit / 20);
+                var granted = await shared!.LeaseAsync(account.Budget.Name, period, limit, Math.Max(slice, missing), missing, spent, cancellationToken);
+                lock (_gate)
+                {
+                    if (account.WindowStart == period)
+                    {
+                        account.LeasedUsd += granted;
+                    }
+                    else
+                    {
+                        Unflushed(account.Budget.Name, period, 0, granted);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _leasing.Release();
+        }
+    }
+
+    /// <summary>
+    /// Replicas: leases room for holds taken without it (batches re-held at start), as much as the store still has, so
+    /// that other replicas cannot spend it meanwhile.
+    /// </summary>
+    public async Task LeaseForHoldsAsync(CancellationToken cancellationToken)
+    {
+        if (shared is null)
+        {
+            return;
+        }
+
+        List<(BudgetAccount Account, decimal Missing, decimal Limit, decimal Spent, DateTimeOffset Period)> short_;
+        lock (_gate)
+        {
+            short_ = [.. _accounts.Where(a => SharedFor(a) && a.ReservedUsd > a.LeasedUsd).Select(a => (a, a.ReservedUsd - a.LeasedUsd, a.Budget.LimitUsd, a.SpentUsd, a.WindowStart))];
+        }
+
+        foreach (var (account, missing, limit, spent, period) in short_)
+        {
+            var granted = await shared.LeaseAsync(account.Budget.Name, period, limit, missing, 0, spent, cancellationToken);
+            lock (_gate)
+            {
+                account.LeasedUsd += granted;
+            }
+        }
+    }
+
+    /// <summary>Tells the shared store what was spent and what room was given back since the last flush; kept for the next flush if it fails.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (shared is null)
+        {
+            return;
+        }
+
+        List<KeyValuePair<(string Budget, DateTimeOffset Period), (decimal Spent, decimal Returned)>> pending;
+        lock (_gate)
+        {
+            pending = [.. _unflushed];
+            _unflushed.Clear();
+        }
+
+        for (var i = 0; i < pending.Count; i++)
+        {
+            var ((budget, period), (spent, returned)) = pending[i];
+            try
+            {
+                await shared.SettleAsync(budget, period, spent, returned, cancellationToken);
+            }
+            catch
+            {
+                lock (_gate)
+                {
+                    foreach (var ((b, p), (s, r)) in pending.Skip(i))
+                    {
+                        Unflushed(b, p, s, r);
+                    }
+                }
+
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Adds to what the shared store has not been told yet (under the lock).</summary>
+    private void Unflushed(string budget, DateTimeOffset period, decimal spent, decimal returned)
+    {
+        var (s, r) = _unflushed.GetValueOrDefault((budget, period));
+        _unflushed[(budget, period)] = (s + spent, r + returned);
     }
 
     /// <summary>
@@ -183,10 +353,16 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
 
         lock (_gate)
         {
-            foreach (var account in reservation.Accounts)
+            for (var i = 0; i < reservation.Accounts.Count; i++)
             {
+                var account = reservation.Accounts[i];
                 account.ReservedUsd -= reservation.AmountUsd;
                 account.SpentUsd += actualUsd;
+                if (SharedFor(account))
+                {
+                    SettleShared(account, reservation.Periods[i], reservation.AmountUsd, actualUsd);
+                }
+
                 foreach (var threshold in _thresholds.Where(t => Percent(account) >= t && account.AlertedThresholds.Add(t)))
                 {
                     alerts?.Enqueue(new Alerts.BudgetAlert(account.Budget.Name, threshold, account.SpentUsd, account.Budget.LimitUsd,
@@ -194,6 +370,28 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The spent part of the hold moves from this replica's room to the store's spent; room beyond what a burst needs
+    /// (two of the largest slices) goes back. A hold from an earlier period gives back all it did not spend (under the lock).
+    /// </summary>
+    private void SettleShared(BudgetAccount account, DateTimeOffset period, decimal heldUsd, decimal actualUsd)
+    {
+        if (account.WindowStart != period)
+        {
+            Unflushed(account.Budget.Name, period, actualUsd, Math.Max(0, heldUsd - actualUsd));
+            return;
+        }
+
+        account.LeasedUsd -= actualUsd;
+        var excess = account.LeasedUsd - account.ReservedUsd - (account.Budget.LimitUsd / 10);
+        if (excess > 0)
+        {
+            account.LeasedUsd -= excess;
+        }
+
+        Unflushed(account.Budget.Name, period, actualUsd, Math.Max(0, excess));
     }
 
     public IReadOnlyList<(Budget Budget, decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt)> Snapshot()
@@ -226,6 +424,13 @@ public sealed class BudgetGuard(IReadOnlyList<Budget> budgets, TimeZoneInfo zone
         var (start, reset) = account.Budget.Window(now, zone);
         if (start != account.WindowStart)
         {
+            if (SharedFor(account) && account.LeasedUsd > 0)
+            {
+                // The old period's unheld room goes back; holds still in flight give theirs back when settled.
+                Unflushed(account.Budget.Name, account.WindowStart, 0, Math.Max(0, account.LeasedUsd - account.ReservedUsd));
+                account.LeasedUsd = 0;
+            }
+
             account.WindowStart = start;
             account.ResetsAt = reset;
             account.SpentUsd = 0;

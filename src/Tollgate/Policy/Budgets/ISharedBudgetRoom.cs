@@ -1,0 +1,23 @@
+namespace Tollgate.Policy.Budgets;
+
+/// <summary>
+/// A hard budget's room shared by several gateway replicas (PostgreSQL: <c>Ledger/Postgres/PostgresBudgetRoom</c>).
+/// For each budget and period the store keeps what has been spent and what is leased to replicas; a replica admits
+/// requests only against room it has leased, and a lease is granted only while spent + leased stays within the limit —
+/// so the replicas together can never hold more than the limit, whatever their number and timing.
+/// </summary>
+public interface ISharedBudgetRoom
+{
+    /// <summary>
+    /// Leases room for this replica: up to <paramref name="wantedUsd"/>, at least <paramref name="minimumUsd"/> (else
+    /// nothing is granted). <paramref name="spentBeforeUsd"/> is what the ledger already holds for the period, used
+    /// when the period is first seen. Returns what was granted.
+    /// </summary>
+    Task<decimal> LeaseAsync(string budget, DateTimeOffset periodStart, decimal limitUsd, decimal wantedUsd, decimal minimumUsd, decimal spentBeforeUsd, CancellationToken cancellationToken);
+
+    /// <summary>Of this replica's lease, <paramref name="spentUsd"/> becomes spent and <paramref name="returnedUsd"/> goes back to the room.</summary>
+    Task SettleAsync(string budget, DateTimeOffset periodStart, decimal spentUsd, decimal returnedUsd, CancellationToken cancellationToken);
+
+    /// <summary>Gives back every lease this replica holds: at start (what a crash left) and at shutdown.</summary>
+    Task ReturnAllAsync(CancellationToken cancellationToken);
+}
