@@ -103,9 +103,10 @@ public static class GatewayHost
         services.AddSingleton<DeploymentRouter>();
         services.AddSingleton<Forwarding.DeploymentHealth>();
         services.AddSingleton<Forwarding.Forwarder>();
-        services.AddSingleton(new SqliteKeyStore(config.Storage.SqlitePath));
+        services.AddSingleton<IKeyStore>(postgres is not null ? new Ledger.Postgres.PostgresKeyStore(postgres) : new SqliteKeyStore(config.Storage.SqlitePath));
         services.AddSingleton<KeyRegistry>();
         services.AddHostedService<KeyRegistryLoader>();
+        services.AddHostedService<KeyRefresher>();
         services.AddSingleton(sp => new Authenticator(masterKey, sp.GetRequiredService<KeyRegistry>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(new RequestBodyReader(config.MaxRequestBodyBytes));
         services.AddSingleton(config.Policy);

@@ -48,6 +48,16 @@ public static class PostgresMigrations
                 budget text NOT NULL, period_ms bigint NOT NULL, replica text NOT NULL, amount numeric NOT NULL,
                 PRIMARY KEY (budget, period_ms, replica));
             """),
+        (3, """
+            CREATE SEQUENCE virtual_keys_version;
+            CREATE TABLE virtual_keys (
+                id text PRIMARY KEY, name text NOT NULL, prefix text NOT NULL, hash text NOT NULL UNIQUE,
+                created_ms bigint NOT NULL, expires_ms bigint, revoked_ms bigint,
+                allowed_models text NOT NULL, max_tokens_cap integer, tags text NOT NULL, lock_tags boolean NOT NULL,
+                rpm integer, tpm integer, default_max_tokens integer,
+                version bigint NOT NULL);
+            CREATE INDEX ix_virtual_keys_version ON virtual_keys (version);
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

@@ -20,15 +20,50 @@ public sealed record KeyRequest(
 /// The virtual keys a gateway accepts, held in memory (one hash lookup per request) and written through to the store.
 /// Every change goes through here, so a revoked key fails on its very next request.
 /// </summary>
-public sealed class KeyRegistry(SqliteKeyStore store, TimeProvider time)
+public sealed class KeyRegistry(IKeyStore store, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, VirtualKey> _byHash = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, VirtualKey> _byId = new(StringComparer.Ordinal);
+    private long _seen;
+
+    /// <summary>How many of the latest changes each refresh reads again (see <see cref="RefreshAsync"/>).</summary>
+    private const long RereadChanges = 100;
 
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken);
-        foreach (var key in await store.LoadAllAsync(cancellationToken))
+        if (await store.ChangedSinceAsync(0, cancellationToken) is { } all)
+        {
+            // A shared store: everything up to its change counter, followed from there by RefreshAsync.
+            RememberAll(all.Keys);
+            _seen = all.Next;
+            return;
+        }
+
+        RememberAll(await store.LoadAllAsync(cancellationToken));
+    }
+
+    /// <summary>
+    /// Takes in the keys other gateways on a shared store created, revoked or rotated since the last look (see
+    /// <see cref="KeyRefresher"/>); false when the store is this gateway's own.
+    /// </summary>
+    public async Task<bool> RefreshAsync(CancellationToken cancellationToken)
+    {
+        // The last changes are read again each time: a save that took its counter before another but committed after it
+        // is not skipped (rows hold a key's latest state, so reading one twice changes nothing).
+        if (await store.ChangedSinceAsync(Math.Max(0, Volatile.Read(ref _seen) - RereadChanges), cancellationToken) is not { } changed)
+        {
+            return false;
+        }
+
+        RememberAll(changed.Keys);
+        Volatile.Write(ref _seen, Math.Max(Volatile.Read(ref _seen), changed.Next));
+        return true;
+    }
+
+    private void RememberAll(IEnumerable<VirtualKey> keys)
+    {
+        foreach (var key in keys)
         {
             Remember(key);
         }

@@ -4,7 +4,7 @@ using Microsoft.Data.Sqlite;
 namespace Tollgate.Policy.Keys;
 
 /// <summary>Virtual keys in the embedded SQLite database, beside the ledger. Only hashes are stored.</summary>
-public sealed class SqliteKeyStore(string databasePath)
+public sealed class SqliteKeyStore(string databasePath) : IKeyStore
 {
     private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
 
@@ -89,6 +89,10 @@ public sealed class SqliteKeyStore(string databasePath)
         command.Parameters.AddWithValue("$default", (object?)key.MaxTokensDefault ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>The file is this gateway's own: every change already went through its registry.</summary>
+    public Task<(IReadOnlyList<VirtualKey> Keys, long Next)?> ChangedSinceAsync(long after, CancellationToken cancellationToken) =>
+        Task.FromResult<(IReadOnlyList<VirtualKey>, long)?>(null);
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Tollgate.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Tollgate.Tests.Policy;
+
+/// <summary>Virtual keys shared by two replicas on one PostgreSQL: a key made on one works on the other, and a revocation on one applies on the other within a second.</summary>
+[Collection("postgres")]
+public sealed class SharedKeyTests(PostgresServer postgres, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_key_created_and_revoked_on_one_replica_is_accepted_then_refused_on_the_other_within_a_second()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var yaml = $"""
+            storage:
+              postgres: "{database}"
+            models:
+              - {"{"} alias: m, provider: mock, model: mock-gpt {"}"}
+            """;
+        await using var a = await TestGateway.StartAsync(yaml);
+        await using var b = await TestGateway.StartAsync(yaml);
+        var secret = await a.CreateKeyAsync("shared");
+        var id = (await a.Client.GetStringAsync("/admin/keys")).Split("\"id\":\"")[1].Split('"')[0];
+        using var onB = new HttpClient { BaseAddress = b.BaseUrl };
+        onB.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+
+        var accepted = await UntilAsync(onB, HttpStatusCode.OK);
+        using (var revoke = await a.Client.PostAsync($"/admin/keys/{id}/revoke", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        }
+
+        var refused = await UntilAsync(onB, HttpStatusCode.Unauthorized);
+        output.WriteLine($"accepted on B after {accepted.TotalMilliseconds:F0} ms; refused on B {refused.TotalMilliseconds:F0} ms after the revocation on A");
+        Assert.True(accepted < TimeSpan.FromSeconds(1), $"accepted after {accepted}");
+        Assert.True(refused < TimeSpan.FromSeconds(1), $"refused after {refused}");
+    }
+
+    private static async Task<TimeSpan> UntilAsync(HttpClient client, HttpStatusCode wanted)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            using var response = await client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+            if (response.StatusCode == wanted)
+            {
+                return clock.Elapsed;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return clock.Elapsed;
+    }
+}
