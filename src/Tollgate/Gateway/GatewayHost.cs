@@ -93,7 +93,8 @@ public static class GatewayHost
             services.AddHostedService<Policy.Budgets.SharedBudgetFlusher>();
         }
 
-        services.AddSingleton<Policy.RateLimits.RateLimiter>();
+        services.AddSingleton(sp => new Policy.RateLimits.RateLimiter(sp.GetRequiredService<TimeProvider>(),
+            postgres is null ? null : new Policy.RateLimits.SharedRequestRates(new Ledger.Postgres.PostgresRateRoom(postgres), sp.GetRequiredService<TimeProvider>())));
         services.AddSingleton<UpstreamHttp>();
         services.AddSingleton<OpenAiCompatibleAdapter>();
         services.AddSingleton<MockAdapter>();

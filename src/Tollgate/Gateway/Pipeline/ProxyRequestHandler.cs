@@ -194,7 +194,7 @@ public sealed class ProxyRequestHandler(
             // deployment at its limit passes the request on to the next candidate.
             if (caller.Key is { RateLimit.IsSet: true } limitedKey)
             {
-                var (tickets, limitError, wait) = rateLimiter.Admit([($"key {limitedKey.Id}", limitedKey.RateLimit)], Estimate().Tokens);
+                var (tickets, limitError, wait) = await rateLimiter.AdmitAsync([($"key {limitedKey.Id}", limitedKey.RateLimit)], Estimate().Tokens, context.RequestAborted);
                 if (limitError is not null)
                 {
                     context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);

@@ -58,6 +58,9 @@ public static class PostgresMigrations
                 version bigint NOT NULL);
             CREATE INDEX ix_virtual_keys_version ON virtual_keys (version);
             """),
+        (4, """
+            CREATE TABLE rate_windows (subject text NOT NULL, minute_ms bigint NOT NULL, used bigint NOT NULL, PRIMARY KEY (subject, minute_ms));
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

@@ -14,13 +14,20 @@ public sealed record RateLimit(int? RequestsPerMinute, int? TokensPerMinute)
 /// TPM admits on the estimate (prompt tokens plus the output limit) and is corrected with the real usage afterwards.
 /// A refusal is 429 <c>rate_limit_exceeded</c> with the seconds to wait.
 /// </summary>
-public sealed class RateLimiter(TimeProvider time)
+public sealed class RateLimiter(TimeProvider time, SharedRequestRates? shared = null)
 {
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<string, SlidingWindowLog> _logs = new(StringComparer.Ordinal);
 
     /// <summary>Admits one request of <paramref name="estimatedTokens"/> for every subject, or refuses with the wait.</summary>
     public (IReadOnlyList<SlidingWindowLog.Ticket> TokenTickets, GatewayError? Error, TimeSpan RetryAfter) Admit(
+        IReadOnlyList<(string Subject, RateLimit Limit)> subjects, long estimatedTokens)
+    {
+        var (tokenTickets, error, wait, _) = AdmitLocally(subjects, estimatedTokens);
+        return (tokenTickets, error, wait);
+    }
+
+    private (IReadOnlyList<SlidingWindowLog.Ticket> TokenTickets, GatewayError? Error, TimeSpan RetryAfter, List<SlidingWindowLog.Ticket> All) AdmitLocally(
         IReadOnlyList<(string Subject, RateLimit Limit)> subjects, long estimatedTokens)
     {
         ArgumentNullException.ThrowIfNull(subjects);
@@ -41,7 +48,7 @@ public sealed class RateLimiter(TimeProvider time)
                 {
                     // A refused request takes nothing from the other limits it passed.
                     acquired.ForEach(t => t.Release());
-                    return ([], Refusal(subject, $"{max} {name} per minute", wait), wait);
+                    return ([], Refusal(subject, $"{max} {name} per minute", wait), wait, []);
                 }
 
                 acquired.Add(ticket);
@@ -52,7 +59,39 @@ public sealed class RateLimiter(TimeProvider time)
             }
         }
 
-        return (tokenTickets, null, TimeSpan.Zero);
+        return (tokenTickets, null, TimeSpan.Zero, acquired);
+    }
+
+    /// <summary>
+    /// <see cref="Admit"/>, and with replicas sharing limits (PostgreSQL) each subject's RPM also against its shared
+    /// allowance (<see cref="SharedRequestRates"/>): a request the shared count refuses gives back what it took here.
+    /// </summary>
+    public async ValueTask<(IReadOnlyList<SlidingWindowLog.Ticket> TokenTickets, GatewayError? Error, TimeSpan RetryAfter)> AdmitAsync(
+        IReadOnlyList<(string Subject, RateLimit Limit)> subjects, long estimatedTokens, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subjects);
+        var (tickets, error, wait, all) = AdmitLocally(subjects, estimatedTokens);
+        if (error is not null || shared is null)
+        {
+            return (tickets, error, wait);
+        }
+
+        foreach (var (subject, limit) in subjects)
+        {
+            if (limit.RequestsPerMinute is not { } rpm)
+            {
+                continue;
+            }
+
+            var (admitted, sharedWait) = await shared.TryTakeAsync(subject, rpm, cancellationToken);
+            if (!admitted)
+            {
+                all.ForEach(t => t.Release());
+                return ([], Refusal(subject, $"{rpm} requests per minute (across the gateways that share it)", sharedWait), sharedWait);
+            }
+        }
+
+        return (tickets, null, TimeSpan.Zero);
     }
 
     private SlidingWindowLog Log(string name, long limit) => _logs.GetOrAdd(name, _ => new SlidingWindowLog(limit, Window));

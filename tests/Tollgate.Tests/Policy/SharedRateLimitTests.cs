@@ -1,0 +1,52 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Tollgate.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Tollgate.Tests.Policy;
+
+/// <summary>A key's requests per minute held across two replicas on one PostgreSQL: a burst to both is never admitted past the limit.</summary>
+[Collection("postgres")]
+public sealed class SharedRateLimitTests(PostgresServer postgres, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_burst_to_both_replicas_is_admitted_within_the_keys_rpm()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var yaml = $"""
+            storage:
+              postgres: "{database}"
+            models:
+              - {"{"} alias: m, provider: mock, model: mock-gpt {"}"}
+            """;
+        await using var a = await TestGateway.StartAsync(yaml);
+        await using var b = await TestGateway.StartAsync(yaml);
+        using var created = await a.Client.PostAsync("/admin/keys", new StringContent("""{"name":"bursty","rpm":60}""", Encoding.UTF8, "application/json"));
+        var secret = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
+        var clients = new[] { a, b }.Select(g =>
+        {
+            var client = new HttpClient { BaseAddress = g.BaseUrl };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+            return client;
+        }).ToArray();
+        await Task.Delay(600); // the key reaches replica B (within a second)
+
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 150).Select(async i =>
+        {
+            using var response = await clients[i % 2].PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+            return response.StatusCode;
+        }));
+
+        var admitted = statuses.Count(s => s == HttpStatusCode.OK);
+        output.WriteLine($"admitted {admitted} of 150 at 60 per minute across two replicas");
+        Assert.Equal(150, admitted + statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        Assert.InRange(admitted, 60 - (2 * 2 * 6), 60);
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+    }
+}
