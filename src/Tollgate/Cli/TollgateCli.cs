@@ -21,6 +21,7 @@ public static class TollgateCli
         root.Add(ExportCommand());
         root.Add(PricesCommand());
         root.Add(RollupsCommand());
+        root.Add(MigrateCommand());
         root.Add(KeysCommand.Build(path => LoadConfig(path)));
         root.Add(BudgetsCommand.Build(path => LoadConfig(path)));
         root.Add(CacheCommand.Build(path => LoadConfig(path)));
@@ -206,6 +207,33 @@ public static class TollgateCli
 
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(postgres);
         return $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database}";
+    }
+
+    /// <summary><c>migrate</c>: the config's PostgreSQL database brought to this version's schema (replicas also do it at start).</summary>
+    private static Command MigrateCommand()
+    {
+        var config = ConfigOption();
+        var command = new Command("migrate", "Apply this version's schema migrations to the config's PostgreSQL database (storage.postgres); safe while other replicas run or start.") { config };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var loaded = LoadConfig(parse.GetValue(config));
+            if (loaded is null)
+            {
+                return ConfigErrorExitCode;
+            }
+
+            if (loaded.Storage.PostgresConnection is not { } postgres)
+            {
+                await Console.Error.WriteLineAsync("The config keeps the ledger in SQLite (no storage.postgres): the gateway upgrades its file itself at start.");
+                return 1;
+            }
+
+            await using var source = Npgsql.NpgsqlDataSource.Create(postgres);
+            var applied = await Ledger.Postgres.PostgresMigrations.ApplyAsync(source, cancellationToken);
+            Console.WriteLine($"{LedgerPlace(loaded.Storage)}: {applied} migration(s) applied; the schema is at version {Ledger.Postgres.PostgresMigrations.All[^1].Version}.");
+            return 0;
+        });
+        return command;
     }
 
     private static Command RollupsCommand()

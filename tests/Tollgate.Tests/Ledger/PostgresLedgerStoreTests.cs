@@ -87,6 +87,28 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task Tollgate_migrate_brings_the_configs_database_to_this_versions_schema()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var config = Path.Combine(Path.GetTempPath(), $"tollgate-migrate-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(config, $"storage:\n  data_dir: {Path.GetTempPath()}\n  postgres: \"{database}\"\nmodels:\n  - {{ alias: m, provider: mock, model: mock-gpt }}\n");
+        try
+        {
+            var exit = await Tollgate.Cli.TollgateCli.Build().Parse(["migrate", "--config", config]).InvokeAsync();
+
+            Assert.Equal(0, exit);
+            await using var connection = new NpgsqlConnection(database);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT max(version) FROM tollgate_migrations", connection);
+            Assert.Equal(PostgresMigrations.All[^1].Version, (int)(await command.ExecuteScalarAsync())!);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
+    [Fact]
     public async Task Two_gateways_on_one_database_write_one_ledger_and_report_the_same_totals()
     {
         var database = await postgres.CreateDatabaseAsync();

@@ -22,6 +22,17 @@ public sealed class PostgresServer : IAsyncLifetime
     /// <summary>The connection string of the cluster's <c>postgres</c> database, as the superuser.</summary>
     public string AdminConnectionString => Connection("postgres");
 
+    /// <summary>Stops the server (fast shutdown: connections are cut), as an outage would.</summary>
+    public Task StopServerAsync() =>
+        RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-m", "fast", "-w", "stop"], asPostgres: true);
+
+    /// <summary>Starts the stopped server again on the same port.</summary>
+    public Task StartServerAsync() =>
+        RunAsync(Path.Combine(_bin, "pg_ctl"),
+            ["-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
+             "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start"],
+            asPostgres: true);
+
     public async Task InitializeAsync()
     {
         _bin = ServerBinaries();
@@ -34,10 +45,7 @@ public sealed class PostgresServer : IAsyncLifetime
 
         await RunAsync(Path.Combine(_bin, "initdb"), ["-D", data, "-U", "tollgate", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"], asPostgres: true);
         Port = FreePort();
-        await RunAsync(Path.Combine(_bin, "pg_ctl"),
-            ["-D", data, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
-             "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start"],
-            asPostgres: true);
+        await StartServerAsync();
     }
 
     public async Task DisposeAsync()

@@ -140,7 +140,16 @@ public sealed class BudgetGuard(
                 }
             }
 
-            await LeaseAsync(shortfalls, worstCaseUsd, cancellationToken);
+            try
+            {
+                await LeaseAsync(shortfalls, worstCaseUsd, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The shared store cannot be reached: a hard budget fails closed rather than spend room it cannot lease.
+                return (null, new GatewayError(503, "api_error", "budget_store_unavailable",
+                    $"Budget '{shortfalls[0].Account.Budget.Name}' is shared with other gateways through a store that cannot be reached now; requests it must hold room for are refused until it is back."), null);
+            }
         }
     }
 

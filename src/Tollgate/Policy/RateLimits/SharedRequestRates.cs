@@ -5,6 +5,8 @@ namespace Tollgate.Policy.RateLimits;
 /// minute (a tenth of the limit at a time) and leases again when it runs out; a lease the store refuses means the
 /// key is at its limit across the replicas. Requests a replica leased and did not use are not given to another
 /// replica within that minute: the limit is never passed, and is under-used by at most a tenth of it per replica.
+/// While the store cannot be reached, each replica holds the key to the limit on its own (fails open: the limit may be
+/// passed by as many times as there are replicas, never more).
 /// </summary>
 public sealed class SharedRequestRates(ISharedRateRoom room, TimeProvider time)
 {
@@ -30,7 +32,17 @@ public sealed class SharedRequestRates(ISharedRateRoom room, TimeProvider time)
                 return (true, TimeSpan.Zero);
             }
 
-            var granted = await room.LeaseAsync(subject, minute, limit, Math.Max(1, limit / 10), (now - minute).TotalMilliseconds / 60_000, cancellationToken);
+            int granted;
+            try
+            {
+                granted = await room.LeaseAsync(subject, minute, limit, Math.Max(1, limit / 10), (now - minute).TotalMilliseconds / 60_000, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The shared store cannot be reached: the replica's own sliding log still holds the key to its limit.
+                return (true, TimeSpan.Zero);
+            }
+
             lock (_gate)
             {
                 _leases[subject] = (minute, Math.Max(0, granted - 1));
