@@ -26,12 +26,15 @@ public sealed class PostgresServer : IAsyncLifetime
     public Task StopServerAsync() =>
         RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-m", "fast", "-w", "stop"], asPostgres: true);
 
-    /// <summary>Starts the stopped server again on the same port.</summary>
-    public Task StartServerAsync() =>
-        RunAsync(Path.Combine(_bin, "pg_ctl"),
+    /// <summary>Starts the stopped server again on the same port; pooled connections to the old one are dropped.</summary>
+    public async Task StartServerAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await RunAsync(Path.Combine(_bin, "pg_ctl"),
             ["-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
              "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", "start"],
             asPostgres: true);
+    }
 
     public async Task InitializeAsync()
     {
@@ -65,7 +68,8 @@ public sealed class PostgresServer : IAsyncLifetime
     public async Task<string> CreateDatabaseAsync()
     {
         var name = "t_" + Guid.NewGuid().ToString("N");
-        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        // Not pooled: a pooled connection may be one a restart of the server (an outage test) has cut.
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(AdminConnectionString) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
         await command.ExecuteNonQueryAsync();
