@@ -140,7 +140,7 @@ public sealed class CrashSafetyTests
         Assert.Equal(ids.Order(StringComparer.Ordinal), recorded.Order(StringComparer.Ordinal));
     }
 
-    private static HttpClient Client(GatewayProcess gateway)
+    internal static HttpClient Client(GatewayProcess gateway)
     {
         var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 200 }) { BaseAddress = gateway.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestGateway.MasterKey);
@@ -153,7 +153,7 @@ public sealed class CrashSafetyTests
         "application/json");
 
     /// <summary>The request id of a response received complete, or null when it failed on the way.</summary>
-    private static async Task<string?> TrySendAsync(HttpClient http, bool stream)
+    internal static async Task<string?> TrySendAsync(HttpClient http, bool stream)
     {
         try
         {

@@ -33,7 +33,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     /// <summary>Writes the configuration (with storage pointing at a temp folder) and starts the process.</summary>
     /// <param name="yamlBody">Everything but <c>master_key</c> and <c>storage</c>.</param>
-    public static async Task<GatewayProcess> StartAsync(string yamlBody)
+    /// <param name="postgres">A PostgreSQL connection string: the ledger (and shared state) goes there instead of <c>ledger.db</c>.</param>
+    public static async Task<GatewayProcess> StartAsync(string yamlBody, string? postgres = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "tollgate-proc-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
@@ -43,6 +44,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
             storage:
               data_dir: {directory}
               sqlite_path: {Path.Combine(directory, "ledger.db")}
+            {(postgres is null ? string.Empty : $"  postgres: \"{postgres}\"")}
             {yamlBody}
             """);
         var gateway = new GatewayProcess(directory, configPath, FreePort());
