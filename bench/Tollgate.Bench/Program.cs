@@ -78,6 +78,20 @@ var cachedConfig = Config("cache: { exact: { ttl_seconds: 86400 } }", cachedDire
 await using var cachedGateway = GatewayHost.Build(cachedConfig, MasterKey);
 await cachedGateway.StartAsync();
 
+// With --postgres CONNECTION: the same gateway with its ledger (and hard budgets' room) in that PostgreSQL database.
+var postgresAt = Array.IndexOf(args, "--postgres");
+Microsoft.AspNetCore.Builder.WebApplication? postgresGateway = null;
+if (postgresAt >= 0)
+{
+    var postgresDirectory = dataDirectory + "-postgres";
+    var postgresConfig = Config(string.Empty, postgresDirectory) with
+    {
+        Storage = new StorageConfig(postgresDirectory, Path.Combine(postgresDirectory, "ledger.db")) { PostgresConnection = args[postgresAt + 1] },
+    };
+    postgresGateway = GatewayHost.Build(postgresConfig, MasterKey);
+    await postgresGateway.StartAsync();
+}
+
 var maxConnections = options.Connections.Max();
 var endpoints = new (string Name, Uri Url, string? Key)[]
 {
@@ -86,6 +100,10 @@ var endpoints = new (string Name, Uri Url, string? Key)[]
     ("tollgate", new Uri(gatewayUrl, "/v1/chat/completions"), MasterKey),
     ("tollgate cache hit", new Uri(new Uri(cachedGateway.Urls.First()), "/v1/chat/completions"), MasterKey),
 };
+if (postgresGateway is not null)
+{
+    endpoints = [.. endpoints, ("tollgate postgres", new Uri(new Uri(postgresGateway.Urls.First()), "/v1/chat/completions"), MasterKey)];
+}
 if (options.Only is { } only)
 {
     // Some of the targets (comma-separated), for profiling: no streamed rows and no report.
@@ -176,6 +194,11 @@ if (options.Only is null && streaming.Count > 0)
 
 await gateway.StopAsync();
 await cachedGateway.StopAsync();
+if (postgresGateway is not null)
+{
+    await postgresGateway.StopAsync();
+    await postgresGateway.DisposeAsync();
+}
 targets.ForEach(t => t.Dispose());
 
 // Rolling records up is the ledger writer's work off the request path; on a machine whose cores are all busy it is taken
@@ -234,6 +257,7 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
                 case "--rounds": rounds = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--settle-min": settleMinimum = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--settle-max": settleMaximum = double.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--postgres": break; // read where the PostgreSQL gateway is built
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
