@@ -84,8 +84,9 @@ public static class GatewayHost
         services.AddHostedService(sp => new Policy.Alerts.AlertSender(
             sp.GetRequiredService<Policy.Alerts.AlertQueue>(), config.AlertWebhooks, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Policy.Alerts.AlertSender>>()));
-        services.AddSingleton(new SqliteBudgetStore(config.Storage.SqlitePath));
+        services.AddSingleton<IBudgetStore>(postgres is not null ? new Ledger.Postgres.PostgresBudgetStore(postgres) : new SqliteBudgetStore(config.Storage.SqlitePath));
         services.AddHostedService<BudgetLoader>();
+        services.AddHostedService<BudgetRefresher>();
         if (sharedRoom is not null)
         {
             // Before any lease: what this replica held before a crash goes back first.

@@ -8,7 +8,10 @@ using Xunit.Abstractions;
 
 namespace Tollgate.Tests.Policy;
 
-/// <summary>Virtual keys shared by two replicas on one PostgreSQL: a key made on one works on the other, and a revocation on one applies on the other within a second.</summary>
+/// <summary>
+/// Keys and admin-set budgets shared by two replicas on one PostgreSQL: a key made on one works on the other, a
+/// revocation on one applies on the other within a second, and so does a budget set through one's admin API.
+/// </summary>
 [Collection("postgres")]
 public sealed class SharedKeyTests(PostgresServer postgres, ITestOutputHelper output)
 {
@@ -38,6 +41,34 @@ public sealed class SharedKeyTests(PostgresServer postgres, ITestOutputHelper ou
         var refused = await UntilAsync(onB, HttpStatusCode.Unauthorized);
         output.WriteLine($"accepted on B after {accepted.TotalMilliseconds:F0} ms; refused on B {refused.TotalMilliseconds:F0} ms after the revocation on A");
         Assert.True(accepted < TimeSpan.FromSeconds(1), $"accepted after {accepted}");
+        Assert.True(refused < TimeSpan.FromSeconds(1), $"refused after {refused}");
+    }
+
+    [Fact]
+    public async Task A_hard_budget_set_through_one_replicas_admin_api_is_enforced_by_the_other_within_a_second()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var yaml = $"""
+            storage:
+              postgres: "{database}"
+            models:
+              - {"{"} alias: m, provider: mock, model: mock-gpt, price_as: gpt-4o-mini {"}"}
+            """;
+        await using var a = await TestGateway.StartAsync(yaml);
+        await using var b = await TestGateway.StartAsync(yaml);
+        using var onB = new HttpClient { BaseAddress = b.BaseUrl };
+        onB.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestGateway.MasterKey);
+        onB.DefaultRequestHeaders.Add("X-Feature", "frozen");
+        Assert.True(await UntilAsync(onB, HttpStatusCode.OK) < TimeSpan.FromSeconds(1), "answered before the budget");
+
+        using (var set = await a.Client.PutAsync("/admin/budgets/frozen", new StringContent(
+            """{"scope":"feature","value":"frozen","period":"daily","limit_usd":0,"hard":true}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
+
+        var refused = await UntilAsync(onB, HttpStatusCode.TooManyRequests);
+        output.WriteLine($"the budget set on A refused on B {refused.TotalMilliseconds:F0} ms later");
         Assert.True(refused < TimeSpan.FromSeconds(1), $"refused after {refused}");
     }
 

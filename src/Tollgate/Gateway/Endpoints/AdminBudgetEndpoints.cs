@@ -29,7 +29,7 @@ public static class AdminBudgetEndpoints
     private static IResult List(HttpContext context, Authenticator auth, BudgetGuard guard) =>
         auth.IsMaster(context.Request, out var error) ? Results.Json(new { data = guard.Snapshot().Select(View) }, Json) : Error(error!);
 
-    private static async Task<IResult> SetAsync(HttpContext context, Authenticator auth, BudgetGuard guard, SqliteBudgetStore store, ILedgerStore ledger, string name)
+    private static async Task<IResult> SetAsync(HttpContext context, Authenticator auth, BudgetGuard guard, IBudgetStore store, ILedgerStore ledger, string name)
     {
         if (!auth.IsMaster(context.Request, out var error))
         {

@@ -61,6 +61,12 @@ public static class PostgresMigrations
         (4, """
             CREATE TABLE rate_windows (subject text NOT NULL, minute_ms bigint NOT NULL, used bigint NOT NULL, PRIMARY KEY (subject, minute_ms));
             """),
+        (5, """
+            CREATE SEQUENCE admin_budgets_version;
+            CREATE TABLE admin_budgets (
+                name text PRIMARY KEY, scope text NOT NULL, value text, period text NOT NULL, limit_usd numeric NOT NULL,
+                hard boolean NOT NULL, allow_unpriced boolean NOT NULL, version bigint NOT NULL);
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

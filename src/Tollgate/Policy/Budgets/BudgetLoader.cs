@@ -8,7 +8,7 @@ namespace Tollgate.Policy.Budgets;
 /// the budgets set through the admin API (which win over a configured one of the same name). Registered after the
 /// ledger writer, which creates the schema.
 /// </summary>
-public sealed class BudgetLoader(BudgetGuard guard, ILedgerStore ledger, SqliteBudgetStore budgets) : IHostedService
+public sealed class BudgetLoader(BudgetGuard guard, ILedgerStore ledger, IBudgetStore budgets) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -4,7 +4,7 @@ using Microsoft.Data.Sqlite;
 namespace Tollgate.Policy.Budgets;
 
 /// <summary>Budgets set through the admin API, kept in the embedded database so they outlive a restart.</summary>
-public sealed class SqliteBudgetStore(string databasePath)
+public sealed class SqliteBudgetStore(string databasePath) : IBudgetStore
 {
     private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
 
@@ -44,6 +44,10 @@ public sealed class SqliteBudgetStore(string databasePath)
         command.Parameters.AddWithValue("$unpriced", budget.AllowUnpriced ? 1 : 0);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>The file is this gateway's own: every change already went through its admin API.</summary>
+    public Task<(IReadOnlyList<Budget> Budgets, long Next)?> ChangedSinceAsync(long after, CancellationToken cancellationToken) =>
+        Task.FromResult<(IReadOnlyList<Budget>, long)?>(null);
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
