@@ -28,22 +28,7 @@ public sealed class PostgresKeyStore(NpgsqlDataSource source) : IKeyStore
         var next = after;
         while (await reader.ReadAsync(cancellationToken))
         {
-            keys.Add(new VirtualKey
-            {
-                Id = reader.GetString(0),
-                Name = reader.GetString(1),
-                Prefix = reader.GetString(2),
-                Hash = reader.GetString(3),
-                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
-                ExpiresAt = reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-                RevokedAt = reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
-                AllowedModels = JsonSerializer.Deserialize<List<string>>(reader.GetString(7)) ?? [],
-                MaxTokensCap = reader.IsDBNull(8) ? null : reader.GetInt32(8),
-                Tags = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(9)) ?? [],
-                LockTags = reader.GetBoolean(10),
-                RateLimit = new Policy.RateLimits.RateLimit(reader.IsDBNull(11) ? null : reader.GetInt32(11), reader.IsDBNull(12) ? null : reader.GetInt32(12)),
-                MaxTokensDefault = reader.IsDBNull(13) ? null : reader.GetInt32(13),
-            });
+            keys.Add(VirtualKeyRow.Read(reader));
             next = Math.Max(next, reader.GetInt64(14));
         }
 
