@@ -123,7 +123,9 @@ public static class GatewayHost
         services.AddSingleton<Analytics.Anomalies.AnomalyMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<Analytics.Anomalies.AnomalyMonitor>());
         services.AddSingleton<UsageSettler>();
-        services.AddSingleton(new Idempotency.SqliteIdempotencyStore(config.Storage.SqlitePath));
+        services.AddSingleton<Idempotency.IIdempotencyStore>(postgres is not null
+            ? new Ledger.Postgres.PostgresIdempotencyStore(postgres)
+            : new Idempotency.SqliteIdempotencyStore(config.Storage.SqlitePath));
         services.AddSingleton(new Responses.SqliteResponseOwners(config.Storage.SqlitePath));
         services.AddSingleton<Responses.ResponseOwnership>();
         services.AddSingleton(config.Batches);

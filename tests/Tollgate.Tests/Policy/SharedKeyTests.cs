@@ -72,6 +72,39 @@ public sealed class SharedKeyTests(PostgresServer postgres, ITestOutputHelper ou
         Assert.True(refused < TimeSpan.FromSeconds(1), $"refused after {refused}");
     }
 
+    [Fact]
+    public async Task A_retry_with_the_same_idempotency_key_on_the_other_replica_gets_the_kept_answer_and_no_second_record()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var yaml = $"""
+            storage:
+              postgres: "{database}"
+            models:
+              - {"{"} alias: m, provider: mock, model: mock-gpt, price_as: gpt-4o-mini {"}"}
+            """;
+        await using var a = await TestGateway.StartAsync(yaml);
+        await using var b = await TestGateway.StartAsync(yaml);
+        async Task<(string RequestId, string Body)> SendAsync(TestGateway gateway)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = new StringContent("""{"model":"m","messages":[{"role":"user","content":"Xin chào"}]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("Idempotency-Key", "order-42");
+            using var response = await gateway.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var replayOf = response.Headers.TryGetValues(Tollgate.Gateway.Idempotency.IdempotentReplay.ReplayOfHeader, out var of) ? of.Single() : null;
+            return (replayOf ?? response.Headers.GetValues("X-Request-ID").Single(), await response.Content.ReadAsStringAsync());
+        }
+
+        var first = await SendAsync(a);
+        var retried = await SendAsync(b);
+
+        // The same answer, named as a replay of the first request.
+        Assert.Equal(first, retried);
+        Assert.Single(await a.RecordsAsync(1));
+    }
+
     private static async Task<TimeSpan> UntilAsync(HttpClient client, HttpStatusCode wanted)
     {
         var clock = Stopwatch.StartNew();

@@ -10,7 +10,7 @@ namespace Tollgate.Gateway.Idempotency;
 /// per caller: two API keys never see each other's answers. Running claims are held in this process; kept answers
 /// are in SQLite, so a replay survives a restart.
 /// </summary>
-public sealed partial class IdempotencyGate(SqliteIdempotencyStore store, IdempotencySettings settings, TimeProvider time, ILogger<IdempotencyGate> logger)
+public sealed partial class IdempotencyGate(IIdempotencyStore store, IdempotencySettings settings, TimeProvider time, ILogger<IdempotencyGate> logger)
 {
     private static readonly TimeSpan PurgeEvery = TimeSpan.FromHours(1);
     private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);

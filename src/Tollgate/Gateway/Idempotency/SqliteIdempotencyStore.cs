@@ -7,7 +7,7 @@ namespace Tollgate.Gateway.Idempotency;
 /// Answers kept for idempotent replay, in the embedded SQLite database beside the ledger, so that a replay works
 /// after a restart. One row per caller and key; a row older than the retention is treated as absent and purged.
 /// </summary>
-public sealed class SqliteIdempotencyStore(string databasePath)
+public sealed class SqliteIdempotencyStore(string databasePath) : IIdempotencyStore
 {
     private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
 

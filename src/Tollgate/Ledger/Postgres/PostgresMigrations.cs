@@ -67,6 +67,13 @@ public static class PostgresMigrations
                 name text PRIMARY KEY, scope text NOT NULL, value text, period text NOT NULL, limit_usd numeric NOT NULL,
                 hard boolean NOT NULL, allow_unpriced boolean NOT NULL, version bigint NOT NULL);
             """),
+        (6, """
+            CREATE TABLE idempotent_responses (
+                caller text NOT NULL, key text NOT NULL, fingerprint bytea NOT NULL, request_id text NOT NULL,
+                created_ms bigint NOT NULL, status integer NOT NULL, content_type text NOT NULL, headers text NOT NULL, body bytea NOT NULL,
+                PRIMARY KEY (caller, key));
+            CREATE INDEX ix_idempotent_responses_created ON idempotent_responses (created_ms);
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>
