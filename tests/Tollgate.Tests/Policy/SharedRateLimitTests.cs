@@ -49,4 +49,43 @@ public sealed class SharedRateLimitTests(PostgresServer postgres, ITestOutputHel
             client.Dispose();
         }
     }
+
+    [Fact]
+    public async Task A_burst_to_both_replicas_is_admitted_within_the_keys_tpm_counted_at_each_requests_estimate()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var yaml = $"""
+            storage:
+              postgres: "{database}"
+            models:
+              - {"{"} alias: m, provider: mock, model: mock-gpt {"}"}
+            """;
+        await using var a = await TestGateway.StartAsync(yaml);
+        await using var b = await TestGateway.StartAsync(yaml);
+        using var created = await a.Client.PostAsync("/admin/keys", new StringContent("""{"name":"wordy","tpm":2000}""", Encoding.UTF8, "application/json"));
+        var secret = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
+        var clients = new[] { a, b }.Select(g =>
+        {
+            var client = new HttpClient { BaseAddress = g.BaseUrl };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+            return client;
+        }).ToArray();
+        await Task.Delay(600);
+
+        // Each request is admitted on its estimate: a short prompt plus max_tokens 190, about 200 tokens: ten fit in 2,000.
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 60).Select(async i =>
+        {
+            using var response = await clients[i % 2].PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","max_tokens":190,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+            return response.StatusCode;
+        }));
+
+        var admitted = statuses.Count(s => s == HttpStatusCode.OK);
+        output.WriteLine($"admitted {admitted} of 60 at 2,000 tokens per minute across two replicas");
+        Assert.Equal(60, admitted + statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        Assert.InRange(admitted, 10 - (2 * 2), 10);
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+    }
 }

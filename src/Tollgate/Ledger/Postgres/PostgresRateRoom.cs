@@ -4,13 +4,13 @@ using Tollgate.Policy.RateLimits;
 namespace Tollgate.Ledger.Postgres;
 
 /// <summary>
-/// Requests per minute in PostgreSQL (<c>rate_windows</c>: leased requests per subject and clock minute). A lease locks
+/// Requests and tokens per minute in PostgreSQL (<c>rate_windows</c>: leased units per subject and clock minute). A lease locks
 /// the minute's row and grants what keeps <c>used + previous × (1 − elapsed)</c> within the limit — the sliding-minute
 /// estimate that assumes the previous minute's requests were spread evenly.
 /// </summary>
 public sealed class PostgresRateRoom(NpgsqlDataSource source) : ISharedRateRoom
 {
-    public async Task<int> LeaseAsync(string subject, DateTimeOffset minuteStart, int limit, int wanted, double elapsedFraction, CancellationToken cancellationToken)
+    public async Task<long> LeaseAsync(string subject, DateTimeOffset minuteStart, long limit, long wanted, long minimum, double elapsedFraction, CancellationToken cancellationToken)
     {
         var minute = minuteStart.ToUnixTimeMilliseconds();
         await using var connection = await source.OpenConnectionAsync(cancellationToken);
@@ -35,9 +35,9 @@ public sealed class PostgresRateRoom(NpgsqlDataSource source) : ISharedRateRoom
             (used, previous) = (reader.GetInt64(0), reader.GetInt64(1));
         }
 
-        var room = (int)Math.Floor(limit - used - (previous * (1 - Math.Clamp(elapsedFraction, 0, 1))));
+        var room = (long)Math.Floor(limit - used - (previous * (1 - Math.Clamp(elapsedFraction, 0, 1))));
         var granted = Math.Min(wanted, room);
-        if (granted <= 0)
+        if (granted <= 0 || granted < minimum)
         {
             await transaction.RollbackAsync(cancellationToken);
             return 0;
@@ -47,7 +47,7 @@ public sealed class PostgresRateRoom(NpgsqlDataSource source) : ISharedRateRoom
         {
             update.Parameters.Add(new NpgsqlParameter { Value = subject });
             update.Parameters.Add(new NpgsqlParameter { Value = minute });
-            update.Parameters.Add(new NpgsqlParameter { Value = (long)granted });
+            update.Parameters.Add(new NpgsqlParameter { Value = granted });
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
 

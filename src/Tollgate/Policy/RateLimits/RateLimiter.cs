@@ -63,8 +63,9 @@ public sealed class RateLimiter(TimeProvider time, SharedRequestRates? shared = 
     }
 
     /// <summary>
-    /// <see cref="Admit"/>, and with replicas sharing limits (PostgreSQL) each subject's RPM also against its shared
-    /// allowance (<see cref="SharedRequestRates"/>): a request the shared count refuses gives back what it took here.
+    /// <see cref="Admit"/>, and with replicas sharing limits (PostgreSQL) each subject's RPM and TPM also against its
+    /// shared allowance (<see cref="SharedRequestRates"/>): a request the shared count refuses gives back what it took
+    /// here (what an earlier limit of the same request took from the shared count stays taken: the safe side).
     /// </summary>
     public async ValueTask<(IReadOnlyList<SlidingWindowLog.Ticket> TokenTickets, GatewayError? Error, TimeSpan RetryAfter)> AdmitAsync(
         IReadOnlyList<(string Subject, RateLimit Limit)> subjects, long estimatedTokens, CancellationToken cancellationToken)
@@ -78,16 +79,19 @@ public sealed class RateLimiter(TimeProvider time, SharedRequestRates? shared = 
 
         foreach (var (subject, limit) in subjects)
         {
-            if (limit.RequestsPerMinute is not { } rpm)
+            foreach (var (name, value, units) in new[] { ("requests", limit.RequestsPerMinute, 1L), ("tokens", limit.TokensPerMinute, estimatedTokens) })
             {
-                continue;
-            }
+                if (value is not { } max)
+                {
+                    continue;
+                }
 
-            var (admitted, sharedWait) = await shared.TryTakeAsync(subject, rpm, cancellationToken);
-            if (!admitted)
-            {
-                all.ForEach(t => t.Release());
-                return ([], Refusal(subject, $"{rpm} requests per minute (across the gateways that share it)", sharedWait), sharedWait);
+                var (admitted, sharedWait) = await shared.TryTakeAsync($"{subject}:{name}", max, units, cancellationToken);
+                if (!admitted)
+                {
+                    all.ForEach(t => t.Release());
+                    return ([], Refusal(subject, $"{max} {name} per minute (across the gateways that share it)", sharedWait), sharedWait);
+                }
             }
         }
 
