@@ -11,11 +11,11 @@ namespace Tollgate.Batches;
 /// </summary>
 public sealed class SqliteBatchStore(string databasePath)
 {
-    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+    private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             CREATE TABLE IF NOT EXISTS batch_files (
@@ -34,7 +34,7 @@ public sealed class SqliteBatchStore(string databasePath)
     public async Task SaveFileAsync(BatchFile file, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(file);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT OR REPLACE INTO batch_files (id, deployment, caller, created_ms, alias, url, requests, worst_case_usd, unbounded)
@@ -54,7 +54,7 @@ public sealed class SqliteBatchStore(string databasePath)
 
     public async Task<BatchFile?> FindFileAsync(string id, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, deployment, caller, created_ms, alias, url, requests, worst_case_usd, unbounded FROM batch_files WHERE id = $id";
         command.Parameters.AddWithValue("$id", id);
@@ -74,7 +74,7 @@ public sealed class SqliteBatchStore(string databasePath)
 
     public async Task DeleteFileAsync(string id, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM batch_files WHERE id = $id";
         command.Parameters.AddWithValue("$id", id);
@@ -84,7 +84,7 @@ public sealed class SqliteBatchStore(string databasePath)
     public async Task SaveBatchAsync(TrackedBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT OR REPLACE INTO batches (id, api, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled)
@@ -130,7 +130,7 @@ public sealed class SqliteBatchStore(string databasePath)
 
     private async Task<IReadOnlyList<TrackedBatch>> QueryAsync(string where, (string Name, object? Value)[] parameters, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled, api FROM batches " + where;
         foreach (var (name, value) in parameters)
@@ -164,12 +164,5 @@ public sealed class SqliteBatchStore(string databasePath)
         }
 
         return batches;
-    }
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
     }
 }

@@ -8,11 +8,11 @@ namespace Tollgate.Analytics.Anomalies;
 /// </summary>
 public sealed class SqliteAnomalyStore(string databasePath)
 {
-    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+    private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             CREATE TABLE IF NOT EXISTS spend_anomalies (
@@ -28,7 +28,7 @@ public sealed class SqliteAnomalyStore(string databasePath)
     public async Task<bool> TryAddAsync(SpendAnomaly anomaly, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(anomaly);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT OR IGNORE INTO spend_anomalies (kind, dimension, value, period, cost_usd, baseline_usd, detected_ms)
@@ -47,7 +47,7 @@ public sealed class SqliteAnomalyStore(string databasePath)
     /// <summary>Anomalies detected since <paramref name="since"/>, newest first.</summary>
     public async Task<IReadOnlyList<SpendAnomaly>> ListAsync(DateTimeOffset since, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT kind, dimension, value, period, cost_usd, baseline_usd, detected_ms FROM spend_anomalies WHERE detected_ms >= $since ORDER BY detected_ms DESC, period DESC";
         command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
@@ -63,12 +63,5 @@ public sealed class SqliteAnomalyStore(string databasePath)
         }
 
         return anomalies;
-    }
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
     }
 }

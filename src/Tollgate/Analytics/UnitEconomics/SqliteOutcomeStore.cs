@@ -6,11 +6,11 @@ namespace Tollgate.Analytics.UnitEconomics;
 /// <summary>Outcomes in the SQLite database beside the ledger.</summary>
 public sealed class SqliteOutcomeStore(string databasePath)
 {
-    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+    private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             CREATE TABLE IF NOT EXISTS outcomes (
@@ -25,7 +25,7 @@ public sealed class SqliteOutcomeStore(string databasePath)
     public async Task AddAsync(Outcome outcome, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO outcomes (id, ts_ms, request_id, user_id, feature, conversions, revenue_usd, key_id)
@@ -45,7 +45,7 @@ public sealed class SqliteOutcomeStore(string databasePath)
     /// <summary>Outcomes reported from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive).</summary>
     public async Task<IReadOnlyList<Outcome>> ListAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, ts_ms, request_id, user_id, feature, conversions, revenue_usd, key_id FROM outcomes WHERE ts_ms >= $from AND ts_ms < $to ORDER BY ts_ms";
         command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
@@ -61,12 +61,5 @@ public sealed class SqliteOutcomeStore(string databasePath)
         }
 
         return outcomes;
-    }
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
     }
 }

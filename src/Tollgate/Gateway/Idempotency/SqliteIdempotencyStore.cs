@@ -9,11 +9,11 @@ namespace Tollgate.Gateway.Idempotency;
 /// </summary>
 public sealed class SqliteIdempotencyStore(string databasePath) : IIdempotencyStore
 {
-    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+    private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             CREATE TABLE IF NOT EXISTS idempotent_responses (
@@ -29,7 +29,7 @@ public sealed class SqliteIdempotencyStore(string databasePath) : IIdempotencySt
     /// <summary>The answer kept for <paramref name="caller"/>'s <paramref name="key"/> since <paramref name="notBefore"/>, if any.</summary>
     public async Task<StoredResponse?> FindAsync(string caller, string key, DateTimeOffset notBefore, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT fingerprint, request_id, created_ms, status, content_type, headers, body FROM idempotent_responses
@@ -59,7 +59,7 @@ public sealed class SqliteIdempotencyStore(string databasePath) : IIdempotencySt
     public async Task SaveAsync(string caller, string key, StoredResponse response, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT OR REPLACE INTO idempotent_responses (caller, key, fingerprint, request_id, created_ms, status, content_type, headers, body)
@@ -80,17 +80,10 @@ public sealed class SqliteIdempotencyStore(string databasePath) : IIdempotencySt
     /// <summary>Deletes answers kept since before <paramref name="cutoff"/>; returns how many.</summary>
     public async Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM idempotent_responses WHERE created_ms < $cutoff";
         command.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
         return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
     }
 }

@@ -9,11 +9,11 @@ namespace Tollgate.Gateway.Responses;
 /// </summary>
 public sealed class SqliteResponseOwners(string databasePath)
 {
-    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+    private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "CREATE TABLE IF NOT EXISTS response_owners (id TEXT PRIMARY KEY, deployment TEXT NOT NULL, caller TEXT NOT NULL, created_ms INTEGER NOT NULL)";
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -21,7 +21,7 @@ public sealed class SqliteResponseOwners(string databasePath)
 
     public async Task SaveAsync(string responseId, string deployment, string caller, DateTimeOffset createdAt, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "INSERT OR REPLACE INTO response_owners (id, deployment, caller, created_ms) VALUES ($id, $deployment, $caller, $created)";
         command.Parameters.AddWithValue("$id", responseId);
@@ -34,18 +34,11 @@ public sealed class SqliteResponseOwners(string databasePath)
     /// <summary>The deployment and caller of a response id, or null when this gateway did not make it.</summary>
     public async Task<(string Deployment, string Caller)?> FindAsync(string responseId, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT deployment, caller FROM response_owners WHERE id = $id";
         command.Parameters.AddWithValue("$id", responseId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? (reader.GetString(0), reader.GetString(1)) : null;
-    }
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
     }
 }

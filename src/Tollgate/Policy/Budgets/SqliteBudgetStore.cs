@@ -6,7 +6,7 @@ namespace Tollgate.Policy.Budgets;
 /// <summary>Budgets set through the admin API, kept in the embedded database so they outlive a restart.</summary>
 public sealed class SqliteBudgetStore(string databasePath) : IBudgetStore
 {
-    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+    private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
     public async Task<IReadOnlyList<Budget>> LoadAllAsync(CancellationToken cancellationToken)
     {
@@ -51,8 +51,7 @@ public sealed class SqliteBudgetStore(string databasePath) : IBudgetStore
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
+        var connection = await _database.OpenAsync(cancellationToken);
         await using var create = connection.CreateCommand();
         create.CommandText = "CREATE TABLE IF NOT EXISTS budgets (name TEXT PRIMARY KEY, scope TEXT NOT NULL, value TEXT, period TEXT NOT NULL, limit_usd TEXT NOT NULL, hard INTEGER NOT NULL, allow_unpriced INTEGER NOT NULL DEFAULT 0)";
         await create.ExecuteNonQueryAsync(cancellationToken);

@@ -6,11 +6,11 @@ namespace Tollgate.Policy.Keys;
 /// <summary>Virtual keys in the embedded SQLite database, beside the ledger. Only hashes are stored.</summary>
 public sealed class SqliteKeyStore(string databasePath) : IKeyStore
 {
-    private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
+    private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             CREATE TABLE IF NOT EXISTS virtual_keys (
@@ -35,7 +35,7 @@ public sealed class SqliteKeyStore(string databasePath) : IKeyStore
 
     public async Task<IReadOnlyList<VirtualKey>> LoadAllAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags, rpm, tpm, default_max_tokens FROM virtual_keys ORDER BY created_ms";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -52,7 +52,7 @@ public sealed class SqliteKeyStore(string databasePath) : IKeyStore
     public async Task SaveAsync(VirtualKey key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT OR REPLACE INTO virtual_keys (id, name, prefix, hash, created_ms, expires_ms, revoked_ms, allowed_models, max_tokens_cap, tags, lock_tags, rpm, tpm, default_max_tokens)
@@ -78,11 +78,4 @@ public sealed class SqliteKeyStore(string databasePath) : IKeyStore
     /// <summary>The file is this gateway's own: every change already went through its registry.</summary>
     public Task<(IReadOnlyList<VirtualKey> Keys, long Next)?> ChangedSinceAsync(long after, CancellationToken cancellationToken) =>
         Task.FromResult<(IReadOnlyList<VirtualKey>, long)?>(null);
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
-    }
 }
