@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 
 namespace Tollgate.Tests.Policy;
 
-/// <summary>A key's requests per minute held across two replicas on one PostgreSQL: a burst to both is never admitted past the limit.</summary>
+/// <summary>Requests and tokens per minute held across two replicas on one PostgreSQL, for a key and for a deployment: a burst to both is never admitted past the limit.</summary>
 [Collection("postgres")]
 public sealed class SharedRateLimitTests(PostgresServer postgres, ITestOutputHelper output)
 {
@@ -48,6 +48,31 @@ public sealed class SharedRateLimitTests(PostgresServer postgres, ITestOutputHel
         {
             client.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task A_deployments_rpm_holds_across_both_replicas()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var yaml = $"""
+            storage:
+              postgres: "{database}"
+            models:
+              - {"{"} alias: m, provider: mock, model: mock-gpt, rpm: 30 {"}"}
+            """;
+        await using var a = await TestGateway.StartAsync(yaml);
+        await using var b = await TestGateway.StartAsync(yaml);
+
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 80).Select(async i =>
+        {
+            using var response = await (i % 2 == 0 ? a : b).Client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+            return response.StatusCode;
+        }));
+
+        var admitted = statuses.Count(s => s == HttpStatusCode.OK);
+        output.WriteLine($"admitted {admitted} of 80 at 30 per minute on one deployment across two replicas");
+        Assert.Equal(80, admitted + statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        Assert.InRange(admitted, 30 - (2 * 2 * 3), 30);
     }
 
     [Fact]

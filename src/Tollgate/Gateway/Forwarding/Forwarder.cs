@@ -70,7 +70,7 @@ public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, Dep
             budget.Requested();
             for (var retry = 1; ; retry++)
             {
-                if (AdmitCall(exchange, deployment) is { } refusal)
+                if (await AdmitCallAsync(exchange, deployment, cancellationToken) is { } refusal)
                 {
                     rateLimited = refusal.RetryAfter < rateLimited?.RetryAfter ? refusal : rateLimited ?? refusal;
                     break;
@@ -133,15 +133,18 @@ public sealed class Forwarder(DeploymentHealth health, GatewayConfig config, Dep
         return last ?? rateLimited ?? AllUnavailable(exchange.Alias, candidates);
     }
 
-    /// <summary>A call (first or retry) counts against the deployment's own limits; at a limit, the deployment is passed over.</summary>
-    private ProviderFailure? AdmitCall(Exchange exchange, Deployment deployment)
+    /// <summary>
+    /// A call (first or retry) counts against the deployment's own limits (across replicas, with PostgreSQL); at a
+    /// limit, the deployment is passed over.
+    /// </summary>
+    private async ValueTask<ProviderFailure?> AdmitCallAsync(Exchange exchange, Deployment deployment, CancellationToken cancellationToken)
     {
         if (!deployment.Config.RateLimit.IsSet)
         {
             return null;
         }
 
-        var (tickets, error, wait) = rateLimiter.Admit([($"deployment {deployment.Name}", deployment.Config.RateLimit)], exchange.EstimatedTokens);
+        var (tickets, error, wait) = await rateLimiter.AdmitAsync([($"deployment {deployment.Name}", deployment.Config.RateLimit)], exchange.EstimatedTokens, cancellationToken);
         if (error is not null)
         {
             return new ProviderFailure(ProviderFailureKind.RateLimited, error.Message) { RetryAfter = wait };
