@@ -111,15 +111,8 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
     [Fact]
     public async Task Two_gateways_on_one_database_write_one_ledger_and_report_the_same_totals()
     {
-        var database = await postgres.CreateDatabaseAsync();
-        var yaml = $"""
-            storage:
-              postgres: "{database}"
-            models:
-              - {"{"} alias: m, provider: mock, model: mock-gpt, price_as: gpt-4o-mini, mock: {"{"} reply_tokens: 7 {"}"} {"}"}
-            """;
-        await using var a = await TestGateway.StartAsync(yaml);
-        await using var b = await TestGateway.StartAsync(yaml);
+        await using var replicas = await postgres.StartReplicasAsync(", price_as: gpt-4o-mini, mock: { reply_tokens: 7 }");
+        var (a, b) = (replicas.A, replicas.B);
 
         foreach (var (gateway, n) in new[] { (a, 30), (b, 20) })
         {

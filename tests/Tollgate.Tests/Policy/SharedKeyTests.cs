@@ -18,15 +18,8 @@ public sealed class SharedKeyTests(PostgresServer postgres, ITestOutputHelper ou
     [Fact]
     public async Task A_key_created_and_revoked_on_one_replica_is_accepted_then_refused_on_the_other_within_a_second()
     {
-        var database = await postgres.CreateDatabaseAsync();
-        var yaml = $"""
-            storage:
-              postgres: "{database}"
-            models:
-              - {"{"} alias: m, provider: mock, model: mock-gpt {"}"}
-            """;
-        await using var a = await TestGateway.StartAsync(yaml);
-        await using var b = await TestGateway.StartAsync(yaml);
+        await using var replicas = await postgres.StartReplicasAsync();
+        var (a, b) = (replicas.A, replicas.B);
         var secret = await a.CreateKeyAsync("shared");
         var id = (await a.Client.GetStringAsync("/admin/keys")).Split("\"id\":\"")[1].Split('"')[0];
         using var onB = new HttpClient { BaseAddress = b.BaseUrl };
@@ -47,15 +40,8 @@ public sealed class SharedKeyTests(PostgresServer postgres, ITestOutputHelper ou
     [Fact]
     public async Task A_hard_budget_set_through_one_replicas_admin_api_is_enforced_by_the_other_within_a_second()
     {
-        var database = await postgres.CreateDatabaseAsync();
-        var yaml = $"""
-            storage:
-              postgres: "{database}"
-            models:
-              - {"{"} alias: m, provider: mock, model: mock-gpt, price_as: gpt-4o-mini {"}"}
-            """;
-        await using var a = await TestGateway.StartAsync(yaml);
-        await using var b = await TestGateway.StartAsync(yaml);
+        await using var replicas = await postgres.StartReplicasAsync(", price_as: gpt-4o-mini");
+        var (a, b) = (replicas.A, replicas.B);
         using var onB = new HttpClient { BaseAddress = b.BaseUrl };
         onB.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestGateway.MasterKey);
         onB.DefaultRequestHeaders.Add("X-Feature", "frozen");
@@ -75,15 +61,8 @@ public sealed class SharedKeyTests(PostgresServer postgres, ITestOutputHelper ou
     [Fact]
     public async Task A_retry_with_the_same_idempotency_key_on_the_other_replica_gets_the_kept_answer_and_no_second_record()
     {
-        var database = await postgres.CreateDatabaseAsync();
-        var yaml = $"""
-            storage:
-              postgres: "{database}"
-            models:
-              - {"{"} alias: m, provider: mock, model: mock-gpt, price_as: gpt-4o-mini {"}"}
-            """;
-        await using var a = await TestGateway.StartAsync(yaml);
-        await using var b = await TestGateway.StartAsync(yaml);
+        await using var replicas = await postgres.StartReplicasAsync(", price_as: gpt-4o-mini");
+        var (a, b) = (replicas.A, replicas.B);
         async Task<(string RequestId, string Body)> SendAsync(TestGateway gateway)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")

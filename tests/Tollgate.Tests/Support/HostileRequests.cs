@@ -37,6 +37,7 @@ internal static class HostileRequests
         ("POST", "/v1/completions", """{"model":"gpt-4o-mini","prompt":[[1,2,3]],"max_tokens":20,"stream":true,"stream_options":{"include_usage":true}}"""),
         ("POST", "/v1/responses", """{"model":"gpt-4o-mini","instructions":"Be brief.","input":[{"role":"user","content":[{"type":"input_text","text":"Xin chào 👋"},{"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="}]},{"type":"function_call_output","call_id":"c1","output":"42"}],"max_output_tokens":20,"store":false,"reasoning":{"effort":"low"},"text":{"format":{"type":"text"}},"tools":[{"type":"function","name":"f","parameters":{"type":"object"}}],"user":"u1","metadata":{"feature":"chat"},"stream":false}"""),
         ("POST", "/v1/responses", """{"model":"gpt-4o-mini","input":"Xin chào","stream":true}"""),
+        ("POST", "/v1/responses", """{"model":"gpt-4o-mini","input":"Tin tức?","max_tool_calls":3,"tools":[{"type":"web_search"},{"type":"file_search","vector_store_ids":["vs_1"]},{"type":"code_interpreter","container":{"type":"auto"}}]}"""),
         ("POST", "/v1/responses", """{"model":"claude","input":"Xin chào"}"""),
         ("POST", "/v1/responses", """{"model":"claude","instructions":"Ngắn gọn.","stream":true,"max_output_tokens":30,"input":[{"role":"user","content":[{"type":"input_text","text":"Thời tiết?"},{"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="}]},{"type":"function_call","call_id":"c1","name":"w","arguments":"{}"},{"type":"function_call_output","call_id":"c1","output":"31°C"}],"tools":[{"type":"function","name":"w","parameters":{"type":"object"}}],"tool_choice":{"type":"function","name":"w"},"text":{"format":{"type":"json_schema","name":"a","schema":{"type":"object"}}},"reasoning":{"effort":"low"}}"""),
         ("POST", "/v1/responses", """{"model":"gemini","input":[{"role":"developer","content":"Be brief."},{"role":"assistant","content":[{"type":"output_text","text":"Hi"}]},{"role":"user","content":"Again"}],"stream":false}"""),
@@ -106,7 +107,7 @@ internal static class HostileRequests
         "tools", "functions", "tool_choice", "response_format", "prediction", "input", "system", "temperature", "top_p", "stop", "seed",
         "thinking", "dimensions", "encoding_format", "logprobs", "top_logprobs", "reasoning_effort", "modalities", "audio",
         "prompt", "suffix", "echo", "instructions", "max_output_tokens", "previous_response_id", "store", "reasoning", "text",
-        "custom_id", "method", "url", "body", "input_file_id", "endpoint", "completion_window", "requests", "params",
+        "custom_id", "method", "url", "body", "input_file_id", "endpoint", "completion_window", "requests", "params", "max_tool_calls",
     ];
 
     /// <summary>Hostile JSON values, as raw JSON text (so that the body can hold what a JSON library would not write).</summary>

@@ -76,6 +76,17 @@ public sealed class PostgresServer : IAsyncLifetime
         return Connection(name);
     }
 
+    /// <summary>
+    /// Two gateways (replicas) on a new database of this cluster, each serving the alias <c>m</c> from the built-in mock
+    /// provider; <paramref name="modelFields"/> adds fields to that model (<c>", rpm: 30"</c>).
+    /// </summary>
+    internal async Task<Replicas> StartReplicasAsync(string modelFields = "")
+    {
+        var yaml = $"storage:\n  postgres: \"{await CreateDatabaseAsync()}\"\nmodels:\n  - {{ alias: m, provider: mock, model: mock-gpt{modelFields} }}\n";
+        var a = await TestGateway.StartAsync(yaml);
+        return new Replicas(a, await TestGateway.StartAsync(yaml));
+    }
+
     private string Connection(string database) =>
         new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "tollgate", Database = database, Pooling = true, MaxPoolSize = 50 }.ConnectionString;
 
@@ -120,3 +131,13 @@ public sealed class PostgresServer : IAsyncLifetime
 
 [CollectionDefinition("postgres")]
 public sealed class PostgresCollection : ICollectionFixture<PostgresServer>;
+
+/// <summary>Two gateways on one PostgreSQL database, stopped together.</summary>
+internal sealed record Replicas(TestGateway A, TestGateway B) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        await A.DisposeAsync();
+        await B.DisposeAsync();
+    }
+}
