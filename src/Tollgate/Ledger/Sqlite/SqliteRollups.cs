@@ -34,7 +34,7 @@ internal static class SqliteRollups
     {
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         var mark = await MarkAsync(connection, transaction, cancellationToken);
-        await using var batch = new Batch(connection, transaction, limits);
+        var batch = new RollupBatch(limits);
         var last = mark;
         var count = 0;
         var from = 0;
@@ -46,7 +46,7 @@ internal static class SqliteRollups
         var contiguous = from < inserted.Count && inserted[from].RowId == mark + 1;
         for (var i = from; contiguous && i < inserted.Count && count < maxRecords && inserted[i].RowId == mark + 1 + count; i++)
         {
-            await batch.AddAsync(inserted[i].Record, cancellationToken);
+            batch.Add(inserted[i].Record);
             last = inserted[i].RowId;
             count++;
         }
@@ -60,7 +60,7 @@ internal static class SqliteRollups
             while (await reader.ReadAsync(cancellationToken))
             {
                 last = reader.GetInt64(0);
-                await batch.AddAsync(read(reader, 1), cancellationToken);
+                batch.Add(read(reader, 1));
                 count++;
             }
         }
@@ -70,7 +70,7 @@ internal static class SqliteRollups
             return (0, mark);
         }
 
-        await batch.WriteAsync(cancellationToken);
+        await batch.WriteAsync(new SqliteRollupTables(connection, transaction), cancellationToken);
         await using (var update = Command(connection, transaction, "UPDATE rollup_state SET value = $mark WHERE name = 'mark'"))
         {
             update.Parameters.AddWithValue("$mark", last);
@@ -157,46 +157,10 @@ internal static class SqliteRollups
             var values = new Dictionary<string, string>(StringComparer.Ordinal);
             var lookup = values.GetAlternateLookup<ReadOnlySpan<char>>();
             Span<char> chars = stackalloc char[1024];
-            var pending = new List<(string Value, int Offset, int Length)>();
-            var bytes = new byte[64 * 1024];
-            var used = 0;
-            var scratch = new RollupTotals();
-            long current = long.MinValue;
-            var overflowed = false;
-            void Flush()
-            {
-                if (overflowed || incomplete.Contains(current))
-                {
-                    incomplete.Add(current);
-                }
-                else
-                {
-                    foreach (var (value, offset, length) in pending)
-                    {
-                        RollupTotalsCodec.ReadInto(bytes.AsSpan(offset, length), scratch);
-                        onRow(current, value, scratch);
-                    }
-                }
-
-                pending.Clear();
-                used = 0;
-                overflowed = false;
-            }
-
+            var buffer = new RollupHourBuffer(incomplete, onRow);
             int step;
             while ((step = SQLitePCL.raw.sqlite3_step(statement)) == SQLitePCL.raw.SQLITE_ROW)
             {
-                var hour = SQLitePCL.raw.sqlite3_column_int64(statement, 0);
-                if (hour != current)
-                {
-                    if (current != long.MinValue)
-                    {
-                        Flush();
-                    }
-
-                    current = hour;
-                }
-
                 var utf8 = SQLitePCL.raw.sqlite3_column_blob(statement, 1);
                 string value;
                 if (System.Text.Encoding.UTF8.GetMaxCharCount(utf8.Length) <= chars.Length)
@@ -213,21 +177,7 @@ internal static class SqliteRollups
                     value = System.Text.Encoding.UTF8.GetString(utf8);
                 }
 
-                if (value == RollupDimensions.MoreValues)
-                {
-                    overflowed = true;
-                    continue;
-                }
-
-                var sums = SQLitePCL.raw.sqlite3_column_blob(statement, 2);
-                if (used + sums.Length > bytes.Length)
-                {
-                    Array.Resize(ref bytes, Math.Max(bytes.Length * 2, used + sums.Length));
-                }
-
-                sums.CopyTo(bytes.AsSpan(used));
-                pending.Add((value, used, sums.Length));
-                used += sums.Length;
+                buffer.Add(SQLitePCL.raw.sqlite3_column_int64(statement, 0), value, SQLitePCL.raw.sqlite3_column_blob(statement, 2));
             }
 
             if (step != SQLitePCL.raw.SQLITE_DONE)
@@ -235,10 +185,7 @@ internal static class SqliteRollups
                 throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(connection.Handle).utf8_to_string(), step);
             }
 
-            if (current != long.MinValue)
-            {
-                Flush();
-            }
+            buffer.Flush();
         }
     }
 
@@ -277,7 +224,7 @@ internal static class SqliteRollups
         return Convert.ToInt64(await select.ExecuteScalarAsync(cancellationToken) ?? 0L, CultureInfo.InvariantCulture);
     }
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    internal static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -286,269 +233,8 @@ internal static class SqliteRollups
     }
 
     /// <summary>A row's sums. (GetBytes would open a blob handle per call; the column's value is read directly.)</summary>
-    private static RollupTotals Totals(SqliteDataReader row, int ordinal) => RollupTotalsCodec.Read(row.GetFieldValue<byte[]>(ordinal));
+    internal static RollupTotals Totals(SqliteDataReader row, int ordinal) => RollupTotalsCodec.Read(row.GetFieldValue<byte[]>(ordinal));
 
-    private static decimal Money(string text) => decimal.Parse(text, NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
+    internal static decimal Money(string text) => decimal.Parse(text, NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
 
-    /// <summary>
-    /// One catch-up's rows: each (dimension, hour, value) the records touch, started from its stored row if it has one,
-    /// with the caps applied to the dimensions clients choose. Its statements are prepared once and rebound.
-    /// </summary>
-    private sealed class Batch : IAsyncDisposable
-    {
-        private readonly SqliteConnection _connection;
-        private readonly SqliteTransaction _transaction;
-        private readonly RollupLimits _limits;
-        private readonly Dictionary<(string Dimension, long Hour, string Value), RollupTotals> _rows = [];
-        private readonly Dictionary<(string Dimension, long Hour), int> _valueCounts = [];
-        private readonly Dictionary<long, HashSet<string>> _tagNames = [];
-        private readonly HashSet<(string Dimension, long Hour)> _newTagNames = [];
-        private readonly Dictionary<long, List<(string Id, decimal Cost)>> _top = [];
-        private readonly Dictionary<Combination, (UsageRecord Sample, RollupTotals Sum)> _combinations = [];
-        private readonly byte[] _sums = new byte[RollupTotalsCodec.Size];
-        private readonly SqliteCommand _selectRow;
-        private readonly SqliteCommand _countValues;
-
-        public Batch(SqliteConnection connection, SqliteTransaction transaction, RollupLimits limits)
-        {
-            _connection = connection;
-            _transaction = transaction;
-            _limits = limits;
-            _selectRow = Prepare("SELECT sums FROM spend_rollups WHERE dimension = $d AND hour = $h AND value = $v", "$d", "$h", "$v");
-            _countValues = Prepare("SELECT COUNT(*) FROM spend_rollups WHERE dimension = $d AND hour = $h AND value <> $more", "$d", "$h", "$more");
-        }
-
-        /// <summary>
-        /// Takes a record in. Records that share every rolled-up value (the same hour, model, key, user, feature, tags…)
-        /// are summed first, so each dimension's row is added to once per such group rather than once per record.
-        /// </summary>
-        public Task AddAsync(UsageRecord record, CancellationToken cancellationToken)
-        {
-            _ = cancellationToken;
-            var hour = RollupDimensions.HourOf(record.Timestamp);
-            if (record.Cost.Total is { } cost)
-            {
-                (_top.TryGetValue(hour, out var candidates) ? candidates : _top[hour] = []).Add((record.Id, cost));
-            }
-
-            var combination = Combination.Of(record, hour);
-            if (!_combinations.TryGetValue(combination, out var group))
-            {
-                group = (record, new RollupTotals());
-                _combinations[combination] = group;
-            }
-
-            group.Sum.Add(record);
-            return Task.CompletedTask;
-        }
-
-        private async Task SpreadAsync(CancellationToken cancellationToken)
-        {
-            foreach (var (combination, (sample, sum)) in _combinations)
-            {
-                var hour = combination.Hour;
-                foreach (var (dimension, value) in RollupDimensions.Of(sample))
-                {
-                    if (dimension.StartsWith(RollupDimensions.TagPrefix, StringComparison.Ordinal) && !await AdmitTagAsync(dimension, hour, cancellationToken))
-                    {
-                        (await RowAsync((RollupDimensions.MoreTags, hour, string.Empty), capped: false, cancellationToken)).Add(sum);
-                        continue;
-                    }
-
-                    // Most keys are already in the batch after their first combination: no await, no task, for those.
-                    var row = _rows.TryGetValue((dimension, hour, value), out var known) ? known : await RowAsync((dimension, hour, value), RollupDimensions.IsCapped(dimension), cancellationToken);
-                    row.Add(sum);
-                }
-            }
-        }
-
-        public async Task WriteAsync(CancellationToken cancellationToken)
-        {
-            await SpreadAsync(cancellationToken);
-            await using (var upsert = Prepare("INSERT OR REPLACE INTO spend_rollups (dimension, hour, value, sums) VALUES ($d, $h, $v, $s)", "$d", "$h", "$v", "$s"))
-            {
-                foreach (var ((dimension, hour, value), totals) in _rows)
-                {
-                    RollupTotalsCodec.Write(totals, _sums);
-                    upsert.Parameters[0].Value = dimension;
-                    upsert.Parameters[1].Value = hour;
-                    upsert.Parameters[2].Value = value;
-                    upsert.Parameters[3].Value = _sums;
-                    await upsert.ExecuteNonQueryAsync(cancellationToken);
-                }
-            }
-
-            await WriteTopAsync(cancellationToken);
-            await using var names = Prepare("INSERT OR IGNORE INTO rollup_tag_names (hour, dimension) VALUES ($h, $d)", "$h", "$d");
-            foreach (var (dimension, hour) in _newTagNames)
-            {
-                names.Parameters[0].Value = hour;
-                names.Parameters[1].Value = dimension;
-                await names.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _selectRow.DisposeAsync();
-            await _countValues.DisposeAsync();
-        }
-
-        private SqliteCommand Prepare(string sql, params string[] parameters)
-        {
-            var command = Command(_connection, _transaction, sql);
-            foreach (var name in parameters)
-            {
-                command.Parameters.Add(new SqliteParameter { ParameterName = name });
-            }
-
-            return command;
-        }
-
-        /// <summary>
-        /// The row being built for a key: its stored sums the first time it is touched, or empty. A new value of a
-        /// capped dimension in an hour that has all the values it keeps goes to the hour's overflow row instead.
-        /// </summary>
-        private async Task<RollupTotals> RowAsync((string Dimension, long Hour, string Value) key, bool capped, CancellationToken cancellationToken)
-        {
-            if (_rows.TryGetValue(key, out var totals))
-            {
-                return totals;
-            }
-
-            _selectRow.Parameters[0].Value = key.Dimension;
-            _selectRow.Parameters[1].Value = key.Hour;
-            _selectRow.Parameters[2].Value = key.Value;
-            await using (var reader = await _selectRow.ExecuteReaderAsync(cancellationToken))
-            {
-                if (await reader.ReadAsync(cancellationToken))
-                {
-                    totals = Totals(reader, 0);
-                }
-            }
-
-            if (totals is null && capped && key.Value != RollupDimensions.MoreValues)
-            {
-                var counted = await ValueCountAsync(key.Dimension, key.Hour, cancellationToken);
-                if (counted >= _limits.MaxValuesPerHour)
-                {
-                    return await RowAsync((key.Dimension, key.Hour, RollupDimensions.MoreValues), capped, cancellationToken);
-                }
-
-                _valueCounts[(key.Dimension, key.Hour)] = counted + 1;
-            }
-
-            totals ??= new RollupTotals();
-            _rows[key] = totals;
-            return totals;
-        }
-
-        private async Task<int> ValueCountAsync(string dimension, long hour, CancellationToken cancellationToken)
-        {
-            if (_valueCounts.TryGetValue((dimension, hour), out var count))
-            {
-                return count;
-            }
-
-            _countValues.Parameters[0].Value = dimension;
-            _countValues.Parameters[1].Value = hour;
-            _countValues.Parameters[2].Value = RollupDimensions.MoreValues;
-            count = Convert.ToInt32(await _countValues.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-            _valueCounts[(dimension, hour)] = count;
-            return count;
-        }
-
-        /// <summary>Whether a tag name has rows of its own in this hour: it has, or the hour has room for one more.</summary>
-        private async Task<bool> AdmitTagAsync(string dimension, long hour, CancellationToken cancellationToken)
-        {
-            if (!_tagNames.TryGetValue(hour, out var names))
-            {
-                names = [];
-                await using var select = Prepare("SELECT dimension FROM rollup_tag_names WHERE hour = $h", "$h");
-                select.Parameters[0].Value = hour;
-                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    names.Add(reader.GetString(0));
-                }
-
-                _tagNames[hour] = names;
-            }
-
-            if (names.Contains(dimension))
-            {
-                return true;
-            }
-
-            if (names.Count >= _limits.MaxTagNamesPerHour)
-            {
-                return false;
-            }
-
-            names.Add(dimension);
-            _newTagNames.Add((dimension, hour));
-            return true;
-        }
-
-        /// <summary>Each touched hour keeps its <see cref="RollupLimits.TopPerHour"/> most costly priced records: the hour's stored ones and the new ones, merged.</summary>
-        private async Task WriteTopAsync(CancellationToken cancellationToken)
-        {
-            await using var select = Prepare("SELECT id, cost FROM rollup_top WHERE hour = $h", "$h");
-            await using var delete = Prepare("DELETE FROM rollup_top WHERE hour = $h", "$h");
-            await using var insert = Prepare("INSERT INTO rollup_top (hour, id, cost) VALUES ($h, $id, $cost)", "$h", "$id", "$cost");
-            foreach (var (hour, candidates) in _top)
-            {
-                select.Parameters[0].Value = hour;
-                await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
-                {
-                    while (await reader.ReadAsync(cancellationToken))
-                    {
-                        candidates.Add((reader.GetString(0), Money(reader.GetString(1))));
-                    }
-                }
-
-                delete.Parameters[0].Value = hour;
-                await delete.ExecuteNonQueryAsync(cancellationToken);
-                foreach (var (id, cost) in candidates.OrderByDescending(c => c.Cost).ThenBy(c => c.Id, StringComparer.Ordinal).Take(_limits.TopPerHour))
-                {
-                    insert.Parameters[0].Value = hour;
-                    insert.Parameters[1].Value = id;
-                    insert.Parameters[2].Value = SqliteLedgerStore.Money(cost);
-                    await insert.ExecuteNonQueryAsync(cancellationToken);
-                }
-            }
-        }
-    }
-
-    /// <summary>Everything a record is rolled up by: two records equal here add to exactly the same rows.</summary>
-    private readonly record struct Combination(
-        long Hour, string Model, string Alias, string Deployment, string Provider, string? Key, string Status, string Endpoint,
-        string? User, string? Feature, string? CostCenter, string? Project, string? Env, string Tags, string? RouteTarget)
-    {
-        public static Combination Of(UsageRecord record, long hour)
-        {
-            var a = record.Attribution;
-            return new Combination(
-                hour, record.UpstreamModel, record.Alias, record.Deployment, record.Provider, a.KeyId, record.Status, record.Endpoint,
-                a.User, a.Feature, a.CostCenter, a.Project, a.Env,
-                TagText(a.Tags), record.RouteTarget);
-        }
-
-        /// <summary>The tags as one unambiguous text (each name and value led by its length), in name order.</summary>
-        private static string TagText(IReadOnlyDictionary<string, string> tags)
-        {
-            if (tags.Count == 0)
-            {
-                return string.Empty;
-            }
-
-            if (tags.Count == 1)
-            {
-                var (name, value) = tags.First();
-                return string.Create(CultureInfo.InvariantCulture, $"{name.Length}:{name}{value.Length}:{value}");
-            }
-
-            return string.Concat(tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key.Length}:{t.Key}{t.Value.Length}:{t.Value}")));
-        }
-    }
 }
