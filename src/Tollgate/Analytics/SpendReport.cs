@@ -111,7 +111,7 @@ public static class SpendReport
     }
 
     private static IAsyncEnumerable<UsageRecord> Raw(ILedgerStore store, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
-        store.ReadAsync(from, cancellationToken).TakeWhile(r => r.Timestamp < to);
+        store.ReadAsync(from, to, cancellationToken);
 
     private sealed class Accumulator(Repricer? repricer)
     {

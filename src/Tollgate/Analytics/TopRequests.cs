@@ -49,7 +49,7 @@ public static class TopRequests
 
             foreach (var (rangeFrom, rangeTo) in new[] { (from, RollupDimensions.StartOf(firstHour)), (RollupDimensions.StartOf(endHour), to) })
             {
-                await foreach (var record in store.ReadAsync(rangeFrom, cancellationToken).TakeWhile(r => r.Timestamp < rangeTo))
+                await foreach (var record in store.ReadAsync(rangeFrom, rangeTo, cancellationToken))
                 {
                     OfferRecord(record);
                 }
@@ -62,7 +62,7 @@ public static class TopRequests
         }
         else
         {
-            await foreach (var record in store.ReadAsync(from, cancellationToken).TakeWhile(r => r.Timestamp < to))
+            await foreach (var record in store.ReadAsync(from, to, cancellationToken))
             {
                 OfferRecord(record);
             }

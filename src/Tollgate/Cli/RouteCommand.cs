@@ -68,7 +68,7 @@ public static class RouteCommand
                 ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal)
                 : [.. router.Targets, router.Name];
             var targets = new Routing.Simulation.ConfiguredTargets(loaded, Metering.LocalPriceCatalog.Load(loaded.Storage.DataDirectory), DateOnly.FromDateTime(now.UtcDateTime));
-            var result = await new Routing.Simulation.RouteSimulation(router, targets).RunAsync(store.ReadAsync(from, ct), replayed, to, ct);
+            var result = await new Routing.Simulation.RouteSimulation(router, targets).RunAsync(store.ReadAsync(from, to, ct), replayed, to, ct);
             Console.WriteLine(result.Report(name));
             return 0;
         });

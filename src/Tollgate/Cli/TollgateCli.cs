@@ -240,26 +240,20 @@ public static class TollgateCli
     {
         var config = ConfigOption();
         var database = new Option<string?>("--db") { Description = "Path to the SQLite ledger, overriding the config." };
-        var rebuild = new Command("rebuild", "Drop the hourly rollups and make them again from the raw records (safe while the gateway runs: reports stay exact meanwhile).") { config, database };
+        var rebuild = new Command("rebuild", "Drop the hourly rollups and make them again from the raw records (safe while the gateway runs: reports stay exact meanwhile; on PostgreSQL, writers wait until it is done).") { config, database };
         rebuild.SetAction(async (parse, cancellationToken) =>
         {
             var (path, postgres, exitCode) = await ExistingLedgerAsync(parse.GetValue(database), parse.GetValue(config), string.Empty);
-            if (postgres is not null)
-            {
-                await Console.Error.WriteLineAsync("The ledger is in PostgreSQL, which keeps no hourly rollups yet: reports read its raw records.");
-                return 1;
-            }
-
-            if (path is null)
+            if (postgres is null && path is null)
             {
                 return exitCode;
             }
 
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-            await using var store = new SqliteLedgerStore(path);
+            await using Ledger.ILedgerStore store = postgres is not null ? Ledger.Postgres.PostgresLedgerStore.Open(postgres) : new SqliteLedgerStore(path!);
             await store.InitializeAsync(cancellationToken);
-            await store.RebuildRollupsAsync(cancellationToken);
-            Console.WriteLine($"Rolled up {path} again in {stopwatch.Elapsed.TotalSeconds:F1} s.");
+            await ((Ledger.Rollups.IRollupStore)store).RebuildRollupsAsync(cancellationToken);
+            Console.WriteLine($"Rolled up {(postgres is not null ? "the PostgreSQL ledger" : path)} again in {stopwatch.Elapsed.TotalSeconds:F1} s.");
             return 0;
         });
         return new Command("rollups", "The ledger's hourly rollups, which reports read.") { rebuild };
@@ -294,7 +288,7 @@ public static class TollgateCli
             await using var store = postgres is not null ? Ledger.Postgres.PostgresLedgerStore.Open(postgres) : (Ledger.ILedgerStore)new SqliteLedgerStore(path!);
             await store.InitializeAsync(cancellationToken);
             await using var stream = parse.GetValue(output) is { } file ? File.Create(file) : Console.OpenStandardOutput();
-            var records = store.ReadAsync(from, cancellationToken).TakeWhile(r => r.Timestamp < to);
+            var records = store.ReadAsync(from, to, cancellationToken);
             if (parse.GetValue(format) == "json")
             {
                 await RecordExport.WriteJsonAsync(stream, records, cancellationToken);

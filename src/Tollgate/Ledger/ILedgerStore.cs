@@ -9,6 +9,9 @@ public interface ILedgerStore : IAsyncDisposable
     /// <summary>Appends a batch in one transaction.</summary>
     Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken);
 
-    /// <summary>Reads records whose timestamp is at or after <paramref name="since"/>, oldest first.</summary>
-    IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset since, CancellationToken cancellationToken);
+    /// <summary>
+    /// Reads records whose timestamp is in [<paramref name="from"/>, <paramref name="to"/>), oldest first. The end is
+    /// given to the query, not only checked by the caller: a server database would otherwise send every later record.
+    /// </summary>
+    IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken);
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Npgsql;
+using Tollgate.Analytics;
 using Tollgate.Ledger;
 using Tollgate.Ledger.Postgres;
 using Tollgate.Metering;
@@ -51,7 +52,7 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
 
         await store.AppendAsync(records, CancellationToken.None);
         await store.AppendAsync(records[..3], CancellationToken.None);
-        var back = await store.ReadAsync(DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_002), CancellationToken.None).ToListAsync();
+        var back = await store.ReadAsync(DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_002), DateTimeOffset.MaxValue, CancellationToken.None).ToListAsync();
 
         Assert.Equal(records.Skip(1).Select(r => r.Id), back.Select(r => r.Id));
         foreach (var (expected, actual) in records.Skip(1).Zip(back))
@@ -61,7 +62,7 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
             Assert.Equal(expected.Attribution with { Tags = actual.Attribution.Tags }, actual.Attribution);
         }
 
-        var first = Assert.Single(await store.ReadAsync(DateTimeOffset.UnixEpoch, CancellationToken.None).Where(r => r.Id == "req_1").ToListAsync());
+        var first = Assert.Single(await store.ReadAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, CancellationToken.None).Where(r => r.Id == "req_1").ToListAsync());
         Assert.Equal("web_search=2", BuiltInToolCalls.Format(first.Usage.ToolCalls));
         Assert.Equal(79228162514.264337593543950335m, first.Cost.Output);
     }
@@ -87,7 +88,7 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
     }
 
     [Fact]
-    public async Task Tollgate_migrate_brings_the_configs_database_to_this_versions_schema()
+    public async Task Tollgate_migrate_brings_the_configs_database_to_this_versions_schema_and_rollups_rebuild_remakes_its_rollups()
     {
         var database = await postgres.CreateDatabaseAsync();
         var config = Path.Combine(Path.GetTempPath(), $"tollgate-migrate-{Guid.NewGuid():N}.yaml");
@@ -101,6 +102,19 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand("SELECT max(version) FROM tollgate_migrations", connection);
             Assert.Equal(PostgresMigrations.All[^1].Version, (int)(await command.ExecuteScalarAsync())!);
+
+            // Rollups lost (as by a hand edit): `tollgate rollups rebuild` makes them again from the records.
+            await using var store = PostgresLedgerStore.Open(database);
+            await store.AppendAsync([.. Enumerable.Range(1, 40).Select(Full)], CancellationToken.None);
+            await using (var lose = new NpgsqlCommand("DELETE FROM spend_rollups WHERE dimension = 'feature'", connection))
+            {
+                await lose.ExecuteNonQueryAsync();
+            }
+
+            Assert.Equal(0, await Tollgate.Cli.TollgateCli.Build().Parse(["rollups", "rebuild", "--config", config]).InvokeAsync());
+            long requests = 0;
+            await store.ScanRollupsAsync("feature", 0, long.MaxValue, (_, _, totals) => requests += totals.Requests, CancellationToken.None);
+            Assert.Equal(40, requests);
         }
         finally
         {
@@ -139,5 +153,42 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
             Assert.Equal((30, 20), (rows["from-a"].GetProperty("requests").GetInt32(), rows["from-b"].GetProperty("requests").GetInt32()));
             Assert.Equal(total, rows.Values.Sum(r => r.GetProperty("cost_usd").GetDecimal()));
         }
+    }
+
+    [Fact]
+    public async Task A_database_with_records_but_no_rollups_is_rolled_up_at_start_and_retention_keeps_reports_exact()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var hour = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        var records = Enumerable.Range(0, 500).Select(i => Full(i) with { Timestamp = hour.AddMinutes(i * 7) }).ToList();
+        await using (var first = PostgresLedgerStore.Open(database))
+        {
+            await first.InitializeAsync(CancellationToken.None);
+            await first.AppendAsync(records, CancellationToken.None);
+        }
+
+        // As a database written before its rollup tables existed: records, no rollups.
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var forget = new NpgsqlCommand("DELETE FROM rollup_state; DELETE FROM spend_rollups; DELETE FROM rollup_top; DELETE FROM rollup_tag_names;", connection);
+            await forget.ExecuteNonQueryAsync();
+        }
+
+        var byModel = new SpendQuery(SpendGrouping.Parse("model")!, DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, TimeBucket.Day, TimeZoneInfo.Utc);
+        await using var store = PostgresLedgerStore.Open(database);
+        var beforeBuild = await SpendReport.BuildAsync(store, byModel, CancellationToken.None);
+        Assert.Equal(records.Sum(r => r.Cost.Total!.Value), beforeBuild.Sum(r => r.CostUsd));
+
+        await store.InitializeAsync(CancellationToken.None);
+        long rolledUp = 0;
+        var scan = await store.ScanRollupsAsync("total", 0, long.MaxValue, (_, _, totals) => rolledUp += totals.Requests, CancellationToken.None);
+        Assert.Equal((500L, long.MaxValue), (rolledUp, scan.Mark));
+        Assert.Equal(beforeBuild, await SpendReport.BuildAsync(store, byModel, CancellationToken.None));
+
+        // Raw records of the first two days deleted by retention: the days' totals stay, read from the rollups.
+        var deleted = await store.DeleteRawBeforeAsync(hour.AddDays(2), 10_000, CancellationToken.None);
+        Assert.Equal(records.Count(r => r.Timestamp < hour.AddDays(2)), deleted);
+        Assert.Equal(beforeBuild, await SpendReport.BuildAsync(store, byModel, CancellationToken.None));
     }
 }

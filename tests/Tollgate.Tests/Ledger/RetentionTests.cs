@@ -52,7 +52,7 @@ public sealed class RetentionTests
         Assert.Equal(60, deleted);
         await store.RollUpAsync(1_000, CancellationToken.None);
         Assert.Equal(39, await store.DeleteRawBeforeAsync(DateTimeOffset.MaxValue, 10_000, CancellationToken.None));
-        Assert.Single(await store.ReadAsync(DateTimeOffset.UnixEpoch, CancellationToken.None).ToListAsync());
+        Assert.Single(await store.ReadAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, CancellationToken.None).ToListAsync());
     }
 
     [Fact]

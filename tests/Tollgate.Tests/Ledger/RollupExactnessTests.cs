@@ -1,6 +1,7 @@
 using CsCheck;
 using Tollgate.Analytics;
 using Tollgate.Ledger;
+using Tollgate.Ledger.Postgres;
 using Tollgate.Ledger.Rollups;
 using Tollgate.Ledger.Sqlite;
 using Tollgate.Metering;
@@ -12,62 +13,34 @@ namespace Tollgate.Tests.Ledger;
 /// <summary>
 /// Reports read from hourly rollups equal the sum over raw records to the last decimal, whatever the dimension,
 /// range, bucket and time zone — with records across hour edges, costs of many decimal places, unpriced records,
-/// dimensions past their per-hour caps, catch-ups interrupted half-way and records replayed after a crash.
+/// dimensions past their per-hour caps and records replayed after a crash. Run on each engine: the embedded SQLite
+/// ledger (catch-ups interrupted half-way) and PostgreSQL (two replicas appending at once).
 /// </summary>
-public sealed class RollupExactnessTests : IAsyncLifetime
+public abstract class RollupExactnessTests : IAsyncLifetime
 {
-    private static readonly DateTimeOffset Start = new(2026, 11, 28, 21, 0, 0, TimeSpan.Zero);
+    protected static readonly DateTimeOffset Start = new(2026, 11, 28, 21, 0, 0, TimeSpan.Zero);
     private static readonly string[] Zones = ["UTC", "Asia/Ho_Chi_Minh", "Asia/Kolkata", "America/St_Johns"];
     private static readonly string[] Groupings = [.. SpendGrouping.Names.Where(n => n != "tag:NAME"), "tag:team", "tag:customer", "tag:rare", "cost_center"];
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("tollgate-rollups-").FullName;
-    private SqliteLedgerStore _store = null!;
+    /// <summary>Small caps, so that the seeded ledger overflows them in many hours.</summary>
+    protected static readonly RollupLimits SmallCaps = new(MaxValuesPerHour: 4, MaxTagNamesPerHour: 2);
+
+    private ILedgerStore _store = null!;
     private List<UsageRecord> _written = [];
+
+    private IRollupStore Rollups => (IRollupStore)_store;
+
+    /// <summary>Writes the records into a new ledger of the engine (with <see cref="SmallCaps"/>) and returns it.</summary>
+    protected abstract Task<ILedgerStore> SeedAsync(IReadOnlyList<UsageRecord[]> chunks);
 
     public async Task InitializeAsync()
     {
-        // Small caps, so that the seeded ledger overflows them in many hours.
-        _store = new SqliteLedgerStore(Path.Combine(_directory, "ledger.db"), new RollupLimits(MaxValuesPerHour: 4, MaxTagNamesPerHour: 2));
-        await _store.InitializeAsync(CancellationToken.None);
         var records = Generate(new Random(2026), 6_000);
-        var chunks = records.Chunk(700).ToList();
-        for (var i = 0; i < chunks.Count; i++)
-        {
-            await _store.AppendAsync(chunks[i], CancellationToken.None);
-            if (i % 2 == 0)
-            {
-                await _store.RollUpAsync(1_000, CancellationToken.None);
-            }
-
-            if (i == 3)
-            {
-                // A catch-up cut off half-way (as by a kill): its transaction rolls back and the mark stays.
-                using var cut = new CancellationTokenSource();
-                var rolling = _store.RollUpAsync(50_000, cut.Token);
-                cut.Cancel();
-                try
-                {
-                    await rolling;
-                }
-                catch (OperationCanceledException)
-                {
-                    // Cut off: nothing of it stays.
-                }
-
-                // The journal's replay after a crash writes records the store may already hold: they are not inserted twice.
-                await _store.AppendAsync([.. chunks[i - 1], .. chunks[i]], CancellationToken.None);
-            }
-        }
-
-        await _store.RollUpAsync(2_500, CancellationToken.None);
+        _store = await SeedAsync(records.Chunk(700).ToList());
         _written = records;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _store.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public virtual async Task DisposeAsync() => await _store.DisposeAsync();
 
     [Fact]
     public async Task Every_report_from_rollups_equals_the_raw_records_sum_to_the_last_decimal()
@@ -121,8 +94,8 @@ public sealed class RollupExactnessTests : IAsyncLifetime
         var hours = (RollupDimensions.HourOf(Start) - 1, RollupDimensions.HourOf(Start) + 80);
         long modelRequests = 0;
         var userRows = new List<long>();
-        var models = await _store.ScanRollupsAsync("model", hours.Item1, hours.Item2, (_, _, totals) => modelRequests += totals.Requests, CancellationToken.None);
-        var users = await _store.ScanRollupsAsync("user", hours.Item1, hours.Item2, (hour, _, _) => userRows.Add(hour), CancellationToken.None);
+        var models = await Rollups.ScanRollupsAsync("model", hours.Item1, hours.Item2, (_, _, totals) => modelRequests += totals.Requests, CancellationToken.None);
+        var users = await Rollups.ScanRollupsAsync("user", hours.Item1, hours.Item2, (hour, _, _) => userRows.Add(hour), CancellationToken.None);
         Assert.Equal(_written.Count, modelRequests);
         Assert.Empty(models.IncompleteHours);
         Assert.NotEmpty(users.IncompleteHours);
@@ -131,7 +104,7 @@ public sealed class RollupExactnessTests : IAsyncLifetime
 
         var query = new SpendQuery(SpendGrouping.Parse("feature")!, Start, DateTimeOffset.MaxValue, TimeBucket.Hour, TimeZoneInfo.Utc);
         var before = Describe(await SpendReport.BuildAsync(_store, query, CancellationToken.None));
-        await _store.RebuildRollupsAsync(CancellationToken.None);
+        await Rollups.RebuildRollupsAsync(CancellationToken.None);
         Assert.Equal(before, Describe(await SpendReport.BuildAsync(_store, query, CancellationToken.None)));
     }
 
@@ -248,4 +221,95 @@ public sealed class RollupExactnessTests : IAsyncLifetime
 
     /// <summary>Dollars with up to 18 decimal places.</summary>
     private static decimal Money(Random random) => Math.Round((decimal)random.NextDouble() / random.Next(1, 1000), random.Next(4, 19));
+}
+
+/// <summary>The embedded ledger: catch-ups every other chunk, one cut off half-way, and a replay.</summary>
+public sealed class SqliteRollupExactnessTests : RollupExactnessTests
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("tollgate-rollups-").FullName;
+
+    protected override async Task<ILedgerStore> SeedAsync(IReadOnlyList<UsageRecord[]> chunks)
+    {
+        var store = new SqliteLedgerStore(Path.Combine(_directory, "ledger.db"), SmallCaps);
+        await store.InitializeAsync(CancellationToken.None);
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            await store.AppendAsync(chunks[i], CancellationToken.None);
+            if (i % 2 == 0)
+            {
+                await store.RollUpAsync(1_000, CancellationToken.None);
+            }
+
+            if (i == 3)
+            {
+                // A catch-up cut off half-way (as by a kill): its transaction rolls back and the mark stays.
+                using var cut = new CancellationTokenSource();
+                var rolling = store.RollUpAsync(50_000, cut.Token);
+                cut.Cancel();
+                try
+                {
+                    await rolling;
+                }
+                catch (OperationCanceledException)
+                {
+                    // Cut off: nothing of it stays.
+                }
+
+                // The journal's replay after a crash writes records the store may already hold: they are not inserted twice.
+                await store.AppendAsync([.. chunks[i - 1], .. chunks[i]], CancellationToken.None);
+            }
+        }
+
+        await store.RollUpAsync(2_500, CancellationToken.None);
+        return store;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
+
+/// <summary>
+/// The shared ledger: two replicas' stores append their chunks at the same moment, in small batches, and one replays
+/// chunks the other already wrote (as after a crash) — every append rolls up its own records in its transaction.
+/// </summary>
+[Collection("postgres")]
+public sealed class PostgresRollupExactnessTests(PostgresServer postgres) : RollupExactnessTests
+{
+    private PostgresLedgerStore? _other;
+
+    protected override async Task<ILedgerStore> SeedAsync(IReadOnlyList<UsageRecord[]> chunks)
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var a = PostgresLedgerStore.Open(database, SmallCaps);
+        _other = PostgresLedgerStore.Open(database, SmallCaps);
+        await Task.WhenAll(a.InitializeAsync(CancellationToken.None), _other.InitializeAsync(CancellationToken.None));
+        async Task WriteAsync(PostgresLedgerStore store, IEnumerable<UsageRecord[]> mine)
+        {
+            foreach (var chunk in mine)
+            {
+                foreach (var part in chunk.Chunk(90))
+                {
+                    await store.AppendAsync(part, CancellationToken.None);
+                }
+            }
+        }
+
+        await Task.WhenAll(
+            WriteAsync(a, chunks.Where((_, i) => i % 2 == 0)),
+            WriteAsync(_other, chunks.Where((_, i) => i % 2 == 1)),
+            WriteAsync(_other, chunks.Take(3)));
+        return a;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_other is not null)
+        {
+            await _other.DisposeAsync();
+        }
+    }
 }

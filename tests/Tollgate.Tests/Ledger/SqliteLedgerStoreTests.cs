@@ -53,7 +53,7 @@ public sealed class SqliteLedgerStoreTests : IAsyncLifetime
         await _store.AppendAsync(records, CancellationToken.None);
 
         var back = new List<UsageRecord>();
-        await foreach (var record in _store.ReadAsync(DateTimeOffset.UnixEpoch, CancellationToken.None))
+        await foreach (var record in _store.ReadAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, CancellationToken.None))
         {
             back.Add(record);
         }

@@ -97,7 +97,7 @@ public sealed class UsageJournalTests : IDisposable
             Assert.Equal(5, replayed);
             Assert.Empty(UsageJournal.Segments(_directory));
             var ids = new List<string>();
-            await foreach (var record in store.ReadAsync(DateTimeOffset.UnixEpoch, CancellationToken.None))
+            await foreach (var record in store.ReadAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, CancellationToken.None))
             {
                 ids.Add(record.Id);
             }
@@ -179,7 +179,7 @@ public sealed class UsageJournalTests : IDisposable
 
         Assert.Equal(2, await JournalReplay.RunAsync(_directory, store, NullLogger.Instance, CancellationToken.None));
         var ids = new List<string>();
-        await foreach (var record in store.ReadAsync(DateTimeOffset.UnixEpoch, CancellationToken.None))
+        await foreach (var record in store.ReadAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, CancellationToken.None))
         {
             ids.Add(record.Id);
         }

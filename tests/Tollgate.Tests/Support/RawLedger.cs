@@ -9,7 +9,7 @@ internal sealed class RawLedger(ILedgerStore inner) : ILedgerStore
 
     public Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-    public IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset since, CancellationToken cancellationToken) => inner.ReadAsync(since, cancellationToken);
+    public IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) => inner.ReadAsync(from, to, cancellationToken);
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

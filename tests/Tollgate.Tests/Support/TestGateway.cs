@@ -164,7 +164,7 @@ internal sealed class TestGateway : IAsyncDisposable
     private static async Task<List<UsageRecord>> ReadAllAsync(ILedgerStore store)
     {
         var records = new List<UsageRecord>();
-        await foreach (var record in store.ReadAsync(DateTimeOffset.UnixEpoch, CancellationToken.None))
+        await foreach (var record in store.ReadAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, CancellationToken.None))
         {
             records.Add(record);
         }

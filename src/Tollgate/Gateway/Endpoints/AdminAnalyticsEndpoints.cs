@@ -96,7 +96,7 @@ public static class AdminAnalyticsEndpoints
     {
         if (await AdmitAsync(context, auth, time) is { } range)
         {
-            await WriteRecordsAsync(context, range.Format, ledger.ReadAsync(range.From, context.RequestAborted).TakeWhile(r => r.Timestamp < range.To));
+            await WriteRecordsAsync(context, range.Format, ledger.ReadAsync(range.From, range.To, context.RequestAborted));
         }
     }
 
@@ -187,7 +187,7 @@ public static class AdminAnalyticsEndpoints
             return;
         }
 
-        var records = await ledger.ReadAsync(range.From, context.RequestAborted).TakeWhile(r => r.Timestamp < range.To).ToListAsync(context.RequestAborted);
+        var records = await ledger.ReadAsync(range.From, range.To, context.RequestAborted).ToListAsync(context.RequestAborted);
         var rows = Analytics.UnitEconomics.UnitEconomicsReport.Build(records, await outcomes.ListAsync(range.From, range.To, context.RequestAborted), grouping, config.TimeZone);
         if (range.Format == "csv")
         {

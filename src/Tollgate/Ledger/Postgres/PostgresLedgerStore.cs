@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using Tollgate.Ledger.Rollups;
 using Tollgate.Metering;
 
 namespace Tollgate.Ledger.Postgres;
@@ -10,10 +11,13 @@ namespace Tollgate.Ledger.Postgres;
 /// The ledger in PostgreSQL, shared by every replica (<c>storage.postgres</c>). Each replica still journals a record
 /// before answering; its writer appends batches here with binary COPY into a staging table and one
 /// <c>INSERT … ON CONFLICT (id) DO NOTHING</c>, so a replayed journal never writes a record twice. Money is
-/// <c>numeric</c>: exact. Reports read the raw records (hourly rollups in PostgreSQL are not built yet).
+/// <c>numeric</c>: exact. The same transaction adds the records it inserted to the hourly rollups
+/// (<see cref="PostgresRollups"/>), which reports read.
 /// </summary>
-public sealed class PostgresLedgerStore(NpgsqlDataSource source) : ILedgerStore
+public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? rollupLimits = null) : ILedgerStore, IRollupStore
 {
+    private readonly RollupLimits _rollupLimits = rollupLimits ?? RollupLimits.Default;
+
     private const string Columns =
         "id, ts_ms, latency_ms, ttfb_ms, key_id, user_id, session_id, cost_center, feature, project, env, tags, " +
         "endpoint, alias, deployment, provider, upstream_model, stream, status, http_status, attempts, " +
@@ -23,9 +27,23 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source) : ILedgerStore
         "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, price_source, error";
 
     /// <summary>A store on its own data source, from a connection string.</summary>
-    public static PostgresLedgerStore Open(string connectionString) => new(NpgsqlDataSource.Create(connectionString));
+    public static PostgresLedgerStore Open(string connectionString, RollupLimits? rollupLimits = null) => new(NpgsqlDataSource.Create(connectionString), rollupLimits);
 
-    public Task InitializeAsync(CancellationToken cancellationToken) => PostgresMigrations.ApplyAsync(source, cancellationToken);
+    /// <summary>Applies the migrations, and rolls up a database that had records before it had rollups.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await PostgresMigrations.ApplyAsync(source, cancellationToken);
+        bool complete;
+        await using (var connection = await source.OpenConnectionAsync(cancellationToken))
+        {
+            complete = await PostgresRollups.IsCompleteAsync(connection, null, cancellationToken);
+        }
+
+        if (!complete)
+        {
+            await PostgresRollups.RebuildAsync(source, Columns, FromRow, _rollupLimits, onlyIfMissing: true, cancellationToken);
+        }
+    }
 
     public async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
     {
@@ -52,20 +70,98 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source) : ILedgerStore
             await writer.CompleteAsync(cancellationToken);
         }
 
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
         await using (var insert = new NpgsqlCommand(
-            $"INSERT INTO usage_records ({Columns}) SELECT {Columns} FROM staging_records ORDER BY ts_ms ON CONFLICT (id) DO NOTHING", connection, transaction))
+            $"INSERT INTO usage_records ({Columns}) SELECT {Columns} FROM staging_records ORDER BY ts_ms, id ON CONFLICT (id) DO NOTHING RETURNING id", connection, transaction))
+        await using (var reader = await insert.ExecuteReaderAsync(cancellationToken))
         {
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                inserted.Add(reader.GetString(0));
+            }
+        }
+
+        // Only what this append inserted (a replayed record is already rolled up), each once.
+        await PostgresRollups.RollUpAsync(connection, transaction, records.Where(r => inserted.Remove(r.Id)), _rollupLimits, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Nothing to catch up: each append rolls up its own records in its transaction.</summary>
+    public Task<int> RollUpAsync(int maxRecords, CancellationToken cancellationToken) => Task.FromResult(0);
+
+    public Task RebuildRollupsAsync(CancellationToken cancellationToken) =>
+        PostgresRollups.RebuildAsync(source, Columns, FromRow, _rollupLimits, onlyIfMissing: false, cancellationToken);
+
+    public Task<RollupScan> ScanRollupsAsync(string dimension, long fromHour, long toHour, Action<long, string, RollupTotals> onRow, CancellationToken cancellationToken) =>
+        PostgresRollups.ScanAsync(source, dimension, fromHour, toHour, onRow, cancellationToken);
+
+    public int TopPerHour => _rollupLimits.TopPerHour;
+
+    public Task<(IReadOnlyList<(string Id, decimal Cost)> Top, long Mark)> ReadTopAsync(long fromHour, long toHour, CancellationToken cancellationToken) =>
+        PostgresRollups.ReadTopAsync(source, fromHour, toHour, cancellationToken);
+
+    /// <summary>
+    /// Deletes raw records older than <paramref name="before"/>, oldest first, under the rollup lock (a rebuild in
+    /// progress must not lose records it has not read yet); none before the rollups are complete.
+    /// </summary>
+    public async Task<int> DeleteRawBeforeAsync(DateTimeOffset before, int maxRecords, CancellationToken cancellationToken)
+    {
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await PostgresRollups.LockAsync(connection, transaction, cancellationToken);
+        if (!await PostgresRollups.IsCompleteAsync(connection, transaction, cancellationToken))
+        {
+            return 0;
+        }
+
+        await using var delete = new NpgsqlCommand("DELETE FROM usage_records WHERE seq IN (SELECT seq FROM usage_records WHERE ts_ms < $1 ORDER BY ts_ms LIMIT $2)", connection, transaction);
+        delete.Parameters.Add(new NpgsqlParameter { Value = before.ToUnixTimeMilliseconds() });
+        delete.Parameters.Add(new NpgsqlParameter { Value = maxRecords });
+        var deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deleted;
+    }
+
+    public async Task DeleteRollupsBeforeAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await PostgresRollups.LockAsync(connection, transaction, cancellationToken);
+        foreach (var table in new[] { "spend_rollups", "rollup_top", "rollup_tag_names" })
+        {
+            await using var delete = new NpgsqlCommand($"DELETE FROM {table} WHERE hour < $1", connection, transaction);
+            delete.Parameters.Add(new NpgsqlParameter { Value = RollupDimensions.HourOf(before) });
+            await delete.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
     }
 
-    public async IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<UsageRecord>> ReadByIdsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
         await using var connection = await source.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM usage_records WHERE ts_ms >= $1 ORDER BY ts_ms, id", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = since.ToUnixTimeMilliseconds() });
+        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM usage_records WHERE id = ANY($1)", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var records = new List<UsageRecord>(ids.Count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(FromRow(reader));
+        }
+
+        return records;
+    }
+
+    /// <summary>Past a complete mark there is nothing; before the first build, every record of the range.</summary>
+    public IAsyncEnumerable<UsageRecord> ReadAfterMarkAsync(long mark, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        mark == PostgresRollups.Complete ? AsyncEnumerable.Empty<UsageRecord>() : ReadAsync(from, to, cancellationToken);
+
+    public async IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM usage_records WHERE ts_ms >= $1 AND ts_ms < $2 ORDER BY ts_ms, id", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = from.ToUnixTimeMilliseconds() });
+        command.Parameters.Add(new NpgsqlParameter { Value = to.ToUnixTimeMilliseconds() });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

@@ -74,6 +74,7 @@ public static class PostgresMigrations
                 PRIMARY KEY (caller, key));
             CREATE INDEX ix_idempotent_responses_created ON idempotent_responses (created_ms);
             """),
+        (7, PostgresRollups.Schema),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

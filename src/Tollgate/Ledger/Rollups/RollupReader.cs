@@ -125,5 +125,5 @@ public static class RollupReader
     }
 
     private static IAsyncEnumerable<UsageRecord> Raw(ILedgerStore store, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
-        store.ReadAsync(from, cancellationToken).TakeWhile(r => r.Timestamp < to);
+        store.ReadAsync(from, to, cancellationToken);
 }

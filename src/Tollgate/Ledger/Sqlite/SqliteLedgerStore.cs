@@ -261,12 +261,13 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         }
     }
 
-    public async IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<UsageRecord> ReadAsync(DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM usage_records WHERE ts_ms >= $since ORDER BY ts_ms, id";
-        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        command.CommandText = $"SELECT {Columns} FROM usage_records WHERE ts_ms >= $from AND ts_ms < $to ORDER BY ts_ms, id";
+        command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$to", to.ToUnixTimeMilliseconds());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
