@@ -5,6 +5,8 @@ using Tollgate.Analytics;
 using Tollgate.Configuration;
 using Tollgate.Gateway;
 using Tollgate.Ledger;
+using Tollgate.Ledger.Postgres;
+using Tollgate.Ledger.Rollups;
 using Tollgate.Ledger.Sqlite;
 using Tollgate.Metering;
 
@@ -13,7 +15,8 @@ namespace Tollgate.Bench;
 /// <summary>
 /// <c>--ledger N [--db PATH]</c>: how fast reports answer over a large ledger. Generates N records spread over the 30
 /// days up to now (12 features, 6 models, 40 keys, 500 users, 20,000 sessions a day, a team tag; costs with ten
-/// decimals) into a SQLite ledger — kept and reused when PATH exists — rolls them up, then times a 30-day
+/// decimals) into a SQLite ledger (or, with <c>--postgres CONN</c>, that PostgreSQL database) — kept and reused when it
+/// has records — rolls them up, then times a 30-day
 /// <c>report --by feature</c>, <c>/admin/analytics/spend?group_by=user&amp;interval=day</c> and every API call of the
 /// dashboard's first paint made at once, as the page does. Prints a Markdown table for docs/PERFORMANCE.md.
 /// </summary>
@@ -23,24 +26,24 @@ internal static class LedgerBench
     private static readonly string[] Features = ["chat", "search", "summarise", "translate", "tag-products", "sentiment", "agent", "rerank", "embed-docs", "tóm tắt", "support-bot", "sql"];
     private static readonly string[] Models = ["gpt-4o-mini", "gpt-4.1", "claude-sonnet-4-5", "claude-haiku-4-5", "gemini-2.5-flash", "deepseek-chat"];
 
-    public static async Task RunAsync(long count, string? path)
+    public static async Task RunAsync(long count, string? path, string? postgres)
     {
         var c = CultureInfo.InvariantCulture;
         path ??= Path.Combine(Path.GetTempPath(), $"tollgate-ledger-{count}.db");
         var now = DateTimeOffset.UtcNow;
-        if (!File.Exists(path))
-        {
-            var generation = Stopwatch.StartNew();
-            await GenerateAsync(path, count, now);
-            Console.Error.WriteLine(string.Create(c, $"generated {count:N0} records in {generation.Elapsed.TotalSeconds:N0} s"));
-        }
-
-        await using (var store = new SqliteLedgerStore(path))
+        await using (var store = Open(path, postgres))
         {
             await store.InitializeAsync(CancellationToken.None);
+            if (!await store.ReadAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, CancellationToken.None).AnyAsync())
+            {
+                var generation = Stopwatch.StartNew();
+                await GenerateAsync(store, count, now);
+                Console.Error.WriteLine(string.Create(c, $"generated {count:N0} records in {generation.Elapsed.TotalSeconds:N0} s ({generation.Elapsed.TotalMicroseconds / count:N1} µs a record, rollups included on PostgreSQL)"));
+            }
+
             var rollup = Stopwatch.StartNew();
             long rolled = 0;
-            for (int n; (n = await store.RollUpAsync(200_000, CancellationToken.None)) > 0;)
+            for (int n; (n = await ((IRollupStore)store).RollUpAsync(200_000, CancellationToken.None)) > 0;)
             {
                 rolled += n;
             }
@@ -51,12 +54,12 @@ internal static class LedgerBench
             }
         }
 
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var directory = postgres is null ? Path.GetDirectoryName(Path.GetFullPath(path))! : Directory.CreateTempSubdirectory("tollgate-ledger-bench-").FullName;
         var config = ConfigLoader.Parse("models:\n  - { alias: m, provider: mock, model: mock-gpt }\n", "bench", _ => null) with
         {
             Listen = new Uri("http://127.0.0.1:0"),
             BindUrls = null,
-            Storage = new StorageConfig(directory, path),
+            Storage = new StorageConfig(directory, postgres is null ? path : Path.Combine(directory, "ledger.db")) { PostgresConnection = postgres },
             Budgets = [new Policy.Budgets.Budget("monthly-all", "global", null, Policy.Budgets.BudgetPeriod.Monthly, 50_000, false)],
         };
         await using var gateway = GatewayHost.Build(config, MasterKey);
@@ -64,7 +67,7 @@ internal static class LedgerBench
         using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()), Timeout = TimeSpan.FromMinutes(10) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", MasterKey);
 
-        await using var reader = new SqliteLedgerStore(path);
+        await using var reader = Open(path, postgres);
         // As 'tollgate report --by feature --since 30d' reads it.
         SinceParser.TryParseReportStart("30d", DateTimeOffset.UtcNow, out var since);
         var feature = await TimeAsync(() => SpendReport.BuildAsync(reader, new SpendQuery(SpendGrouping.Parse("feature")!, since, DateTimeOffset.MaxValue, TimeBucket.None, TimeZoneInfo.Utc), CancellationToken.None));
@@ -76,7 +79,17 @@ internal static class LedgerBench
             "anomalies?from=30d", "top-requests?from=30d&limit=10", "keys",
         ];
         var dashboard = await TimeAsync(() => Task.WhenAll(firstPaint.Select(p => http.GetStringAsync("/ui/api/" + p))));
-        Console.WriteLine(string.Create(c, $"| {count:N0} | {new FileInfo(path).Length / 1e9:N1} GB | {feature} | {users} | {dashboard} |"));
+        if (postgres is not null)
+        {
+            // Exact: the report from rollups against PostgreSQL's own numeric sums over the raw records of the range.
+            var fromRollups = await SpendReport.BuildAsync(reader, new SpendQuery(SpendGrouping.Parse("feature")!, since, DateTimeOffset.MaxValue, TimeBucket.None, TimeZoneInfo.Utc), CancellationToken.None);
+            var fromRaw = await RawSumsByFeatureAsync(postgres, since);
+            var differing = fromRollups.Count(r => !fromRaw.TryGetValue(r.Group, out var raw) || raw != (r.Requests, r.CostUsd));
+            Console.Error.WriteLine(string.Create(c, $"30-day report by feature: {fromRollups.Count} rows, {fromRollups.Sum(r => r.Requests):N0} requests, ${fromRollups.Sum(r => r.CostUsd)}; against SQL sums over raw records: {(differing == 0 && fromRaw.Count == fromRollups.Count ? "equal to the last decimal" : $"{differing} rows differ")}"));
+        }
+
+        var size = await SizeAsync(path, postgres);
+        Console.WriteLine(string.Create(c, $"| {count:N0} | {size / 1e9:N1} GB | {feature} | {users} | {dashboard} |"));
         await gateway.StopAsync();
     }
 
@@ -95,13 +108,44 @@ internal static class LedgerBench
         return string.Create(CultureInfo.InvariantCulture, $"{warm[1]:N0} ms (first {times[0]:N0} ms)");
     }
 
-    private static async Task GenerateAsync(string path, long count, DateTimeOffset now)
+    private static ILedgerStore Open(string path, string? postgres) =>
+        postgres is null ? new SqliteLedgerStore(path) : PostgresLedgerStore.Open(postgres);
+
+    private static async Task<Dictionary<string, (long Requests, decimal Cost)>> RawSumsByFeatureAsync(string postgres, DateTimeOffset since)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(postgres);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT feature, count(*), coalesce(sum(cost_total), 0) FROM usage_records WHERE ts_ms >= $1 GROUP BY feature", connection) { CommandTimeout = 600 };
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = since.ToUnixTimeMilliseconds() });
+        var sums = new Dictionary<string, (long, decimal)>(StringComparer.Ordinal);
+        await using var rows = await command.ExecuteReaderAsync();
+        while (await rows.ReadAsync())
+        {
+            sums[rows.GetString(0)] = (rows.GetInt64(1), rows.GetDecimal(2));
+        }
+
+        return sums;
+    }
+
+    /// <summary>The SQLite file's size, or the PostgreSQL database's.</summary>
+    private static async Task<long> SizeAsync(string path, string? postgres)
+    {
+        if (postgres is null)
+        {
+            return new FileInfo(path).Length;
+        }
+
+        await using var connection = new Npgsql.NpgsqlConnection(postgres);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT pg_database_size(current_database())", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task GenerateAsync(ILedgerStore store, long count, DateTimeOffset now)
     {
         var random = new Random(42);
         var start = now.AddDays(-30);
         var step = TimeSpan.FromDays(30).Ticks / count;
-        await using var store = new SqliteLedgerStore(path);
-        await store.InitializeAsync(CancellationToken.None);
         var batch = new List<UsageRecord>(10_000);
         for (long i = 0; i < count; i++)
         {

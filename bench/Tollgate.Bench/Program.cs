@@ -12,7 +12,8 @@ using Tollgate.Gateway;
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --tokenizer   (counting huge single-piece prompts; see TokenizerBench)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --vector-index   (semantic cache lookups; see VectorIndexBench)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --replay-prompts ../shared/eval/prompts/ShareGPT_V3_filtered_1000.json   (exact-cache duplicate rate)
-//        dotnet run -c Release --project bench/Tollgate.Bench -- --ledger 10000000 [--db PATH]   (reports over a large ledger; see LedgerBench)
+//        dotnet run -c Release --project bench/Tollgate.Bench -- --ledger 10000000 [--db PATH | --postgres CONN]   (reports over a large ledger; see LedgerBench)
+//        dotnet run -c Release --project bench/Tollgate.Bench -- --postgres CONN [--nginx] --only "bare forwarder,tollgate,tollgate postgres,nginx → 1 replica,nginx → 2 replicas"   (PostgreSQL ledger; with nginx, two replicas behind it)
 if (args.Contains("--tokenizer"))
 {
     TokenizerBench.Run();
@@ -40,7 +41,8 @@ if (args.Contains("--vector-index"))
 if (Array.IndexOf(args, "--ledger") is var ledgerAt and >= 0)
 {
     var db = Array.IndexOf(args, "--db") is var dbAt and >= 0 ? args[dbAt + 1] : null;
-    await LedgerBench.RunAsync(long.Parse(args[ledgerAt + 1], CultureInfo.InvariantCulture), db);
+    var postgres = Array.IndexOf(args, "--postgres") is var pgAt and >= 0 ? args[pgAt + 1] : null;
+    await LedgerBench.RunAsync(long.Parse(args[ledgerAt + 1], CultureInfo.InvariantCulture), db, postgres);
     return;
 }
 
@@ -92,6 +94,22 @@ if (postgresAt >= 0)
     await postgresGateway.StartAsync();
 }
 
+// With --postgres and --nginx: a second replica on the same database, and nginx in front of one and of both.
+Microsoft.AspNetCore.Builder.WebApplication? secondReplica = null;
+NginxProxy? nginxOne = null;
+NginxProxy? nginxTwo = null;
+if (postgresGateway is not null && args.Contains("--nginx"))
+{
+    var secondDirectory = dataDirectory + "-postgres-b";
+    secondReplica = GatewayHost.Build(Config(string.Empty, secondDirectory) with
+    {
+        Storage = new StorageConfig(secondDirectory, Path.Combine(secondDirectory, "ledger.db")) { PostgresConnection = args[postgresAt + 1] },
+    }, MasterKey);
+    await secondReplica.StartAsync();
+    nginxOne = await NginxProxy.StartAsync([new Uri(postgresGateway.Urls.First())]);
+    nginxTwo = await NginxProxy.StartAsync([new Uri(postgresGateway.Urls.First()), new Uri(secondReplica.Urls.First())]);
+}
+
 var maxConnections = options.Connections.Max();
 var endpoints = new (string Name, Uri Url, string? Key)[]
 {
@@ -103,6 +121,13 @@ var endpoints = new (string Name, Uri Url, string? Key)[]
 if (postgresGateway is not null)
 {
     endpoints = [.. endpoints, ("tollgate postgres", new Uri(new Uri(postgresGateway.Urls.First()), "/v1/chat/completions"), MasterKey)];
+}
+
+if (nginxOne is not null && nginxTwo is not null)
+{
+    endpoints = [.. endpoints,
+        ("nginx → 1 replica", new Uri(nginxOne.BaseUrl, "/v1/chat/completions"), MasterKey),
+        ("nginx → 2 replicas", new Uri(nginxTwo.BaseUrl, "/v1/chat/completions"), MasterKey)];
 }
 if (options.Only is { } only)
 {
@@ -199,6 +224,14 @@ if (postgresGateway is not null)
     await postgresGateway.StopAsync();
     await postgresGateway.DisposeAsync();
 }
+
+if (secondReplica is not null)
+{
+    await nginxOne!.DisposeAsync();
+    await nginxTwo!.DisposeAsync();
+    await secondReplica.StopAsync();
+    await secondReplica.DisposeAsync();
+}
 targets.ForEach(t => t.Dispose());
 
 // Rolling records up is the ledger writer's work off the request path; on a machine whose cores are all busy it is taken
@@ -243,7 +276,7 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
         var settleMinimum = 15.0;
         var settleMaximum = 60.0;
         var allocations = args.Contains("--allocations");
-        args = [.. args.Where(a => a != "--allocations")];
+        args = [.. args.Where(a => a is not "--allocations" and not "--nginx")];
         for (var i = 0; i < args.Length - 1; i += 2)
         {
             var value = args[i + 1];

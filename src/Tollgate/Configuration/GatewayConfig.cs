@@ -86,6 +86,15 @@ public sealed record StorageConfig(string DataDirectory, string SqlitePath)
     /// </summary>
     public string? PostgresConnection { get; init; }
 
+    public const int DefaultMaxUnwrittenRecords = 100_000;
+
+    /// <summary>
+    /// How many records may wait, journaled, for the ledger (<c>storage.max_unwritten_records</c>): past it — the
+    /// database has been unreachable for a while — requests bound for a provider are refused (503
+    /// <c>ledger_backlog</c>) until the writer catches up, so an outage cannot fill the memory or the disk.
+    /// </summary>
+    public int MaxUnwrittenRecords { get; init; } = DefaultMaxUnwrittenRecords;
+
     /// <summary>Where usage records are journaled before they reach the ledger (see <c>Ledger/Journal</c>).</summary>
     public string JournalDirectory => Path.Combine(DataDirectory, "journal");
 }

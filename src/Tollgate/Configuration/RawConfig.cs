@@ -32,6 +32,8 @@ internal sealed record RawConfig(
 
     public Ledger.RetentionSettings Retention { get; init; } = Ledger.RetentionSettings.KeepAll;
 
+    public int? MaxUnwrittenRecords { get; init; }
+
     public RetrySettings Retries { get; init; } = RetrySettings.Default;
 
     public BreakerSettings Breaker { get; init; } = BreakerSettings.Default;

@@ -7,7 +7,7 @@ internal static class TollgateConfigReader
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard", "unpriced"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
-    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "postgres", "raw_retention_days", "rollup_retention_days"];
+    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "postgres", "raw_retention_days", "rollup_retention_days", "max_unwritten_records"];
     private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock", "context_window"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "batch_input_per_million", "batch_output_per_million", "per_hour"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
@@ -96,6 +96,7 @@ internal static class TollgateConfigReader
             SemanticCache = ReadSemanticCache(root.Section("cache")),
             Anomalies = ReadAnomalies(root.Section("anomalies")),
             Retention = ReadRetention(storage),
+            MaxUnwrittenRecords = storage?.Int("max_unwritten_records", min: 100),
             Fallbacks = ReadAliasLists(root.Section("fallbacks")),
             ContextWindowFallbacks = ReadAliasLists(root.Section("context_window_fallbacks")),
             Routers = RouterConfigReader.Read(root.Section("routers")),

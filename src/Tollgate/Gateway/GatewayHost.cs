@@ -24,8 +24,6 @@ namespace Tollgate.Gateway;
 /// <summary>Composes the gateway: services, Kestrel, endpoints. Used by <c>tollgate serve</c>, the tests and the benchmarks.</summary>
 public static class GatewayHost
 {
-    public const int LedgerQueueCapacity = 10_000;
-
     /// <summary>This replica's lasting name (kept in its data folder), under which it leases shared budget room.</summary>
     private static string ReplicaId(string dataDirectory)
     {
@@ -70,7 +68,8 @@ public static class GatewayHost
         services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = config.ShutdownGrace);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(LocalPriceCatalog.Load(config.Storage.DataDirectory));
-        services.AddSingleton(new LedgerQueue(LedgerQueueCapacity, new Ledger.Journal.UsageJournal(config.Storage.JournalDirectory)));
+        services.AddSingleton(new LedgerQueue(config.Storage.MaxUnwrittenRecords + LedgerBacklogGate.InFlightRoom, new Ledger.Journal.UsageJournal(config.Storage.JournalDirectory)));
+        services.AddSingleton(sp => new LedgerBacklogGate(sp.GetRequiredService<LedgerQueue>(), config.Storage.MaxUnwrittenRecords, sp.GetRequiredService<Analytics.Metrics.GatewayMetrics>()));
         // Several replicas on one PostgreSQL share the ledger and hard budgets' room; alone, the SQLite file holds the ledger.
         var postgres = config.Storage.PostgresConnection is { } connection ? Npgsql.NpgsqlDataSource.Create(connection) : null;
         var sharedRoom = postgres is null ? null : new Ledger.Postgres.PostgresBudgetRoom(postgres, ReplicaId(config.Storage.DataDirectory));
@@ -160,6 +159,8 @@ public static class GatewayHost
         app.Use((context, next) => RequestHeadLimits.Check(context.Request) is { } tooLarge
             ? OpenAiErrorWriter.WriteAsync(context.Response, tooLarge)
             : next(context));
+        var backlog = app.Services.GetRequiredService<LedgerBacklogGate>();
+        app.Use((context, next) => backlog.InvokeAsync(context, next));
         GatewayEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         return app;

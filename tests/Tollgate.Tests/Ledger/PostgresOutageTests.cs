@@ -64,4 +64,56 @@ public sealed class PostgresOutageTests(PostgresServer postgres, ITestOutputHelp
         Assert.Equal(ok, records.Count);
         Assert.Equal(ok, records.Select(r => r.Id).Distinct().Count());
     }
+
+    [Fact]
+    public async Task Past_max_unwritten_records_requests_are_refused_before_any_provider_call_until_the_ledger_catches_up()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var gateway = await TestGateway.StartAsync($"""
+            storage:
+              postgres: "{database}"
+              max_unwritten_records: 100
+            models:
+              - {"{"} alias: m, provider: mock, model: mock-gpt, price_as: gpt-4o-mini, mock: {"{"} reply_tokens: 5 {"}"} {"}"}
+            """);
+        async Task<(int Status, string? Code, string? RetryAfter)> SendAsync()
+        {
+            using var response = await gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
+                """{"model":"m","messages":[{"role":"user","content":"Xin chào"}]}""", Encoding.UTF8, "application/json"));
+            var body = await response.Content.ReadAsStringAsync();
+            var code = (int)response.StatusCode >= 400 ? JsonDocument.Parse(body).RootElement.GetProperty("error").GetProperty("code").GetString() : null;
+            return ((int)response.StatusCode, code, response.Headers.RetryAfter?.ToString());
+        }
+
+        Assert.Equal(200, (await SendAsync()).Status);
+        await gateway.RecordsAsync(1);
+        await postgres.StopServerAsync();
+        var during = new System.Collections.Concurrent.ConcurrentBag<(int Status, string? Code, string? RetryAfter)>();
+        try
+        {
+            // Four clients: a request is admitted against the records waiting when it starts.
+            await Parallel.ForEachAsync(Enumerable.Range(0, 250), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (_, _) => during.Add(await SendAsync()));
+        }
+        finally
+        {
+            await postgres.StartServerAsync();
+        }
+
+        var answered = during.Count(r => r.Status == 200);
+        output.WriteLine($"while PostgreSQL was down: {answered} answered, {during.Count - answered} refused");
+        Assert.All(during.Where(r => r.Status != 200), r => Assert.Equal((503, "ledger_backlog", "5"), r));
+        Assert.InRange(answered, 100, 103);
+
+        // Back: the writer catches up, every answered request has one record, and requests are admitted again.
+        var records = await gateway.RecordsAsync(1 + answered);
+        Assert.Equal(1 + answered, records.Select(r => r.Id).Distinct().Count());
+        var after = Stopwatch.StartNew();
+        while ((await SendAsync()).Status != 200)
+        {
+            Assert.True(after.Elapsed < TimeSpan.FromSeconds(30), "still refused 30 s after PostgreSQL came back");
+            await Task.Delay(200);
+        }
+
+        Assert.Equal(2 + answered, (await gateway.RecordsAsync(2 + answered)).Count);
+    }
 }

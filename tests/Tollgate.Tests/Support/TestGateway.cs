@@ -65,7 +65,7 @@ internal sealed class TestGateway : IAsyncDisposable
         {
             Listen = new Uri("http://127.0.0.1:0"),
             BindUrls = null,
-            Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")) { PostgresConnection = parsed.Storage.PostgresConnection },
+            Storage = parsed.Storage with { DataDirectory = directory, SqlitePath = Path.Combine(directory, "ledger.db") },
         };
         var app = GatewayHost.Build(config, config.MasterKey ?? MasterKey, configure);
         await app.StartAsync();
