@@ -26,7 +26,11 @@ public sealed class SharedBudgetGuardTests
             return Task.FromResult(granted);
         }
 
-        public Task SettleAsync(string budget, DateTimeOffset periodStart, decimal spentUsd, decimal returnedUsd, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task<decimal?> SettleAsync(string budget, DateTimeOffset periodStart, decimal spentUsd, decimal returnedUsd, CancellationToken cancellationToken) => Task.FromResult<decimal?>(null);
+
+        public Task<decimal> AddSpentAsync(string budget, DateTimeOffset periodStart, decimal spentUsd, decimal spentBeforeUsd, CancellationToken cancellationToken) => Task.FromResult(spentBeforeUsd + spentUsd);
+
+        public Task<bool> ClaimAlertAsync(string budget, DateTimeOffset periodStart, int thresholdPercent, CancellationToken cancellationToken) => Task.FromResult(true);
 
         public Task ReturnAllAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

@@ -123,4 +123,47 @@ public sealed class SharedBudgetTests(PostgresServer postgres, ITestOutputHelper
         var (start, _) = account.Budget.Window(DateTimeOffset.UtcNow, TimeZoneInfo.Utc);
         return room.ReadAsync(account.Budget.Name, start, CancellationToken.None);
     }
+
+    [Fact]
+    public async Task A_soft_budget_shows_the_spend_of_both_replicas_and_each_alert_is_sent_once()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var upstream = await FakeOpenAiUpstream.StartAsync();
+        upstream.Usage = new FakeUsage(5, 10);
+        var database = await postgres.CreateDatabaseAsync();
+        var config = $"""
+            storage:
+              postgres: "{database}"
+            alerts:
+              webhooks:
+                - {"{"} url: {receiver.Root}/json {"}"}
+            budgets:
+              - {"{"} name: team, scope: global, period: monthly, limit_usd: 0.06, hard: false {"}"}
+            models:
+            {TestGateway.Model("mini", "gpt-4o-mini", upstream.BaseUrl, "    price: { input_per_million: 200, output_per_million: 200 }\n")}
+            """;
+        await using var a = await TestGateway.StartAsync(config);
+        await using var b = await TestGateway.StartAsync(config);
+
+        // 24 requests at $0.003, half on each replica: $0.072 in all, past 50%, 80% and 100% of $0.06 — though each
+        // replica alone spent only $0.036.
+        await Task.WhenAll(Enumerable.Range(0, 24).Select(async i =>
+        {
+            using var response = await (i % 2 == 0 ? a : b).Client.PostAsync("/v1/chat/completions", new StringContent(
+                $$"""{"model":"mini","max_tokens":20,"messages":[{"role":"user","content":"Xin chào {{i}}"}]}""", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }));
+
+        var total = 24 * PerRequest;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (new[] { a, b }.Any(g => g.Service<BudgetGuard>().Snapshot().Single().Spent != total))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(5), $"spent seen: {a.Service<BudgetGuard>().Snapshot().Single().Spent} and {b.Service<BudgetGuard>().Snapshot().Single().Spent}, not {total}");
+            await Task.Delay(50);
+        }
+
+        output.WriteLine($"both replicas show ${total} after {waited.ElapsedMilliseconds} ms");
+        await receiver.WaitForAsync(3);
+        Assert.Equal([50, 80, 100], receiver.Received.Select(r => r.Body.GetProperty("threshold_percent").GetInt32()).Order());
+    }
 }

@@ -78,11 +78,12 @@ public sealed class PostgresServer : IAsyncLifetime
 
     /// <summary>
     /// Two gateways (replicas) on a new database of this cluster, each serving the alias <c>m</c> from the built-in mock
-    /// provider; <paramref name="modelFields"/> adds fields to that model (<c>", rpm: 30"</c>).
+    /// provider; <paramref name="modelFields"/> adds fields to that model (<c>", rpm: 30"</c>), <paramref name="sections"/>
+    /// top-level sections to the configuration (budgets, alerts).
     /// </summary>
-    internal async Task<Replicas> StartReplicasAsync(string modelFields = "")
+    internal async Task<Replicas> StartReplicasAsync(string modelFields = "", string sections = "")
     {
-        var yaml = $"storage:\n  postgres: \"{await CreateDatabaseAsync()}\"\nmodels:\n  - {{ alias: m, provider: mock, model: mock-gpt{modelFields} }}\n";
+        var yaml = $"storage:\n  postgres: \"{await CreateDatabaseAsync()}\"\n{sections}models:\n  - {{ alias: m, provider: mock, model: mock-gpt{modelFields} }}\n";
         var a = await TestGateway.StartAsync(yaml);
         return new Replicas(a, await TestGateway.StartAsync(yaml));
     }

@@ -4,8 +4,8 @@ using Tollgate.Policy.Budgets;
 namespace Tollgate.Ledger.Postgres;
 
 /// <summary>
-/// Hard budgets' room in PostgreSQL: <c>budget_periods</c> (spent and leased per budget and period) and
-/// <c>budget_leases</c> (what each replica holds). A lease reads the period's row <c>FOR UPDATE</c> and grants only what
+/// Budgets in PostgreSQL: <c>budget_periods</c> (spent and leased per budget and period), <c>budget_leases</c> (what
+/// each replica holds) and <c>budget_alerts</c> (thresholds announced, and by which replica). A lease reads the period's row <c>FOR UPDATE</c> and grants only what
 /// keeps spent + leased within the limit, so concurrent leases from any number of replicas serialise on the row and
 /// can never together exceed it. The replica id is kept in the replica's data folder, so a restarted replica finds and
 /// returns what it held before a crash.
@@ -44,16 +44,51 @@ public sealed class PostgresBudgetRoom(NpgsqlDataSource source, string replica) 
         return granted;
     }
 
-    public async Task SettleAsync(string budget, DateTimeOffset periodStart, decimal spentUsd, decimal returnedUsd, CancellationToken cancellationToken)
+    public async Task<decimal?> SettleAsync(string budget, DateTimeOffset periodStart, decimal spentUsd, decimal returnedUsd, CancellationToken cancellationToken)
     {
         var period = periodStart.ToUnixTimeMilliseconds();
         await using var connection = await source.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await ExecuteAsync(connection, transaction, "UPDATE budget_periods SET spent = spent + $3, leased = leased - $3 - $4 WHERE budget = $1 AND period_ms = $2",
-            cancellationToken, budget, period, spentUsd, returnedUsd);
+        decimal? spent;
+        await using (var update = Command(connection, transaction, "UPDATE budget_periods SET spent = spent + $3, leased = leased - $3 - $4 WHERE budget = $1 AND period_ms = $2 RETURNING spent",
+            budget, period, spentUsd, returnedUsd))
+        {
+            spent = await update.ExecuteScalarAsync(cancellationToken) as decimal?;
+        }
+
         await ExecuteAsync(connection, transaction, "UPDATE budget_leases SET amount = amount - $4 - $5 WHERE budget = $1 AND period_ms = $2 AND replica = $3",
             cancellationToken, budget, period, Replica, spentUsd, returnedUsd);
         await transaction.CommitAsync(cancellationToken);
+        return spent;
+    }
+
+    public async Task<decimal> AddSpentAsync(string budget, DateTimeOffset periodStart, decimal spentUsd, decimal spentBeforeUsd, CancellationToken cancellationToken)
+    {
+        var period = periodStart.ToUnixTimeMilliseconds();
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        if (spentUsd == 0)
+        {
+            // Only reading: no new row version unless the period is new.
+            await using var read = Command(connection, null, "SELECT spent FROM budget_periods WHERE budget = $1 AND period_ms = $2", budget, period);
+            if (await read.ExecuteScalarAsync(cancellationToken) is decimal known)
+            {
+                return known;
+            }
+        }
+
+        await using var upsert = Command(connection, null, """
+            INSERT INTO budget_periods (budget, period_ms, spent, leased) VALUES ($1, $2, $4 + $3, 0)
+            ON CONFLICT (budget, period_ms) DO UPDATE SET spent = budget_periods.spent + $3 RETURNING spent
+            """, budget, period, spentUsd, spentBeforeUsd);
+        return (decimal)(await upsert.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async Task<bool> ClaimAlertAsync(string budget, DateTimeOffset periodStart, int thresholdPercent, CancellationToken cancellationToken)
+    {
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var claim = Command(connection, null, "INSERT INTO budget_alerts (budget, period_ms, threshold, replica) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            budget, periodStart.ToUnixTimeMilliseconds(), thresholdPercent, Replica);
+        return await claim.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     public async Task ReturnAllAsync(CancellationToken cancellationToken)

@@ -75,6 +75,11 @@ public static class PostgresMigrations
             CREATE INDEX ix_idempotent_responses_created ON idempotent_responses (created_ms);
             """),
         (7, PostgresRollups.Schema),
+        (8, """
+            CREATE TABLE budget_alerts (
+                budget text NOT NULL, period_ms bigint NOT NULL, threshold integer NOT NULL, replica text NOT NULL,
+                PRIMARY KEY (budget, period_ms, threshold));
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

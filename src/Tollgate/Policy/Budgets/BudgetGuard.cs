@@ -14,7 +14,9 @@ namespace Tollgate.Policy.Budgets;
 /// within the limit — so the replicas together never hold more than the limit. When its room is short, a replica
 /// leases a slice (ten times the request's worst case, between 0.1% and 5% of the limit, at least what is missing);
 /// spent and unused room go back to the store in batches (<see cref="FlushAsync"/>), which only ever keeps the store's
-/// count on the safe side until they arrive.
+/// count on the safe side until they arrive. Soft budgets' spend is added up in the store too; each flush (and, for
+/// budgets with nothing to flush, a read every second) brings back the total across replicas, which every account then
+/// shows, and alerts are sent by whichever replica first claims the threshold in the store — once, across replicas.
 /// </para>
 /// </summary>
 public sealed class BudgetGuard(
@@ -25,11 +27,15 @@ public sealed class BudgetGuard(
     private readonly Lock _gate = new();
     private readonly List<BudgetAccount> _accounts = [.. budgets.Select(b => new BudgetAccount(b))];
 
-    /// <summary>Spent and returned room not yet told to the shared store, by budget and period.</summary>
-    private readonly Dictionary<(string Budget, DateTimeOffset Period), (decimal Spent, decimal Returned)> _unflushed = [];
+    /// <summary>Spent and returned room not yet told to the shared store, by budget and period; <c>Leased</c> for a hard budget's.</summary>
+    private readonly Dictionary<(string Budget, DateTimeOffset Period), (decimal Spent, decimal Returned, bool Leased)> _unflushed = [];
     private readonly SemaphoreSlim _leasing = new(1, 1);
 
-    /// <summary>True when hard budgets are shared with other replicas.</summary>
+    /// <summary>How often budgets with nothing to flush read the total other replicas spent.</summary>
+    private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
+    private DateTimeOffset _lastRefresh = DateTimeOffset.MinValue;
+
+    /// <summary>True when budgets are shared with other replicas.</summary>
     public bool Shared => shared is not null;
 
     public bool Any
@@ -233,7 +239,7 @@ public sealed class BudgetGuard(
                     }
                     else
                     {
-                        Unflushed(account.Budget.Name, period, 0, granted);
+                        Unflushed(account.Budget.Name, period, 0, granted, leased: true);
                     }
                 }
             }
@@ -271,7 +277,10 @@ public sealed class BudgetGuard(
         }
     }
 
-    /// <summary>Tells the shared store what was spent and what room was given back since the last flush; kept for the next flush if it fails.</summary>
+    /// <summary>
+    /// Tells the shared store what was spent and what room was given back since the last flush (kept for the next flush
+    /// if it fails), takes back each budget's total across replicas, and sends the alerts of thresholds it crossed.
+    /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
         if (shared is null)
@@ -279,40 +288,96 @@ public sealed class BudgetGuard(
             return;
         }
 
-        List<KeyValuePair<(string Budget, DateTimeOffset Period), (decimal Spent, decimal Returned)>> pending;
+        List<(string Budget, DateTimeOffset Period, decimal Spent, decimal Returned, bool Leased, decimal SpentBefore)> pending;
+        List<(string Budget, DateTimeOffset Period, decimal SpentBefore)> idle = [];
         lock (_gate)
         {
-            pending = [.. _unflushed];
+            pending = [.. _unflushed.Select(u => (u.Key.Budget, u.Key.Period, u.Value.Spent, u.Value.Returned, u.Value.Leased,
+                Current(u.Key.Budget, u.Key.Period) is { } account ? account.SpentUsd - u.Value.Spent : 0))];
             _unflushed.Clear();
+            var now = time.GetUtcNow();
+            if (now - _lastRefresh >= RefreshInterval)
+            {
+                _lastRefresh = now;
+                idle = [.. _accounts.Where(a => a.WindowStart != DateTimeOffset.MinValue && !pending.Any(p => p.Budget == a.Budget.Name && p.Period == a.WindowStart))
+                    .Select(a => (a.Budget.Name, a.WindowStart, a.SpentUsd))];
+            }
         }
 
         for (var i = 0; i < pending.Count; i++)
         {
-            var ((budget, period), (spent, returned)) = pending[i];
+            var (budget, period, spent, returned, leased, spentBefore) = pending[i];
             try
             {
-                await shared.SettleAsync(budget, period, spent, returned, cancellationToken);
+                Learn(budget, period, leased
+                    ? await shared.SettleAsync(budget, period, spent, returned, cancellationToken)
+                    : await shared.AddSpentAsync(budget, period, spent, spentBefore, cancellationToken));
             }
             catch
             {
                 lock (_gate)
                 {
-                    foreach (var ((b, p), (s, r)) in pending.Skip(i))
+                    foreach (var (b, p, s, r, l, _) in pending.Skip(i))
                     {
-                        Unflushed(b, p, s, r);
+                        Unflushed(b, p, s, r, l);
                     }
                 }
 
                 throw;
             }
         }
+
+        foreach (var (budget, period, spentBefore) in idle)
+        {
+            Learn(budget, period, await shared.AddSpentAsync(budget, period, 0, spentBefore, cancellationToken));
+        }
+
+        await AlertSharedAsync(cancellationToken);
     }
 
-    /// <summary>Adds to what the shared store has not been told yet (under the lock).</summary>
-    private void Unflushed(string budget, DateTimeOffset period, decimal spent, decimal returned)
+    /// <summary>An account's spend becomes the store's total for its period and what this replica settled since.</summary>
+    private void Learn(string budget, DateTimeOffset period, decimal? storeSpent)
     {
-        var (s, r) = _unflushed.GetValueOrDefault((budget, period));
-        _unflushed[(budget, period)] = (s + spent, r + returned);
+        lock (_gate)
+        {
+            if (storeSpent is { } total && Current(budget, period) is { } account)
+            {
+                account.SpentUsd = total + (_unflushed.TryGetValue((budget, period), out var since) ? since.Spent : 0);
+            }
+        }
+    }
+
+    /// <summary>The alerts of thresholds crossed by the totals across replicas, each sent by the replica that claims it first.</summary>
+    private async Task AlertSharedAsync(CancellationToken cancellationToken)
+    {
+        List<(BudgetAccount Account, DateTimeOffset Period, int Threshold)> due;
+        lock (_gate)
+        {
+            due = [.. _accounts.SelectMany(a => _thresholds.Where(t => Percent(a) >= t && !a.AlertedThresholds.Contains(t)).Select(t => (a, a.WindowStart, t)))];
+        }
+
+        foreach (var (account, period, threshold) in due)
+        {
+            var mine = await shared!.ClaimAlertAsync(account.Budget.Name, period, threshold, cancellationToken);
+            lock (_gate)
+            {
+                if (account.WindowStart == period && account.AlertedThresholds.Add(threshold) && mine)
+                {
+                    alerts?.Enqueue(new Alerts.BudgetAlert(account.Budget.Name, threshold, account.SpentUsd, account.Budget.LimitUsd,
+                        account.Budget.Period.ToString().ToLowerInvariant(), account.ResetsAt, time.GetUtcNow()));
+                }
+            }
+        }
+    }
+
+    /// <summary>The account of a budget if it is in that period (under the lock).</summary>
+    private BudgetAccount? Current(string budget, DateTimeOffset period) => _accounts.Find(a => a.Budget.Name == budget && a.WindowStart == period);
+
+    /// <summary>Adds to what the shared store has not been told yet (under the lock).</summary>
+    private void Unflushed(string budget, DateTimeOffset period, decimal spent, decimal returned, bool leased)
+    {
+        var (s, r, l) = _unflushed.GetValueOrDefault((budget, period));
+        _unflushed[(budget, period)] = (s + spent, r + returned, l || leased);
     }
 
     /// <summary>
@@ -371,8 +436,13 @@ public sealed class BudgetGuard(
                 {
                     SettleShared(account, reservation.Periods[i], reservation.AmountUsd, actualUsd);
                 }
+                else if (shared is not null)
+                {
+                    Unflushed(account.Budget.Name, reservation.Periods[i], actualUsd, 0, leased: false);
+                }
 
-                foreach (var threshold in _thresholds.Where(t => Percent(account) >= t && account.AlertedThresholds.Add(t)))
+                // Shared: alerts go by the totals across replicas, after the next flush (AlertSharedAsync).
+                foreach (var threshold in _thresholds.Where(t => shared is null && Percent(account) >= t && account.AlertedThresholds.Add(t)))
                 {
                     alerts?.Enqueue(new Alerts.BudgetAlert(account.Budget.Name, threshold, account.SpentUsd, account.Budget.LimitUsd,
                         account.Budget.Period.ToString().ToLowerInvariant(), account.ResetsAt, time.GetUtcNow()));
@@ -389,7 +459,7 @@ public sealed class BudgetGuard(
     {
         if (account.WindowStart != period)
         {
-            Unflushed(account.Budget.Name, period, actualUsd, Math.Max(0, heldUsd - actualUsd));
+            Unflushed(account.Budget.Name, period, actualUsd, Math.Max(0, heldUsd - actualUsd), leased: true);
             return;
         }
 
@@ -400,7 +470,7 @@ public sealed class BudgetGuard(
             account.LeasedUsd -= excess;
         }
 
-        Unflushed(account.Budget.Name, period, actualUsd, Math.Max(0, excess));
+        Unflushed(account.Budget.Name, period, actualUsd, Math.Max(0, excess), leased: true);
     }
 
     public IReadOnlyList<(Budget Budget, decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt)> Snapshot()
@@ -436,7 +506,7 @@ public sealed class BudgetGuard(
             if (SharedFor(account) && account.LeasedUsd > 0)
             {
                 // The old period's unheld room goes back; holds still in flight give theirs back when settled.
-                Unflushed(account.Budget.Name, account.WindowStart, 0, Math.Max(0, account.LeasedUsd - account.ReservedUsd));
+                Unflushed(account.Budget.Name, account.WindowStart, 0, Math.Max(0, account.LeasedUsd - account.ReservedUsd), leased: true);
                 account.LeasedUsd = 0;
             }
 

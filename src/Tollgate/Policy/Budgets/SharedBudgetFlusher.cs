@@ -4,9 +4,10 @@ using Microsoft.Extensions.Logging;
 namespace Tollgate.Policy.Budgets;
 
 /// <summary>
-/// With replicas sharing hard budgets (<see cref="ISharedBudgetRoom"/>): at start, gives back every lease this replica
-/// held before (a crash leaves them); then tells the store what was spent and what room went back, every 200 ms; at
-/// shutdown, a last flush and every lease given back, so the other replicas can use the room.
+/// With replicas sharing budgets (<see cref="ISharedBudgetRoom"/>): at start, gives back every lease this replica
+/// held before (a crash leaves them); then, every 200 ms, tells the store what was spent and what room went back and
+/// takes back the totals across replicas (and sends the alerts they cross); at shutdown, a last flush and every lease
+/// given back, so the other replicas can use the room.
 /// </summary>
 public sealed partial class SharedBudgetFlusher(BudgetGuard guard, ISharedBudgetRoom room, TimeProvider time, ILogger<SharedBudgetFlusher> logger) : BackgroundService
 {
