@@ -53,4 +53,10 @@ public sealed record TrackedBatch
 
     /// <summary>True once its lines are in the ledger and its reservation released.</summary>
     public bool Settled { get; init; }
+
+    /// <summary>Once settled: what its lines cost (the replica holding its budget settles the hold to this).</summary>
+    public decimal SpentUsd { get; init; }
+
+    /// <summary>The replica (<see cref="Gateway.ReplicaIdentity"/>) that holds its budget reservation; null from before replicas.</summary>
+    public string? Holder { get; init; }
 }

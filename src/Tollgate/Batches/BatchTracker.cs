@@ -12,21 +12,29 @@ namespace Tollgate.Batches;
 /// Follows every batch created through the gateway until it ends: keeps its budget hold (taken again after a restart),
 /// learns its status from the client's own reads and from polling (<see cref="BatchPoller"/>, backing off while it
 /// runs), and when it ends writes one ledger record per result line (<see cref="BatchLineRecords"/>) and settles the
-/// hold to what the lines cost. Settling happens once, whoever sees the end first.
+/// hold to what the lines cost. Settling happens once, whoever sees the end first. With several replicas (a shared
+/// <see cref="IBatchStore"/>) any replica may see the end and write the lines (their fixed ids keep them once in the
+/// ledger); the replica that holds the batch's budget reservation settles it to the spend the store keeps.
 /// </summary>
 public sealed partial class BatchTracker(
-    SqliteBatchStore store, BudgetGuard budgets, DeploymentRouter deployments, LedgerQueue ledger, Analytics.Metrics.GatewayMetrics metrics,
-    IEnumerable<IBatchApi> apis, BatchSettings settings, TimeProvider time, ILogger<BatchTracker> logger)
+    IBatchStore store, BudgetGuard budgets, DeploymentRouter deployments, LedgerQueue ledger, Analytics.Metrics.GatewayMetrics metrics,
+    IEnumerable<IBatchApi> apis, BatchSettings settings, Gateway.ReplicaIdentity replica, TimeProvider time, ILogger<BatchTracker> logger)
 {
     private readonly Dictionary<string, IBatchApi> _apis = apis.ToDictionary(a => a.Name, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, BudgetReservation> _holds = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    /// <summary>Takes again the budget holds of the batches still open (at start, after the budgets are loaded).</summary>
+    /// <summary>Takes again the budget holds this replica kept for the batches still open (at start, after the budgets are loaded).</summary>
     public async Task HoldOpenBatchesAsync(CancellationToken cancellationToken)
     {
         foreach (var batch in await store.OpenBatchesAsync(cancellationToken))
         {
+            if (batch.Holder is { } holder && holder != replica.Id)
+            {
+                // Another replica holds it (and takes it again when it restarts).
+                continue;
+            }
+
             _holds[batch.Id] = budgets.Hold(batch.Attribution, batch.ReservedUsd);
         }
 
@@ -38,7 +46,7 @@ public sealed partial class BatchTracker(
     public async Task TrackAsync(TrackedBatch batch, BudgetReservation? hold, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        await store.SaveBatchAsync(batch, cancellationToken);
+        await store.SaveBatchAsync(batch with { Holder = replica.Id }, cancellationToken);
         if (hold is not null)
         {
             _holds[batch.Id] = hold;
@@ -83,6 +91,7 @@ public sealed partial class BatchTracker(
         {
             if (await store.FindBatchAsync(batch.Id, cancellationToken) is { Settled: true } settled)
             {
+                ReleaseHold(settled);
                 return settled;
             }
 
@@ -96,9 +105,20 @@ public sealed partial class BatchTracker(
         }
     }
 
-    /// <summary>Asks the provider about every open batch whose next poll is due.</summary>
+    /// <summary>
+    /// Asks the provider about every open batch whose next poll is due, and settles the holds of batches another
+    /// replica saw end.
+    /// </summary>
     public async Task PollDueAsync(CancellationToken cancellationToken)
     {
+        foreach (var id in _holds.Keys)
+        {
+            if (await store.FindBatchAsync(id, cancellationToken) is { Settled: true } settled)
+            {
+                ReleaseHold(settled);
+            }
+        }
+
         var now = time.GetUtcNow();
         foreach (var batch in await store.OpenBatchesAsync(cancellationToken))
         {
@@ -164,17 +184,22 @@ public sealed partial class BatchTracker(
         return await SettledAsync(batch, records.Sum(r => r.Cost.Total ?? 0), cancellationToken);
     }
 
-    /// <summary>The batch's hold is settled to <paramref name="spentUsd"/> and it is followed no more.</summary>
+    /// <summary>The batch is followed no more: settled in the store with <paramref name="spentUsd"/>, and its hold here settled to it.</summary>
     private async Task<TrackedBatch> SettledAsync(TrackedBatch batch, decimal spentUsd, CancellationToken cancellationToken)
     {
-        if (_holds.TryRemove(batch.Id, out var hold))
-        {
-            budgets.Settle(hold, spentUsd);
-        }
-
-        var settled = batch with { Settled = true };
+        var settled = batch with { Settled = true, SpentUsd = spentUsd };
         await store.SaveBatchAsync(settled, cancellationToken);
+        ReleaseHold(settled);
         return settled;
+    }
+
+    /// <summary>A settled batch's hold, if this replica keeps it, is settled to what its lines cost.</summary>
+    private void ReleaseHold(TrackedBatch settled)
+    {
+        if (_holds.TryRemove(settled.Id, out var hold))
+        {
+            budgets.Settle(hold, settled.SpentUsd);
+        }
     }
 
     /// <summary>The batch's output files become readable (through <c>/v1/files</c>) by the batch's creator.</summary>

@@ -5,11 +5,8 @@ using Tollgate.Ledger;
 
 namespace Tollgate.Batches;
 
-/// <summary>
-/// The files and batches made through this gateway, in its SQLite file: a batch runs for up to a day, so the list of
-/// batches still to follow — and the budget each holds — must outlive a restart.
-/// </summary>
-public sealed class SqliteBatchStore(string databasePath)
+/// <summary>The files and batches made through this gateway, in its SQLite file (one gateway; see <see cref="IBatchStore"/>).</summary>
+public sealed class SqliteBatchStore(string databasePath) : IBatchStore
 {
     private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
@@ -29,6 +26,17 @@ public sealed class SqliteBatchStore(string databasePath)
             CREATE INDEX IF NOT EXISTS batches_open ON batches (settled, next_poll_ms);
             """;
         await command.ExecuteNonQueryAsync(cancellationToken);
+        foreach (var column in new[] { "spent_usd", "holder" })
+        {
+            await using var probe = connection.CreateCommand();
+            probe.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('batches') WHERE name = '{column}'";
+            if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+            {
+                await using var alter = connection.CreateCommand();
+                alter.CommandText = $"ALTER TABLE batches ADD COLUMN {column} TEXT";
+                await alter.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
     }
 
     public async Task SaveFileAsync(BatchFile file, CancellationToken cancellationToken)
@@ -87,8 +95,8 @@ public sealed class SqliteBatchStore(string databasePath)
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT OR REPLACE INTO batches (id, api, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled)
-            VALUES ($id, $api, $deployment, $alias, $provider, $model, $caller, $attribution, $url, $reserved, $status, $object, $created, $next, $delay, $settled)
+            INSERT OR REPLACE INTO batches (id, api, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled, spent_usd, holder)
+            VALUES ($id, $api, $deployment, $alias, $provider, $model, $caller, $attribution, $url, $reserved, $status, $object, $created, $next, $delay, $settled, $spent, $holder)
             """;
         command.Parameters.AddWithValue("$id", batch.Id);
         command.Parameters.AddWithValue("$api", batch.Api);
@@ -106,6 +114,8 @@ public sealed class SqliteBatchStore(string databasePath)
         command.Parameters.AddWithValue("$next", batch.NextPollAt.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$delay", (long)batch.PollDelay.TotalMilliseconds);
         command.Parameters.AddWithValue("$settled", batch.Settled ? 1 : 0);
+        command.Parameters.AddWithValue("$spent", batch.SpentUsd.ToString(CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$holder", (object?)batch.Holder ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -115,11 +125,9 @@ public sealed class SqliteBatchStore(string databasePath)
         return found.Count == 0 ? null : found[0];
     }
 
-    /// <summary>The batches not yet settled, whatever their status (a final one may have ended while the gateway was down).</summary>
     public Task<IReadOnlyList<TrackedBatch>> OpenBatchesAsync(CancellationToken cancellationToken) =>
         QueryAsync("WHERE settled = 0 ORDER BY next_poll_ms", [], cancellationToken);
 
-    /// <summary>A caller's batches of one API (every caller's for null), newest first, after the batch <paramref name="after"/> when given.</summary>
     public Task<IReadOnlyList<TrackedBatch>> ListAsync(string api, string? caller, string? after, int limit, CancellationToken cancellationToken)
     {
         var where = "WHERE api = $api AND ($caller IS NULL OR caller = $caller)"
@@ -132,7 +140,7 @@ public sealed class SqliteBatchStore(string databasePath)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled, api FROM batches " + where;
+        command.CommandText = "SELECT id, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled, api, spent_usd, holder FROM batches " + where;
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
@@ -160,6 +168,8 @@ public sealed class SqliteBatchStore(string databasePath)
                 PollDelay = TimeSpan.FromMilliseconds(reader.GetInt64(13)),
                 Settled = reader.GetInt64(14) != 0,
                 Api = reader.GetString(15),
+                SpentUsd = reader.IsDBNull(16) ? 0 : decimal.Parse(reader.GetString(16), CultureInfo.InvariantCulture),
+                Holder = reader.IsDBNull(17) ? null : reader.GetString(17),
             });
         }
 

@@ -24,21 +24,6 @@ namespace Tollgate.Gateway;
 /// <summary>Composes the gateway: services, Kestrel, endpoints. Used by <c>tollgate serve</c>, the tests and the benchmarks.</summary>
 public static class GatewayHost
 {
-    /// <summary>This replica's lasting name (kept in its data folder), under which it leases shared budget room.</summary>
-    private static string ReplicaId(string dataDirectory)
-    {
-        Directory.CreateDirectory(dataDirectory);
-        var path = Path.Combine(dataDirectory, "replica-id");
-        if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } known)
-        {
-            return known;
-        }
-
-        var id = Environment.MachineName + "-" + Guid.NewGuid().ToString("N")[..12];
-        File.WriteAllText(path, id);
-        return id;
-    }
-
     /// <summary>Builds the web application for <paramref name="config"/>; the caller starts it.</summary>
     public static WebApplication Build(GatewayConfig config, string masterKey, Action<WebApplicationBuilder>? configure = null)
     {
@@ -72,7 +57,9 @@ public static class GatewayHost
         services.AddSingleton(sp => new LedgerBacklogGate(sp.GetRequiredService<LedgerQueue>(), config.Storage.MaxUnwrittenRecords, sp.GetRequiredService<Analytics.Metrics.GatewayMetrics>()));
         // Several replicas on one PostgreSQL share the ledger and hard budgets' room; alone, the SQLite file holds the ledger.
         var postgres = config.Storage.PostgresConnection is { } connection ? Npgsql.NpgsqlDataSource.Create(connection) : null;
-        var sharedRoom = postgres is null ? null : new Ledger.Postgres.PostgresBudgetRoom(postgres, ReplicaId(config.Storage.DataDirectory));
+        var replica = ReplicaIdentity.Of(config.Storage.DataDirectory);
+        services.AddSingleton(replica);
+        var sharedRoom = postgres is null ? null : new Ledger.Postgres.PostgresBudgetRoom(postgres, replica.Id);
         services.AddSingleton<ILedgerStore>(postgres is not null ? new Ledger.Postgres.PostgresLedgerStore(postgres) : new SqliteLedgerStore(config.Storage.SqlitePath));
         services.AddSingleton(config.Retention);
         services.AddSingleton<Ledger.Rollups.RollupUpkeep>();
@@ -128,7 +115,7 @@ public static class GatewayHost
         services.AddSingleton(new Responses.SqliteResponseOwners(config.Storage.SqlitePath));
         services.AddSingleton<Responses.ResponseOwnership>();
         services.AddSingleton(config.Batches);
-        services.AddSingleton(new Batches.SqliteBatchStore(config.Storage.SqlitePath));
+        services.AddSingleton<Batches.IBatchStore>(postgres is not null ? new Ledger.Postgres.PostgresBatchStore(postgres) : new Batches.SqliteBatchStore(config.Storage.SqlitePath));
         services.AddSingleton<Batches.IBatchApi, Batches.OpenAiBatchApi>();
         services.AddSingleton<Batches.IBatchApi, Batches.AnthropicBatchApi>();
         services.AddSingleton<Batches.BatchTracker>();

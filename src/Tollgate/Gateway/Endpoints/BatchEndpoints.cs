@@ -71,7 +71,7 @@ public static class BatchEndpoints
             return;
         }
 
-        var store = services.GetRequiredService<SqliteBatchStore>();
+        var store = services.GetRequiredService<IBatchStore>();
         var file = await store.FindFileAsync(fileId, context.RequestAborted);
         if (file is not { Alias: not null, Bound: not null } || !call.Owns(file.Caller))
         {
@@ -121,7 +121,7 @@ public static class BatchEndpoints
         }
 
         var services = context.RequestServices;
-        var batch = await services.GetRequiredService<SqliteBatchStore>().FindBatchAsync(id, context.RequestAborted);
+        var batch = await services.GetRequiredService<IBatchStore>().FindBatchAsync(id, context.RequestAborted);
         var deployment = call.DeploymentOwnedBy(batch?.Caller, batch?.Deployment);
         if (deployment?.Adapter is not OpenAiCompatibleAdapter adapter)
         {

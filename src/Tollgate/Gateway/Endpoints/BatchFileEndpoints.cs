@@ -77,7 +77,7 @@ public static class BatchFileEndpoints
             var result = await adapter.RelayAccountCallAsync(deployment.Config, HttpMethod.Post, "files", string.Empty, form, context.RequestAborted);
             if (result.Value is { IsSuccess: true } reply && BatchRequests.IdOf(reply.Body) is { } id)
             {
-                await services.GetRequiredService<SqliteBatchStore>().SaveFileAsync(
+                await services.GetRequiredService<IBatchStore>().SaveFileAsync(
                     new BatchFile(id, deployment.Name, call.Owner, call.StartedAt) { Alias = deployment.Config.Alias, Url = input.Url, Bound = bound }, context.RequestAborted);
             }
 
@@ -145,7 +145,7 @@ public static class BatchFileEndpoints
         }
 
         var services = context.RequestServices;
-        var store = services.GetRequiredService<SqliteBatchStore>();
+        var store = services.GetRequiredService<IBatchStore>();
         var file = await store.FindFileAsync(id, context.RequestAborted);
         var deployment = call.DeploymentOwnedBy(file?.Caller, file?.Deployment);
         if (deployment?.Adapter is not OpenAiCompatibleAdapter adapter)

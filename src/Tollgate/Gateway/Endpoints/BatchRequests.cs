@@ -179,7 +179,7 @@ internal static class BatchRequests
             return;
         }
 
-        var batches = await context.RequestServices.GetRequiredService<SqliteBatchStore>().ListAsync(api, call.Caller.IsMaster ? null : call.Owner, after, limit + 1, context.RequestAborted);
+        var batches = await context.RequestServices.GetRequiredService<IBatchStore>().ListAsync(api, call.Caller.IsMaster ? null : call.Owner, after, limit + 1, context.RequestAborted);
         var shown = batches.Take(limit).ToList();
         context.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(context.Response.Body);

@@ -109,7 +109,7 @@ public static class MessageBatchEndpoints
         }
 
         var services = context.RequestServices;
-        var batch = await services.GetRequiredService<SqliteBatchStore>().FindBatchAsync(id, context.RequestAborted);
+        var batch = await services.GetRequiredService<IBatchStore>().FindBatchAsync(id, context.RequestAborted);
         var deployment = batch is { Api: AnthropicBatchApi.ApiName } ? call.DeploymentOwnedBy(batch.Caller, batch.Deployment) : null;
         if (deployment?.Adapter is not AnthropicAdapter adapter)
         {

@@ -80,6 +80,18 @@ public static class PostgresMigrations
                 budget text NOT NULL, period_ms bigint NOT NULL, threshold integer NOT NULL, replica text NOT NULL,
                 PRIMARY KEY (budget, period_ms, threshold));
             """),
+        (9, """
+            CREATE TABLE batch_files (
+                id text PRIMARY KEY, deployment text NOT NULL, caller text NOT NULL, created_ms bigint NOT NULL,
+                alias text, url text, requests integer, worst_case_usd numeric, unbounded text);
+            CREATE TABLE batches (
+                id text PRIMARY KEY, deployment text NOT NULL, alias text NOT NULL, provider text NOT NULL, model text NOT NULL,
+                caller text NOT NULL, attribution text NOT NULL, url text NOT NULL, reserved_usd numeric NOT NULL,
+                status text NOT NULL, object text NOT NULL, created_ms bigint NOT NULL, next_poll_ms bigint NOT NULL,
+                poll_delay_ms bigint NOT NULL, settled boolean NOT NULL, api text NOT NULL, spent_usd numeric NOT NULL, holder text);
+            CREATE INDEX ix_batches_open ON batches (next_poll_ms) WHERE NOT settled;
+            CREATE INDEX ix_batches_list ON batches (api, created_ms, id);
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>
