@@ -112,7 +112,7 @@ public static class GatewayHost
         services.AddSingleton<Idempotency.IIdempotencyStore>(postgres is not null
             ? new Ledger.Postgres.PostgresIdempotencyStore(postgres)
             : new Idempotency.SqliteIdempotencyStore(config.Storage.SqlitePath));
-        services.AddSingleton(new Responses.SqliteResponseOwners(config.Storage.SqlitePath));
+        services.AddSingleton<Responses.IResponseOwners>(postgres is not null ? new Ledger.Postgres.PostgresResponseOwners(postgres) : new Responses.SqliteResponseOwners(config.Storage.SqlitePath));
         services.AddSingleton<Responses.ResponseOwnership>();
         services.AddSingleton(config.Batches);
         services.AddSingleton<Batches.IBatchStore>(postgres is not null ? new Ledger.Postgres.PostgresBatchStore(postgres) : new Batches.SqliteBatchStore(config.Storage.SqlitePath));

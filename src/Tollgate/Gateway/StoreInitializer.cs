@@ -5,7 +5,7 @@ namespace Tollgate.Gateway;
 /// <summary>Creates the tables of the gateway's smaller SQLite stores before the server takes its first request.</summary>
 public sealed class StoreInitializer(
     Idempotency.IIdempotencyStore idempotency, Analytics.Anomalies.SqliteAnomalyStore anomalies, Analytics.UnitEconomics.SqliteOutcomeStore outcomes,
-    Responses.SqliteResponseOwners responseOwners, Batches.IBatchStore batches) : IHostedService
+    Responses.IResponseOwners responseOwners, Batches.IBatchStore batches) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {

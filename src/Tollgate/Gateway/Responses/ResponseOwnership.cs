@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Tollgate.Gateway.Pipeline;
 
@@ -7,10 +6,10 @@ namespace Tollgate.Gateway.Responses;
 
 /// <summary>
 /// Remembers, for each Responses API response this gateway made, the deployment that holds it and the caller that asked
-/// (<see cref="SqliteResponseOwners"/>). A failure to remember is logged, never the client's error: the answer has been
+/// (<see cref="IResponseOwners"/>). A failure to remember is logged, never the client's error: the answer has been
 /// given; only later calls on that id will not find it.
 /// </summary>
-public sealed partial class ResponseOwnership(SqliteResponseOwners owners, TimeProvider time, ILogger<ResponseOwnership> logger)
+public sealed partial class ResponseOwnership(IResponseOwners owners, TimeProvider time, ILogger<ResponseOwnership> logger)
 {
     public Task<(string Deployment, string Caller)?> FindAsync(string responseId, CancellationToken cancellationToken) => owners.FindAsync(responseId, cancellationToken);
 
@@ -42,7 +41,7 @@ public sealed partial class ResponseOwnership(SqliteResponseOwners owners, TimeP
         {
             await owners.SaveAsync(responseId, exchange.Deployment.Name, CallerOf(exchange.Attribution.KeyId), time.GetUtcNow(), cancellationToken);
         }
-        catch (SqliteException ex)
+        catch (System.Data.Common.DbException ex)
         {
             LogNotRemembered(logger, responseId, ex);
         }

@@ -2,12 +2,8 @@ using Microsoft.Data.Sqlite;
 
 namespace Tollgate.Gateway.Responses;
 
-/// <summary>
-/// Which deployment made each Responses API response and for which caller, so that a later <c>GET</c>, <c>DELETE</c>,
-/// <c>cancel</c> or <c>input_items</c> on its id reaches the provider that holds it — and only for the caller that made
-/// it. Kept in the gateway's SQLite file: it survives a restart (providers keep responses for days).
-/// </summary>
-public sealed class SqliteResponseOwners(string databasePath)
+/// <summary>Responses' owners in the gateway's SQLite file (one gateway; see <see cref="IResponseOwners"/>).</summary>
+public sealed class SqliteResponseOwners(string databasePath) : IResponseOwners
 {
     private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
@@ -31,7 +27,6 @@ public sealed class SqliteResponseOwners(string databasePath)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>The deployment and caller of a response id, or null when this gateway did not make it.</summary>
     public async Task<(string Deployment, string Caller)?> FindAsync(string responseId, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);

@@ -92,6 +92,9 @@ public static class PostgresMigrations
             CREATE INDEX ix_batches_open ON batches (next_poll_ms) WHERE NOT settled;
             CREATE INDEX ix_batches_list ON batches (api, created_ms, id);
             """),
+        (10, """
+            CREATE TABLE response_owners (id text PRIMARY KEY, deployment text NOT NULL, caller text NOT NULL, created_ms bigint NOT NULL);
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>
