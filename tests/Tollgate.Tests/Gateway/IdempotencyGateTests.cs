@@ -24,12 +24,12 @@ public sealed class IdempotencyGateTests : IAsyncLifetime
     }
 
     private IdempotencyGate NewGate(IdempotencySettings? settings = null) =>
-        new(new SqliteIdempotencyStore(_database), settings ?? IdempotencySettings.Default, _clock, NullLogger<IdempotencyGate>.Instance);
+        new(new SqliteIdempotencyStore(_database), settings ?? IdempotencySettings.Default, new Tollgate.Gateway.ReplicaIdentity("test"), _clock, NullLogger<IdempotencyGate>.Instance);
 
     private async Task KeepAsync(IdempotencyGate gate, string caller, string key, string body = "{\"answer\":1}")
     {
         var decision = await gate.BeginAsync(caller, key, _fingerprint, CancellationToken.None);
-        using var claim = decision.Claim ?? throw new InvalidOperationException("expected a claim");
+        await using var claim = decision.Claim ?? throw new InvalidOperationException("expected a claim");
         await claim.KeepAsync("req_1", 200, "application/json", [new("X-Tollgate-Model", "openai/m")], System.Text.Encoding.UTF8.GetBytes(body));
     }
 
@@ -55,7 +55,7 @@ public sealed class IdempotencyGateTests : IAsyncLifetime
         var other = await gate.BeginAsync("key_b", "shared", _fingerprint, CancellationToken.None);
 
         Assert.NotNull(other.Claim);
-        other.Claim.Dispose();
+        await other.Claim.DisposeAsync();
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class IdempotencyGateTests : IAsyncLifetime
         var later = await gate.BeginAsync("key_a", "k", _fingerprint, CancellationToken.None);
 
         Assert.NotNull(later.Claim);
-        later.Claim.Dispose();
+        await later.Claim.DisposeAsync();
     }
 
     [Fact]
@@ -79,12 +79,12 @@ public sealed class IdempotencyGateTests : IAsyncLifetime
         var gate = NewGate();
         var first = await gate.BeginAsync("key_a", "k", _fingerprint, CancellationToken.None);
         var during = await gate.BeginAsync("key_a", "k", _fingerprint, CancellationToken.None);
-        first.Claim!.Dispose();
+        await first.Claim!.DisposeAsync();
         var after = await gate.BeginAsync("key_a", "k", _fingerprint, CancellationToken.None);
 
         Assert.True(during.StillRunning);
         Assert.NotNull(after.Claim);
-        after.Claim.Dispose();
+        await after.Claim.DisposeAsync();
     }
 
     [Fact]
@@ -96,14 +96,14 @@ public sealed class IdempotencyGateTests : IAsyncLifetime
         var again = await gate.BeginAsync("key_a", "big", _fingerprint, CancellationToken.None);
 
         Assert.NotNull(again.Claim);
-        again.Claim.Dispose();
+        await again.Claim.DisposeAsync();
     }
 
     [Fact]
     public async Task A_stream_over_the_size_limit_is_not_kept_even_though_its_start_fit()
     {
         var gate = NewGate(IdempotencySettings.Default with { MaxResponseBytes = 1024 });
-        using (var claim = (await gate.BeginAsync("key_a", "s", _fingerprint, CancellationToken.None)).Claim!)
+        await using (var claim = (await gate.BeginAsync("key_a", "s", _fingerprint, CancellationToken.None)).Claim!)
         {
             claim.Capture(new byte[600]);
             claim.Capture(new byte[600]);

@@ -84,6 +84,38 @@ public sealed class SharedKeyTests(PostgresServer postgres, ITestOutputHelper ou
         Assert.Single(await a.RecordsAsync(1));
     }
 
+    [Fact]
+    public async Task A_retry_on_the_other_replica_while_the_first_still_runs_is_told_so_and_later_gets_the_answer()
+    {
+        await using var replicas = await postgres.StartReplicasAsync(", price_as: gpt-4o-mini, mock: { latency_ms: 1500 }");
+        var (a, b) = (replicas.A, replicas.B);
+        HttpRequestMessage Request()
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = new StringContent("""{"model":"m","messages":[{"role":"user","content":"Xin chào"}]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("Idempotency-Key", "order-43");
+            return request;
+        }
+
+        var first = a.Client.SendAsync(Request());
+        await Task.Delay(400);
+        using (var meanwhile = await b.Client.SendAsync(Request()))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, meanwhile.StatusCode);
+            Assert.Contains("idempotency_key_in_use", await meanwhile.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal("1", meanwhile.Headers.RetryAfter?.ToString());
+        }
+
+        using var answered = await first;
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        using var later = await b.Client.SendAsync(Request());
+        Assert.Equal(HttpStatusCode.OK, later.StatusCode);
+        Assert.True(later.Headers.Contains(Tollgate.Gateway.Idempotency.IdempotentReplay.ReplayOfHeader));
+        Assert.Single(await a.RecordsAsync(1));
+    }
+
     private static async Task<TimeSpan> UntilAsync(HttpClient client, HttpStatusCode wanted)
     {
         var clock = Stopwatch.StartNew();

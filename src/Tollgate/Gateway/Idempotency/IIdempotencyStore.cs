@@ -13,4 +13,14 @@ public interface IIdempotencyStore
 
     /// <summary>Deletes answers kept since before <paramref name="cutoff"/>; returns how many.</summary>
     Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Marks <paramref name="caller"/>'s <paramref name="key"/> as running on <paramref name="holder"/> from <paramref name="now"/> unless another
+    /// gateway's claim since <paramref name="staleBefore"/> holds it; true when this one now does. (One gateway alone
+    /// needs nothing here: its own claims are in its memory.)
+    /// </summary>
+    Task<bool> TryClaimAsync(string caller, string key, string holder, DateTimeOffset now, DateTimeOffset staleBefore, CancellationToken cancellationToken);
+
+    /// <summary>Ends <paramref name="holder"/>'s claim on the key.</summary>
+    Task ReleaseClaimAsync(string caller, string key, string holder, CancellationToken cancellationToken);
 }

@@ -7,7 +7,7 @@ namespace Tollgate.Gateway.Idempotency;
 /// last byte goes to the client; a failed one is not (the client may retry with the same key). Disposing frees the
 /// key for the next request either way. For a stream it also collects the events sent, up to the size limit.
 /// </summary>
-public sealed class IdempotencyClaim(IdempotencyGate gate, string caller, string key, byte[] fingerprint) : IDisposable
+public sealed class IdempotencyClaim(IdempotencyGate gate, string caller, string key, byte[] fingerprint) : IAsyncDisposable
 {
     public const string StreamContentType = "text/event-stream; charset=utf-8";
     private ArrayBufferWriter<byte>? _stream;
@@ -38,7 +38,7 @@ public sealed class IdempotencyClaim(IdempotencyGate gate, string caller, string
     public Task KeepStreamAsync(string requestId, IReadOnlyList<KeyValuePair<string, string>> headers) =>
         KeepAsync(requestId, 200, StreamContentType, headers, _streamBytes, _stream?.WrittenMemory ?? ReadOnlyMemory<byte>.Empty);
 
-    public void Dispose() => gate.Release(caller, key);
+    public ValueTask DisposeAsync() => gate.ReleaseAsync(caller, key);
 
     private async Task KeepAsync(string requestId, int statusCode, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, long length, ReadOnlyMemory<byte> body)
     {

@@ -7,11 +7,15 @@ namespace Tollgate.Gateway.Idempotency;
 /// <summary>
 /// Decides what a request with an <c>Idempotency-Key</c> gets: the kept answer (same body), a conflict (a different
 /// body, or the first request with that key still running), or a claim to go ahead and keep its answer. Keys are
-/// per caller: two API keys never see each other's answers. Running claims are held in this process; kept answers
-/// are in SQLite, so a replay survives a restart.
+/// per caller: two API keys never see each other's answers. Running claims are held in this process and, with several
+/// replicas, in the shared store too (a claim older than <see cref="ClaimTimeout"/> is taken to be a dead replica's);
+/// kept answers are in the store, so a replay survives a restart and reaches every replica.
 /// </summary>
-public sealed partial class IdempotencyGate(IIdempotencyStore store, IdempotencySettings settings, TimeProvider time, ILogger<IdempotencyGate> logger)
+public sealed partial class IdempotencyGate(IIdempotencyStore store, IdempotencySettings settings, ReplicaIdentity replica, TimeProvider time, ILogger<IdempotencyGate> logger)
 {
+    /// <summary>How long another replica's claim holds a key before it is taken to be abandoned (longer than any request runs).</summary>
+    public static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(15);
+
     private static readonly TimeSpan PurgeEvery = TimeSpan.FromHours(1);
     private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _purge = new(1, 1);
@@ -25,22 +29,41 @@ public sealed partial class IdempotencyGate(IIdempotencyStore store, Idempotency
             return IdempotencyDecision.Running;
         }
 
+        var claimed = false;
         try
         {
+            // Claimed before the kept answer is looked for: a first request that ends meanwhile keeps its answer
+            // before it lets its claim go, so this one either sees it running or finds its answer.
+            var now = time.GetUtcNow();
+            claimed = await store.TryClaimAsync(caller, key, replica.Id, now, now - ClaimTimeout, cancellationToken);
+            if (!claimed)
+            {
+                _running.TryRemove(slot, out _);
+                return IdempotencyDecision.Running;
+            }
+
             var kept = await store.FindAsync(caller, key, time.GetUtcNow() - settings.Retention, cancellationToken);
             if (kept is null)
             {
                 return new IdempotencyDecision(new IdempotencyClaim(this, caller, key, fingerprint), null, null);
             }
 
-            Release(caller, key);
+            await ReleaseAsync(caller, key);
             return kept.Fingerprint.AsSpan().SequenceEqual(fingerprint)
                 ? new IdempotencyDecision(null, kept, null)
                 : IdempotencyDecision.BodyDiffers(settings.Retention);
         }
         catch
         {
-            Release(caller, key);
+            if (claimed)
+            {
+                await ReleaseAsync(caller, key);
+            }
+            else
+            {
+                _running.TryRemove(slot, out _);
+            }
+
             throw;
         }
     }
@@ -60,7 +83,25 @@ public sealed partial class IdempotencyGate(IIdempotencyStore store, Idempotency
 
     internal DateTimeOffset Now => time.GetUtcNow();
 
-    internal void Release(string caller, string key) => _running.TryRemove(caller + "\n" + key, out _);
+    /// <summary>Frees the key: here, and in the shared store (a failure there is logged; the claim then lapses after <see cref="ClaimTimeout"/>).</summary>
+    internal async ValueTask ReleaseAsync(string caller, string key)
+    {
+        try
+        {
+            await store.ReleaseClaimAsync(caller, key, replica.Id, CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            LogClaimNotReleased(logger, ex);
+        }
+        finally
+        {
+            _running.TryRemove(caller + "\n" + key, out _);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An idempotency key's claim could not be released in the shared store; it lapses after the claim timeout")]
+    private static partial void LogClaimNotReleased(ILogger logger, Exception exception);
 
     /// <summary>At most once an hour, on the path of a request that kept an answer, expired answers are deleted.</summary>
     private async Task PurgeIfDueAsync()

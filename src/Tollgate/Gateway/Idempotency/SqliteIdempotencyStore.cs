@@ -11,6 +11,11 @@ public sealed class SqliteIdempotencyStore(string databasePath) : IIdempotencySt
 {
     private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
+    /// <summary>One gateway per SQLite file: the claims in its memory (<see cref="IdempotencyGate"/>) are all there are.</summary>
+    public Task<bool> TryClaimAsync(string caller, string key, string holder, DateTimeOffset now, DateTimeOffset staleBefore, CancellationToken cancellationToken) => Task.FromResult(true);
+
+    public Task ReleaseClaimAsync(string caller, string key, string holder, CancellationToken cancellationToken) => Task.CompletedTask;
+
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);

@@ -120,7 +120,7 @@ public sealed class ProxyRequestHandler(
             }
 
             // Frees the key on every way out; a successful answer has been kept by then.
-            using var heldClaim = claim;
+            await using var heldClaim = claim;
 
             var router = routers.Find(parsed.Model);
             Routing.RouteChoice? route = null;

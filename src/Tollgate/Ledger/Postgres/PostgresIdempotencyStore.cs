@@ -6,8 +6,9 @@ namespace Tollgate.Ledger.Postgres;
 
 /// <summary>
 /// Answers kept for idempotent replay in PostgreSQL, so a retry that reaches another replica after the first answer
-/// was kept is replayed too. (A retry that arrives while the first request still runs on another replica is not seen
-/// as running there: the running claims are each replica's own.)
+/// was kept is replayed too; and the claims of requests still running (<c>idempotency_claims</c>), so a retry that
+/// reaches another replica meanwhile is told the first is still running. A claim left by a replica that died is
+/// taken over once it is older than the gateway's claim timeout.
 /// </summary>
 public sealed class PostgresIdempotencyStore(NpgsqlDataSource source) : IIdempotencyStore
 {
@@ -54,6 +55,32 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource source) : IIdempot
             command.Parameters.Add(new NpgsqlParameter { Value = value });
         }
 
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> TryClaimAsync(string caller, string key, string holder, DateTimeOffset now, DateTimeOffset staleBefore, CancellationToken cancellationToken)
+    {
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO idempotency_claims (caller, key, holder, claimed_ms) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (caller, key) DO UPDATE SET holder = EXCLUDED.holder, claimed_ms = EXCLUDED.claimed_ms
+            WHERE idempotency_claims.claimed_ms < $5
+            """, connection);
+        foreach (var value in new object[] { caller, key, holder, now.ToUnixTimeMilliseconds(), staleBefore.ToUnixTimeMilliseconds() })
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task ReleaseClaimAsync(string caller, string key, string holder, CancellationToken cancellationToken)
+    {
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("DELETE FROM idempotency_claims WHERE caller = $1 AND key = $2 AND holder = $3", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = caller });
+        command.Parameters.Add(new NpgsqlParameter { Value = key });
+        command.Parameters.Add(new NpgsqlParameter { Value = holder });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -95,6 +95,9 @@ public static class PostgresMigrations
         (10, """
             CREATE TABLE response_owners (id text PRIMARY KEY, deployment text NOT NULL, caller text NOT NULL, created_ms bigint NOT NULL);
             """),
+        (11, """
+            CREATE TABLE idempotency_claims (caller text NOT NULL, key text NOT NULL, holder text NOT NULL, claimed_ms bigint NOT NULL, PRIMARY KEY (caller, key));
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>
