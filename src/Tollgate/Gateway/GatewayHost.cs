@@ -100,8 +100,8 @@ public static class GatewayHost
         services.AddSingleton(config.Policy);
         services.AddSingleton(new SecretScrubber(config, masterKey));
         services.AddSingleton<Analytics.Metrics.GatewayMetrics>();
-        services.AddSingleton(new Analytics.Anomalies.SqliteAnomalyStore(config.Storage.SqlitePath));
-        services.AddSingleton(new Analytics.UnitEconomics.SqliteOutcomeStore(config.Storage.SqlitePath));
+        services.AddSingleton<Analytics.Anomalies.IAnomalyStore>(postgres is not null ? new Ledger.Postgres.PostgresAnomalyStore(postgres) : new Analytics.Anomalies.SqliteAnomalyStore(config.Storage.SqlitePath));
+        services.AddSingleton<Analytics.UnitEconomics.IOutcomeStore>(postgres is not null ? new Ledger.Postgres.PostgresOutcomeStore(postgres) : new Analytics.UnitEconomics.SqliteOutcomeStore(config.Storage.SqlitePath));
         services.AddHostedService<StoreInitializer>();
 
         // After the budgets are loaded and the stores made: open batches take their budget holds again.

@@ -4,7 +4,7 @@ namespace Tollgate.Gateway;
 
 /// <summary>Creates the tables of the gateway's smaller SQLite stores before the server takes its first request.</summary>
 public sealed class StoreInitializer(
-    Idempotency.IIdempotencyStore idempotency, Analytics.Anomalies.SqliteAnomalyStore anomalies, Analytics.UnitEconomics.SqliteOutcomeStore outcomes,
+    Idempotency.IIdempotencyStore idempotency, Analytics.Anomalies.IAnomalyStore anomalies, Analytics.UnitEconomics.IOutcomeStore outcomes,
     Responses.IResponseOwners responseOwners, Batches.IBatchStore batches) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)

@@ -123,7 +123,7 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
     }
 
     [Fact]
-    public async Task Two_gateways_on_one_database_write_one_ledger_and_report_the_same_totals()
+    public async Task Two_gateways_on_one_database_write_one_ledger_report_the_same_totals_and_share_outcomes()
     {
         await using var replicas = await postgres.StartReplicasAsync(", price_as: gpt-4o-mini, mock: { reply_tokens: 7 }");
         var (a, b) = (replicas.A, replicas.B);
@@ -153,6 +153,17 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
             Assert.Equal((30, 20), (rows["from-a"].GetProperty("requests").GetInt32(), rows["from-b"].GetProperty("requests").GetInt32()));
             Assert.Equal(total, rows.Values.Sum(r => r.GetProperty("cost_usd").GetDecimal()));
         }
+
+        // An outcome reported through A for a request B answered counts in B's unit economics.
+        var answeredByB = records.First(r => r.Attribution.Feature == "from-b");
+        using (var posted = await a.Client.PostAsync("/v1/outcomes", new StringContent($"{{\"request_id\":\"{answeredByB.Id}\",\"revenue_usd\":1}}", Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+        }
+
+        using var economics = JsonDocument.Parse(await b.Client.GetStringAsync("/admin/analytics/unit-economics?from=1d&to=2099-01-01"));
+        var fromB = economics.RootElement.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("group").GetString() == "from-b");
+        Assert.Equal((1L, 1m), (fromB.GetProperty("conversions").GetInt64(), fromB.GetProperty("revenue_usd").GetDecimal()));
     }
 
     [Fact]

@@ -11,7 +11,7 @@ namespace Tollgate.Analytics.Anomalies;
 /// complete hour each time, the last complete day once. A new anomaly is stored and alerted to the webhooks once.
 /// </summary>
 public sealed partial class AnomalyMonitor(
-    ILedgerStore ledger, SqliteAnomalyStore store, AlertQueue alerts, GatewayConfig config, TimeProvider time, ILogger<AnomalyMonitor> logger) : BackgroundService
+    ILedgerStore ledger, IAnomalyStore store, AlertQueue alerts, GatewayConfig config, TimeProvider time, ILogger<AnomalyMonitor> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _checking = new(1, 1);
     private DateOnly _dayChecked;
@@ -111,7 +111,7 @@ public sealed partial class AnomalyMonitor(
             {
                 await CheckAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException)
+            catch (Exception ex) when (ex is System.Data.Common.DbException or IOException)
             {
                 LogCheckFailed(logger, ex.Message);
             }

@@ -2,11 +2,8 @@ using Microsoft.Data.Sqlite;
 
 namespace Tollgate.Analytics.Anomalies;
 
-/// <summary>
-/// Anomalies found so far, in the SQLite database beside the ledger. One row per kind, dimension, value and period:
-/// a later check (or a restart) that finds the same anomaly again neither stores nor alerts it twice.
-/// </summary>
-public sealed class SqliteAnomalyStore(string databasePath)
+/// <summary>Anomalies found so far, in the SQLite database beside the ledger (see <see cref="IAnomalyStore"/>).</summary>
+public sealed class SqliteAnomalyStore(string databasePath) : IAnomalyStore
 {
     private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
@@ -24,7 +21,6 @@ public sealed class SqliteAnomalyStore(string databasePath)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Stores the anomaly unless it is known; true when it is new (and should be alerted).</summary>
     public async Task<bool> TryAddAsync(SpendAnomaly anomaly, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(anomaly);
@@ -44,7 +40,6 @@ public sealed class SqliteAnomalyStore(string databasePath)
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    /// <summary>Anomalies detected since <paramref name="since"/>, newest first.</summary>
     public async Task<IReadOnlyList<SpendAnomaly>> ListAsync(DateTimeOffset since, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);

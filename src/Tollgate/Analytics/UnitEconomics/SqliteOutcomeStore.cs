@@ -3,8 +3,8 @@ using Microsoft.Data.Sqlite;
 
 namespace Tollgate.Analytics.UnitEconomics;
 
-/// <summary>Outcomes in the SQLite database beside the ledger.</summary>
-public sealed class SqliteOutcomeStore(string databasePath)
+/// <summary>Outcomes in the SQLite database beside the ledger (see <see cref="IOutcomeStore"/>).</summary>
+public sealed class SqliteOutcomeStore(string databasePath) : IOutcomeStore
 {
     private readonly Ledger.Sqlite.SqliteDatabase _database = new(databasePath);
 
@@ -42,7 +42,6 @@ public sealed class SqliteOutcomeStore(string databasePath)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Outcomes reported from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive).</summary>
     public async Task<IReadOnlyList<Outcome>> ListAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);

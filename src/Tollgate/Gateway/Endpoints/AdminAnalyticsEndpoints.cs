@@ -173,7 +173,7 @@ public static class AdminAnalyticsEndpoints
     }
 
     /// <summary>Cost, revenue and margin per feature (or another grouping); negative-margin groups are flagged.</summary>
-    private static async Task UnitEconomicsAsync(HttpContext context, Authenticator auth, ILedgerStore ledger, Analytics.UnitEconomics.SqliteOutcomeStore outcomes, GatewayConfig config, TimeProvider time)
+    private static async Task UnitEconomicsAsync(HttpContext context, Authenticator auth, ILedgerStore ledger, Analytics.UnitEconomics.IOutcomeStore outcomes, GatewayConfig config, TimeProvider time)
     {
         if (await AdmitAsync(context, auth, time) is not { } range)
         {
@@ -220,7 +220,7 @@ public static class AdminAnalyticsEndpoints
 
 
     /// <summary>Anomalies found since <c>from</c> (default 30 days), newest first.</summary>
-    private static async Task AnomaliesAsync(HttpContext context, Authenticator auth, Analytics.Anomalies.SqliteAnomalyStore store, TimeProvider time)
+    private static async Task AnomaliesAsync(HttpContext context, Authenticator auth, Analytics.Anomalies.IAnomalyStore store, TimeProvider time)
     {
         if (await AdmitAsync(context, auth, time) is { } range)
         {

@@ -14,7 +14,7 @@ namespace Tollgate.Gateway.Endpoints;
 /// </summary>
 public static class OutcomeEndpoint
 {
-    public static async Task HandleAsync(HttpContext context, Authenticator auth, SqliteOutcomeStore store, TimeProvider time)
+    public static async Task HandleAsync(HttpContext context, Authenticator auth, IOutcomeStore store, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(auth);

@@ -98,6 +98,16 @@ public static class PostgresMigrations
         (11, """
             CREATE TABLE idempotency_claims (caller text NOT NULL, key text NOT NULL, holder text NOT NULL, claimed_ms bigint NOT NULL, PRIMARY KEY (caller, key));
             """),
+        (12, """
+            CREATE TABLE spend_anomalies (
+                kind text NOT NULL, dimension text NOT NULL, value text NOT NULL, period text NOT NULL,
+                cost_usd numeric NOT NULL, baseline_usd numeric NOT NULL, detected_ms bigint NOT NULL,
+                PRIMARY KEY (kind, dimension, value, period));
+            CREATE TABLE outcomes (
+                id text PRIMARY KEY, ts_ms bigint NOT NULL, request_id text, user_id text, feature text,
+                conversions bigint NOT NULL, revenue_usd numeric NOT NULL, key_id text NOT NULL);
+            CREATE INDEX ix_outcomes_ts ON outcomes (ts_ms);
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>
