@@ -100,8 +100,8 @@ public static class GatewayHost
         services.AddSingleton(config.Policy);
         services.AddSingleton(new SecretScrubber(config, masterKey));
         services.AddSingleton<Analytics.Metrics.GatewayMetrics>();
-        services.AddSingleton<Analytics.Anomalies.IAnomalyStore>(postgres is not null ? new Ledger.Postgres.PostgresAnomalyStore(postgres) : new Analytics.Anomalies.SqliteAnomalyStore(config.Storage.SqlitePath));
-        services.AddSingleton<Analytics.UnitEconomics.IOutcomeStore>(postgres is not null ? new Ledger.Postgres.PostgresOutcomeStore(postgres) : new Analytics.UnitEconomics.SqliteOutcomeStore(config.Storage.SqlitePath));
+        services.AddSingleton<Analytics.Anomalies.IAnomalyStore>(postgres is not null ? new Ledger.Postgres.PostgresAnomalyStore(postgres) : new Ledger.Sqlite.SqliteAnomalyStore(config.Storage.SqlitePath));
+        services.AddSingleton<Analytics.UnitEconomics.IOutcomeStore>(postgres is not null ? new Ledger.Postgres.PostgresOutcomeStore(postgres) : new Ledger.Sqlite.SqliteOutcomeStore(config.Storage.SqlitePath));
         services.AddHostedService<StoreInitializer>();
 
         // After the budgets are loaded and the stores made: open batches take their budget holds again.
@@ -111,11 +111,11 @@ public static class GatewayHost
         services.AddSingleton<UsageSettler>();
         services.AddSingleton<Idempotency.IIdempotencyStore>(postgres is not null
             ? new Ledger.Postgres.PostgresIdempotencyStore(postgres)
-            : new Idempotency.SqliteIdempotencyStore(config.Storage.SqlitePath));
-        services.AddSingleton<Responses.IResponseOwners>(postgres is not null ? new Ledger.Postgres.PostgresResponseOwners(postgres) : new Responses.SqliteResponseOwners(config.Storage.SqlitePath));
+            : new Ledger.Sqlite.SqliteIdempotencyStore(config.Storage.SqlitePath));
+        services.AddSingleton<Responses.IResponseOwners>(postgres is not null ? new Ledger.Postgres.PostgresResponseOwners(postgres) : new Ledger.Sqlite.SqliteResponseOwners(config.Storage.SqlitePath));
         services.AddSingleton<Responses.ResponseOwnership>();
         services.AddSingleton(config.Batches);
-        services.AddSingleton<Batches.IBatchStore>(postgres is not null ? new Ledger.Postgres.PostgresBatchStore(postgres) : new Batches.SqliteBatchStore(config.Storage.SqlitePath));
+        services.AddSingleton<Batches.IBatchStore>(postgres is not null ? new Ledger.Postgres.PostgresBatchStore(postgres) : new Ledger.Sqlite.SqliteBatchStore(config.Storage.SqlitePath));
         services.AddSingleton<Batches.IBatchApi, Batches.OpenAiBatchApi>();
         services.AddSingleton<Batches.IBatchApi, Batches.AnthropicBatchApi>();
         services.AddSingleton<Batches.BatchTracker>();

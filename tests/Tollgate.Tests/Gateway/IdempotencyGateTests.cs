@@ -14,7 +14,7 @@ public sealed class IdempotencyGateTests : IAsyncLifetime
     private readonly ManualTimeProvider _clock = new(new DateTimeOffset(2026, 11, 24, 9, 0, 0, TimeSpan.Zero));
     private readonly byte[] _fingerprint = IdempotencyKeyHeader.Fingerprint(GatewayEndpoint.ChatCompletions, "{\"model\":\"m\"}"u8);
 
-    public async Task InitializeAsync() => await new SqliteIdempotencyStore(_database).InitializeAsync(CancellationToken.None);
+    public async Task InitializeAsync() => await new Tollgate.Ledger.Sqlite.SqliteIdempotencyStore(_database).InitializeAsync(CancellationToken.None);
 
     public Task DisposeAsync()
     {
@@ -24,7 +24,7 @@ public sealed class IdempotencyGateTests : IAsyncLifetime
     }
 
     private IdempotencyGate NewGate(IdempotencySettings? settings = null) =>
-        new(new SqliteIdempotencyStore(_database), settings ?? IdempotencySettings.Default, new Tollgate.Gateway.ReplicaIdentity("test"), _clock, NullLogger<IdempotencyGate>.Instance);
+        new(new Tollgate.Ledger.Sqlite.SqliteIdempotencyStore(_database), settings ?? IdempotencySettings.Default, new Tollgate.Gateway.ReplicaIdentity("test"), _clock, NullLogger<IdempotencyGate>.Instance);
 
     private async Task KeepAsync(IdempotencyGate gate, string caller, string key, string body = "{\"answer\":1}")
     {

@@ -185,11 +185,11 @@ public sealed class VirtualKeyTests : GatewayWithFakeUpstream
         var path = Path.Combine(Path.GetTempPath(), $"tollgate-keys-{Guid.NewGuid():N}.db");
         try
         {
-            var first = new KeyRegistry(new SqliteKeyStore(path), TimeProvider.System);
+            var first = new KeyRegistry(new Tollgate.Ledger.Sqlite.SqliteKeyStore(path), TimeProvider.System);
             await first.LoadAsync(CancellationToken.None);
             var (key, secret) = await first.CreateAsync(new KeyRequest("persisted", ["gpt-4o"], 10, new Dictionary<string, string> { ["env"] = "prod" }, true, null), CancellationToken.None);
 
-            var second = new KeyRegistry(new SqliteKeyStore(path), TimeProvider.System);
+            var second = new KeyRegistry(new Tollgate.Ledger.Sqlite.SqliteKeyStore(path), TimeProvider.System);
             await second.LoadAsync(CancellationToken.None);
 
             var found = second.FindBySecret(secret)!;

@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Tollgate.Ledger;
+using Tollgate.Batches;
 
-namespace Tollgate.Batches;
+namespace Tollgate.Ledger.Sqlite;
 
 /// <summary>The files and batches made through this gateway, in its SQLite file (one gateway; see <see cref="IBatchStore"/>).</summary>
 public sealed class SqliteBatchStore(string databasePath) : IBatchStore

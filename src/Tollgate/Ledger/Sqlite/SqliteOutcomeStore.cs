@@ -1,7 +1,8 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Tollgate.Analytics.UnitEconomics;
 
-namespace Tollgate.Analytics.UnitEconomics;
+namespace Tollgate.Ledger.Sqlite;
 
 /// <summary>Outcomes in the SQLite database beside the ledger (see <see cref="IOutcomeStore"/>).</summary>
 public sealed class SqliteOutcomeStore(string databasePath) : IOutcomeStore

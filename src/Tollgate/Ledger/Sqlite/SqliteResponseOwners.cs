@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
+using Tollgate.Gateway.Responses;
 
-namespace Tollgate.Gateway.Responses;
+namespace Tollgate.Ledger.Sqlite;
 
 /// <summary>Responses' owners in the gateway's SQLite file (one gateway; see <see cref="IResponseOwners"/>).</summary>
 public sealed class SqliteResponseOwners(string databasePath) : IResponseOwners

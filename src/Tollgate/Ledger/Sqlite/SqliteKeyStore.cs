@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Tollgate.Policy.Keys;
 
-namespace Tollgate.Policy.Keys;
+namespace Tollgate.Ledger.Sqlite;
 
 /// <summary>Virtual keys in the embedded SQLite database, beside the ledger. Only hashes are stored.</summary>
 public sealed class SqliteKeyStore(string databasePath) : IKeyStore

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Tollgate.Gateway.Idempotency;
 
-namespace Tollgate.Gateway.Idempotency;
+namespace Tollgate.Ledger.Sqlite;
 
 /// <summary>
 /// Answers kept for idempotent replay, in the embedded SQLite database beside the ledger, so that a replay works

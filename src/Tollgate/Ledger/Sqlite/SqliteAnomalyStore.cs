@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
+using Tollgate.Analytics.Anomalies;
 
-namespace Tollgate.Analytics.Anomalies;
+namespace Tollgate.Ledger.Sqlite;
 
 /// <summary>Anomalies found so far, in the SQLite database beside the ledger (see <see cref="IAnomalyStore"/>).</summary>
 public sealed class SqliteAnomalyStore(string databasePath) : IAnomalyStore

@@ -1,7 +1,8 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Tollgate.Policy.Budgets;
 
-namespace Tollgate.Policy.Budgets;
+namespace Tollgate.Ledger.Sqlite;
 
 /// <summary>Budgets set through the admin API, kept in the embedded database so they outlive a restart.</summary>
 public sealed class SqliteBudgetStore(string databasePath) : IBudgetStore
