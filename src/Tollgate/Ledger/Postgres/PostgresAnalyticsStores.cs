@@ -75,17 +75,14 @@ public sealed class PostgresOutcomeStore(NpgsqlDataSource source) : IOutcomeStor
     {
         await using var connection = await source.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
-            "SELECT id, ts_ms, request_id, user_id, feature, conversions, revenue_usd, key_id FROM outcomes WHERE ts_ms >= $1 AND ts_ms < $2 ORDER BY ts_ms", connection);
+            $"SELECT {StoredRows.OutcomeColumns} FROM outcomes WHERE ts_ms >= $1 AND ts_ms < $2 ORDER BY ts_ms", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = from.ToUnixTimeMilliseconds() });
         command.Parameters.Add(new NpgsqlParameter { Value = to == DateTimeOffset.MaxValue ? long.MaxValue : to.ToUnixTimeMilliseconds() });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var outcomes = new List<Outcome>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            outcomes.Add(new Outcome(
-                reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.GetInt64(5), reader.GetDecimal(6), reader.GetString(7)));
+            outcomes.Add(StoredRows.Outcome(reader));
         }
 
         return outcomes;

@@ -12,8 +12,7 @@ namespace Tollgate.Ledger.Postgres;
 /// </summary>
 public sealed class PostgresBatchStore(NpgsqlDataSource source) : IBatchStore
 {
-    private const string BatchColumns =
-        "id, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled, api, spent_usd, holder";
+    private const string BatchColumns = StoredRows.BatchColumns;
 
     /// <summary>The schema is the migrations' (<see cref="PostgresMigrations"/>), applied with the ledger's.</summary>
     public Task InitializeAsync(CancellationToken cancellationToken) => PostgresMigrations.ApplyAsync(source, cancellationToken);
@@ -91,27 +90,7 @@ public sealed class PostgresBatchStore(NpgsqlDataSource source) : IBatchStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            batches.Add(new TrackedBatch
-            {
-                Id = reader.GetString(0),
-                Deployment = reader.GetString(1),
-                Alias = reader.GetString(2),
-                Provider = reader.GetString(3),
-                Model = reader.GetString(4),
-                Caller = reader.GetString(5),
-                Attribution = JsonSerializer.Deserialize<Attribution>(reader.GetString(6))!,
-                Url = reader.GetString(7),
-                ReservedUsd = reader.GetDecimal(8),
-                Status = reader.GetString(9),
-                Object = reader.GetString(10),
-                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)),
-                NextPollAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(12)),
-                PollDelay = TimeSpan.FromMilliseconds(reader.GetInt64(13)),
-                Settled = reader.GetBoolean(14),
-                Api = reader.GetString(15),
-                SpentUsd = reader.GetDecimal(16),
-                Holder = reader.IsDBNull(17) ? null : reader.GetString(17),
-            });
+            batches.Add(StoredRows.Batch(reader));
         }
 
         return batches;

@@ -141,7 +141,7 @@ public sealed class SqliteBatchStore(string databasePath) : IBatchStore
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, deployment, alias, provider, model, caller, attribution, url, reserved_usd, status, object, created_ms, next_poll_ms, poll_delay_ms, settled, api, spent_usd, holder FROM batches " + where;
+        command.CommandText = $"SELECT {StoredRows.BatchColumns} FROM batches " + where;
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
@@ -151,27 +151,7 @@ public sealed class SqliteBatchStore(string databasePath) : IBatchStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            batches.Add(new TrackedBatch
-            {
-                Id = reader.GetString(0),
-                Deployment = reader.GetString(1),
-                Alias = reader.GetString(2),
-                Provider = reader.GetString(3),
-                Model = reader.GetString(4),
-                Caller = reader.GetString(5),
-                Attribution = JsonSerializer.Deserialize<Attribution>(reader.GetString(6))!,
-                Url = reader.GetString(7),
-                ReservedUsd = decimal.Parse(reader.GetString(8), CultureInfo.InvariantCulture),
-                Status = reader.GetString(9),
-                Object = reader.GetString(10),
-                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)),
-                NextPollAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(12)),
-                PollDelay = TimeSpan.FromMilliseconds(reader.GetInt64(13)),
-                Settled = reader.GetInt64(14) != 0,
-                Api = reader.GetString(15),
-                SpentUsd = reader.IsDBNull(16) ? 0 : decimal.Parse(reader.GetString(16), CultureInfo.InvariantCulture),
-                Holder = reader.IsDBNull(17) ? null : reader.GetString(17),
-            });
+            batches.Add(StoredRows.Batch(reader));
         }
 
         return batches;

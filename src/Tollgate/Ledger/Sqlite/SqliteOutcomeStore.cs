@@ -47,17 +47,14 @@ public sealed class SqliteOutcomeStore(string databasePath) : IOutcomeStore
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, ts_ms, request_id, user_id, feature, conversions, revenue_usd, key_id FROM outcomes WHERE ts_ms >= $from AND ts_ms < $to ORDER BY ts_ms";
+        command.CommandText = $"SELECT {StoredRows.OutcomeColumns} FROM outcomes WHERE ts_ms >= $from AND ts_ms < $to ORDER BY ts_ms";
         command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$to", to == DateTimeOffset.MaxValue ? long.MaxValue : to.ToUnixTimeMilliseconds());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var outcomes = new List<Outcome>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            outcomes.Add(new Outcome(
-                reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.GetInt64(5), decimal.Parse(reader.GetString(6), CultureInfo.InvariantCulture), reader.GetString(7)));
+            outcomes.Add(StoredRows.Outcome(reader));
         }
 
         return outcomes;
