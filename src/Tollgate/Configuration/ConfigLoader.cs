@@ -129,7 +129,7 @@ public static partial class ConfigLoader
         {
             Listen = new Uri(DefaultListen),
             MasterKey = raw.MasterKey,
-            Storage = new StorageConfig(dataDirectory, raw.SqlitePath ?? Path.Combine(dataDirectory, "tollgate.db")) { PostgresConnection = raw.PostgresConnection, MaxUnwrittenRecords = raw.MaxUnwrittenRecords ?? StorageConfig.DefaultMaxUnwrittenRecords },
+            Storage = new StorageConfig(dataDirectory, raw.SqlitePath ?? Path.Combine(dataDirectory, "tollgate.db")) { PostgresConnection = raw.PostgresConnection, MaxUnwrittenRecords = raw.MaxUnwrittenRecords ?? StorageConfig.DefaultMaxUnwrittenRecords, RecordPromptHashes = raw.RecordPromptHashes },
             Deployments = deployments,
             MaxRequestBodyBytes = raw.MaxRequestBodyBytes ?? 10 * 1024 * 1024,
             Warnings = diagnostics.Warnings,

@@ -95,6 +95,12 @@ public sealed record StorageConfig(string DataDirectory, string SqlitePath)
     /// </summary>
     public int MaxUnwrittenRecords { get; init; } = DefaultMaxUnwrittenRecords;
 
+    /// <summary>
+    /// Whether records keep hashes of the request and its stable prefix (<c>storage.record_prompt_hashes</c>, on by
+    /// default), which the advisor reads to find duplicates and prompt-caching candidates. Hashes only, never text.
+    /// </summary>
+    public bool RecordPromptHashes { get; init; } = true;
+
     /// <summary>Where usage records are journaled before they reach the ledger (see <c>Ledger/Journal</c>).</summary>
     public string JournalDirectory => Path.Combine(DataDirectory, "journal");
 }

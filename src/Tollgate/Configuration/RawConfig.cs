@@ -34,6 +34,8 @@ internal sealed record RawConfig(
 
     public int? MaxUnwrittenRecords { get; init; }
 
+    public bool RecordPromptHashes { get; init; } = true;
+
     public RetrySettings Retries { get; init; } = RetrySettings.Default;
 
     public BreakerSettings Breaker { get; init; } = BreakerSettings.Default;

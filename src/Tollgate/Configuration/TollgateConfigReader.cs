@@ -7,7 +7,7 @@ internal static class TollgateConfigReader
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard", "unpriced"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
-    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "postgres", "raw_retention_days", "rollup_retention_days", "max_unwritten_records"];
+    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "postgres", "raw_retention_days", "rollup_retention_days", "max_unwritten_records", "record_prompt_hashes"];
     private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock", "context_window"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "batch_input_per_million", "batch_output_per_million", "per_hour"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
@@ -97,6 +97,7 @@ internal static class TollgateConfigReader
             Anomalies = ReadAnomalies(root.Section("anomalies")),
             Retention = ReadRetention(storage),
             MaxUnwrittenRecords = storage?.Int("max_unwritten_records", min: 100),
+            RecordPromptHashes = ReadSwitch(storage, "record_prompt_hashes") ?? true,
             Fallbacks = ReadAliasLists(root.Section("fallbacks")),
             ContextWindowFallbacks = ReadAliasLists(root.Section("context_window_fallbacks")),
             Routers = RouterConfigReader.Read(root.Section("routers")),
@@ -114,6 +115,23 @@ internal static class TollgateConfigReader
         }
 
         return new Ledger.RetentionSettings(raw, rollups);
+    }
+
+    /// <summary>A true/false setting; null when absent.</summary>
+    private static bool? ReadSwitch(YamlSection? section, string key)
+    {
+        var value = section?.String(key);
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (!bool.TryParse(value, out var on))
+        {
+            section!.Diagnostics.Error(section.Child(key), $"'{value}' is not true or false");
+        }
+
+        return on;
     }
 
     /// <summary><c>on_client_disconnect</c>: <c>close</c> (the default) or <c>read_usage</c>.</summary>

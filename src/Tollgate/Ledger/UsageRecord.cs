@@ -131,5 +131,21 @@ public sealed record UsageRecord
     /// <summary>What running the request in a batch saved (realtime cost − cost), or null when it was not a batch line or either is unknown.</summary>
     public decimal? BatchSavedUsd => RealtimeCostUsd is { } realtime && Cost.Total is { } cost ? realtime - cost : null;
 
+    /// <summary>The output limit the request was granted (its own, or the one the <c>max_tokens</c> policy set); null when none.</summary>
+    public long? MaxOutputTokens { get; init; }
+
+    /// <summary>
+    /// A hash of the request's stable prefix — system or developer instructions and tool definitions — so that repeats
+    /// of a long prefix (prompt-caching candidates) can be found; null when it has none, or when
+    /// <c>storage.record_prompt_hashes</c> is off. See <see cref="Gateway.Pipeline.RequestFingerprint"/>.
+    /// </summary>
+    public string? PromptPrefixHash { get; init; }
+
+    /// <summary>The prefix's length in tokens (the model's encoding, else about four characters a token).</summary>
+    public long? PromptPrefixTokens { get; init; }
+
+    /// <summary>A hash of the whole request body as sent: equal hashes are exact duplicates (null when hashes are off).</summary>
+    public string? RequestHash { get; init; }
+
     public string? Error { get; init; }
 }

@@ -12,7 +12,8 @@ namespace Tollgate.Gateway.Pipeline;
 /// when the provider never reported it), price of the day, cost per token kind — and hands it to the ledger.
 /// </summary>
 public sealed partial class UsageSettler(
-    LedgerQueue ledger, Policy.Budgets.BudgetGuard budgets, Errors.SecretScrubber scrubber, Analytics.Metrics.GatewayMetrics metrics, TimeProvider time, ILogger<UsageSettler> logger)
+    LedgerQueue ledger, Policy.Budgets.BudgetGuard budgets, Errors.SecretScrubber scrubber, Analytics.Metrics.GatewayMetrics metrics,
+    Configuration.GatewayConfig config, TimeProvider time, ILogger<UsageSettler> logger)
 {
     private readonly ConcurrentDictionary<string, bool> _warnedUnknown = new(StringComparer.Ordinal);
 
@@ -27,6 +28,8 @@ public sealed partial class UsageSettler(
         }
 
         var (cost, source, savings) = Price(exchange, usage, result.ProviderAnswered);
+
+        var fingerprint = RequestFingerprint.Of(exchange.Body, exchange.Deployment.Config.Model, config.Storage.RecordPromptHashes);
 
         // Read after pricing, so an hourly share never covers more time than the recorded latency.
         var end = time.GetTimestamp();
@@ -56,6 +59,10 @@ public sealed partial class UsageSettler(
             RouteReason = exchange.Route?.Reason,
             RouteReferenceCostUsd = exchange.Route is null ? null : exchange.RouteReference?.PriceOf(usage, exchange.StartedAt),
             Error = result.Error is { } error ? scrubber.Scrub(error) : null,
+            MaxOutputTokens = fingerprint.MaxOutputTokens,
+            PromptPrefixHash = fingerprint.PrefixHash,
+            PromptPrefixTokens = fingerprint.PrefixTokens,
+            RequestHash = fingerprint.RequestHash,
         };
         budgets.Settle(exchange.Reservation, record.Cost.Total ?? 0);
         foreach (var ticket in exchange.TokenTickets)

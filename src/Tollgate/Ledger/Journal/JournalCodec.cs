@@ -75,6 +75,10 @@ public static class JournalCodec
         WriteMoney(json, "route_reference_cost"u8, record.RouteReferenceCostUsd);
         WriteString(json, "batch_id"u8, record.BatchId);
         WriteMoney(json, "batch_realtime_cost"u8, record.RealtimeCostUsd);
+        WriteNumber(json, "max_output"u8, record.MaxOutputTokens);
+        WriteString(json, "prefix_hash"u8, record.PromptPrefixHash);
+        WriteNumber(json, "prefix_tokens"u8, record.PromptPrefixTokens);
+        WriteString(json, "request_hash"u8, record.RequestHash);
         WriteString(json, "error"u8, record.Error);
         json.WriteEndObject();
         json.Flush();
@@ -135,6 +139,10 @@ public static class JournalCodec
                 RouteReferenceCostUsd = Money(root, "route_reference_cost"),
                 BatchId = Text(root, "batch_id"),
                 RealtimeCostUsd = Money(root, "batch_realtime_cost"),
+                MaxOutputTokens = Count(root, "max_output"),
+                PromptPrefixHash = Text(root, "prefix_hash"),
+                PromptPrefixTokens = Count(root, "prefix_tokens"),
+                RequestHash = Text(root, "request_hash"),
                 Error = Text(root, "error"),
             };
         }

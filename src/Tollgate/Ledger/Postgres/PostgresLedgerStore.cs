@@ -24,7 +24,8 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
         "input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, usage_estimated, tool_calls, " +
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, " +
         "cache_savings_usd, response_cache, response_cache_similarity, response_cache_saved_usd, " +
-        "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, price_source, error";
+        "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, price_source, error, " +
+        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash";
 
     /// <summary>A store on its own data source, from a connection string.</summary>
     public static PostgresLedgerStore Open(string connectionString, RollupLimits? rollupLimits = null) => new(NpgsqlDataSource.Create(connectionString), rollupLimits);
@@ -220,6 +221,10 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
         await Nullable(writer, r.RealtimeCostUsd, NpgsqlDbType.Numeric, cancellationToken);
         await writer.WriteAsync(r.PriceSource, NpgsqlDbType.Text, cancellationToken);
         await Text(writer, r.Error, cancellationToken);
+        await Nullable(writer, r.MaxOutputTokens, NpgsqlDbType.Bigint, cancellationToken);
+        await Text(writer, r.PromptPrefixHash, cancellationToken);
+        await Nullable(writer, r.PromptPrefixTokens, NpgsqlDbType.Bigint, cancellationToken);
+        await Text(writer, r.RequestHash, cancellationToken);
     }
 
     private static Task Text(NpgsqlBinaryImporter writer, string? value, CancellationToken cancellationToken) =>
@@ -269,6 +274,10 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
             RealtimeCostUsd = Money(43),
             PriceSource = row.GetString(44),
             Error = Text(45),
+            MaxOutputTokens = Count(46),
+            PromptPrefixHash = Text(47),
+            PromptPrefixTokens = Count(48),
+            RequestHash = Text(49),
         };
     }
 }

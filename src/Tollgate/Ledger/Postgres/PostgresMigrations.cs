@@ -108,6 +108,10 @@ public static class PostgresMigrations
                 conversions bigint NOT NULL, revenue_usd numeric NOT NULL, key_id text NOT NULL);
             CREATE INDEX ix_outcomes_ts ON outcomes (ts_ms);
             """),
+        (13, """
+            ALTER TABLE usage_records ADD COLUMN max_output_tokens bigint, ADD COLUMN prompt_prefix_hash text,
+                ADD COLUMN prompt_prefix_tokens bigint, ADD COLUMN request_hash text;
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

@@ -157,6 +157,10 @@ internal sealed class SqliteInsertWriter : IDisposable
         Text(44, r.BatchId);
         Money(45, r.RealtimeCostUsd);
         Text(46, Metering.BuiltInToolCalls.Format(r.Usage.ToolCalls));
+        Integer(47, r.MaxOutputTokens);
+        Text(48, r.PromptPrefixHash);
+        Integer(49, r.PromptPrefixTokens);
+        Text(50, r.RequestHash);
     }
 
     /// <summary>

@@ -18,7 +18,8 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_estimated, " +
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error, " +
         "cache_write_1h_tokens, cache_savings_usd, attempts, response_cache, response_cache_similarity, response_cache_saved_usd, " +
-        "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, tool_calls";
+        "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, tool_calls, " +
+        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash";
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -82,6 +83,10 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         await AddColumnIfMissingAsync(connection, "batch_id", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "batch_realtime_cost_usd", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "tool_calls", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "max_output_tokens", "INTEGER", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "prompt_prefix_hash", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "prompt_prefix_tokens", "INTEGER", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "request_hash", "TEXT", cancellationToken);
         await using var rollups = connection.CreateCommand();
         rollups.CommandText = SqliteRollups.Schema;
         await rollups.ExecuteNonQueryAsync(cancellationToken);
@@ -337,6 +342,10 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
             RouteReferenceCostUsd = row.IsDBNull(first + 42) ? null : ParseMoney(row.GetString(first + 42)),
             BatchId = Text(row, first + 43),
             RealtimeCostUsd = row.IsDBNull(first + 44) ? null : ParseMoney(row.GetString(first + 44)),
+            MaxOutputTokens = Count(row, first + 46),
+            PromptPrefixHash = Text(row, first + 47),
+            PromptPrefixTokens = Count(row, first + 48),
+            RequestHash = Text(row, first + 49),
         };
     }
 

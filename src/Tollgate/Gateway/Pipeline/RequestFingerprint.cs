@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Tollgate.Metering.Tokenization;
+
+namespace Tollgate.Gateway.Pipeline;
+
+/// <summary>
+/// What the advisor (<c>tollgate advise</c>) needs of a request beyond its usage, kept on its record: the output limit it
+/// was granted, a hash of its stable prefix — system or developer instructions and tool definitions, what a provider's
+/// prompt cache would hold — with the prefix's length in tokens, and a hash of the whole body as sent (equal hashes are
+/// exact duplicates). Hashes only, never text; <c>storage.record_prompt_hashes: false</c> turns them off.
+/// </summary>
+public sealed record RequestFingerprint(long? MaxOutputTokens, string? PrefixHash, long? PrefixTokens, string? RequestHash)
+{
+    public static RequestFingerprint None { get; } = new(null, null, null, null);
+
+    /// <summary>The token lengths of prefixes seen, by hash: a prefix that repeats (the case worth finding) is counted once.</summary>
+    private static readonly ConcurrentDictionary<string, long> PrefixLengths = new(StringComparer.Ordinal);
+    private const int MaxRemembered = 4096;
+
+    public static RequestFingerprint Of(JsonElement body, string model, bool hashes)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return None;
+        }
+
+        long? limit = null;
+        foreach (var name in (ReadOnlySpan<string>)["max_completion_tokens", "max_tokens", "max_output_tokens"])
+        {
+            if (body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var granted) && granted > 0)
+            {
+                limit = granted;
+                break;
+            }
+        }
+
+        if (!hashes)
+        {
+            return new RequestFingerprint(limit, null, null, null);
+        }
+
+        var requestHash = Hash(JsonMarshal.GetRawUtf8Value(body));
+        var prefix = Prefix(body);
+        if (prefix.Count == 0)
+        {
+            return new RequestFingerprint(limit, null, null, requestHash);
+        }
+
+        using var buffer = new MemoryStream();
+        foreach (var part in prefix)
+        {
+            buffer.Write(JsonMarshal.GetRawUtf8Value(part));
+            buffer.WriteByte(0);
+        }
+
+        var prefixHash = Hash(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        if (!PrefixLengths.TryGetValue(prefixHash, out var tokens))
+        {
+            tokens = CountTokens(prefix, model);
+            if (PrefixLengths.Count >= MaxRemembered)
+            {
+                PrefixLengths.Clear();
+            }
+
+            PrefixLengths[prefixHash] = tokens;
+        }
+
+        return new RequestFingerprint(limit, prefixHash, tokens, requestHash);
+    }
+
+    /// <summary>The parts of a request that stay the same from call to call: leading system/developer messages, Anthropic's <c>system</c>, Responses' <c>instructions</c>, and the tools.</summary>
+    private static List<JsonElement> Prefix(JsonElement body)
+    {
+        var parts = new List<JsonElement>();
+        if (body.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var message in messages.EnumerateArray())
+            {
+                if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String
+                    || role.GetString() is not ("system" or "developer"))
+                {
+                    break;
+                }
+
+                parts.Add(message);
+            }
+        }
+
+        foreach (var name in (ReadOnlySpan<string>)["system", "instructions", "tools"])
+        {
+            if (body.TryGetProperty(name, out var part) && part.ValueKind is JsonValueKind.String or JsonValueKind.Array or JsonValueKind.Object)
+            {
+                parts.Add(part);
+            }
+        }
+
+        return parts;
+    }
+
+    /// <summary>The prefix's text (every string in it) in the model's encoding, else about four characters a token.</summary>
+    private static long CountTokens(List<JsonElement> prefix, string model)
+    {
+        var text = new StringBuilder();
+        foreach (var part in prefix)
+        {
+            AppendStrings(part, text);
+        }
+
+        return ModelEncodings.For(model) is { } encoding ? encoding.Count(text.ToString()) : (text.Length + 3) / 4;
+    }
+
+    private static void AppendStrings(JsonElement element, StringBuilder text)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                text.Append(element.GetString()).Append('\n');
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    AppendStrings(item, text);
+                }
+
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    AppendStrings(property.Value, text);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>The first 16 bytes of the SHA-256, in hex: 128 bits, enough to tell requests apart.</summary>
+    private static string Hash(ReadOnlySpan<byte> bytes)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(bytes, digest);
+        return Convert.ToHexStringLower(digest[..16]);
+    }
+}

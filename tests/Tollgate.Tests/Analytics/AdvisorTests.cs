@@ -1,0 +1,147 @@
+using System.Security.Cryptography;
+using System.Text;
+using Tollgate.Analytics.Advice;
+using Tollgate.Analytics.UnitEconomics;
+using Tollgate.Ledger;
+using Tollgate.Ledger.Sqlite;
+using Tollgate.Metering;
+using Tollgate.Tests.Support;
+using Xunit;
+
+namespace Tollgate.Tests.Analytics;
+
+/// <summary>
+/// The advisor on a generated 30-day ledger: every planted waste — a repeated 8,000-token system prompt sent uncached,
+/// a pipeline granted 1,024 output tokens that uses ~30, a nightly job, a duplicate-heavy FAQ, a feature that loses
+/// money — is found and worth what the hand computation says (within 1%), ranked; a clean ledger gets no advice.
+/// </summary>
+public sealed class AdvisorTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly PriceCatalog Catalog = new(PriceCatalogReader.BuiltInPrices());
+    private readonly string _directory = Directory.CreateTempSubdirectory("tollgate-advice-").FullName;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Every_planted_waste_is_found_worth_its_hand_computed_saving_and_ranked()
+    {
+        var records = Clean(new Random(7));
+        for (var day = 0; day < 30; day++)
+        {
+            var date = Start.AddDays(day);
+            for (var i = 0; i < 100; i++)
+            {
+                // An 8,000-token system prompt on Claude, never cached, every 3 minutes from 09:00.
+                records.Add(Record("support", "claude-sonnet-4-5", date.AddHours(9).AddMinutes(3 * i), 8_200, 150, maxTokens: 400, prefix: ("a1b2c3d4e5f60718a1b2c3d4e5f60718", 8_000)));
+
+                // A pipeline granted 1,024 output tokens that uses 25–35.
+                records.Add(Record("tagging", "gpt-4o-mini", date.AddHours(10).AddMinutes(2 * i), 400, 25 + (i % 11), maxTokens: 1_024));
+
+                // An FAQ whose 40 questions come back all month.
+                records.Add(Record("faq", "gpt-4o-mini", date.AddHours(12).AddMinutes(4 * i), 500, 200, requestHash: Hash("faq question " + (((day * 100) + i) % 40))));
+            }
+
+            for (var i = 0; i < 200; i++)
+            {
+                // A nightly job: 01:00 to 02:40, never streamed.
+                records.Add(Record("nightly-summaries", "gpt-4o-mini", date.AddHours(1).AddSeconds(30 * i), 2_000, 300));
+            }
+        }
+
+        var advice = await AdviseAsync(records, [new Outcome("o1", Start.AddDays(3), null, null, "faq", 1, 0.10m, "key_1")]);
+
+        var expected = new (string Kind, string Subject, decimal Monthly)[]
+        {
+            // 30 days × (99 reads × 8,000 × ($3 − $0.30) − 1 write × 8,000 × ($3.75 − $3)) per million.
+            (AdviceKinds.PromptCaching, "prefix a1b2c3d4 on claude-sonnet-4-5 (feature support)", 30 * ((99 * 8_000 * 2.7m) - (8_000 * 0.75m)) / 1_000_000m),
+            // 6,000 requests × (2,000 × $0.15 + 300 × $0.60) per million, half off.
+            (AdviceKinds.Batch, "feature nightly-summaries", 6_000 * ((2_000 * 0.15m) + (300 * 0.6m)) / 1_000_000m / 2),
+            // 2,960 repeats × (500 × $0.15 + 200 × $0.60) per million.
+            (AdviceKinds.Duplicates, "feature faq", 2_960 * ((500 * 0.15m) + (200 * 0.6m)) / 1_000_000m),
+            // 3,000 requests' cost less $0.10 of revenue.
+            (AdviceKinds.NegativeMargin, "feature faq", (3_000 * ((500 * 0.15m) + (200 * 0.6m)) / 1_000_000m) - 0.10m),
+            // 3,000 requests × (1,024 − 35) output tokens × $0.60 per million, held and never produced.
+            (AdviceKinds.MaxTokens, "feature tagging on gpt-4o-mini", 3_000 * (1_024 - 35) * 0.6m / 1_000_000m),
+        };
+        Assert.Equal(expected.Select(e => (e.Kind, e.Subject)), advice.Take(expected.Length).Select(a => (a.Kind, a.Subject)));
+        foreach (var ((_, _, monthly), found) in expected.Zip(advice))
+        {
+            Assert.InRange(found.MonthlyUsd, monthly * 0.99m, monthly * 1.01m);
+        }
+
+        Assert.Equal(35L, advice.Single(a => a.Kind == AdviceKinds.MaxTokens).Evidence["suggested_cap"]);
+
+        // And where the money concentrates: the Claude feature, 95% of the cost on 17% of the requests.
+        Assert.All(advice.Skip(expected.Length), a => Assert.Equal(AdviceKinds.Concentration, a.Kind));
+        Assert.Contains(advice, a => a.Subject == "feature support");
+    }
+
+    [Fact]
+    public async Task A_clean_ledger_gets_no_advice()
+    {
+        Assert.Empty(await AdviseAsync(Clean(new Random(11)), []));
+    }
+
+    /// <summary>Two daytime features on one model: varied prompts, limits near what they use, short prefixes, no repeats.</summary>
+    private static List<UsageRecord> Clean(Random random)
+    {
+        var records = new List<UsageRecord>();
+        for (var day = 0; day < 30; day++)
+        {
+            foreach (var (feature, limit) in new[] { ("chat", 1_000), ("search", 700) })
+            {
+                for (var i = 0; i < 40; i++)
+                {
+                    var at = Start.AddDays(day).AddHours(8).AddMinutes(random.Next(0, 12 * 60));
+                    records.Add(Record(feature, "gpt-4o-mini", at, random.Next(300, 1_500), random.Next(100, limit - 100), maxTokens: limit,
+                        prefix: (Hash($"{feature} system {random.Next(3)}"), 200), stream: random.Next(2) == 0));
+                }
+            }
+        }
+
+        return records;
+    }
+
+    private async Task<IReadOnlyList<Advice>> AdviseAsync(List<UsageRecord> records, IReadOnlyList<Outcome> outcomes)
+    {
+        var path = Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db");
+        await using var ledger = new SqliteLedgerStore(path);
+        await ledger.InitializeAsync(CancellationToken.None);
+        await ledger.AppendAsync([.. records.OrderBy(r => r.Timestamp)], CancellationToken.None);
+        var outcomeStore = new SqliteOutcomeStore(path);
+        await outcomeStore.InitializeAsync(CancellationToken.None);
+        foreach (var outcome in outcomes)
+        {
+            await outcomeStore.AddAsync(outcome, CancellationToken.None);
+        }
+
+        return await Advisor.AdviseAsync(ledger, outcomeStore, Catalog, TimeZoneInfo.Utc, Start, Start.AddDays(30), Start.AddDays(30), CancellationToken.None);
+    }
+
+    private static UsageRecord Record(
+        string feature, string model, DateTimeOffset at, long input, long output, long? maxTokens = null, (string Hash, long Tokens)? prefix = null,
+        string? requestHash = null, bool stream = false)
+    {
+        var price = Catalog.Find(model, DateOnly.FromDateTime(at.UtcDateTime))!;
+        var cost = new CostBreakdown(input * price.InputPerMillion / 1_000_000m, 0, 0, output * price.OutputPerMillion / 1_000_000m, 0, null);
+        return Records.Ok(model, at, new Usage(input, 0, 0, output, 0), cost with { Total = cost.Input + cost.Output },
+            new Attribution("key_1", null, null, null, feature, null, null, new Dictionary<string, string>())) with
+        {
+            Stream = stream,
+            MaxOutputTokens = maxTokens,
+            PromptPrefixHash = prefix?.Hash,
+            PromptPrefixTokens = prefix?.Tokens,
+            RequestHash = requestHash ?? Guid.NewGuid().ToString("N"),
+        };
+    }
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))[..16]);
+}
