@@ -123,7 +123,7 @@ public sealed class AdvisorTests : IAsyncLifetime
             await outcomeStore.AddAsync(outcome, CancellationToken.None);
         }
 
-        return await Advisor.AdviseAsync(ledger, outcomeStore, Catalog, TimeZoneInfo.Utc, Start, Start.AddDays(30), Start.AddDays(30), CancellationToken.None);
+        return await Advisor.AdviseAsync(ledger, outcomeStore, new AdvicePrices(Catalog, []), TimeZoneInfo.Utc, Start, Start.AddDays(30), Start.AddDays(30), CancellationToken.None);
     }
 
     private static UsageRecord Record(
@@ -144,4 +144,57 @@ public sealed class AdvisorTests : IAsyncLifetime
     }
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))[..16]);
+}
+
+/// <summary>Through the gateway: records get the fingerprints the advisor reads, and <c>/admin/analytics/advice</c> answers from them.</summary>
+public sealed class AdviceApiTests
+{
+    [Fact]
+    public async Task Requests_with_a_long_repeated_system_prompt_and_repeated_bodies_are_advised_on_through_the_api()
+    {
+        await using var upstream = await Tollgate.FakeProviders.FakeOpenAiUpstream.StartAsync();
+        upstream.Usage = new Tollgate.FakeProviders.FakeUsage(2_000, 20);
+        await using var gateway = await TestGateway.StartAsync("models:\n" + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", upstream.BaseUrl));
+        var system = string.Join(' ', Enumerable.Range(0, 1_500).Select(i => $"rule{i % 97}"));
+        async Task SendAsync(string feature, string question)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = new StringContent(System.Text.Json.JsonSerializer.Serialize(new
+                {
+                    model = "gpt-4o-mini",
+                    max_tokens = 300,
+                    messages = new object[] { new { role = "system", content = system }, new { role = "user", content = question } },
+                }), Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("X-Feature", feature);
+            using var response = await gateway.Client.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            await SendAsync("support", $"Question {i}?");
+        }
+
+        for (var i = 0; i < 12; i++)
+        {
+            await SendAsync("faq", "How do I reset my password?");
+        }
+
+        var records = await gateway.RecordsAsync(32);
+        Assert.All(records, r => Assert.Equal((300L, 32), (r.MaxOutputTokens!.Value, r.RequestHash!.Length)));
+        Assert.Single(records.Select(r => r.PromptPrefixHash).Distinct());
+        Assert.InRange(records[0].PromptPrefixTokens!.Value, 1_024, 4_000);
+        Assert.Equal(21, records.Select(r => r.RequestHash).Distinct().Count());
+
+        using var advice = System.Text.Json.JsonDocument.Parse(await gateway.Client.GetStringAsync("/admin/analytics/advice?from=1d"));
+        var data = advice.RootElement.GetProperty("data").EnumerateArray().ToList();
+        var caching = data.Single(a => a.GetProperty("kind").GetString() == AdviceKinds.PromptCaching);
+        Assert.Equal(32, caching.GetProperty("evidence").GetProperty("requests").GetInt64());
+        Assert.True(caching.GetProperty("monthly_usd").GetDecimal() > 0);
+        var duplicates = data.Single(a => a.GetProperty("kind").GetString() == AdviceKinds.Duplicates);
+        Assert.Equal(("feature faq", 11), (duplicates.GetProperty("subject").GetString(), duplicates.GetProperty("evidence").GetProperty("duplicates").GetInt32()));
+        Assert.Equal(1, data[0].GetProperty("rank").GetInt32());
+    }
 }

@@ -12,17 +12,17 @@ namespace Tollgate.Analytics.Advice;
 public static class Advisor
 {
     public static async Task<IReadOnlyList<Advice>> AdviseAsync(
-        ILedgerStore ledger, IOutcomeStore outcomes, PriceCatalog catalog, TimeZoneInfo zone, DateTimeOffset from, DateTimeOffset to, DateTimeOffset now,
+        ILedgerStore ledger, IOutcomeStore outcomes, AdvicePrices prices, TimeZoneInfo zone, DateTimeOffset from, DateTimeOffset to, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(outcomes);
         var end = to < now ? to : now;
         var days = (decimal)(end - from).TotalDays;
-        var context = new AdviceContext(catalog, zone, days > 0 ? 30m / days : 1m);
+        var context = new AdviceContext(days > 0 ? 30m / days : 1m);
         IAdviceFinder[] finders =
         [
-            new PromptCachingCandidates(catalog), new DuplicateRequests(), new BatchCandidates(catalog, zone), new MaxTokensWaste(catalog),
+            new PromptCachingCandidates(prices), new DuplicateRequests(), new BatchCandidates(prices, zone), new MaxTokensWaste(prices),
             new CostConcentration(), new NegativeMargins(await outcomes.ListAsync(from, to, cancellationToken)),
         ];
         await foreach (var record in ledger.ReadAsync(from, to, cancellationToken))

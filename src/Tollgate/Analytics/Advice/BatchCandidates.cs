@@ -10,7 +10,7 @@ namespace Tollgate.Analytics.Advice;
 /// would cost the catalogue's batch rates (half the realtime ones where it lists none); the saving reprices each
 /// record's cost components at those rates.
 /// </summary>
-internal sealed class BatchCandidates(PriceCatalog catalog, TimeZoneInfo zone) : IAdviceFinder
+internal sealed class BatchCandidates(AdvicePrices prices, TimeZoneInfo zone) : IAdviceFinder
 {
     public const int NightEndsHour = 6;
     public const decimal MinimumNightShare = 0.9m;
@@ -36,7 +36,7 @@ internal sealed class BatchCandidates(PriceCatalog catalog, TimeZoneInfo zone) :
         feature.Streamed += record.Stream ? 1 : 0;
         feature.AtNight += TimeZoneInfo.ConvertTime(record.Timestamp, zone).Hour < NightEndsHour ? 1 : 0;
         feature.Cost += cost;
-        if (catalog.Find(record.UpstreamModel, DateOnly.FromDateTime(record.Timestamp.UtcDateTime)) is { } realtime && realtime.InputPerMillion > 0 && realtime.OutputPerMillion > 0)
+        if (prices.Of(record) is { } realtime && realtime.InputPerMillion > 0 && realtime.OutputPerMillion > 0)
         {
             var (batch, _) = BatchPrice.Of(realtime);
             var c = record.Cost;

@@ -10,7 +10,7 @@ namespace Tollgate.Analytics.Advice;
 /// covered 99% of the answers. Providers bill only the tokens produced, so this saves no spend; what it frees is the
 /// worst case every such request holds on hard budgets and TPM limits — (limit − cap) output tokens at the day's price.
 /// </summary>
-internal sealed class MaxTokensWaste(PriceCatalog catalog) : IAdviceFinder
+internal sealed class MaxTokensWaste(AdvicePrices prices) : IAdviceFinder
 {
     public const int MinimumRatio = 4;
     public const int MinimumRequests = 50;
@@ -20,7 +20,7 @@ internal sealed class MaxTokensWaste(PriceCatalog catalog) : IAdviceFinder
     public void Add(UsageRecord record)
     {
         if (record.MaxOutputTokens is not { } granted || record.Usage.OutputTokens is not { } used || record.Status != RecordStatus.Ok
-            || catalog.Find(record.UpstreamModel, DateOnly.FromDateTime(record.Timestamp.UtcDateTime)) is not { } price)
+            || prices.Of(record) is not { } price)
         {
             return;
         }

@@ -9,9 +9,9 @@ namespace Tollgate.Analytics.Advice;
 /// cache. For each model and prefix of at least <see cref="MinimumPrefixTokens"/> tokens, the requests are walked in
 /// time: one that comes more than <see cref="CacheLifetime"/> after the previous would write the cache (paying the
 /// model's cache-write rate over input), the others would read it (the cached-input rate instead of input). The saving
-/// is what those rates would have changed on the prefix tokens, at each day's catalogue price.
+/// is what those rates would have changed on the prefix tokens, at the price the record was billed at.
 /// </summary>
-internal sealed class PromptCachingCandidates(PriceCatalog catalog) : IAdviceFinder
+internal sealed class PromptCachingCandidates(AdvicePrices prices) : IAdviceFinder
 {
     /// <summary>The shortest prefix OpenAI, Anthropic and Gemini cache.</summary>
     public const long MinimumPrefixTokens = 1024;
@@ -25,7 +25,7 @@ internal sealed class PromptCachingCandidates(PriceCatalog catalog) : IAdviceFin
     {
         if (record.PromptPrefixHash is not { } prefix || record.PromptPrefixTokens is not { } tokens || tokens < MinimumPrefixTokens
             || record.Status != RecordStatus.Ok || record.ResponseCacheHit is not null || (record.Usage.CachedInputTokens ?? 0) >= tokens
-            || catalog.Find(record.UpstreamModel, DateOnly.FromDateTime(record.Timestamp.UtcDateTime)) is not { CachedInputPerMillion: { } read } price)
+            || prices.Of(record) is not { CachedInputPerMillion: { } read } price)
         {
             return;
         }

@@ -30,6 +30,7 @@ public static class AdminAnalyticsEndpoints
             app.MapGet(prefix + "/forecast", ForecastAsync);
             app.MapGet(prefix + "/anomalies", AnomaliesAsync);
             app.MapGet(prefix + "/unit-economics", UnitEconomicsAsync);
+            app.MapGet(prefix + "/advice", AdviceAsync);
         }
 
         app.MapPost("/admin/analytics/anomalies/check", CheckAnomaliesAsync);
@@ -218,6 +219,41 @@ public static class AdminAnalyticsEndpoints
         }, context.RequestAborted);
     }
 
+
+    /// <summary>What to do next, ranked (<see cref="Analytics.Advice.Advisor"/>): from the range's records, with monthly figures.</summary>
+    private static async Task AdviceAsync(
+        HttpContext context, Authenticator auth, ILedgerStore ledger, Analytics.UnitEconomics.IOutcomeStore outcomes, Metering.PriceCatalog catalog, GatewayConfig config, TimeProvider time)
+    {
+        if (await AdmitAsync(context, auth, time) is not { } range)
+        {
+            return;
+        }
+
+        var advice = await Analytics.Advice.Advisor.AdviseAsync(ledger, outcomes, new Analytics.Advice.AdvicePrices(catalog, config.Deployments), config.TimeZone, range.From, range.To, time.GetUtcNow(), context.RequestAborted);
+        if (range.Format == "csv")
+        {
+            await WriteCsvAsync(context, ["rank", "kind", "subject", "monthly_usd", "worth", "finding", "action"],
+                advice.Select((a, i) => new object?[] { i + 1, a.Kind, a.Subject, a.MonthlyUsd, a.Worth, a.Finding, a.Action }));
+            return;
+        }
+
+        await context.Response.WriteAsJsonAsync(new
+        {
+            from = range.From,
+            to = range.To == DateTimeOffset.MaxValue ? (DateTimeOffset?)null : range.To,
+            data = advice.Select((a, i) => new
+            {
+                rank = i + 1,
+                kind = a.Kind,
+                subject = a.Subject,
+                finding = a.Finding,
+                action = a.Action,
+                monthly_usd = a.MonthlyUsd,
+                worth = a.Worth,
+                evidence = a.Evidence,
+            }),
+        }, context.RequestAborted);
+    }
 
     /// <summary>Anomalies found since <c>from</c> (default 30 days), newest first.</summary>
     private static async Task AnomaliesAsync(HttpContext context, Authenticator auth, Analytics.Anomalies.IAnomalyStore store, TimeProvider time)

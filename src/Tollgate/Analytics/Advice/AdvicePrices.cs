@@ -1,0 +1,35 @@
+using Tollgate.Configuration;
+using Tollgate.Ledger;
+using Tollgate.Metering;
+
+namespace Tollgate.Analytics.Advice;
+
+/// <summary>
+/// The per-token price a record's deployment had on its day, as the gateway priced it (a config override, <c>price_as</c>,
+/// else the catalogue price of its upstream model); a deployment no longer configured is looked up by its model. Null
+/// for hourly-priced deployments (a GPU's hour costs the same whatever the tokens) and unknown models.
+/// </summary>
+public sealed class AdvicePrices
+{
+    private readonly PriceCatalog _catalog;
+    private readonly Dictionary<string, DeploymentPricing> _deployments;
+
+    public AdvicePrices(PriceCatalog catalog, IEnumerable<DeploymentConfig> deployments)
+    {
+        ArgumentNullException.ThrowIfNull(deployments);
+        _catalog = catalog;
+        _deployments = deployments.GroupBy(d => d.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => new DeploymentPricing(g.First(), catalog, TimeProvider.System), StringComparer.Ordinal);
+    }
+
+    public TokenPrice? Of(UsageRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var day = DateOnly.FromDateTime(record.Timestamp.UtcDateTime);
+        if (_deployments.TryGetValue(record.Deployment, out var pricing))
+        {
+            return pricing.On(day) is DeploymentPrice.PerToken perToken ? perToken.Price : null;
+        }
+
+        return _catalog.Find(record.UpstreamModel, day);
+    }
+}
