@@ -186,6 +186,36 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Plan_gpu_prints_the_session_the_fit_and_the_break_even_against_each_api_model()
+    {
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            var exit = await TollgateCli.Build().Parse([
+                "plan", "gpu", "--gpu", "l4", "--price-per-hour", "2.52", "--vram-gb", "80", "--params", "8", "--precision", "4bit", "--throughput", "40",
+                "--hours", "5", "--boot-minutes", "10", "--idle-minutes", "20", "--input-tokens-per-day", "150000", "--output-tokens-per-day", "23000",
+                "--models", "claude-sonnet-4-5,gpt-4o-mini"]).InvokeAsync();
+
+            Assert.Equal(0, exit);
+            var text = output.ToString();
+            Assert.Contains("4.8 GB of VRAM", text, StringComparison.Ordinal);
+            Assert.Contains("l4: $0.72/h, 24 GB — the model fits.", text, StringComparison.Ordinal);
+            Assert.Contains("= $3.96;", text, StringComparison.Ordinal);
+            Assert.Contains("your GPU: $2.52/h, 80 GB", text, StringComparison.Ordinal);
+            Assert.Contains("= $13.86;", text, StringComparison.Ordinal);
+            // $3.96 at Sonnet's $4.5954 a million for this mix (13.3% output); gpt-4o-mini's break-even needs more output than an L4 makes.
+            Assert.Matches(@"claude-sonnet-4-5\s+\$\s+0\.80/day\s+break-even\s+861,736 tokens/day\s+API cheaper", text);
+            Assert.Matches(@"gpt-4o-mini\s+\$\s+0\.04/day\s+break-even\s+18,872,727 tokens/day \(beyond this GPU's capacity\)", text);
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+    }
+
+    [Fact]
     public async Task Export_writes_every_record_of_the_range_to_a_file_as_csv_and_json()
     {
         var directory = Directory.CreateTempSubdirectory("tollgate-export-").FullName;

@@ -1,0 +1,75 @@
+using Tollgate.Analytics.Planning;
+using Tollgate.Metering;
+using Xunit;
+
+namespace Tollgate.Tests.Analytics;
+
+/// <summary>The GPU-vs-token planner reproduces the brief's examples, and its break-even volumes are the volumes at which both cost the same.</summary>
+public sealed class GpuPlannerTests
+{
+    private static readonly PriceCatalog Catalog = new(PriceCatalogReader.BuiltInPrices());
+    private static readonly DateOnly Today = new(2026, 12, 7);
+
+    [Fact]
+    public void An_8b_model_at_4_bit_fits_a_24_gb_l4_at_0_72_an_hour_and_not_at_fp16_on_a_smaller_card()
+    {
+        var l4 = GpuOffers.Find("L4")!;
+        Assert.Equal((24, 0.72m), (l4.VramGb, l4.OnDemandPerHour));
+        Assert.Equal(4.8m, GpuPlanner.VramNeededGb(8, WeightPrecision.Bit4));
+        Assert.Equal(9.6m, GpuPlanner.VramNeededGb(8, WeightPrecision.Int8));
+        Assert.Equal(19.2m, GpuPlanner.VramNeededGb(8, WeightPrecision.Fp16));
+        Assert.True(GpuPlanner.VramNeededGb(70, WeightPrecision.Fp16) > 80);
+    }
+
+    [Fact]
+    public void The_hobbyists_day_is_about_0_8_per_token_against_about_4_for_a_gpu_session_and_a_2_52_gpu_costs_3_5_times_a_0_72_one()
+    {
+        // A day of coding experiments on Claude Sonnet: 150k tokens in, 23k out.
+        var day = new TokenWorkload(150_000, 23_000);
+        var sonnet = Catalog.Find("claude-sonnet-4-5", Today)!;
+        Assert.Equal(0.795m, GpuPlanner.ApiCost(day, sonnet));
+
+        // Or an L4 for the session: 5 hours serving, 10 minutes to boot and load, 20 minutes idle before it is stopped.
+        var l4 = new GpuSession("l4", 0.72m, 24, 5, 10, 20, 40);
+        Assert.Equal(3.96m, l4.Cost);
+        Assert.Equal(720_000m, l4.OutputCapacity);
+        Assert.Equal(5m, l4.PerMillionOutputAtFullUse);
+
+        var bigger = l4 with { PricePerHour = 2.52m };
+        Assert.Equal(13.86m, bigger.Cost);
+        Assert.Equal(3.5m, bigger.Cost / l4.Cost);
+    }
+
+    [Theory]
+    [InlineData("gpt-4o-mini")]
+    [InlineData("claude-sonnet-4-5")]
+    [InlineData("deepseek-chat")]
+    public void At_the_break_even_volume_the_api_costs_what_the_session_does(string model)
+    {
+        var workload = new TokenWorkload(800_000, 200_000);
+        var session = new GpuSession("l4", 0.72m, 24, 8, 5, 0, 40);
+        var price = Catalog.Find(model, Today)!;
+
+        var breakEven = GpuPlanner.BreakEvenTokensPerDay(workload, price, session);
+        var atBreakEven = new TokenWorkload((long)(breakEven * (1 - workload.OutputShare)), (long)(breakEven * workload.OutputShare));
+
+        Assert.InRange(GpuPlanner.ApiCost(atBreakEven, price), session.Cost * 0.9999m, session.Cost * 1.0001m);
+
+        // gpt-4o-mini at a fifth output: $0.24 a million blended, so $5.82 of L4 (8 h + 5 min) buys 24.25M tokens a day.
+        if (model == "gpt-4o-mini")
+        {
+            Assert.Equal(24_250_000m, breakEven);
+        }
+    }
+
+    [Fact]
+    public void Api_models_are_compared_cheapest_first_with_their_latest_price()
+    {
+        var comparison = GpuPlanner.Compare(new TokenWorkload(1_000_000, 100_000), new GpuSession("l4", 0.72m, 24, 1, 0, 0, 40), Catalog.All, Today);
+
+        Assert.Equal(comparison.OrderBy(c => c.WorkloadCost).Select(c => c.Model), comparison.Select(c => c.Model));
+        Assert.Equal(comparison.Count, comparison.Select(c => c.Model).Distinct().Count());
+        var mini = comparison.Single(c => c.Model == "gpt-4o-mini");
+        Assert.Equal((0.15m * 1_000_000 + 0.6m * 100_000) / 1_000_000m, mini.WorkloadCost);
+    }
+}
