@@ -29,6 +29,7 @@ public static class TollgateCli
         root.Add(AnalyticsCommand.Build(path => LoadConfig(path)));
         root.Add(AdviseCommand.Build(path => LoadConfig(path), ConfigOption));
         root.Add(PlanCommand.Build(path => LoadConfig(path), ConfigOption));
+        root.Add(ReconcileCommand.Build(path => LoadConfig(path), ConfigOption));
         return root;
     }
 

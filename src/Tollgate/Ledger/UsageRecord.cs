@@ -147,5 +147,8 @@ public sealed record UsageRecord
     /// <summary>A hash of the whole request body as sent: equal hashes are exact duplicates (null when hashes are off).</summary>
     public string? RequestHash { get; init; }
 
+    /// <summary>The provider's own id of the call (OpenAI's <c>x-request-id</c>, Anthropic's <c>request-id</c>), for reconciling with its invoice.</summary>
+    public string? UpstreamRequestId { get; init; }
+
     public string? Error { get; init; }
 }

@@ -10,6 +10,21 @@ public static class UpstreamHeaders
 
     public static IReadOnlyList<KeyValuePair<string, string>> None { get; } = [];
 
+    /// <summary>The provider's own request id among selected headers (OpenAI's <c>x-request-id</c>, Anthropic's <c>request-id</c>), or null.</summary>
+    public static string? RequestIdIn(IReadOnlyList<KeyValuePair<string, string>> selected)
+    {
+        ArgumentNullException.ThrowIfNull(selected);
+        foreach (var (name, value) in selected)
+        {
+            if (name == UpstreamRequestId)
+            {
+                return value.Length <= 200 ? value : null;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>
     /// The answer's Content-Type as the provider wrote it (read, not parsed), or <paramref name="otherwise"/> when it
     /// sent none or one with characters a response header may not carry.
@@ -38,7 +53,7 @@ public static class UpstreamHeaders
                 || name.Equals("openai-processing-ms", StringComparison.OrdinalIgnoreCase)
                 || name.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)
                 ? name
-                : name.Equals("x-request-id", StringComparison.OrdinalIgnoreCase) ? UpstreamRequestId : null;
+                : name.Equals("x-request-id", StringComparison.OrdinalIgnoreCase) || name.Equals("request-id", StringComparison.OrdinalIgnoreCase) ? UpstreamRequestId : null;
             if (passed is not null)
             {
                 (selected ??= []).Add(new(passed, header.Value.ToString()));

@@ -39,6 +39,11 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
         BatchId = n % 2 == 0 ? "batch_1" : null,
         RealtimeCostUsd = n % 2 == 0 ? 2m : null,
         Attempts = 2,
+        MaxOutputTokens = 1_024,
+        PromptPrefixHash = "0123456789abcdef0123456789abcdef",
+        PromptPrefixTokens = 8_000 + n,
+        RequestHash = n % 2 == 0 ? "fedcba9876543210fedcba9876543210" : null,
+        UpstreamRequestId = "req_provider_" + n,
     };
 
     [Fact]

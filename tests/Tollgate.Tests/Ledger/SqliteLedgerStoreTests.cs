@@ -38,6 +38,11 @@ public sealed class SqliteLedgerStoreTests : IAsyncLifetime
                 ResponseCacheSimilarity = 1.0,
                 ResponseCacheSavedUsd = 0.000000000123m,
                 Attempts = 3,
+                MaxOutputTokens = 4_096,
+                PromptPrefixHash = "0123456789abcdef0123456789abcdef",
+                PromptPrefixTokens = 8_000,
+                RequestHash = "fedcba9876543210fedcba9876543210",
+                UpstreamRequestId = "msg_req_011CV",
             },
             Records.Ok("mystery-model", DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_456), Usage.None, CostBreakdown.Unknown) with { Id = "req_unknown" },
         };

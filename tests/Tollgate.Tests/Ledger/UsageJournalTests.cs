@@ -28,6 +28,11 @@ public sealed class UsageJournalTests : IDisposable
         ResponseCacheSimilarity = 0.9375,
         ResponseCacheSavedUsd = 0.000123456789m,
         Attempts = 2,
+        MaxOutputTokens = 512,
+        PromptPrefixHash = "0123456789abcdef0123456789abcdef",
+        PromptPrefixTokens = 1_500,
+        RequestHash = "fedcba9876543210fedcba9876543210",
+        UpstreamRequestId = "req_upstream_" + n,
     };
 
     [Fact]

@@ -26,6 +26,9 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     /// <summary>Marks the call as one the response cache made for itself (<see cref="ResponseCacheWork"/>).</summary>
     public void MarkAsCacheWork(string purpose) => Attribution = ResponseCacheWork.Marked(Attribution, purpose);
 
+    /// <summary>The provider's own id of the call that answered (for reconciling with its invoice), when it sent one.</summary>
+    public string? UpstreamRequestId { get; set; }
+
     /// <summary>When the first byte of the answer was sent to the client (streams).</summary>
     public long? FirstByteTimestamp { get; set; }
 

@@ -358,6 +358,7 @@ public sealed class ProxyRequestHandler(
     private async Task SettleAndWriteAsync(HttpContext context, Exchange exchange, UpstreamReply reply)
     {
         var status = reply.IsSuccess ? RecordStatus.Ok : RecordStatus.UpstreamError;
+        exchange.UpstreamRequestId = UpstreamHeaders.RequestIdIn(reply.Headers);
         var record = await settler.SettleAsync(exchange, new ExchangeResult(
             status, reply.StatusCode, reply.Usage, reply.OutputCharacters, true, reply.IsSuccess ? null : $"provider answered {reply.StatusCode}"));
         foreach (var (name, value) in reply.Headers)

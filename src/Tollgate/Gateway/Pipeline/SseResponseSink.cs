@@ -35,6 +35,7 @@ public sealed class SseResponseSink(HttpResponse response, Exchange exchange, Us
 
         Begun = true;
         _upstreamHeaders = upstreamHeaders;
+        exchange.UpstreamRequestId = Providers.UpstreamHeaders.RequestIdIn(upstreamHeaders);
         foreach (var (name, value) in upstreamHeaders)
         {
             response.Headers[name] = value;

@@ -63,6 +63,7 @@ public sealed partial class UsageSettler(
             PromptPrefixHash = fingerprint.PrefixHash,
             PromptPrefixTokens = fingerprint.PrefixTokens,
             RequestHash = fingerprint.RequestHash,
+            UpstreamRequestId = exchange.UpstreamRequestId,
         };
         budgets.Settle(exchange.Reservation, record.Cost.Total ?? 0);
         foreach (var ticket in exchange.TokenTickets)

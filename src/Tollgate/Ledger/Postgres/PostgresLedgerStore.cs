@@ -25,7 +25,7 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, " +
         "cache_savings_usd, response_cache, response_cache_similarity, response_cache_saved_usd, " +
         "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, price_source, error, " +
-        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash";
+        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash, upstream_request_id";
 
     /// <summary>A store on its own data source, from a connection string.</summary>
     public static PostgresLedgerStore Open(string connectionString, RollupLimits? rollupLimits = null) => new(NpgsqlDataSource.Create(connectionString), rollupLimits);
@@ -225,6 +225,7 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
         await Text(writer, r.PromptPrefixHash, cancellationToken);
         await Nullable(writer, r.PromptPrefixTokens, NpgsqlDbType.Bigint, cancellationToken);
         await Text(writer, r.RequestHash, cancellationToken);
+        await Text(writer, r.UpstreamRequestId, cancellationToken);
     }
 
     private static Task Text(NpgsqlBinaryImporter writer, string? value, CancellationToken cancellationToken) =>
@@ -278,6 +279,7 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
             PromptPrefixHash = Text(47),
             PromptPrefixTokens = Count(48),
             RequestHash = Text(49),
+            UpstreamRequestId = Text(50),
         };
     }
 }

@@ -110,7 +110,7 @@ public static class PostgresMigrations
             """),
         (13, """
             ALTER TABLE usage_records ADD COLUMN max_output_tokens bigint, ADD COLUMN prompt_prefix_hash text,
-                ADD COLUMN prompt_prefix_tokens bigint, ADD COLUMN request_hash text;
+                ADD COLUMN prompt_prefix_tokens bigint, ADD COLUMN request_hash text, ADD COLUMN upstream_request_id text;
             """),
     ];
 

@@ -161,6 +161,7 @@ internal sealed class SqliteInsertWriter : IDisposable
         Text(48, r.PromptPrefixHash);
         Integer(49, r.PromptPrefixTokens);
         Text(50, r.RequestHash);
+        Text(51, r.UpstreamRequestId);
     }
 
     /// <summary>
