@@ -216,6 +216,45 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Reconcile_prints_each_difference_with_its_provider_request_ids_and_exits_3()
+    {
+        var directory = Directory.CreateTempSubdirectory("tollgate-cli-reconcile-").FullName;
+        var database = Path.Combine(directory, "ledger.db");
+        var config = Path.Combine(directory, "tollgate.yaml");
+        await File.WriteAllTextAsync(config, $"storage:\n  data_dir: {directory}\n  sqlite_path: {database}\nmodels:\n  - {{ alias: m, provider: mock, model: m }}\n");
+        await using (var ledger = new Tollgate.Ledger.Sqlite.SqliteLedgerStore(database))
+        {
+            await ledger.InitializeAsync(CancellationToken.None);
+            await ledger.AppendAsync([
+                Tollgate.Tests.Support.Records.Ok("gpt-4o-mini", new DateTimeOffset(2026, 11, 1, 9, 0, 0, TimeSpan.Zero), Tollgate.Metering.Usage.None, Tollgate.Metering.CostBreakdown.Flat(0.25m)) with { UpstreamRequestId = "req_a" },
+                Tollgate.Tests.Support.Records.Ok("gpt-4o-mini", new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero), Tollgate.Metering.Usage.None, Tollgate.Metering.CostBreakdown.Flat(0.5m)) with { UpstreamRequestId = "req_b" },
+            ], CancellationToken.None);
+        }
+
+        var export = Path.Combine(directory, "costs.csv");
+        await File.WriteAllTextAsync(export, "date,model,cost_usd\n2026-11-01,gpt-4o-mini-2024-07-18,0.25\n2026-11-02,gpt-4o-mini-2024-07-18,0.6\n");
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            var exit = await TollgateCli.Build().Parse(["reconcile", export, "--config", config, "--provider", "openai"]).InvokeAsync();
+
+            Assert.Equal(3, exit);
+            var text = output.ToString();
+            Assert.Contains("1 difference(s):", text, StringComparison.Ordinal);
+            Assert.Matches(@"2026-11-02\s+gpt-4o-mini\s+differs\s+ledger \$0\.5 \(1 records\)\s+provider \$0\.6\s+difference \$\+0\.1", text);
+            Assert.Contains("provider request ids: req_b", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Console.SetOut(previous);
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Export_writes_every_record_of_the_range_to_a_file_as_csv_and_json()
     {
         var directory = Directory.CreateTempSubdirectory("tollgate-export-").FullName;
