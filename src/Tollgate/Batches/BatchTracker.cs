@@ -178,6 +178,7 @@ public sealed partial class BatchTracker(
         foreach (var record in records)
         {
             metrics.Recorded(record);
+            Analytics.Telemetry.GenAiTelemetry.Record(record);
             await ledger.EnqueueAsync(record);
         }
 

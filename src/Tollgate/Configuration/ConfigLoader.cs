@@ -144,6 +144,7 @@ public static partial class ConfigLoader
             Breaker = raw.Breaker,
             Idempotency = raw.Idempotency,
             Batches = raw.Batches,
+            Telemetry = raw.Telemetry,
             ResponseCache = raw.ResponseCache,
             SemanticCache = ValidateEmbedderAlias(raw.SemanticCache, deployments, diagnostics),
             Anomalies = raw.Anomalies,

@@ -49,6 +49,9 @@ public sealed record GatewayConfig
     /// <summary>How batches created through the gateway are polled, and the largest batch file it takes.</summary>
     public BatchSettings Batches { get; init; } = BatchSettings.Default;
 
+    /// <summary><c>telemetry:</c> — OpenTelemetry spans and metrics over OTLP; off by default.</summary>
+    public Analytics.Telemetry.TelemetrySettings Telemetry { get; init; } = Analytics.Telemetry.TelemetrySettings.Off;
+
     /// <summary>The exact response cache (<c>cache: exact:</c>); off by default.</summary>
     public Optimization.ResponseCaching.ResponseCacheSettings ResponseCache { get; init; } = Optimization.ResponseCaching.ResponseCacheSettings.Off;
 

@@ -7,16 +7,41 @@ namespace Tollgate.Configuration;
 /// </summary>
 internal static class LiteLlmConfigReader
 {
-    private static readonly string[] RootKeys = ["model_list", "general_settings"];
+    private static readonly string[] RootKeys = ["model_list", "general_settings", "litellm_settings"];
     private static readonly string[] EntryKeys = ["model_name", "litellm_params"];
     private static readonly string[] ParamKeys = ["model", "api_base", "base_url", "api_key", "api_version", "timeout", "rpm", "tpm", "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "cache_creation_input_token_cost"];
     private static readonly string[] GeneralKeys = ["master_key"];
+
+    /// <summary>
+    /// LiteLLM's logging callbacks (<c>success_callback: ["langfuse"]</c>…) have no Tollgate equivalent by name:
+    /// Tollgate exports OpenTelemetry over OTLP, which Langfuse, Datadog and the others ingest — said in a warning
+    /// naming what to configure.
+    /// </summary>
+    private static void WarnAboutCallbacks(YamlSection? settings)
+    {
+        if (settings is null)
+        {
+            return;
+        }
+
+        foreach (var key in new[] { "success_callback", "failure_callback", "callbacks" })
+        {
+            foreach (var callback in settings.StringList(key))
+            {
+                var hint = callback.Equals("langfuse", StringComparison.OrdinalIgnoreCase)
+                    ? "for Langfuse, 'otlp_endpoint: https://cloud.langfuse.com/api/public/otel' (or your host's /api/public/otel) and 'headers: Authorization=Basic <base64 of public-key:secret-key>'"
+                    : "the OTLP endpoint of your collector";
+                settings.Diagnostics.Warning(settings.Child(key), $"callback '{callback}' is not run: Tollgate exports OpenTelemetry spans and metrics over OTLP instead — in a tollgate.yaml, set 'telemetry:' with {hint}");
+            }
+        }
+    }
 
     public static RawConfig Read(YamlSection root, SecretResolver secrets)
     {
         root.RejectUnknown(RootKeys, asWarnings: true);
         var general = root.Section("general_settings");
         general?.RejectUnknown(GeneralKeys, asWarnings: true);
+        WarnAboutCallbacks(root.Section("litellm_settings"));
 
         var models = new List<RawDeployment>();
         foreach (var entry in root.List("model_list"))

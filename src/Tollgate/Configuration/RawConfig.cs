@@ -24,6 +24,7 @@ internal sealed record RawConfig(
 
     public IdempotencySettings Idempotency { get; init; } = IdempotencySettings.Default;
     public BatchSettings Batches { get; init; } = BatchSettings.Default;
+    public Analytics.Telemetry.TelemetrySettings Telemetry { get; init; } = Analytics.Telemetry.TelemetrySettings.Off;
     public string? PostgresConnection { get; init; }
     public Optimization.ResponseCaching.ResponseCacheSettings ResponseCache { get; init; } = Optimization.ResponseCaching.ResponseCacheSettings.Off;
     public Optimization.SemanticCaching.SemanticCacheSettings SemanticCache { get; init; } = Optimization.SemanticCaching.SemanticCacheSettings.Off;

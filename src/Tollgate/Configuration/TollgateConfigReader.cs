@@ -3,7 +3,8 @@ namespace Tollgate.Configuration;
 /// <summary>Reads Tollgate's own <c>tollgate.yaml</c> format. Unknown keys are errors.</summary>
 internal static class TollgateConfigReader
 {
-    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency", "anomalies", "cache", "routers", "batches"];
+    private static readonly string[] RootKeys = ["listen", "master_key", "storage", "max_request_body_bytes", "models", "policies", "budgets", "time_zone", "alerts", "shutdown_grace_seconds", "retries", "circuit_breaker", "fallbacks", "context_window_fallbacks", "idempotency", "anomalies", "cache", "routers", "batches", "telemetry"];
+    private static readonly string[] TelemetryKeys = ["otlp_endpoint", "protocol", "headers", "sample_ratio", "service_name", "export_interval_ms"];
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard", "unpriced"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
@@ -91,6 +92,7 @@ internal static class TollgateConfigReader
             Breaker = ReadBreaker(root.Section("circuit_breaker")),
             Idempotency = ReadIdempotency(root.Section("idempotency")),
             Batches = ReadBatches(root.Section("batches")),
+            Telemetry = ReadTelemetry(root.Section("telemetry"), secrets),
             PostgresConnection = storage is null ? null : secrets.Resolve(storage.String("postgres"), storage.Child("postgres"), storage.Diagnostics),
             ResponseCache = ReadResponseCache(root.Section("cache")),
             SemanticCache = ReadSemanticCache(root.Section("cache")),
@@ -320,6 +322,44 @@ internal static class TollgateConfigReader
             Fraction("min_similarity") ?? defaults.MinimumSimilarity,
             Fraction("answer_match") ?? defaults.AnswerMatch,
             section.Int("max_entries", min: 1) ?? defaults.MaxEntries);
+    }
+
+    /// <summary><c>telemetry:</c> — OTLP export; the headers may hold a secret (<c>${LANGFUSE_AUTH}</c>).</summary>
+    private static Analytics.Telemetry.TelemetrySettings ReadTelemetry(YamlSection? section, SecretResolver secrets)
+    {
+        var defaults = Analytics.Telemetry.TelemetrySettings.Off;
+        if (section is null)
+        {
+            return defaults;
+        }
+
+        section.RejectUnknown(TelemetryKeys);
+        Uri? endpoint = null;
+        if (section.String("otlp_endpoint") is { } text && !(Uri.TryCreate(text, UriKind.Absolute, out endpoint) && endpoint.Scheme is "http" or "https"))
+        {
+            section.Diagnostics.Error(section.Child("otlp_endpoint"), $"'{text}' is not an http(s) address");
+            endpoint = null;
+        }
+
+        var protocol = section.String("protocol") ?? defaults.Protocol;
+        if (protocol is not ("http/protobuf" or "grpc"))
+        {
+            section.Diagnostics.Error(section.Child("protocol"), $"'{protocol}' is not one of: http/protobuf, grpc");
+        }
+
+        var ratio = section.Decimal("sample_ratio") ?? 1m;
+        if (ratio is < 0 or > 1)
+        {
+            section.Diagnostics.Error(section.Child("sample_ratio"), $"{ratio} is not between 0 and 1");
+        }
+
+        return new Analytics.Telemetry.TelemetrySettings(
+            endpoint,
+            protocol,
+            secrets.Resolve(section.String("headers"), section.Child("headers"), section.Diagnostics),
+            (double)Math.Clamp(ratio, 0m, 1m),
+            section.String("service_name") ?? defaults.ServiceName,
+            section.Int("export_interval_ms", min: 100) is { } ms ? TimeSpan.FromMilliseconds(ms) : defaults.ExportInterval);
     }
 
     private static BatchSettings ReadBatches(YamlSection? section)

@@ -109,6 +109,11 @@ public static class GatewayHost
         services.AddSingleton<Analytics.Anomalies.AnomalyMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<Analytics.Anomalies.AnomalyMonitor>());
         services.AddSingleton<UsageSettler>();
+        if (config.Telemetry.OtlpEndpoint is not null)
+        {
+            // Made by the container, so that it is disposed (flushing its last batches) when the gateway stops.
+            services.AddSingleton(_ => new Analytics.Telemetry.OtlpExport(config.Telemetry));
+        }
         services.AddSingleton<Idempotency.IIdempotencyStore>(postgres is not null
             ? new Ledger.Postgres.PostgresIdempotencyStore(postgres)
             : new Ledger.Sqlite.SqliteIdempotencyStore(config.Storage.SqlitePath));
@@ -146,6 +151,7 @@ public static class GatewayHost
         app.Use((context, next) => RequestHeadLimits.Check(context.Request) is { } tooLarge
             ? OpenAiErrorWriter.WriteAsync(context.Response, tooLarge)
             : next(context));
+        _ = app.Services.GetService<Analytics.Telemetry.OtlpExport>();
         var backlog = app.Services.GetRequiredService<LedgerBacklogGate>();
         app.Use((context, next) => backlog.InvokeAsync(context, next));
         GatewayEndpoints.Map(app);

@@ -72,6 +72,7 @@ public sealed partial class UsageSettler(
         }
 
         metrics.Recorded(record);
+        Analytics.Telemetry.GenAiTelemetry.Record(record);
         await ledger.EnqueueAsync(record);
         return record;
     }
