@@ -24,7 +24,9 @@ internal static class LiteLlmConfigReader
             return;
         }
 
-        foreach (var key in new[] { "success_callback", "failure_callback", "callbacks" })
+        string[] callbacks = ["success_callback", "failure_callback", "callbacks"];
+        settings.RejectUnknown(callbacks, asWarnings: true);
+        foreach (var key in callbacks)
         {
             foreach (var callback in settings.StringList(key))
             {

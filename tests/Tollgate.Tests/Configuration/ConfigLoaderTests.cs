@@ -190,6 +190,7 @@ public sealed class ConfigLoaderTests
                   model: bedrock/amazon.titan-text-express-v1
             litellm_settings:
               drop_params: true
+              success_callback: ["langfuse"]
             general_settings:
               master_key: os.environ/LITELLM_MASTER_KEY
               database_url: postgres://x
@@ -206,7 +207,9 @@ public sealed class ConfigLoaderTests
         Assert.Contains(config.Warnings, w => w.StartsWith("model_list[0].litellm_params.max_parallel_requests", StringComparison.Ordinal));
         Assert.Equal(60, openai.RateLimit.RequestsPerMinute);
         Assert.Contains(config.Warnings, w => w.StartsWith("model_list[0].model_info", StringComparison.Ordinal));
-        Assert.Contains(config.Warnings, w => w.StartsWith("litellm_settings", StringComparison.Ordinal));
+        Assert.Contains(config.Warnings, w => w.StartsWith("litellm_settings.drop_params", StringComparison.Ordinal));
+        Assert.Contains(config.Warnings, w => w.StartsWith("litellm_settings.success_callback", StringComparison.Ordinal)
+            && w.Contains("callback 'langfuse' is not run", StringComparison.Ordinal) && w.Contains("https://cloud.langfuse.com/api/public/otel", StringComparison.Ordinal));
         Assert.Contains(config.Warnings, w => w.StartsWith("general_settings.database_url", StringComparison.Ordinal));
         Assert.Equal(("anthropic", new Uri("https://api.anthropic.com")), (config.Deployments[3].Provider, config.Deployments[3].BaseUrl));
         Assert.Contains(config.Warnings, w => w.Contains("provider 'bedrock' is not supported yet; alias 'titan' was skipped", StringComparison.Ordinal));
