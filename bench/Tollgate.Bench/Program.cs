@@ -69,7 +69,10 @@ GatewayConfig Config(string settings, string directory) => ConfigLoader.Parse($"
         base_url: {upstream.BaseUrl}
         api_key: sk-upstream
     """, "bench", _ => null) with { Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")) };
-var config = Config(string.Empty, dataDirectory);
+// With --otlp: the gateway exports every request as an OpenTelemetry span and metrics to a local OTLP sink (run once
+// with it and once without to compare; in one process every gateway would share the listener).
+OtlpSink? otlpSink = args.Contains("--otlp") ? await OtlpSink.StartAsync() : null;
+var config = Config(otlpSink is null ? string.Empty : $"telemetry:\n  otlp_endpoint: {otlpSink.BaseUrl}\n  export_interval_ms: 1000", dataDirectory);
 await using var gateway = GatewayHost.Build(config, MasterKey);
 await gateway.StartAsync();
 var gatewayUrl = new Uri(gateway.Urls.First());
@@ -234,6 +237,12 @@ if (secondReplica is not null)
 }
 targets.ForEach(t => t.Dispose());
 
+if (otlpSink is not null)
+{
+    Console.WriteLine(string.Create(culture, $"otlp: {otlpSink.Exports:N0} exports, {otlpSink.Bytes / 1e6:N1} MB received"));
+    await otlpSink.DisposeAsync();
+}
+
 // Rolling records up is the ledger writer's work off the request path; on a machine whose cores are all busy it is taken
 // from throughput. Its share of the run's CPU is its cost.
 var upkeep = gateway.Services.GetRequiredService<Tollgate.Ledger.Rollups.RollupUpkeep>();
@@ -276,7 +285,7 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
         var settleMinimum = 15.0;
         var settleMaximum = 60.0;
         var allocations = args.Contains("--allocations");
-        args = [.. args.Where(a => a is not "--allocations" and not "--nginx")];
+        args = [.. args.Where(a => a is not "--allocations" and not "--nginx" and not "--otlp")];
         for (var i = 0; i < args.Length - 1; i += 2)
         {
             var value = args[i + 1];
