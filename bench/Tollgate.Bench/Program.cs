@@ -72,7 +72,8 @@ GatewayConfig Config(string settings, string directory) => ConfigLoader.Parse($"
 // With --otlp: the gateway exports every request as an OpenTelemetry span and metrics to a local OTLP sink (run once
 // with it and once without to compare; in one process every gateway would share the listener).
 OtlpSink? otlpSink = args.Contains("--otlp") ? await OtlpSink.StartAsync() : null;
-var config = Config(otlpSink is null ? string.Empty : $"telemetry:\n  otlp_endpoint: {otlpSink.BaseUrl}\n  export_interval_ms: 1000", dataDirectory);
+var otlpSample = Array.IndexOf(args, "--otlp-sample") is var sampleAt and >= 0 ? args[sampleAt + 1] : "1.0";
+var config = Config(otlpSink is null ? string.Empty : $"telemetry:\n  otlp_endpoint: {otlpSink.BaseUrl}\n  export_interval_ms: 1000\n  sample_ratio: {otlpSample}", dataDirectory);
 await using var gateway = GatewayHost.Build(config, MasterKey);
 await gateway.StartAsync();
 var gatewayUrl = new Uri(gateway.Urls.First());
@@ -300,6 +301,7 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
                 case "--settle-min": settleMinimum = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--settle-max": settleMaximum = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--postgres": break; // read where the PostgreSQL gateway is built
+                case "--otlp-sample": break; // read where the gateway is configured
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }

@@ -145,6 +145,7 @@ public static partial class ConfigLoader
             Idempotency = raw.Idempotency,
             Batches = raw.Batches,
             Telemetry = raw.Telemetry,
+            Digest = raw.Digest,
             ResponseCache = raw.ResponseCache,
             SemanticCache = ValidateEmbedderAlias(raw.SemanticCache, deployments, diagnostics),
             Anomalies = raw.Anomalies,

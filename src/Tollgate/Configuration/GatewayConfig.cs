@@ -52,6 +52,9 @@ public sealed record GatewayConfig
     /// <summary><c>telemetry:</c> — OpenTelemetry spans and metrics over OTLP; off by default.</summary>
     public Analytics.Telemetry.TelemetrySettings Telemetry { get; init; } = Analytics.Telemetry.TelemetrySettings.Off;
 
+    /// <summary><c>alerts.digest</c> and <c>alerts.forecast</c>.</summary>
+    public Analytics.Digest.DigestSettings Digest { get; init; } = Analytics.Digest.DigestSettings.Default;
+
     /// <summary>The exact response cache (<c>cache: exact:</c>); off by default.</summary>
     public Optimization.ResponseCaching.ResponseCacheSettings ResponseCache { get; init; } = Optimization.ResponseCaching.ResponseCacheSettings.Off;
 

@@ -25,6 +25,7 @@ internal sealed record RawConfig(
     public IdempotencySettings Idempotency { get; init; } = IdempotencySettings.Default;
     public BatchSettings Batches { get; init; } = BatchSettings.Default;
     public Analytics.Telemetry.TelemetrySettings Telemetry { get; init; } = Analytics.Telemetry.TelemetrySettings.Off;
+    public Analytics.Digest.DigestSettings Digest { get; init; } = Analytics.Digest.DigestSettings.Default;
     public string? PostgresConnection { get; init; }
     public Optimization.ResponseCaching.ResponseCacheSettings ResponseCache { get; init; } = Optimization.ResponseCaching.ResponseCacheSettings.Off;
     public Optimization.SemanticCaching.SemanticCacheSettings SemanticCache { get; init; } = Optimization.SemanticCaching.SemanticCacheSettings.Off;

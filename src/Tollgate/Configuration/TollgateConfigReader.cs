@@ -87,6 +87,7 @@ internal static class TollgateConfigReader
             TimeZone = ReadTimeZone(root),
             AlertWebhooks = ReadWebhooks(root.Section("alerts")),
             AlertThresholds = ReadThresholds(root.Section("alerts")),
+            Digest = ReadDigest(root.Section("alerts")),
             ShutdownGraceSeconds = root.Int("shutdown_grace_seconds", min: 0),
             Retries = ReadRetries(root.Section("retries")),
             Breaker = ReadBreaker(root.Section("circuit_breaker")),
@@ -397,7 +398,7 @@ internal static class TollgateConfigReader
 
     private static List<Policy.Alerts.AlertWebhook> ReadWebhooks(YamlSection? alerts)
     {
-        alerts?.RejectUnknown(["webhooks", "thresholds"]);
+        alerts?.RejectUnknown(["webhooks", "thresholds", "digest", "forecast"]);
         var webhooks = new List<Policy.Alerts.AlertWebhook>();
         foreach (var hook in alerts?.List("webhooks") ?? [])
         {
@@ -420,6 +421,45 @@ internal static class TollgateConfigReader
         }
 
         return webhooks;
+    }
+
+    /// <summary><c>alerts.digest</c> (<c>every</c>, <c>weekday</c>, <c>hour</c>, <c>group_by</c>, <c>top</c>) and <c>alerts.forecast</c>.</summary>
+    private static Analytics.Digest.DigestSettings ReadDigest(YamlSection? alerts)
+    {
+        var defaults = Analytics.Digest.DigestSettings.Default;
+        var forecast = ReadSwitch(alerts, "forecast") ?? defaults.Forecast;
+        if (alerts?.Section("digest") is not { } digest)
+        {
+            return defaults with { Forecast = forecast };
+        }
+
+        digest.RejectUnknown(["every", "weekday", "hour", "group_by", "top"]);
+        var every = digest.String("every") ?? "weekly";
+        if (every is not ("daily" or "weekly"))
+        {
+            digest.Diagnostics.Error(digest.Child("every"), $"'{every}' is not daily or weekly");
+        }
+
+        var weekday = defaults.Weekday;
+        if (digest.String("weekday") is { } day
+            && !(Enum.GetNames<DayOfWeek>().Contains(day, StringComparer.OrdinalIgnoreCase) && Enum.TryParse(day, ignoreCase: true, out weekday)))
+        {
+            digest.Diagnostics.Error(digest.Child("weekday"), $"'{day}' is not a day of the week");
+        }
+
+        var hour = digest.Int("hour", min: 0) ?? defaults.Hour;
+        if (hour > 23)
+        {
+            digest.Diagnostics.Error(digest.Child("hour"), $"{hour} is not an hour (0–23)");
+        }
+
+        var groupBy = digest.String("group_by") ?? defaults.GroupBy;
+        if (Analytics.SpendGrouping.Parse(groupBy) is null)
+        {
+            digest.Diagnostics.Error(digest.Child("group_by"), $"'{groupBy}' is not one of: {string.Join(", ", Analytics.SpendGrouping.Names)}");
+        }
+
+        return new Analytics.Digest.DigestSettings(every, weekday, hour, groupBy, digest.Int("top", min: 1) ?? defaults.Top, forecast);
     }
 
     private static List<int> ReadThresholds(YamlSection? alerts)

@@ -101,8 +101,11 @@ public static class GatewayHost
         services.AddSingleton(new SecretScrubber(config, masterKey));
         services.AddSingleton<Analytics.Metrics.GatewayMetrics>();
         services.AddSingleton<Analytics.Anomalies.IAnomalyStore>(postgres is not null ? new Ledger.Postgres.PostgresAnomalyStore(postgres) : new Ledger.Sqlite.SqliteAnomalyStore(config.Storage.SqlitePath));
+        services.AddSingleton<Policy.Alerts.IAlertLog>(postgres is not null ? new Ledger.Postgres.PostgresAlertLog(postgres) : new Ledger.Sqlite.SqliteAlertLog(config.Storage.SqlitePath));
+        services.AddSingleton<Analytics.Digest.DigestMonitor>();
         services.AddSingleton<Analytics.UnitEconomics.IOutcomeStore>(postgres is not null ? new Ledger.Postgres.PostgresOutcomeStore(postgres) : new Ledger.Sqlite.SqliteOutcomeStore(config.Storage.SqlitePath));
         services.AddHostedService<StoreInitializer>();
+        services.AddHostedService(sp => sp.GetRequiredService<Analytics.Digest.DigestMonitor>());
 
         // After the budgets are loaded and the stores made: open batches take their budget holds again.
         services.AddHostedService<Batches.BatchPoller>();

@@ -150,6 +150,26 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void The_spend_digest_is_off_by_default_and_its_settings_are_checked()
+    {
+        const string Models = "models:\n  - { alias: a, provider: mock, model: mock-gpt }\n";
+        var none = Parse(Models);
+        Assert.Null(none.Digest.Every);
+        Assert.True(none.Digest.Forecast);
+
+        var weekly = Parse(Models + "alerts:\n  forecast: false\n  digest: { weekday: friday, hour: 17, group_by: tag:team, top: 3 }\n");
+        Assert.Equal(("weekly", DayOfWeek.Friday, 17, "tag:team", 3, false), (weekly.Digest.Every, weekly.Digest.Weekday, weekly.Digest.Hour, weekly.Digest.GroupBy, weekly.Digest.Top, weekly.Digest.Forecast));
+
+        var bad = Assert.Throws<ConfigException>(() => Parse(Models + "alerts:\n  digest: { every: hourly, weekday: 7, hour: 24, group_by: colour, top: 0, when: now }\n"));
+        Assert.Contains(bad.Errors, e => e.StartsWith("alerts.digest.every: 'hourly' is not daily or weekly", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.StartsWith("alerts.digest.weekday: '7' is not a day of the week", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.StartsWith("alerts.digest.hour: 24 is not an hour", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.StartsWith("alerts.digest.group_by: 'colour' is not one of", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.StartsWith("alerts.digest.top", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.Contains("when", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Broken_yaml_and_an_empty_model_list_are_errors_with_a_location()
     {
         var broken = Assert.Throws<ConfigException>(() => Parse("models:\n  - alias: a\n   provider: x: y\n"));

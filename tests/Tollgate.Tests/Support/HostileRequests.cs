@@ -71,6 +71,7 @@ internal static class HostileRequests
         ("GET", "/admin/analytics/anomalies", ["from", "to", "format"]),
         ("GET", "/admin/analytics/unit-economics", ["from", "to", "format", "group_by"]),
         ("GET", "/admin/analytics/advice", ["from", "to", "format"]),
+        ("POST", "/admin/analytics/digest", ["every"]),
         ("GET", "/admin/keys/{x}", []),
         ("POST", "/admin/keys/{x}/rotate", ["grace_seconds"]),
         ("POST", "/admin/keys/{x}/revoke", []),

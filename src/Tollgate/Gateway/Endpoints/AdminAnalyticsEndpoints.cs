@@ -34,6 +34,7 @@ public static class AdminAnalyticsEndpoints
         }
 
         app.MapPost("/admin/analytics/anomalies/check", CheckAnomaliesAsync);
+        app.MapPost("/admin/analytics/digest", SendDigestAsync);
     }
 
     /// <summary>A checked analytics request: its time range and output format.</summary>
@@ -270,6 +271,32 @@ public static class AdminAnalyticsEndpoints
 
             await WriteAnomaliesAsync(context, anomalies);
         }
+    }
+
+    /// <summary>
+    /// Builds the digest of the last complete day or week (<c>every</c>, else the configured one, else weekly) and sends it
+    /// to the alert webhooks now, whatever the schedule — to try a webhook, or to send one by hand; answers with it.
+    /// </summary>
+    private static async Task SendDigestAsync(
+        HttpContext context, Authenticator auth, ILedgerStore ledger, Policy.Budgets.BudgetGuard budgets, Policy.Alerts.AlertQueue alerts, GatewayConfig config, TimeProvider time)
+    {
+        if (!auth.IsMaster(context.Request, out var error))
+        {
+            await WriteErrorAsync(context, error!);
+            return;
+        }
+
+        var every = context.Request.Query["every"].ToString() is { Length: > 0 } e ? e : config.Digest.Every ?? "weekly";
+        if (every is not ("daily" or "weekly"))
+        {
+            await WriteErrorAsync(context, GatewayError.InvalidRequest("'every' must be daily or weekly.", "invalid_value", "every"));
+            return;
+        }
+
+        var digest = await Analytics.Digest.SpendDigest.BuildAsync(
+            ledger, budgets.Snapshot().Select(b => b.Budget), config.Digest with { Every = every }, time.GetUtcNow(), config.TimeZone, context.RequestAborted);
+        alerts.Enqueue(digest);
+        await context.Response.WriteAsJsonAsync(digest.Payload(), context.RequestAborted);
     }
 
     /// <summary>Runs the anomaly check now (it also runs on its own every few minutes); answers with the anomalies that were new.</summary>

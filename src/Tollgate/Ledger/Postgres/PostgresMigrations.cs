@@ -112,6 +112,9 @@ public static class PostgresMigrations
             ALTER TABLE usage_records ADD COLUMN max_output_tokens bigint, ADD COLUMN prompt_prefix_hash text,
                 ADD COLUMN prompt_prefix_tokens bigint, ADD COLUMN request_hash text, ADD COLUMN upstream_request_id text;
             """),
+        (14, """
+            CREATE TABLE sent_alerts (kind text NOT NULL, subject text NOT NULL, period text NOT NULL, sent_ms bigint NOT NULL, PRIMARY KEY (kind, subject, period));
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>
