@@ -172,6 +172,18 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task Two_replicas_send_the_days_digest_once()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var replicas = await postgres.StartReplicasAsync(sections: $"alerts:\n  webhooks:\n    - {{ url: {receiver.Root}/json }}\n  digest: {{ every: daily, hour: 0 }}\n");
+        await receiver.WaitForAsync(1);
+        var again = await Task.WhenAll(replicas.A.Service<Tollgate.Analytics.Digest.DigestMonitor>().CheckAsync(CancellationToken.None),
+            replicas.B.Service<Tollgate.Analytics.Digest.DigestMonitor>().CheckAsync(CancellationToken.None));
+        Assert.All(again, Assert.Empty);
+        Assert.Equal("spend_digest", Assert.Single(receiver.Received).Body.GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task A_database_with_records_but_no_rollups_is_rolled_up_at_start_and_retention_keeps_reports_exact()
     {
         var database = await postgres.CreateDatabaseAsync();
