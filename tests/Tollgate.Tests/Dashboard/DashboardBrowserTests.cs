@@ -17,6 +17,7 @@ namespace Tollgate.Tests.Dashboard;
 public sealed class DashboardBrowserTests : IAsyncLifetime
 {
     private const string VietnameseFeature = "Tóm tắt tài liệu tiếng Việt";
+    private const string FaqFeature = "hỏi-đáp";
     private static readonly DateTimeOffset Today = new(DateTime.UtcNow.Date, TimeSpan.Zero);
     private TestGateway _gateway = null!;
     private IPlaywright _playwright = null!;
@@ -61,6 +62,13 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
             {
                 Endpoint = "batch.chat.completions", BatchId = "batch_1", RealtimeCostUsd = 1m,
             });
+        }
+
+        // A question-and-answer feature that sent the same request body twelve times: advice to cache it.
+        for (var i = 0; i < 12; i++)
+        {
+            extra.Add(Records.Ok("gpt-4o-mini", now.AddMinutes(-60 - i), new Usage(2_000, 0, 0, 200, 0), CostBreakdown.Flat(0.01m),
+                new Attribution("key_0", null, null, null, FaqFeature, null, null, new Dictionary<string, string>())) with { RequestHash = new string('a', 64) });
         }
 
         _gateway = await TestGateway.StartAsync("""
@@ -146,6 +154,24 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         Assert.Contains("0.08", cells[4], StringComparison.Ordinal);
         Assert.Contains("0.01", cells[5], StringComparison.Ordinal);
         Assert.Contains("2 of ", await page.Locator("#response-cache-note").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_advice_panel_ranks_the_advisors_findings_for_the_range_with_what_each_is_worth_a_month()
+    {
+        var page = await OpenAsync();
+
+        using var api = JsonDocument.Parse(await _gateway.Client.GetStringAsync("/admin/analytics/advice?from=30d"));
+        var advice = api.RootElement.GetProperty("data").EnumerateArray().ToList();
+        var rows = (await page.Locator("#advice tbody tr").AllInnerTextsAsync()).Select(r => r.Split('\t')).ToList();
+        Assert.Equal(advice.Select(a => (a.GetProperty("rank").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture), a.GetProperty("subject").GetString())), rows.Select(c => (c[0], (string?)c[1])));
+        var faq = advice.Single(a => a.GetProperty("subject").GetString() == "feature " + FaqFeature);
+        var row = rows.Single(c => c[1] == "feature " + FaqFeature);
+        Assert.Contains("(11 of 12)", row[2], StringComparison.Ordinal);
+        Assert.StartsWith("Turn on the exact response cache", row[3], StringComparison.Ordinal);
+        Assert.Equal(await page.EvaluateAsync<string>("v => window.tollgate.usd(v)", faq.GetProperty("monthly_usd").GetDecimal()), row[4]);
+        Assert.Contains("tollgate advise", await page.Locator("#advice-note").InnerTextAsync(), StringComparison.Ordinal);
+        await page.Locator("#advice").ScreenshotAsync(new LocatorScreenshotOptions { Path = Artefact("dashboard-advice.png") });
     }
 
     [Fact]

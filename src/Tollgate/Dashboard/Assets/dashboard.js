@@ -106,7 +106,7 @@ async function load() {
   status.textContent = "Loading…";
   try {
     const range = query();
-    const [byModelDaily, byFeature, byCostCenter, byUser, byKey, recent, forecast, budgets, anomalies, top, keys, routes, byEndpoint] = await Promise.all([
+    const [byModelDaily, byFeature, byCostCenter, byUser, byKey, recent, forecast, budgets, anomalies, top, keys, routes, byEndpoint, advice] = await Promise.all([
       api("spend", { ...range, group_by: "model", interval: "day" }),
       api("spend", { ...range, group_by: "feature" }),
       api("spend", { ...range, group_by: "cost-center" }),
@@ -120,6 +120,7 @@ async function load() {
       api("keys"),
       api("spend", { ...range, group_by: "route" }),
       api("spend", { ...range, group_by: "endpoint" }),
+      api("advice", range),
     ]);
     const keyNames = new Map(keys.data.map(k => [k.id, k.name]));
 
@@ -164,6 +165,18 @@ async function load() {
       r.group, r.requests, r.response_cache_hits, `${(100 * r.response_cache_hits / r.requests).toFixed(1)}%`,
       usd(Number(r.response_cache_saved_usd)), usd(Number(r.response_cache_spent_usd)),
     ], "No answers from the response cache in this range.");
+
+    // The advisor's findings over the same range, best first; what each is worth is a saving unless it says otherwise.
+    const worth = { saving: "", reservation_freed: " of budget room", loss: " lost", cost: " spent" };
+    fillTable("advice", advice.data, a => {
+      const amount = document.createElement("span");
+      amount.textContent = `${usd(Number(a.monthly_usd))}${worth[a.worth] ?? ` (${a.worth})`}`;
+      return [a.rank, a.subject, a.finding, a.action, amount];
+    }, "Nothing to advise in this range: no repeated prompt prefix, duplicate requests, batchable job or unused max_tokens worth acting on.");
+    document.querySelectorAll("#advice tbody tr td:last-child").forEach(td => td.classList.add("num"));
+    const savings = advice.data.filter(a => a.worth === "saving").reduce((total, a) => total + Number(a.monthly_usd), 0);
+    document.getElementById("advice-note").textContent = advice.data.length === 0 ? "" :
+      `Savings add up to about ${usd(savings)} a month at this range's rate (where two overlap, less). The same list: tollgate advise.`;
 
     drawDaily(byModelDaily.rows);
     drawBreakdown("chart-feature", byFeature.rows, 10);
