@@ -32,6 +32,7 @@ public static class PriceCatalogReader
             {
                 Model = entry.GetProperty("model").GetString()!,
                 Provider = entry.TryGetProperty("provider", out var provider) ? provider.GetString() : null,
+                Line = entry.TryGetProperty("line", out var line) && line.ValueKind == JsonValueKind.String ? line.GetString() : null,
                 EffectiveFrom = DateOnly.ParseExact(entry.GetProperty("effective_from").GetString()!, "yyyy-MM-dd", CultureInfo.InvariantCulture),
                 InputPerMillion = entry.GetProperty("input").GetDecimal(),
                 OutputPerMillion = entry.GetProperty("output").GetDecimal(),

@@ -22,6 +22,11 @@ public static class PriceCatalogWriter
                 writer.WriteString("provider", p.Provider);
             }
 
+            if (p.Line is not null)
+            {
+                writer.WriteString("line", p.Line);
+            }
+
             writer.WriteString("effective_from", p.EffectiveFrom.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
             writer.WriteNumber("input", p.InputPerMillion);
             writer.WriteNumber("output", p.OutputPerMillion);

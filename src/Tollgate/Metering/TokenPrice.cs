@@ -9,6 +9,9 @@ public sealed record TokenPrice
     public required string Model { get; init; }
     public string? Provider { get; init; }
     public required DateOnly EffectiveFrom { get; init; }
+
+    /// <summary>The vendor's line of models for the same tier of work (<c>anthropic/opus</c>, <c>openai/gpt-mini</c>…), across generations; null when the model stands alone.</summary>
+    public string? Line { get; init; }
     public required decimal InputPerMillion { get; init; }
     public decimal? CachedInputPerMillion { get; init; }
     public decimal? CacheWritePerMillion { get; init; }

@@ -13,7 +13,8 @@ namespace Tollgate.Tests.Analytics;
 /// <summary>
 /// The advisor on a generated 30-day ledger: every planted waste — a repeated 8,000-token system prompt sent uncached,
 /// a pipeline granted 1,024 output tokens that uses ~30, a nightly job, a duplicate-heavy FAQ, a feature that loses
-/// money — is found and worth what the hand computation says (within 1%), ranked; a clean ledger gets no advice.
+/// money, a feature on a model its vendor now sells a third cheaper in the same line — is found and worth what the hand
+/// computation says (within 1%), ranked; a clean ledger gets no advice.
 /// </summary>
 public sealed class AdvisorTests : IAsyncLifetime
 {
@@ -49,6 +50,12 @@ public sealed class AdvisorTests : IAsyncLifetime
                 records.Add(Record("faq", "gpt-4o-mini", date.AddHours(12).AddMinutes(4 * i), 500, 200, requestHash: Hash("faq question " + (((day * 100) + i) % 40))));
             }
 
+            for (var i = 0; i < 20; i++)
+            {
+                // Drafting on an Opus model of an older generation, at three times the newer one's price.
+                records.Add(Record("drafting", "claude-opus-4-1", date.AddHours(14).AddMinutes(10 * i), 1_000, 500, stream: true));
+            }
+
             for (var i = 0; i < 200; i++)
             {
                 // A nightly job: 01:00 to 02:40, never streamed.
@@ -62,6 +69,8 @@ public sealed class AdvisorTests : IAsyncLifetime
         {
             // 30 days × (99 reads × 8,000 × ($3 − $0.30) − 1 write × 8,000 × ($3.75 − $3)) per million.
             (AdviceKinds.PromptCaching, "prefix a1b2c3d4 on claude-sonnet-4-5 (feature support)", 30 * ((99 * 8_000 * 2.7m) - (8_000 * 0.75m)) / 1_000_000m),
+            // 600 requests × (1,000 × ($15 − $5) + 500 × ($75 − $25)) per million: Opus 4.5 for Opus 4.1.
+            (AdviceKinds.ModelMove, "feature drafting on claude-opus-4-1", 600 * ((1_000 * 10m) + (500 * 50m)) / 1_000_000m),
             // 6,000 requests × (2,000 × $0.15 + 300 × $0.60) per million, half off.
             (AdviceKinds.Batch, "feature nightly-summaries", 6_000 * ((2_000 * 0.15m) + (300 * 0.6m)) / 1_000_000m / 2),
             // 2,960 repeats × (500 × $0.15 + 200 × $0.60) per million.
@@ -78,6 +87,9 @@ public sealed class AdvisorTests : IAsyncLifetime
         }
 
         Assert.Equal(35L, advice.Single(a => a.Kind == AdviceKinds.MaxTokens).Evidence["suggested_cap"]);
+        var move = advice.Single(a => a.Kind == AdviceKinds.ModelMove);
+        Assert.Equal(("claude-opus-4-5", "unverified"), (move.Evidence["to_model"], move.Evidence["quality"]));
+        Assert.Contains("quality unverified", move.Action, StringComparison.Ordinal);
 
         // And where the money concentrates: the Claude feature, 95% of the cost on 17% of the requests.
         Assert.All(advice.Skip(expected.Length), a => Assert.Equal(AdviceKinds.Concentration, a.Kind));

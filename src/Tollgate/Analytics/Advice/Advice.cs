@@ -17,6 +17,7 @@ public static class AdviceKinds
     public const string MaxTokens = "max_tokens";
     public const string Concentration = "concentration";
     public const string NegativeMargin = "negative_margin";
+    public const string ModelMove = "model_move";
 
     public const string Saving = "saving";
     public const string ReservationFreed = "reservation_freed";

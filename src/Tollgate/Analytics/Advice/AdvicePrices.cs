@@ -32,4 +32,15 @@ public sealed class AdvicePrices
 
         return _catalog.Find(record.UpstreamModel, day);
     }
+
+    /// <summary>The catalogue entry of a record's upstream model on its day, whatever the deployment was priced with; null for models the catalogue does not know.</summary>
+    public TokenPrice? CatalogueEntryOf(UsageRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return _catalog.Find(record.UpstreamModel, DateOnly.FromDateTime(record.Timestamp.UtcDateTime));
+    }
+
+    /// <summary>The models of a catalogue line, each at its price in force on <paramref name="day"/>.</summary>
+    public IReadOnlyList<TokenPrice> LineOn(string line, DateOnly day) =>
+        [.. _catalog.All.Where(p => p.Line == line && p.EffectiveFrom <= day).GroupBy(p => p.Model, StringComparer.Ordinal).Select(g => g.MaxBy(p => p.EffectiveFrom)!)];
 }

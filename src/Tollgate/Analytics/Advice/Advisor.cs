@@ -24,6 +24,7 @@ public static class Advisor
         [
             new PromptCachingCandidates(prices), new DuplicateRequests(), new BatchCandidates(prices, zone), new MaxTokensWaste(prices),
             new CostConcentration(), new NegativeMargins(await outcomes.ListAsync(from, to, cancellationToken)),
+            new ModelMoves(prices, DateOnly.FromDateTime(now.UtcDateTime)),
         ];
         await foreach (var record in ledger.ReadAsync(from, to, cancellationToken))
         {
