@@ -70,6 +70,7 @@ internal static class AdviseCommand
                 AdviceKinds.Saving => "saving",
                 AdviceKinds.Loss => "loss",
                 AdviceKinds.ReservationFreed => "budget room freed",
+                AdviceKinds.Idle => "paid while idle",
                 _ => "spent",
             };
             text.AppendLine(string.Create(c, $"{i + 1,2}. ${a.MonthlyUsd:0.00} a month {worth} — {a.Kind}: {a.Subject}"));

@@ -40,9 +40,9 @@ internal static class PlanCommand
                 return 2;
             }
 
-            var workload = parse.GetValue(since) is { } from
-                ? await LedgerWorkloadAsync(loaded, from, cancellationToken)
-                : parse.GetValue(input) is { } i && parse.GetValue(output) is { } o ? new TokenWorkload(i, o) : null;
+            var fromLedger = parse.GetValue(since) is { } from ? await LedgerWorkloadAsync(loaded, from, cancellationToken) : null;
+            var workload = fromLedger?.Workload
+                ?? (parse.GetValue(input) is { } i && parse.GetValue(output) is { } o ? new TokenWorkload(i, o) : null);
             if (workload is null)
             {
                 await Console.Error.WriteLineAsync("Give the workload: --input-tokens-per-day and --output-tokens-per-day, or --from-ledger 30d (with a ledger to read).");
@@ -98,14 +98,24 @@ internal static class PlanCommand
                 }
             }
 
+            foreach (var use in fromLedger?.SelfHosted ?? [])
+            {
+                var now = DateTimeOffset.UtcNow;
+                text.AppendLine();
+                text.AppendLine(string.Create(c, $"Self-hosted {use.Deployment} (${use.UsdPerHour:0.####}/h), from its first request in the range: up {use.Paid(now).TotalHours:N1} h = ${use.PaidUsd(now):0.00}; busy {use.Busy.TotalHours:N2} h ({use.Utilisation(now):P1} utilisation) serving {use.Requests:N0} requests, {use.InputTokens:N0} input + {use.OutputTokens:N0} output tokens; idle ${use.IdleUsd(now):0.00}."));
+            }
+
             Console.Write(text.ToString());
             return 0;
         });
         return new Command("plan", "Capacity and cost planning.") { gpu };
     }
 
-    /// <summary>The ledger's average day of input and output tokens since <paramref name="since"/>.</summary>
-    private static async Task<TokenWorkload?> LedgerWorkloadAsync(GatewayConfig config, string since, CancellationToken cancellationToken)
+    /// <summary>
+    /// The ledger's average day of input and output tokens since <paramref name="since"/>, and how much of their paid
+    /// time the config's hourly-priced (self-hosted) deployments were busy.
+    /// </summary>
+    private static async Task<(TokenWorkload Workload, IReadOnlyList<SelfHostedUse> SelfHosted)?> LedgerWorkloadAsync(GatewayConfig config, string since, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
         if (!SinceParser.TryParseReportStart(since, now, out var from) || (config.Storage.PostgresConnection is null && !File.Exists(config.Storage.SqlitePath)))
@@ -117,6 +127,25 @@ internal static class PlanCommand
         await ledger.InitializeAsync(cancellationToken);
         var rows = await SpendReport.BuildAsync(ledger, new SpendQuery(SpendGrouping.Parse("model")!, from, DateTimeOffset.MaxValue, TimeBucket.None, TimeZoneInfo.Utc), cancellationToken);
         var days = Math.Max(1d, (now - from).TotalDays);
-        return new TokenWorkload((long)(rows.Sum(r => r.InputTokens) / days), (long)(rows.Sum(r => r.OutputTokens) / days));
+        var workload = new TokenWorkload((long)(rows.Sum(r => r.InputTokens) / days), (long)(rows.Sum(r => r.OutputTokens) / days));
+        var selfHosted = new Dictionary<string, SelfHostedUse>(StringComparer.Ordinal);
+        if (config.Deployments.Any(d => d.Price?.UsdPerHour is not null))
+        {
+            var prices = new Analytics.Advice.AdvicePrices(Metering.LocalPriceCatalog.Load(config.Storage.DataDirectory), config.Deployments);
+            await foreach (var record in ledger.ReadAsync(from, now, cancellationToken))
+            {
+                if (prices.HourlyRateOf(record) is { } rate)
+                {
+                    if (!selfHosted.TryGetValue(record.Deployment, out var use))
+                    {
+                        selfHosted[record.Deployment] = use = new SelfHostedUse(record.Deployment, rate, record.Timestamp);
+                    }
+
+                    use.Add(record);
+                }
+            }
+        }
+
+        return (workload, [.. selfHosted.Values]);
     }
 }

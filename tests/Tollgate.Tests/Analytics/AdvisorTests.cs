@@ -122,7 +122,37 @@ public sealed class AdvisorTests : IAsyncLifetime
         return records;
     }
 
-    private async Task<IReadOnlyList<Advice>> AdviseAsync(List<UsageRecord> records, IReadOnlyList<Outcome> outcomes)
+    [Fact]
+    public async Task A_gpu_paid_by_the_hour_and_mostly_idle_is_found_with_what_its_idle_hours_cost()
+    {
+        var config = Tollgate.Configuration.ConfigLoader.Parse(
+            "models:\n  - { alias: local, provider: vllm, model: llama3.1:8b, base_url: http://127.0.0.1:9/v1, price: { per_hour: 0.72 } }\n", "test", _ => null);
+        var deployment = config.Deployments.Single().Name;
+        var records = Clean(new Random(5));
+        for (var day = 0; day < 30; day++)
+        {
+            // Ten 6-second requests one after another from 10:00, and two overlapping at noon (10 s and 4 s: 10 s busy).
+            var at = Start.AddDays(day);
+            var requests = Enumerable.Range(0, 10).Select(i => (At: at.AddHours(10).AddMinutes(i), Ms: 6_000.0))
+                .Append((At: at.AddHours(12), Ms: 10_000.0)).Append((At: at.AddHours(12), Ms: 4_000.0));
+            records.AddRange(requests.Select(r => Record("homelab", "llama3.1:8b", r.At, 500, 200) with
+            {
+                Deployment = deployment, LatencyMs = r.Ms, Cost = CostBreakdown.Flat(0.72m * (decimal)r.Ms / 3_600_000m),
+            }));
+        }
+
+        var advice = await AdviseAsync(records, [], config.Deployments);
+
+        // Paid from the first request (day 0, 10:00) to the end: 710 h at $0.72; busy 30 × 70 s.
+        var idle = Assert.Single(advice, a => a.Kind == AdviceKinds.IdleGpu);
+        Assert.Equal(("deployment " + deployment, AdviceKinds.Idle), (idle.Subject, idle.Worth));
+        Assert.Equal((710m, 0.583m, 360L), ((decimal)idle.Evidence["paid_hours"], (decimal)idle.Evidence["busy_hours"], (long)idle.Evidence["requests"]));
+        var expected = (710m - (30 * 70m / 3_600m)) * 0.72m;
+        Assert.InRange(idle.MonthlyUsd, expected * 0.999m, expected * 1.001m);
+        Assert.Equal(AdviceKinds.IdleGpu, advice[0].Kind);
+    }
+
+    private async Task<IReadOnlyList<Advice>> AdviseAsync(List<UsageRecord> records, IReadOnlyList<Outcome> outcomes, IEnumerable<Tollgate.Configuration.DeploymentConfig>? deployments = null)
     {
         var path = Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db");
         await using var ledger = new SqliteLedgerStore(path);
@@ -135,14 +165,14 @@ public sealed class AdvisorTests : IAsyncLifetime
             await outcomeStore.AddAsync(outcome, CancellationToken.None);
         }
 
-        return await Advisor.AdviseAsync(ledger, outcomeStore, new AdvicePrices(Catalog, []), TimeZoneInfo.Utc, Start, Start.AddDays(30), Start.AddDays(30), CancellationToken.None);
+        return await Advisor.AdviseAsync(ledger, outcomeStore, new AdvicePrices(Catalog, deployments ?? []), TimeZoneInfo.Utc, Start, Start.AddDays(30), Start.AddDays(30), CancellationToken.None);
     }
 
     private static UsageRecord Record(
         string feature, string model, DateTimeOffset at, long input, long output, long? maxTokens = null, (string Hash, long Tokens)? prefix = null,
         string? requestHash = null, bool stream = false)
     {
-        var price = Catalog.Find(model, DateOnly.FromDateTime(at.UtcDateTime))!;
+        var price = Catalog.Find(model, DateOnly.FromDateTime(at.UtcDateTime)) ?? new TokenPrice { Model = model, EffectiveFrom = default, InputPerMillion = 0, OutputPerMillion = 0 };
         var cost = new CostBreakdown(input * price.InputPerMillion / 1_000_000m, 0, 0, output * price.OutputPerMillion / 1_000_000m, 0, null);
         return Records.Ok(model, at, new Usage(input, 0, 0, output, 0), cost with { Total = cost.Input + cost.Output },
             new Attribution("key_1", null, null, null, feature, null, null, new Dictionary<string, string>())) with

@@ -216,6 +216,45 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Plan_gpu_from_the_ledger_reports_a_self_hosted_deployments_paid_busy_and_idle_time()
+    {
+        var directory = Directory.CreateTempSubdirectory("tollgate-cli-plan-").FullName;
+        var database = Path.Combine(directory, "ledger.db");
+        var config = Path.Combine(directory, "tollgate.yaml");
+        var yaml = $"storage:\n  data_dir: {directory}\n  sqlite_path: {database}\nmodels:\n  - {{ alias: local, provider: vllm, model: llama3.1:8b, base_url: http://127.0.0.1:9/v1, price: {{ per_hour: 0.72 }} }}\n";
+        await File.WriteAllTextAsync(config, yaml);
+        var deployment = Tollgate.Configuration.ConfigLoader.Parse(yaml, "test", _ => null).Deployments.Single().Name;
+        var now = DateTimeOffset.UtcNow;
+        await using (var ledger = new Tollgate.Ledger.Sqlite.SqliteLedgerStore(database))
+        {
+            // Up since 10 hours ago; busy one hour then half an hour.
+            await ledger.InitializeAsync(CancellationToken.None);
+            await ledger.AppendAsync([
+                Tollgate.Tests.Support.Records.Ok("llama3.1:8b", now.AddHours(-10), new Tollgate.Metering.Usage(1_000, 0, 0, 50_000, 0), Tollgate.Metering.CostBreakdown.Flat(0.72m)) with { Deployment = deployment, LatencyMs = 3_600_000 },
+                Tollgate.Tests.Support.Records.Ok("llama3.1:8b", now.AddHours(-5), new Tollgate.Metering.Usage(1_000, 0, 0, 20_000, 0), Tollgate.Metering.CostBreakdown.Flat(0.36m)) with { Deployment = deployment, LatencyMs = 1_800_000 },
+            ], CancellationToken.None);
+        }
+
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            var exit = await TollgateCli.Build().Parse([
+                "plan", "gpu", "--gpu", "l4", "--params", "8", "--precision", "4bit", "--throughput", "40", "--from-ledger", "1d", "--models", "gpt-4o-mini", "--config", config]).InvokeAsync();
+
+            Assert.Equal(0, exit);
+            Assert.Contains(
+                $"Self-hosted {deployment} ($0.72/h), from its first request in the range: up 10.0 h = $7.20; busy 1.50 h (15.0 % utilisation) serving 2 requests, 2,000 input + 70,000 output tokens; idle $6.12.",
+                output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+    }
+
+    [Fact]
     public async Task Reconcile_prints_each_difference_with_its_provider_request_ids_and_exits_3()
     {
         var directory = Directory.CreateTempSubdirectory("tollgate-cli-reconcile-").FullName;

@@ -18,9 +18,11 @@ public static class AdviceKinds
     public const string Concentration = "concentration";
     public const string NegativeMargin = "negative_margin";
     public const string ModelMove = "model_move";
+    public const string IdleGpu = "idle_gpu";
 
     public const string Saving = "saving";
     public const string ReservationFreed = "reservation_freed";
+    public const string Idle = "idle";
     public const string Loss = "loss";
     public const string Cost = "cost";
 }

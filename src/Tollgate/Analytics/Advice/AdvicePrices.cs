@@ -33,6 +33,16 @@ public sealed class AdvicePrices
         return _catalog.Find(record.UpstreamModel, day);
     }
 
+    /// <summary>What a record's deployment costs an hour when it is self-hosted and priced by the hour (a rented GPU); null otherwise.</summary>
+    public decimal? HourlyRateOf(UsageRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return _deployments.TryGetValue(record.Deployment, out var pricing)
+            && pricing.On(DateOnly.FromDateTime(record.Timestamp.UtcDateTime)) is DeploymentPrice.PerHour perHour
+            ? perHour.UsdPerHour
+            : null;
+    }
+
     /// <summary>The catalogue entry of a record's upstream model on its day, whatever the deployment was priced with; null for models the catalogue does not know.</summary>
     public TokenPrice? CatalogueEntryOf(UsageRecord record)
     {

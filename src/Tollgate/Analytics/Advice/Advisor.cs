@@ -6,7 +6,7 @@ namespace Tollgate.Analytics.Advice;
 
 /// <summary>
 /// <c>tollgate advise</c> and <c>/admin/analytics/advice</c>: reads the range's records once, hands each to every
-/// finder, and ranks what they found — savings and losses by their monthly amount first, then budget room that output
+/// finder, and ranks what they found — savings, losses and GPUs paid for while idle by their monthly amount first, then budget room that output
 /// limits hold for nothing, then where the cost concentrates. Monthly figures scale the range's to 30 days.
 /// </summary>
 public static class Advisor
@@ -24,7 +24,7 @@ public static class Advisor
         [
             new PromptCachingCandidates(prices), new DuplicateRequests(), new BatchCandidates(prices, zone), new MaxTokensWaste(prices),
             new CostConcentration(), new NegativeMargins(await outcomes.ListAsync(from, to, cancellationToken)),
-            new ModelMoves(prices, DateOnly.FromDateTime(now.UtcDateTime)),
+            new ModelMoves(prices, DateOnly.FromDateTime(now.UtcDateTime)), new IdleGpus(prices, end),
         ];
         await foreach (var record in ledger.ReadAsync(from, to, cancellationToken))
         {
@@ -39,7 +39,7 @@ public static class Advisor
 
     private static int Rank(Advice advice) => advice.Worth switch
     {
-        AdviceKinds.Saving or AdviceKinds.Loss => 0,
+        AdviceKinds.Saving or AdviceKinds.Loss or AdviceKinds.Idle => 0,
         AdviceKinds.ReservationFreed => 1,
         _ => 2,
     };

@@ -167,7 +167,7 @@ async function load() {
     ], "No answers from the response cache in this range.");
 
     // The advisor's findings over the same range, best first; what each is worth is a saving unless it says otherwise.
-    const worth = { saving: "", reservation_freed: " of budget room", loss: " lost", cost: " spent" };
+    const worth = { saving: "", reservation_freed: " of budget room", loss: " lost", cost: " spent", idle: " paid while idle" };
     fillTable("advice", advice.data, a => {
       const amount = document.createElement("span");
       amount.textContent = `${usd(Number(a.monthly_usd))}${worth[a.worth] ?? ` (${a.worth})`}`;
