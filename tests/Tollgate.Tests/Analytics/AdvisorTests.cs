@@ -50,6 +50,12 @@ public sealed class AdvisorTests : IAsyncLifetime
                 records.Add(Record("faq", "gpt-4o-mini", date.AddHours(12).AddMinutes(4 * i), 500, 200, requestHash: Hash("faq question " + (((day * 100) + i) % 40))));
             }
 
+            for (var i = 0; i < 30; i++)
+            {
+                // A daytime re-indexing job its caller tags as background work.
+                records.Add(Record("reindex", "gpt-4o-mini", date.AddHours(15).AddMinutes(i), 3_000, 100, tags: new() { ["latency"] = "background" }));
+            }
+
             for (var i = 0; i < 20; i++)
             {
                 // Drafting on an Opus model of an older generation, at three times the newer one's price.
@@ -77,6 +83,8 @@ public sealed class AdvisorTests : IAsyncLifetime
             (AdviceKinds.Duplicates, "feature faq", 2_960 * ((500 * 0.15m) + (200 * 0.6m)) / 1_000_000m),
             // 3,000 requests' cost less $0.10 of revenue.
             (AdviceKinds.NegativeMargin, "feature faq", (3_000 * ((500 * 0.15m) + (200 * 0.6m)) / 1_000_000m) - 0.10m),
+            // 900 requests × (3,000 × $0.15 + 100 × $0.60) per million, half off.
+            (AdviceKinds.Batch, "feature reindex", 900 * ((3_000 * 0.15m) + (100 * 0.6m)) / 1_000_000m / 2),
             // 3,000 requests × (1,024 − 35) output tokens × $0.60 per million, held and never produced.
             (AdviceKinds.MaxTokens, "feature tagging on gpt-4o-mini", 3_000 * (1_024 - 35) * 0.6m / 1_000_000m),
         };
@@ -87,6 +95,7 @@ public sealed class AdvisorTests : IAsyncLifetime
         }
 
         Assert.Equal(35L, advice.Single(a => a.Kind == AdviceKinds.MaxTokens).Evidence["suggested_cap"]);
+        Assert.Contains("tagged latency=background", advice.Single(a => a.Subject == "feature reindex").Finding, StringComparison.Ordinal);
         var move = advice.Single(a => a.Kind == AdviceKinds.ModelMove);
         Assert.Equal(("claude-opus-4-5", "unverified"), (move.Evidence["to_model"], move.Evidence["quality"]));
         Assert.Contains("quality unverified", move.Action, StringComparison.Ordinal);
@@ -170,12 +179,12 @@ public sealed class AdvisorTests : IAsyncLifetime
 
     private static UsageRecord Record(
         string feature, string model, DateTimeOffset at, long input, long output, long? maxTokens = null, (string Hash, long Tokens)? prefix = null,
-        string? requestHash = null, bool stream = false)
+        string? requestHash = null, bool stream = false, Dictionary<string, string>? tags = null)
     {
         var price = Catalog.Find(model, DateOnly.FromDateTime(at.UtcDateTime)) ?? new TokenPrice { Model = model, EffectiveFrom = default, InputPerMillion = 0, OutputPerMillion = 0 };
         var cost = new CostBreakdown(input * price.InputPerMillion / 1_000_000m, 0, 0, output * price.OutputPerMillion / 1_000_000m, 0, null);
         return Records.Ok(model, at, new Usage(input, 0, 0, output, 0), cost with { Total = cost.Input + cost.Output },
-            new Attribution("key_1", null, null, null, feature, null, null, new Dictionary<string, string>())) with
+            new Attribution("key_1", null, null, null, feature, null, null, tags ?? [])) with
         {
             Stream = stream,
             MaxOutputTokens = maxTokens,
