@@ -147,6 +147,13 @@ public sealed record UsageRecord
     /// <summary>A hash of the whole request body as sent: equal hashes are exact duplicates (null when hashes are off).</summary>
     public string? RequestHash { get; init; }
 
+    /// <summary>
+    /// A hash of the request's question as the semantic cache normalises it (its last user message: case, punctuation,
+    /// number formats and filler words aside) with everything else in the body: equal question hashes under different
+    /// request hashes are near-duplicates an exact cache misses. Null when hashes are off or there is no plain question.
+    /// </summary>
+    public string? QuestionHash { get; init; }
+
     /// <summary>The provider's own id of the call (OpenAI's <c>x-request-id</c>, Anthropic's <c>request-id</c>), for reconciling with its invoice.</summary>
     public string? UpstreamRequestId { get; init; }
 

@@ -233,19 +233,31 @@ public sealed class AdviceApiTests
             await SendAsync("faq", "How do I reset my password?");
         }
 
-        var records = await gateway.RecordsAsync(32);
+        // The same question written twelve ways: case, punctuation, filler words.
+        for (var i = 0; i < 12; i++)
+        {
+            await SendAsync("hoi-dap", (i % 2 == 0 ? "Cho hỏi giờ mở cửa ạ" : "giờ mở cửa") + new string('?', 1 + (i / 2)));
+        }
+
+        var records = await gateway.RecordsAsync(44);
         Assert.All(records, r => Assert.Equal((300L, 32), (r.MaxOutputTokens!.Value, r.RequestHash!.Length)));
         Assert.Single(records.Select(r => r.PromptPrefixHash).Distinct());
         Assert.InRange(records[0].PromptPrefixTokens!.Value, 1_024, 4_000);
-        Assert.Equal(21, records.Select(r => r.RequestHash).Distinct().Count());
+        Assert.Equal(33, records.Select(r => r.RequestHash).Distinct().Count());
+        Assert.Equal((20, 1, 1), (
+            records.Where(r => r.Attribution.Feature == "support").Select(r => r.QuestionHash).Distinct().Count(),
+            records.Where(r => r.Attribution.Feature == "faq").Select(r => r.QuestionHash).Distinct().Count(),
+            records.Where(r => r.Attribution.Feature == "hoi-dap").Select(r => r.QuestionHash).Distinct().Count()));
 
         using var advice = System.Text.Json.JsonDocument.Parse(await gateway.Client.GetStringAsync("/admin/analytics/advice?from=1d"));
         var data = advice.RootElement.GetProperty("data").EnumerateArray().ToList();
         var caching = data.Single(a => a.GetProperty("kind").GetString() == AdviceKinds.PromptCaching);
-        Assert.Equal(32, caching.GetProperty("evidence").GetProperty("requests").GetInt64());
+        Assert.Equal(44, caching.GetProperty("evidence").GetProperty("requests").GetInt64());
         Assert.True(caching.GetProperty("monthly_usd").GetDecimal() > 0);
         var duplicates = data.Single(a => a.GetProperty("kind").GetString() == AdviceKinds.Duplicates);
         Assert.Equal(("feature faq", 11), (duplicates.GetProperty("subject").GetString(), duplicates.GetProperty("evidence").GetProperty("duplicates").GetInt32()));
+        var near = data.Single(a => a.GetProperty("kind").GetString() == AdviceKinds.NearDuplicates);
+        Assert.Equal(("feature hoi-dap", 11), (near.GetProperty("subject").GetString(), near.GetProperty("evidence").GetProperty("near_duplicates").GetInt32()));
         Assert.Equal(1, data[0].GetProperty("rank").GetInt32());
     }
 }

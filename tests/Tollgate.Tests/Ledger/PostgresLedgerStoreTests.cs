@@ -43,6 +43,7 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
         PromptPrefixHash = "0123456789abcdef0123456789abcdef",
         PromptPrefixTokens = 8_000 + n,
         RequestHash = n % 2 == 0 ? "fedcba9876543210fedcba9876543210" : null,
+        QuestionHash = n % 3 == 0 ? "0123456789abcdef0123456789abcdef" : null,
         UpstreamRequestId = "req_provider_" + n,
     };
 

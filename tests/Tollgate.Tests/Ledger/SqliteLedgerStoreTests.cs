@@ -42,6 +42,7 @@ public sealed class SqliteLedgerStoreTests : IAsyncLifetime
                 PromptPrefixHash = "0123456789abcdef0123456789abcdef",
                 PromptPrefixTokens = 8_000,
                 RequestHash = "fedcba9876543210fedcba9876543210",
+                QuestionHash = "0123456789abcdef0123456789abcdef",
                 UpstreamRequestId = "msg_req_011CV",
             },
             Records.Ok("mystery-model", DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_456), Usage.None, CostBreakdown.Unknown) with { Id = "req_unknown" },

@@ -32,6 +32,7 @@ public sealed class UsageJournalTests : IDisposable
         PromptPrefixHash = "0123456789abcdef0123456789abcdef",
         PromptPrefixTokens = 1_500,
         RequestHash = "fedcba9876543210fedcba9876543210",
+        QuestionHash = "0123456789abcdef0123456789abcdef",
         UpstreamRequestId = "req_upstream_" + n,
     };
 

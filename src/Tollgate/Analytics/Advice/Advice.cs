@@ -13,6 +13,7 @@ public static class AdviceKinds
 {
     public const string PromptCaching = "prompt_caching";
     public const string Duplicates = "duplicates";
+    public const string NearDuplicates = "near_duplicates";
     public const string Batch = "batch";
     public const string MaxTokens = "max_tokens";
     public const string Concentration = "concentration";

@@ -3,7 +3,9 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Runtime.CompilerServices;
 using Tollgate.Metering.Tokenization;
+using Tollgate.Optimization.SemanticCaching;
 
 namespace Tollgate.Gateway.Pipeline;
 
@@ -13,7 +15,7 @@ namespace Tollgate.Gateway.Pipeline;
 /// prompt cache would hold — with the prefix's length in tokens, and a hash of the whole body as sent (equal hashes are
 /// exact duplicates). Hashes only, never text; <c>storage.record_prompt_hashes: false</c> turns them off.
 /// </summary>
-public sealed record RequestFingerprint(long? MaxOutputTokens, string? PrefixHash, long? PrefixTokens, string? RequestHash)
+public sealed record RequestFingerprint(long? MaxOutputTokens, string? PrefixHash, long? PrefixTokens, string? RequestHash, string? QuestionHash = null)
 {
     public static RequestFingerprint None { get; } = new(null, null, null, null);
 
@@ -44,10 +46,11 @@ public sealed record RequestFingerprint(long? MaxOutputTokens, string? PrefixHas
         }
 
         var requestHash = Hash(JsonMarshal.GetRawUtf8Value(body));
+        var questionHash = QuestionHashOf(body);
         var prefix = Prefix(body);
         if (prefix.Count == 0)
         {
-            return new RequestFingerprint(limit, null, null, requestHash);
+            return new RequestFingerprint(limit, null, null, requestHash, questionHash);
         }
 
         using var buffer = new MemoryStream();
@@ -69,7 +72,39 @@ public sealed record RequestFingerprint(long? MaxOutputTokens, string? PrefixHas
             PrefixLengths[prefixHash] = tokens;
         }
 
-        return new RequestFingerprint(limit, prefixHash, tokens, requestHash);
+        return new RequestFingerprint(limit, prefixHash, tokens, requestHash, questionHash);
+    }
+
+    /// <summary>
+    /// The body as sent but for its last user message's content, which is replaced by that question as the semantic
+    /// cache normalises it (<see cref="QueryText"/>): two requests that differ only in how the question is written
+    /// (case, punctuation, number formats, filler words) share it. Null when the last message is not a plain question.
+    /// </summary>
+    private static string? QuestionHashOf(JsonElement body)
+    {
+        if (SemanticQuery.LastUserText(body) is not { } text)
+        {
+            return null;
+        }
+
+        var messages = body.GetProperty("messages");
+        var whole = JsonMarshal.GetRawUtf8Value(body);
+        var question = JsonMarshal.GetRawUtf8Value(messages[messages.GetArrayLength() - 1].GetProperty("content"));
+        var at = (long)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(whole), ref MemoryMarshal.GetReference(question));
+        if (at < 0 || at + question.Length > whole.Length)
+        {
+            return null;
+        }
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(whole[..(int)at]);
+        hash.AppendData([0]);
+        hash.AppendData(whole[((int)at + question.Length)..]);
+        hash.AppendData([0]);
+        hash.AppendData(Encoding.UTF8.GetBytes(QueryText.Of(text).Normalised));
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return Convert.ToHexStringLower(digest[..16]);
     }
 
     /// <summary>The parts of a request that stay the same from call to call: leading system/developer messages, Anthropic's <c>system</c>, Responses' <c>instructions</c>, and the tools.</summary>

@@ -63,6 +63,7 @@ public sealed partial class UsageSettler(
             PromptPrefixHash = fingerprint.PrefixHash,
             PromptPrefixTokens = fingerprint.PrefixTokens,
             RequestHash = fingerprint.RequestHash,
+            QuestionHash = fingerprint.QuestionHash,
             UpstreamRequestId = exchange.UpstreamRequestId,
         };
         budgets.Settle(exchange.Reservation, record.Cost.Total ?? 0);

@@ -79,6 +79,7 @@ public static class JournalCodec
         WriteString(json, "prefix_hash"u8, record.PromptPrefixHash);
         WriteNumber(json, "prefix_tokens"u8, record.PromptPrefixTokens);
         WriteString(json, "request_hash"u8, record.RequestHash);
+        WriteString(json, "question_hash"u8, record.QuestionHash);
         WriteString(json, "upstream_request_id"u8, record.UpstreamRequestId);
         WriteString(json, "error"u8, record.Error);
         json.WriteEndObject();
@@ -144,6 +145,7 @@ public static class JournalCodec
                 PromptPrefixHash = Text(root, "prefix_hash"),
                 PromptPrefixTokens = Count(root, "prefix_tokens"),
                 RequestHash = Text(root, "request_hash"),
+                QuestionHash = Text(root, "question_hash"),
                 UpstreamRequestId = Text(root, "upstream_request_id"),
                 Error = Text(root, "error"),
             };

@@ -25,7 +25,7 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, " +
         "cache_savings_usd, response_cache, response_cache_similarity, response_cache_saved_usd, " +
         "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, price_source, error, " +
-        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash, upstream_request_id";
+        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash, upstream_request_id, question_hash";
 
     /// <summary>A store on its own data source, from a connection string.</summary>
     public static PostgresLedgerStore Open(string connectionString, RollupLimits? rollupLimits = null) => new(NpgsqlDataSource.Create(connectionString), rollupLimits);
@@ -226,6 +226,7 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
         await Nullable(writer, r.PromptPrefixTokens, NpgsqlDbType.Bigint, cancellationToken);
         await Text(writer, r.RequestHash, cancellationToken);
         await Text(writer, r.UpstreamRequestId, cancellationToken);
+        await Text(writer, r.QuestionHash, cancellationToken);
     }
 
     private static Task Text(NpgsqlBinaryImporter writer, string? value, CancellationToken cancellationToken) =>
@@ -280,6 +281,7 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
             PromptPrefixTokens = Count(48),
             RequestHash = Text(49),
             UpstreamRequestId = Text(50),
+            QuestionHash = Text(51),
         };
     }
 }

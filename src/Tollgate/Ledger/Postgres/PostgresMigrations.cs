@@ -115,6 +115,9 @@ public static class PostgresMigrations
         (14, """
             CREATE TABLE sent_alerts (kind text NOT NULL, subject text NOT NULL, period text NOT NULL, sent_ms bigint NOT NULL, PRIMARY KEY (kind, subject, period));
             """),
+        (15, """
+            ALTER TABLE usage_records ADD COLUMN question_hash text;
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

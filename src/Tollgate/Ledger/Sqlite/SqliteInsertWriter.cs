@@ -162,6 +162,7 @@ internal sealed class SqliteInsertWriter : IDisposable
         Integer(49, r.PromptPrefixTokens);
         Text(50, r.RequestHash);
         Text(51, r.UpstreamRequestId);
+        Text(52, r.QuestionHash);
     }
 
     /// <summary>

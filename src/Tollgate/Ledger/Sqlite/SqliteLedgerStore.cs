@@ -19,7 +19,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error, " +
         "cache_write_1h_tokens, cache_savings_usd, attempts, response_cache, response_cache_similarity, response_cache_saved_usd, " +
         "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, tool_calls, " +
-        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash, upstream_request_id";
+        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash, upstream_request_id, question_hash";
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -88,6 +88,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         await AddColumnIfMissingAsync(connection, "prompt_prefix_tokens", "INTEGER", cancellationToken);
         await AddColumnIfMissingAsync(connection, "request_hash", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "upstream_request_id", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "question_hash", "TEXT", cancellationToken);
         await using var rollups = connection.CreateCommand();
         rollups.CommandText = SqliteRollups.Schema;
         await rollups.ExecuteNonQueryAsync(cancellationToken);
@@ -348,6 +349,7 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
             PromptPrefixTokens = Count(row, first + 48),
             RequestHash = Text(row, first + 49),
             UpstreamRequestId = Text(row, first + 50),
+            QuestionHash = Text(row, first + 51),
         };
     }
 
