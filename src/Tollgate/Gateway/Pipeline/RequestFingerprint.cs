@@ -96,15 +96,26 @@ public sealed record RequestFingerprint(long? MaxOutputTokens, string? PrefixHas
             return null;
         }
 
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(whole[..(int)at]);
-        hash.AppendData([0]);
-        hash.AppendData(whole[((int)at + question.Length)..]);
-        hash.AppendData([0]);
-        hash.AppendData(Encoding.UTF8.GetBytes(QueryText.Of(text).Normalised));
-        Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
-        return Convert.ToHexStringLower(digest[..16]);
+        // The body around the question, then the question normalised, hashed in one pass over a rented buffer.
+        var normalised = QueryText.Of(text).Normalised;
+        var length = whole.Length - question.Length + 2 + Encoding.UTF8.GetMaxByteCount(normalised.Length);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var written = 0;
+            whole[..(int)at].CopyTo(buffer);
+            written += (int)at;
+            buffer[written++] = 0;
+            whole[((int)at + question.Length)..].CopyTo(buffer.AsSpan(written));
+            written += whole.Length - (int)at - question.Length;
+            buffer[written++] = 0;
+            written += Encoding.UTF8.GetBytes(normalised, buffer.AsSpan(written));
+            return Hash(buffer.AsSpan(0, written));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>The parts of a request that stay the same from call to call: leading system/developer messages, Anthropic's <c>system</c>, Responses' <c>instructions</c>, and the tools.</summary>
