@@ -26,6 +26,12 @@ public sealed class RequestFingerprintTests
         var body = JsonDocument.Parse("""{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}""").RootElement;
         Assert.Null(RequestFingerprint.Of(body, "m", hashes: true).QuestionHash);
         Assert.Null(RequestFingerprint.Of(JsonDocument.Parse(Body("hi", null, "m")).RootElement, "m", hashes: false).QuestionHash);
+
+        // A lone surrogate escape has no text: no question hash, and no exception that could cost the record.
+        var lone = JsonDocument.Parse("""{"model":"m","messages":[{"role":"user","content":"\ud800 hi"}]}""").RootElement;
+        var fingerprint = RequestFingerprint.Of(lone, "m", hashes: true);
+        Assert.Null(fingerprint.QuestionHash);
+        Assert.NotNull(fingerprint.RequestHash);
     }
 
     private static string Question(string text, string? system = null, string model = "gpt-4o-mini")

@@ -82,7 +82,19 @@ public sealed record RequestFingerprint(long? MaxOutputTokens, string? PrefixHas
     /// </summary>
     private static string? QuestionHashOf(JsonElement body)
     {
-        if (SemanticQuery.LastUserText(body) is not { } text)
+        string? text;
+        try
+        {
+            text = SemanticQuery.LastUserText(body);
+        }
+        catch (InvalidOperationException)
+        {
+            // A string that is not text (a lone surrogate escape): bodies are refused for it on the way in, but a
+            // fingerprint must never cost a record its writing.
+            return null;
+        }
+
+        if (text is null)
         {
             return null;
         }
