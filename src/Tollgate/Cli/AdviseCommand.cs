@@ -32,14 +32,12 @@ internal static class AdviseCommand
             }
 
             var storage = loaded.Storage;
-            if (storage.PostgresConnection is null && !File.Exists(storage.SqlitePath))
+            await using var ledger = await ConfiguredLedger.OpenAsync(storage, cancellationToken);
+            if (ledger is null)
             {
-                await Console.Error.WriteLineAsync($"No ledger at {Path.GetFullPath(storage.SqlitePath)} yet: start the gateway and send a request first.");
                 return 1;
             }
 
-            await using var ledger = storage.PostgresConnection is { } postgres ? Ledger.Postgres.PostgresLedgerStore.Open(postgres) : (Ledger.ILedgerStore)new Ledger.Sqlite.SqliteLedgerStore(storage.SqlitePath);
-            await ledger.InitializeAsync(cancellationToken);
             Analytics.UnitEconomics.IOutcomeStore outcomes = storage.PostgresConnection is { } pg
                 ? new Ledger.Postgres.PostgresOutcomeStore(Npgsql.NpgsqlDataSource.Create(pg))
                 : new Ledger.Sqlite.SqliteOutcomeStore(storage.SqlitePath);

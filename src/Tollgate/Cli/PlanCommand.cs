@@ -118,13 +118,17 @@ internal static class PlanCommand
     private static async Task<(TokenWorkload Workload, IReadOnlyList<SelfHostedUse> SelfHosted)?> LedgerWorkloadAsync(GatewayConfig config, string since, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
-        if (!SinceParser.TryParseReportStart(since, now, out var from) || (config.Storage.PostgresConnection is null && !File.Exists(config.Storage.SqlitePath)))
+        if (!SinceParser.TryParseReportStart(since, now, out var from))
         {
             return null;
         }
 
-        await using var ledger = config.Storage.PostgresConnection is { } postgres ? Ledger.Postgres.PostgresLedgerStore.Open(postgres) : (Ledger.ILedgerStore)new Ledger.Sqlite.SqliteLedgerStore(config.Storage.SqlitePath);
-        await ledger.InitializeAsync(cancellationToken);
+        await using var ledger = await ConfiguredLedger.OpenAsync(config.Storage, cancellationToken);
+        if (ledger is null)
+        {
+            return null;
+        }
+
         var rows = await SpendReport.BuildAsync(ledger, new SpendQuery(SpendGrouping.Parse("model")!, from, DateTimeOffset.MaxValue, TimeBucket.None, TimeZoneInfo.Utc), cancellationToken);
         var days = Math.Max(1d, (now - from).TotalDays);
         var workload = new TokenWorkload((long)(rows.Sum(r => r.InputTokens) / days), (long)(rows.Sum(r => r.OutputTokens) / days));

@@ -47,15 +47,12 @@ internal static class ReconcileCommand
                 return 2;
             }
 
-            var storage = loaded.Storage;
-            if (storage.PostgresConnection is null && !File.Exists(storage.SqlitePath))
+            await using var ledger = await ConfiguredLedger.OpenAsync(loaded.Storage, cancellationToken);
+            if (ledger is null)
             {
-                await Console.Error.WriteLineAsync($"No ledger at {Path.GetFullPath(storage.SqlitePath)}.");
                 return 1;
             }
 
-            await using var ledger = storage.PostgresConnection is { } postgres ? Ledger.Postgres.PostgresLedgerStore.Open(postgres) : (Ledger.ILedgerStore)new Ledger.Sqlite.SqliteLedgerStore(storage.SqlitePath);
-            await ledger.InitializeAsync(cancellationToken);
             var differences = await Reconciler.ReconcileAsync(ledger, export, parse.GetValue(provider), parse.GetValue(tolerance), cancellationToken);
             Console.Write(parse.GetValue(format) == "json" ? Json(differences) : Text(differences, export, parse.GetValue(tolerance)));
             return differences.Count == 0 ? 0 : DifferencesExitCode;
