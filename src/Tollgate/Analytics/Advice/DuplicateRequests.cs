@@ -47,49 +47,36 @@ internal sealed class DuplicateRequests : IAdviceFinder
         }
     }
 
-    public IEnumerable<Advice> Advise(AdviceContext context) => _features.SelectMany(f => Exact(f.Key, f.Value, context).Concat(Near(f.Key, f.Value, context)));
-
-    private static IEnumerable<Advice> Near(string name, Feature feature, AdviceContext context)
+    public IEnumerable<Advice> Advise(AdviceContext context) => _features.SelectMany(f => new[]
     {
-        var share = feature.Requests == 0 ? 0 : (decimal)feature.NearDuplicates / feature.Requests;
-        if (feature.NearDuplicates < MinimumDuplicates || share < MinimumShare || feature.NearDuplicateCost <= 0)
+        Flag(AdviceKinds.Duplicates, "duplicate", f.Key, f.Value.Requests, f.Value.Duplicates, f.Value.DuplicateCost, context,
+            share => $"{share:P1} of its requests ({f.Value.Duplicates:N0} of {f.Value.Requests:N0}) repeated one already answered, byte for byte.",
+            "Turn on the exact response cache (cache: exact:) for it; the semantic cache may catch near-duplicates too."),
+        Flag(AdviceKinds.NearDuplicates, "near_duplicate", f.Key, f.Value.Requests, f.Value.NearDuplicates, f.Value.NearDuplicateCost, context,
+            share => $"{share:P1} of its requests ({f.Value.NearDuplicates:N0} of {f.Value.Requests:N0}) asked a question already answered, written differently (case, punctuation, number formats, filler words): an exact cache misses them.",
+            "Turn on the semantic cache for it (cache: semantic:, docs/CACHING.md): its normalisation matches these, and its similarity can catch rewordings beyond them under a bounded wrong-hit rate."),
+    }.OfType<Advice>());
+
+    /// <summary>One kind of repeat, flagged when there are enough of them; what they cost is what the cache would have saved.</summary>
+    private static Advice? Flag(
+        string kind, string evidence, string feature, long requests, long repeats, decimal cost, AdviceContext context, Func<decimal, FormattableString> finding, string action)
+    {
+        var share = requests == 0 ? 0 : (decimal)repeats / requests;
+        if (repeats < MinimumDuplicates || share < MinimumShare || cost <= 0)
         {
-            yield break;
+            return null;
         }
 
-        yield return new Advice(
-            AdviceKinds.NearDuplicates,
-            $"feature {name}",
-            string.Create(CultureInfo.InvariantCulture, $"{share:P1} of its requests ({feature.NearDuplicates:N0} of {feature.Requests:N0}) asked a question already answered, written differently (case, punctuation, number formats, filler words): an exact cache misses them."),
-            "Turn on the semantic cache for it (cache: semantic:, docs/CACHING.md): its normalisation matches these, and its similarity can catch rewordings beyond them under a bounded wrong-hit rate.",
-            context.Monthly(feature.NearDuplicateCost),
+        return new Advice(
+            kind,
+            $"feature {feature}",
+            FormattableString.Invariant(finding(share)),
+            action,
+            context.Monthly(cost),
             AdviceKinds.Saving,
             new Dictionary<string, object>
             {
-                ["requests"] = feature.Requests, ["near_duplicates"] = feature.NearDuplicates, ["near_duplicate_share"] = decimal.Round(share, 4),
-                ["near_duplicate_cost_in_range_usd"] = feature.NearDuplicateCost,
-            });
-    }
-
-    private static IEnumerable<Advice> Exact(string name, Feature feature, AdviceContext context)
-    {
-        var share = feature.Requests == 0 ? 0 : (decimal)feature.Duplicates / feature.Requests;
-        if (feature.Duplicates < MinimumDuplicates || share < MinimumShare || feature.DuplicateCost <= 0)
-        {
-            yield break;
-        }
-
-        yield return new Advice(
-            AdviceKinds.Duplicates,
-            $"feature {name}",
-            string.Create(CultureInfo.InvariantCulture, $"{share:P1} of its requests ({feature.Duplicates:N0} of {feature.Requests:N0}) repeated one already answered, byte for byte."),
-            "Turn on the exact response cache (cache: exact:) for it; the semantic cache may catch near-duplicates too.",
-            context.Monthly(feature.DuplicateCost),
-            AdviceKinds.Saving,
-            new Dictionary<string, object>
-            {
-                ["requests"] = feature.Requests, ["duplicates"] = feature.Duplicates, ["duplicate_share"] = decimal.Round(share, 4),
-                ["duplicate_cost_in_range_usd"] = feature.DuplicateCost,
+                ["requests"] = requests, [evidence + "s"] = repeats, [evidence + "_share"] = decimal.Round(share, 4), [evidence + "_cost_in_range_usd"] = cost,
             });
     }
 
