@@ -84,6 +84,27 @@ var cachedConfig = Config("cache: { exact: { ttl_seconds: 86400 } }", cachedDire
 await using var cachedGateway = GatewayHost.Build(cachedConfig, MasterKey);
 await cachedGateway.StartAsync();
 
+// The same gateway with what a team turns on: a hard budget, required tags, and a virtual key with requests- and
+// tokens-per-minute limits (too high to be reached), every request carrying attribution headers.
+var fullDirectory = dataDirectory + "-full";
+var fullConfig = Config("budgets:\n  - { name: everything, scope: global, period: monthly, limit_usd: 1000000, hard: true }\npolicies:\n  required_tags: [feature, cost_center]", fullDirectory);
+await using var fullGateway = GatewayHost.Build(fullConfig, MasterKey);
+await fullGateway.StartAsync();
+var fullUrl = new Uri(fullGateway.Urls.First());
+string fullKey;
+using (var admin = new HttpClient { BaseAddress = fullUrl })
+{
+    admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", MasterKey);
+    using var created = await admin.PostAsync("/admin/keys", new StringContent("""{"name":"bench","rpm":1000000000,"tpm":2000000000,"tags":{"project":"bench"}}""", Encoding.UTF8, "application/json"));
+    created.EnsureSuccessStatusCode();
+    fullKey = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
+}
+
+var attribution = new Dictionary<string, string>
+{
+    ["X-User-ID"] = "user-42", ["X-Feature"] = "summarise", ["X-Cost-Center"] = "CC-7", ["X-Session-ID"] = "session-9", ["X-Tags"] = "team=search,tier=pro",
+};
+
 // With --postgres CONNECTION: the same gateway with its ledger (and hard budgets' room) in that PostgreSQL database.
 var postgresAt = Array.IndexOf(args, "--postgres");
 Microsoft.AspNetCore.Builder.WebApplication? postgresGateway = null;
@@ -121,6 +142,7 @@ var endpoints = new (string Name, Uri Url, string? Key)[]
     ("bare forwarder", new Uri(forwarder.BaseUrl, "/v1/chat/completions"), null),
     ("tollgate", new Uri(gatewayUrl, "/v1/chat/completions"), MasterKey),
     ("tollgate cache hit", new Uri(new Uri(cachedGateway.Urls.First()), "/v1/chat/completions"), MasterKey),
+    ("tollgate all features", new Uri(fullUrl, "/v1/chat/completions"), fullKey),
 };
 if (postgresGateway is not null)
 {
@@ -140,7 +162,7 @@ if (options.Only is { } only)
     endpoints = [.. endpoints.Where(t => names.Contains(t.Name))];
 }
 
-var targets = endpoints.Select(e => new LoadTarget(e.Name, e.Url, e.Key, maxConnections)).ToList();
+var targets = endpoints.Select(e => new LoadTarget(e.Name, e.Url, e.Key, maxConnections, e.Name == "tollgate all features" ? attribution : null)).ToList();
 var results = new List<LoadResult>();
 var roundRatios = new Dictionary<int, List<double>>();
 var settled = new List<(string Target, string Mode, TimeSpan Took, double RequestsPerSecond)>();
@@ -223,6 +245,7 @@ if (options.Only is null && streaming.Count > 0)
 
 await gateway.StopAsync();
 await cachedGateway.StopAsync();
+await fullGateway.StopAsync();
 if (postgresGateway is not null)
 {
     await postgresGateway.StopAsync();
@@ -272,6 +295,7 @@ else
 
 Directory.Delete(dataDirectory, recursive: true);
 Directory.Delete(cachedDirectory, recursive: true);
+Directory.Delete(fullDirectory, recursive: true);
 
 internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, string? Output, string? Only, int Rounds, TimeSpan SettleMinimum, TimeSpan SettleMaximum, bool Allocations)
 {
@@ -359,11 +383,11 @@ internal static class Report
         text.AppendLine(string.Create(c, $"   {options.Warmup.TotalSeconds:0.#} s unmeasured), so that the drifting speed of a shared machine falls on every target alike. A row adds"));
         text.AppendLine("   up all of a target's slices; streamed rows use a third as many rounds.");
         text.AppendLine();
-        text.AppendLine("| target | connections | mode | req/s | p50 µs | p90 µs | p99 µs | CPU µs/req | KiB alloc/req | errors |");
-        text.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| target | connections | mode | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | CPU µs/req | KiB alloc/req | errors |");
+        text.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
-            text.AppendLine(string.Create(c, $"| {r.Target} | {r.Connections} | {(r.Stream ? "stream" : "json")} | {r.RequestsPerSecond:F0} | {r.P50Us:F0} | {r.P90Us:F0} | {r.P99Us:F0} | {r.CpuUsPerRequest:F0} | {r.AllocatedBytesPerRequest / 1024:F1} | {r.Errors} |"));
+            text.AppendLine(string.Create(c, $"| {r.Target} | {r.Connections} | {(r.Stream ? "stream" : "json")} | {r.RequestsPerSecond:F0} | {r.P50Us:F0} | {r.P90Us:F0} | {r.P99Us:F0} | {r.P999Us:F0} | {r.CpuUsPerRequest:F0} | {r.AllocatedBytesPerRequest / 1024:F1} | {r.Errors} |"));
         }
 
         text.AppendLine();
@@ -394,6 +418,17 @@ internal static class Report
         {
             var hitRatio = Find("tollgate cache hit", most).RequestsPerSecond / Find("tollgate", most).RequestsPerSecond;
             text.AppendLine(string.Create(c, $"- Exact cache hits at {most} connections, against requests Tollgate forwards: **{hitRatio:F2}×** the throughput (target ≥ 2×: {(hitRatio >= 2 ? "met" : "NOT met")}); p50 at {least} connection {Find("tollgate cache hit", least).P50Us:F0} µs against {Find("tollgate", least).P50Us:F0} µs."));
+        }
+
+        if (results.Any(r => r.Target == "tollgate all features"))
+        {
+            // Issue 19's targets: every feature on, and the tail.
+            var full = Find("tollgate all features", most);
+            var fullRatio = full.RequestsPerSecond / Find("bare forwarder", most).RequestsPerSecond;
+            text.AppendLine(string.Create(c, $"- All features on (virtual key with RPM/TPM limits, hard budget, required tags, attribution headers) at {most} connections: **{fullRatio:P1}** of the bare forwarder's throughput (target ≥ 85%: {(fullRatio >= 0.85 ? "met" : "NOT met")})."));
+            var p99Ratio = Find("tollgate", most).P99Us / Find("bare forwarder", most).P99Us;
+            text.AppendLine(string.Create(c, $"- p99 at {most} connections: Tollgate {Find("tollgate", most).P99Us:F0} µs, all features {full.P99Us:F0} µs, the bare forwarder {Find("bare forwarder", most).P99Us:F0} µs: **{p99Ratio:F1}×** (target ≤ 2×: {(p99Ratio <= 2 ? "met" : "NOT met")}); p99.9 {Find("tollgate", most).P999Us:F0} µs against {Find("bare forwarder", most).P999Us:F0} µs."));
+            text.AppendLine(string.Create(c, $"- p99 at {least} connection: Tollgate **{Find("tollgate", least).P99Us:F0} µs** (target ≤ 2,000 µs: {(Find("tollgate", least).P99Us <= 2_000 ? "met" : "NOT met")}), the bare forwarder {Find("bare forwarder", least).P99Us:F0} µs."));
         }
 
         text.AppendLine(string.Create(c, $"- p50 latency Tollgate adds at {least} connection over calling the upstream directly: **{addedOverDirect:F0} µs**; over the bare forwarder: **{addedOverForwarder:F0} µs** (target ≤ 100 µs added: {(addedOverForwarder <= 100 ? "met" : "NOT met")} against the forwarder, {(addedOverDirect <= 100 ? "met" : "NOT met")} against direct)."));
