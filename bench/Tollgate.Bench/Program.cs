@@ -85,25 +85,19 @@ await using var cachedGateway = GatewayHost.Build(cachedConfig, MasterKey);
 await cachedGateway.StartAsync();
 
 // The same gateway with what a team turns on: a hard budget, required tags, and a virtual key with requests- and
-// tokens-per-minute limits (too high to be reached), every request carrying attribution headers.
-var fullDirectory = dataDirectory + "-full";
-var fullConfig = Config("budgets:\n  - { name: everything, scope: global, period: monthly, limit_usd: 1000000, hard: true }\npolicies:\n  required_tags: [feature, cost_center]", fullDirectory);
-await using var fullGateway = GatewayHost.Build(fullConfig, MasterKey);
-await fullGateway.StartAsync();
-var fullUrl = new Uri(fullGateway.Urls.First());
-string fullKey;
-using (var admin = new HttpClient { BaseAddress = fullUrl })
+// tokens-per-minute limits (too high to be reached), every request carrying attribution headers. With --features,
+// also each of those alone, to see what each costs a request.
+var featureGateways = new List<(string Name, FeatureGateway Gateway)>
 {
-    admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", MasterKey);
-    using var created = await admin.PostAsync("/admin/keys", new StringContent("""{"name":"bench","rpm":1000000000,"tpm":2000000000,"tags":{"project":"bench"}}""", Encoding.UTF8, "application/json"));
-    created.EnsureSuccessStatusCode();
-    fullKey = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
-}
-
-var attribution = new Dictionary<string, string>
-{
-    ["X-User-ID"] = "user-42", ["X-Feature"] = "summarise", ["X-Cost-Center"] = "CC-7", ["X-Session-ID"] = "session-9", ["X-Tags"] = "team=search,tier=pro",
+    ("tollgate all features", await FeatureGateway.StartAsync(Config, FeatureGateway.HardBudget + FeatureGateway.RequiredTags, dataDirectory + "-full", MasterKey, FeatureGateway.LimitedKey, FeatureGateway.Attribution)),
 };
+if (args.Contains("--features"))
+{
+    featureGateways.Add(("+ virtual key", await FeatureGateway.StartAsync(Config, string.Empty, dataDirectory + "-key", MasterKey, FeatureGateway.PlainKey, null)));
+    featureGateways.Add(("+ key limits", await FeatureGateway.StartAsync(Config, string.Empty, dataDirectory + "-limits", MasterKey, FeatureGateway.LimitedKey, null)));
+    featureGateways.Add(("+ hard budget", await FeatureGateway.StartAsync(Config, FeatureGateway.HardBudget, dataDirectory + "-budget", MasterKey, null, null)));
+    featureGateways.Add(("+ attribution", await FeatureGateway.StartAsync(Config, FeatureGateway.RequiredTags, dataDirectory + "-tags", MasterKey, null, FeatureGateway.Attribution)));
+}
 
 // With --postgres CONNECTION: the same gateway with its ledger (and hard budgets' room) in that PostgreSQL database.
 var postgresAt = Array.IndexOf(args, "--postgres");
@@ -142,8 +136,8 @@ var endpoints = new (string Name, Uri Url, string? Key)[]
     ("bare forwarder", new Uri(forwarder.BaseUrl, "/v1/chat/completions"), null),
     ("tollgate", new Uri(gatewayUrl, "/v1/chat/completions"), MasterKey),
     ("tollgate cache hit", new Uri(new Uri(cachedGateway.Urls.First()), "/v1/chat/completions"), MasterKey),
-    ("tollgate all features", new Uri(fullUrl, "/v1/chat/completions"), fullKey),
 };
+endpoints = [.. endpoints, .. featureGateways.Select(f => (f.Name, f.Gateway.Url, (string?)f.Gateway.Bearer))];
 if (postgresGateway is not null)
 {
     endpoints = [.. endpoints, ("tollgate postgres", new Uri(new Uri(postgresGateway.Urls.First()), "/v1/chat/completions"), MasterKey)];
@@ -162,7 +156,7 @@ if (options.Only is { } only)
     endpoints = [.. endpoints.Where(t => names.Contains(t.Name))];
 }
 
-var targets = endpoints.Select(e => new LoadTarget(e.Name, e.Url, e.Key, maxConnections, e.Name == "tollgate all features" ? attribution : null)).ToList();
+var targets = endpoints.Select(e => new LoadTarget(e.Name, e.Url, e.Key, maxConnections, featureGateways.FirstOrDefault(f => f.Name == e.Name).Gateway?.Headers)).ToList();
 var results = new List<LoadResult>();
 var roundRatios = new Dictionary<int, List<double>>();
 var settled = new List<(string Target, string Mode, TimeSpan Took, double RequestsPerSecond)>();
@@ -245,7 +239,10 @@ if (options.Only is null && streaming.Count > 0)
 
 await gateway.StopAsync();
 await cachedGateway.StopAsync();
-await fullGateway.StopAsync();
+foreach (var (_, featureGateway) in featureGateways)
+{
+    await featureGateway.DisposeAsync();
+}
 if (postgresGateway is not null)
 {
     await postgresGateway.StopAsync();
@@ -295,7 +292,6 @@ else
 
 Directory.Delete(dataDirectory, recursive: true);
 Directory.Delete(cachedDirectory, recursive: true);
-Directory.Delete(fullDirectory, recursive: true);
 
 internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, string? Output, string? Only, int Rounds, TimeSpan SettleMinimum, TimeSpan SettleMaximum, bool Allocations)
 {
@@ -310,7 +306,7 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
         var settleMinimum = 15.0;
         var settleMaximum = 60.0;
         var allocations = args.Contains("--allocations");
-        args = [.. args.Where(a => a is not "--allocations" and not "--nginx" and not "--otlp")];
+        args = [.. args.Where(a => a is not "--allocations" and not "--nginx" and not "--otlp" and not "--features")];
         for (var i = 0; i < args.Length - 1; i += 2)
         {
             var value = args[i + 1];

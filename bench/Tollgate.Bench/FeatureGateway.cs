@@ -1,0 +1,79 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Tollgate.Configuration;
+using Tollgate.Gateway;
+
+namespace Tollgate.Bench;
+
+/// <summary>
+/// A gateway with some of the features a team turns on — from its config (a hard budget, required tags) and a virtual
+/// key made through its admin API (with or without limits) — and the headers its requests carry: one row of what each
+/// feature costs a request.
+/// </summary>
+internal sealed class FeatureGateway : IAsyncDisposable
+{
+    /// <summary>Attribution on every request, as an instrumented app sends it.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Attribution = new Dictionary<string, string>
+    {
+        ["X-User-ID"] = "user-42", ["X-Feature"] = "summarise", ["X-Cost-Center"] = "CC-7", ["X-Session-ID"] = "session-9", ["X-Tags"] = "team=search,tier=pro",
+    };
+
+    /// <summary>A monthly hard budget over all spend, too high to be reached.</summary>
+    public const string HardBudget = "budgets:\n  - { name: everything, scope: global, period: monthly, limit_usd: 1000000, hard: true }\n";
+
+    /// <summary>Requests must say their feature and cost centre.</summary>
+    public const string RequiredTags = "policies:\n  required_tags: [feature, cost_center]\n";
+
+    /// <summary>A virtual key with requests- and tokens-per-minute limits too high to be reached.</summary>
+    public const string LimitedKey = """{"name":"bench","rpm":1000000000,"tpm":2000000000,"tags":{"project":"bench"}}""";
+
+    public const string PlainKey = """{"name":"bench"}""";
+
+    private readonly WebApplication _app;
+    private readonly string _directory;
+
+    private FeatureGateway(WebApplication app, string directory, string bearer, IReadOnlyDictionary<string, string>? headers)
+    {
+        _app = app;
+        _directory = directory;
+        Bearer = bearer;
+        Headers = headers;
+    }
+
+    public Uri Url => new(new Uri(_app.Urls.First()), "/v1/chat/completions");
+
+    public string Bearer { get; }
+
+    public IReadOnlyDictionary<string, string>? Headers { get; }
+
+    /// <summary>Starts it with <paramref name="settings"/> in its config; with <paramref name="key"/> (the body of <c>POST /admin/keys</c>) its requests use that key, else the master key.</summary>
+    public static async Task<FeatureGateway> StartAsync(
+        Func<string, string, GatewayConfig> config, string settings, string directory, string masterKey, string? key, IReadOnlyDictionary<string, string>? headers)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var app = GatewayHost.Build(config(settings, directory), masterKey);
+        await app.StartAsync();
+        var bearer = masterKey;
+        if (key is not null)
+        {
+            using var admin = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", masterKey);
+            using var created = await admin.PostAsync("/admin/keys", new StringContent(key, Encoding.UTF8, "application/json"));
+            created.EnsureSuccessStatusCode();
+            bearer = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
+        }
+
+        return new FeatureGateway(app, directory, bearer, headers);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+}
