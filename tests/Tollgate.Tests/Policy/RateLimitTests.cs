@@ -43,6 +43,56 @@ public sealed class RateLimitTests
         Assert.All(refusals, wait => Assert.True(wait > TimeSpan.Zero && wait <= TimeSpan.FromMinutes(1)));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Thousands_of_admissions_corrections_and_take_backs_decide_as_a_plain_log_of_every_admission_would(int seed)
+    {
+        // A generated run against the plainest model of the rule: every live admission in a list, summed each time.
+        var random = new Random(seed);
+        var start = new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+        var window = TimeSpan.FromMinutes(1);
+        var log = new SlidingWindowLog(5_000, window);
+        var model = new List<(DateTimeOffset At, long Weight, bool Live, SlidingWindowLog.Ticket Ticket)>();
+        var now = start;
+        for (var step = 0; step < 20_000; step++)
+        {
+            now += TimeSpan.FromMilliseconds(random.Next(0, 40));
+            model.RemoveAll(m => m.At <= now - window);
+            var weight = random.Next(0, 3) == 0 ? random.Next(1, 200) : 1;
+            var inWindow = model.Where(m => m.Live && m.At > now - window).Sum(m => m.Weight);
+            var (ticket, wait) = log.TryAcquire(now, weight);
+            Assert.Equal(inWindow + weight <= 5_000, ticket is not null);
+            if (ticket is null)
+            {
+                Assert.InRange(wait, TimeSpan.FromTicks(1), window);
+                continue;
+            }
+
+            model.Add((now, weight, true, ticket));
+            var pick = random.Next(model.Count);
+            switch (random.Next(0, 10))
+            {
+                case 0:
+                    // Taken back: its weight leaves the window now (if it is still in it).
+                    model[pick].Ticket.Release();
+                    model[pick] = model[pick] with { Live = false };
+                    break;
+                case 1:
+                    // Corrected to its real weight, unless it was taken back.
+                    var actual = random.Next(0, 300);
+                    model[pick].Ticket.Correct(actual);
+                    if (model[pick].Live)
+                    {
+                        model[pick] = model[pick] with { Weight = actual };
+                    }
+
+                    break;
+            }
+        }
+    }
+
     [Fact]
     public void Tokens_are_admitted_on_the_estimate_and_corrected_with_actual_usage()
     {

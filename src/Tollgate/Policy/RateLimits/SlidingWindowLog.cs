@@ -6,10 +6,19 @@ namespace Tollgate.Policy.RateLimits;
 /// window of that length, wherever it starts, ever holds more than the limit. A refusal says when enough will have
 /// aged out.
 /// </summary>
+/// <remarks>
+/// The log is a ring of plain structs, oldest first, addressed by a running sequence number: at thousands of requests
+/// a second a minute's admissions are hundreds of thousands of entries, which as objects would live a minute each and
+/// be promoted through the garbage collector's generations; as array slots they cost it nothing. A taken-back
+/// admission stays in the ring with no weight until it ages out.
+/// </remarks>
 public sealed class SlidingWindowLog(long limit, TimeSpan window)
 {
-    private readonly LinkedList<Entry> _log = new();
     private readonly Lock _gate = new();
+    private readonly long _windowTicks = window.Ticks;
+    private Entry[] _ring = new Entry[64];
+    private long _oldest;
+    private long _next;
     private long _total;
 
     public long Limit { get; } = limit;
@@ -17,25 +26,33 @@ public sealed class SlidingWindowLog(long limit, TimeSpan window)
     /// <summary>Admits <paramref name="weight"/> at <paramref name="now"/>, or says how long until it would fit.</summary>
     public (Ticket? Ticket, TimeSpan RetryAfter) TryAcquire(DateTimeOffset now, long weight)
     {
+        var at = now.UtcTicks;
         lock (_gate)
         {
-            Expire(now);
-            if (_total + weight <= Limit || (_log.Count == 0 && weight > Limit))
+            Expire(at);
+            if (_total + weight <= Limit || (_oldest == _next && weight > Limit))
             {
-                var node = _log.AddLast(new Entry(now, weight));
+                if (_next - _oldest == _ring.Length)
+                {
+                    Grow();
+                }
+
+                var sequence = _next++;
+                _ring[sequence & (_ring.Length - 1)] = new Entry(at, weight, Taken: true);
                 _total += weight;
-                return (new Ticket(this, node), TimeSpan.Zero);
+                return (new Ticket(this, sequence), TimeSpan.Zero);
             }
 
             // The oldest entries whose expiry frees enough room decide when to come back.
             var needed = _total + weight - Limit;
             var freed = 0L;
-            foreach (var entry in _log)
+            for (var sequence = _oldest; sequence < _next; sequence++)
             {
+                ref readonly var entry = ref _ring[sequence & (_ring.Length - 1)];
                 freed += entry.Weight;
                 if (freed >= needed)
                 {
-                    return (null, entry.At + window - now);
+                    return (null, TimeSpan.FromTicks(entry.At + _windowTicks - at));
                 }
             }
 
@@ -44,60 +61,74 @@ public sealed class SlidingWindowLog(long limit, TimeSpan window)
     }
 
     /// <summary>Replaces an admission's estimated weight by the actual one (TPM: real usage after the call).</summary>
-    internal void Correct(LinkedListNode<Entry> node, long actual)
+    private void Correct(long sequence, long actual)
     {
         lock (_gate)
         {
-            if (node.List is null)
+            if (sequence < _oldest || !_ring[sequence & (_ring.Length - 1)].Taken)
+            {
+                return; // aged out of the window, or taken back
+            }
+
+            ref var entry = ref _ring[sequence & (_ring.Length - 1)];
+            _total += actual - entry.Weight;
+            entry = entry with { Weight = actual };
+        }
+    }
+
+    private void Release(long sequence)
+    {
+        lock (_gate)
+        {
+            if (sequence < _oldest || !_ring[sequence & (_ring.Length - 1)].Taken)
             {
                 return;
             }
 
-            _total += actual - node.Value.Weight;
-            node.Value = node.Value with { Weight = actual };
+            ref var entry = ref _ring[sequence & (_ring.Length - 1)];
+            _total -= entry.Weight;
+            entry = new Entry(entry.At, 0, Taken: false);
         }
     }
 
-    internal void Release(LinkedListNode<Entry> node)
+    private void Expire(long now)
     {
-        lock (_gate)
+        while (_oldest < _next && _ring[_oldest & (_ring.Length - 1)].At <= now - _windowTicks)
         {
-            if (node.List is null)
-            {
-                return;
-            }
-
-            _total -= node.Value.Weight;
-            _log.Remove(node);
+            _total -= _ring[_oldest & (_ring.Length - 1)].Weight;
+            _oldest++;
         }
     }
 
-    private void Expire(DateTimeOffset now)
+    /// <summary>Doubles the ring, each live entry moving to its sequence number's slot in the larger one.</summary>
+    private void Grow()
     {
-        while (_log.First is { } first && first.Value.At <= now - window)
+        var larger = new Entry[_ring.Length * 2];
+        for (var sequence = _oldest; sequence < _next; sequence++)
         {
-            _total -= first.Value.Weight;
-            _log.RemoveFirst();
+            larger[sequence & (larger.Length - 1)] = _ring[sequence & (_ring.Length - 1)];
         }
+
+        _ring = larger;
     }
 
-    internal sealed record Entry(DateTimeOffset At, long Weight);
+    private readonly record struct Entry(long At, long Weight, bool Taken);
 
     /// <summary>One admission, to correct with its actual weight.</summary>
     public sealed class Ticket
     {
         private readonly SlidingWindowLog _log;
-        private readonly LinkedListNode<Entry> _node;
+        private readonly long _sequence;
 
-        internal Ticket(SlidingWindowLog log, LinkedListNode<Entry> node)
+        internal Ticket(SlidingWindowLog log, long sequence)
         {
             _log = log;
-            _node = node;
+            _sequence = sequence;
         }
 
-        public void Correct(long actual) => _log.Correct(_node, actual);
+        public void Correct(long actual) => _log.Correct(_sequence, actual);
 
         /// <summary>Takes the admission back (the request was refused by another limit).</summary>
-        public void Release() => _log.Release(_node);
+        public void Release() => _log.Release(_sequence);
     }
 }
