@@ -188,26 +188,31 @@ public sealed class CliTests
     [Fact]
     public async Task Plan_gpu_prints_the_session_the_fit_and_the_break_even_against_each_api_model()
     {
+        var (exit, text) = await RunAsync(
+            "plan", "gpu", "--gpu", "l4", "--price-per-hour", "2.52", "--vram-gb", "80", "--params", "8", "--precision", "4bit", "--throughput", "40",
+            "--hours", "5", "--boot-minutes", "10", "--idle-minutes", "20", "--input-tokens-per-day", "150000", "--output-tokens-per-day", "23000",
+            "--models", "claude-sonnet-4-5,gpt-4o-mini");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("4.8 GB of VRAM", text, StringComparison.Ordinal);
+        Assert.Contains("l4: $0.72/h, 24 GB — the model fits.", text, StringComparison.Ordinal);
+        Assert.Contains("= $3.96;", text, StringComparison.Ordinal);
+        Assert.Contains("your GPU: $2.52/h, 80 GB", text, StringComparison.Ordinal);
+        Assert.Contains("= $13.86;", text, StringComparison.Ordinal);
+        // $3.96 at Sonnet's $4.5954 a million for this mix (13.3% output); gpt-4o-mini's break-even needs more output than an L4 makes.
+        Assert.Matches(@"claude-sonnet-4-5\s+\$\s+0\.80/day\s+break-even\s+861,736 tokens/day\s+API cheaper", text);
+        Assert.Matches(@"gpt-4o-mini\s+\$\s+0\.04/day\s+break-even\s+18,872,727 tokens/day \(beyond this GPU's capacity\)", text);
+    }
+
+    /// <summary>Runs the command line with <paramref name="args"/>, its standard output captured.</summary>
+    private static async Task<(int Exit, string Output)> RunAsync(params string[] args)
+    {
         var output = new StringWriter();
         var previous = Console.Out;
         Console.SetOut(output);
         try
         {
-            var exit = await TollgateCli.Build().Parse([
-                "plan", "gpu", "--gpu", "l4", "--price-per-hour", "2.52", "--vram-gb", "80", "--params", "8", "--precision", "4bit", "--throughput", "40",
-                "--hours", "5", "--boot-minutes", "10", "--idle-minutes", "20", "--input-tokens-per-day", "150000", "--output-tokens-per-day", "23000",
-                "--models", "claude-sonnet-4-5,gpt-4o-mini"]).InvokeAsync();
-
-            Assert.Equal(0, exit);
-            var text = output.ToString();
-            Assert.Contains("4.8 GB of VRAM", text, StringComparison.Ordinal);
-            Assert.Contains("l4: $0.72/h, 24 GB — the model fits.", text, StringComparison.Ordinal);
-            Assert.Contains("= $3.96;", text, StringComparison.Ordinal);
-            Assert.Contains("your GPU: $2.52/h, 80 GB", text, StringComparison.Ordinal);
-            Assert.Contains("= $13.86;", text, StringComparison.Ordinal);
-            // $3.96 at Sonnet's $4.5954 a million for this mix (13.3% output); gpt-4o-mini's break-even needs more output than an L4 makes.
-            Assert.Matches(@"claude-sonnet-4-5\s+\$\s+0\.80/day\s+break-even\s+861,736 tokens/day\s+API cheaper", text);
-            Assert.Matches(@"gpt-4o-mini\s+\$\s+0\.04/day\s+break-even\s+18,872,727 tokens/day \(beyond this GPU's capacity\)", text);
+            return (await TollgateCli.Build().Parse(args).InvokeAsync(), output.ToString());
         }
         finally
         {
@@ -235,23 +240,15 @@ public sealed class CliTests
             ], CancellationToken.None);
         }
 
-        var output = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(output);
-        try
-        {
-            var exit = await TollgateCli.Build().Parse([
-                "plan", "gpu", "--gpu", "l4", "--params", "8", "--precision", "4bit", "--throughput", "40", "--from-ledger", "1d", "--models", "gpt-4o-mini", "--config", config]).InvokeAsync();
+        var (exit, text) = await RunAsync(
+            "plan", "gpu", "--gpu", "l4", "--params", "8", "--precision", "4bit", "--throughput", "40", "--from-ledger", "1d", "--models", "gpt-4o-mini", "--config", config);
 
-            Assert.Equal(0, exit);
-            Assert.Contains(
-                $"Self-hosted {deployment} ($0.72/h), from its first request in the range: up 10.0 h = $7.20; busy 1.50 h (15.0 % utilisation) serving 2 requests, 2,000 input + 70,000 output tokens; idle $6.12.",
-                output.ToString(), StringComparison.Ordinal);
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
+        Assert.Equal(0, exit);
+        Assert.Contains(
+            $"Self-hosted {deployment} ($0.72/h), from its first request in the range: up 10.0 h = $7.20; busy 1.50 h (15.0 % utilisation) serving 2 requests, 2,000 input + 70,000 output tokens; idle $6.12.",
+            text, StringComparison.Ordinal);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(directory, recursive: true);
     }
 
     [Fact]
@@ -272,22 +269,17 @@ public sealed class CliTests
 
         var export = Path.Combine(directory, "costs.csv");
         await File.WriteAllTextAsync(export, "date,model,cost_usd\n2026-11-01,gpt-4o-mini-2024-07-18,0.25\n2026-11-02,gpt-4o-mini-2024-07-18,0.6\n");
-        var output = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(output);
         try
         {
-            var exit = await TollgateCli.Build().Parse(["reconcile", export, "--config", config, "--provider", "openai"]).InvokeAsync();
+            var (exit, text) = await RunAsync("reconcile", export, "--config", config, "--provider", "openai");
 
             Assert.Equal(3, exit);
-            var text = output.ToString();
             Assert.Contains("1 difference(s):", text, StringComparison.Ordinal);
             Assert.Matches(@"2026-11-02\s+gpt-4o-mini\s+differs\s+ledger \$0\.5 \(1 records\)\s+provider \$0\.6\s+difference \$\+0\.1", text);
             Assert.Contains("provider request ids: req_b", text, StringComparison.Ordinal);
         }
         finally
         {
-            Console.SetOut(previous);
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(directory, recursive: true);
         }
