@@ -75,62 +75,75 @@ public static class GenAiTelemetry
     private static void Span(UsageRecord record, string operation)
     {
         using var activity = Source.StartActivity($"{operation} {record.Alias}", ActivityKind.Client, Activity.Current?.Context ?? default, startTime: record.Timestamp);
-        if (activity is null)
+        if (activity is not { IsAllDataRequested: true })
         {
+            // Not sampled: the SDK may still hand out an activity to carry the trace's context, but it is never exported.
             return;
         }
 
         var a = record.Attribution;
         var u = record.Usage;
-        activity.SetTag("gen_ai.operation.name", operation);
-        activity.SetTag("gen_ai.provider.name", record.Provider);
-        activity.SetTag("gen_ai.system", record.Provider);
-        activity.SetTag("gen_ai.request.model", record.Alias);
-        activity.SetTag("gen_ai.response.model", record.UpstreamModel);
-        activity.SetTag("gen_ai.request.max_tokens", record.MaxOutputTokens);
-        activity.SetTag("gen_ai.usage.input_tokens", u.InputTokens);
-        activity.SetTag("gen_ai.usage.output_tokens", u.OutputTokens);
-        activity.SetTag("gen_ai.response.id", record.UpstreamRequestId);
-        activity.SetTag("tollgate.usage.cached_input_tokens", u.CachedInputTokens);
-        activity.SetTag("tollgate.usage.cache_write_tokens", u.CacheWriteTokens);
-        activity.SetTag("tollgate.usage.reasoning_tokens", u.ReasoningTokens);
-        activity.SetTag("tollgate.usage.estimated", u.Estimated);
+        Add(activity, "gen_ai.operation.name", operation);
+        Add(activity, "gen_ai.provider.name", record.Provider);
+        Add(activity, "gen_ai.system", record.Provider);
+        Add(activity, "gen_ai.request.model", record.Alias);
+        Add(activity, "gen_ai.response.model", record.UpstreamModel);
+        Add(activity, "gen_ai.request.max_tokens", record.MaxOutputTokens);
+        Add(activity, "gen_ai.usage.input_tokens", u.InputTokens);
+        Add(activity, "gen_ai.usage.output_tokens", u.OutputTokens);
+        Add(activity, "gen_ai.response.id", record.UpstreamRequestId);
+        Add(activity, "tollgate.usage.cached_input_tokens", u.CachedInputTokens);
+        Add(activity, "tollgate.usage.cache_write_tokens", u.CacheWriteTokens);
+        Add(activity, "tollgate.usage.reasoning_tokens", u.ReasoningTokens);
+        Add(activity, "tollgate.usage.estimated", u.Estimated);
         if (record.Cost.Total is { } cost)
         {
-            activity.SetTag("tollgate.cost_usd", (double)cost);
-            activity.SetTag("tollgate.cost_usd.exact", cost.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Add(activity, "tollgate.cost_usd", (double)cost);
+            Add(activity, "tollgate.cost_usd.exact", cost.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        activity.SetTag("tollgate.price_source", record.PriceSource);
-        activity.SetTag("tollgate.request_id", record.Id);
-        activity.SetTag("tollgate.deployment", record.Deployment);
-        activity.SetTag("tollgate.endpoint", record.Endpoint);
-        activity.SetTag("tollgate.stream", record.Stream);
-        activity.SetTag("tollgate.status", record.Status);
-        activity.SetTag("tollgate.attempts", record.Attempts);
-        activity.SetTag("tollgate.key_id", a.KeyId);
-        activity.SetTag("tollgate.user", a.User);
-        activity.SetTag("tollgate.session", a.Session);
-        activity.SetTag("tollgate.feature", a.Feature);
-        activity.SetTag("tollgate.cost_center", a.CostCenter);
-        activity.SetTag("tollgate.project", a.Project);
-        activity.SetTag("tollgate.env", a.Env);
+        Add(activity, "tollgate.price_source", record.PriceSource);
+        Add(activity, "tollgate.request_id", record.Id);
+        Add(activity, "tollgate.deployment", record.Deployment);
+        Add(activity, "tollgate.endpoint", record.Endpoint);
+        Add(activity, "tollgate.stream", record.Stream);
+        Add(activity, "tollgate.status", record.Status);
+        Add(activity, "tollgate.attempts", record.Attempts);
+        Add(activity, "tollgate.key_id", a.KeyId);
+        Add(activity, "tollgate.user", a.User);
+        Add(activity, "tollgate.session", a.Session);
+        Add(activity, "tollgate.feature", a.Feature);
+        Add(activity, "tollgate.cost_center", a.CostCenter);
+        Add(activity, "tollgate.project", a.Project);
+        Add(activity, "tollgate.env", a.Env);
         foreach (var (name, value) in a.Tags)
         {
-            activity.SetTag("tollgate.tag." + name, value);
+            Add(activity, "tollgate.tag." + name, value);
         }
 
         if (record.ResponseCacheHit is { } hit)
         {
-            activity.SetTag("tollgate.response_cache", hit);
+            Add(activity, "tollgate.response_cache", hit);
         }
 
         if (record.Status != RecordStatus.Ok)
         {
-            activity.SetTag("error.type", record.Status);
+            Add(activity, "error.type", record.Status);
             activity.SetStatus(ActivityStatusCode.Error, record.Error);
         }
 
         activity.SetEndTime(record.Timestamp.UtcDateTime.AddMilliseconds(record.LatencyMs));
+    }
+
+    /// <summary>
+    /// Adds a tag that has a value. Each name is added once, so <see cref="Activity.AddTag(string, object?)"/> serves:
+    /// <see cref="Activity.SetTag"/> would first look the name up among the tags already there.
+    /// </summary>
+    private static void Add(Activity activity, string name, object? value)
+    {
+        if (value is not null)
+        {
+            activity.AddTag(name, value);
+        }
     }
 }
