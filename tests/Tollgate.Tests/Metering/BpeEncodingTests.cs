@@ -70,5 +70,27 @@ public sealed class BpeEncodingTests
         }, iter: 300);
     }
 
+    [Fact]
+    public void Counting_gives_the_number_of_ids_encoding_does_for_short_long_and_mixed_texts()
+    {
+        // Words, long runs of one character (pieces past the stack buffer and into the heap merge), emoji and Vietnamese.
+        var alphabets = new[] { "the cat sat on a mat ", "aaaaaaaaaa", "đường phố Hà Nội ", "😀👍🏽 ", "!@#$%^&*()\n\t", "0123456789", "xyzw" };
+        var texts = Gen.Select(Gen.Int[0, alphabets.Length - 1], Gen.Int[0, 2_000], Gen.Int[0, int.MaxValue]).Select((alphabet, length, seed) =>
+        {
+            var random = new Random(seed);
+            return string.Concat(Enumerable.Range(0, length).Select(_ => random.Next(10) == 0
+                ? alphabets[random.Next(alphabets.Length)][0]
+                : alphabets[alphabet][random.Next(alphabets[alphabet].Length)]));
+        });
+
+        texts.Sample(text =>
+        {
+            foreach (var encoding in new[] { BpeEncoding.O200kBase, BpeEncoding.Cl100kBase })
+            {
+                Assert.Equal(encoding.Encode(text).Count, encoding.Count(text));
+            }
+        }, iter: 300);
+    }
+
     private static List<int> Ids(JsonElement golden, string encoding) => [.. golden.GetProperty(encoding).EnumerateArray().Select(e => e.GetInt32())];
 }

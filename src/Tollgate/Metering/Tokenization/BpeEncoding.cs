@@ -36,43 +36,70 @@ public sealed class BpeEncoding
 
     public string Name { get; }
 
-    public int Count(string text) => Encode(text).Count;
+    /// <summary>How many tokens <paramref name="text"/> is: <see cref="Encode"/>'s count, without keeping the ids.</summary>
+    public int Count(string text) => Run(text, tokens: null);
 
     public List<int> Encode(string text)
     {
+        var tokens = new List<int>((text?.Length ?? 0) / 3 + 1);
+        Run(text!, tokens);
+        return tokens;
+    }
+
+    /// <summary>A piece's bytes up to this long are handled on the stack; longer ones in rented arrays.</summary>
+    private const int StackPiece = 64;
+
+    /// <summary>Splits <paramref name="text"/> into pieces and merges each; adds the ids to <paramref name="tokens"/> when given, and returns how many there are.</summary>
+    private int Run(string text, List<int>? tokens)
+    {
         ArgumentNullException.ThrowIfNull(text);
-        var tokens = new List<int>(text.Length / 3 + 1);
-        var bytes = new byte[64];
-        var chars = new char[64];
+        var count = 0;
+        Span<byte> byteBuffer = stackalloc byte[StackPiece];
+        Span<char> charBuffer = stackalloc char[StackPiece];
+        List<int>? scratch = null;
         foreach (var match in _pieces.EnumerateMatches(text))
         {
             var piece = text.AsSpan(match.Index, match.Length);
             var length = Encoding.UTF8.GetMaxByteCount(piece.Length);
-            if (bytes.Length < length)
+            var rentedBytes = length <= StackPiece ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+            var rentedChars = length <= StackPiece ? null : System.Buffers.ArrayPool<char>.Shared.Rent(length);
+            try
             {
-                bytes = new byte[length];
-                chars = new char[length];
-            }
+                var bytes = rentedBytes is null ? byteBuffer : rentedBytes;
+                var chars = rentedChars is null ? charBuffer : rentedChars;
+                var written = Encoding.UTF8.GetBytes(piece, bytes);
+                for (var i = 0; i < written; i++)
+                {
+                    // The ranks are keyed by bytes as Latin-1 text: one char a byte.
+                    chars[i] = (char)bytes[i];
+                }
 
-            var count = Encoding.UTF8.GetBytes(piece, bytes);
-            for (var i = 0; i < count; i++)
-            {
-                // The ranks are keyed by bytes as Latin-1 text: one char a byte.
-                chars[i] = (char)bytes[i];
+                var key = chars[..written];
+                if (_lookup.TryGetValue(key, out var whole))
+                {
+                    tokens?.Add(whole);
+                    count++;
+                }
+                else
+                {
+                    var into = tokens ?? (scratch ??= []);
+                    var before = into.Count;
+                    MergePairs(key, into);
+                    count += into.Count - before;
+                    scratch?.Clear();
+                }
             }
-
-            var key = chars.AsSpan(0, count);
-            if (_lookup.TryGetValue(key, out var whole))
+            finally
             {
-                tokens.Add(whole);
-            }
-            else
-            {
-                MergePairs(key, tokens);
+                if (rentedBytes is not null)
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(rentedBytes);
+                    System.Buffers.ArrayPool<char>.Shared.Return(rentedChars!);
+                }
             }
         }
 
-        return tokens;
+        return count;
     }
 
     /// <summary>Pieces longer than this are merged with a heap: the scan below is quadratic in a piece's length.</summary>
