@@ -12,18 +12,25 @@ namespace Tollgate.Bench;
 /// </remarks>
 internal sealed record LoadResult(string Target, int Connections, bool Stream, long Requests, long Errors, double Seconds, double P50Us, double P90Us, double P99Us, double P999Us, double CpuUsPerRequest, double AllocatedBytesPerRequest, double GcPauseUsPerRequest, string Collections)
 {
+    /// <summary>The time to the response body's first byte, median and 99th percentile (what a streaming client waits before its first token).</summary>
+    public (double P50Us, double P99Us) FirstByte { get; init; }
+
     public double RequestsPerSecond => Requests / Seconds;
 
     /// <summary>The slices of one target taken as one run: requests and time added up, every latency kept.</summary>
     public static LoadResult Of(string target, int connections, bool stream, IReadOnlyList<LoadSlice> slices)
     {
         var all = slices.SelectMany(s => s.Latencies).Order().ToArray();
+        var firstBytes = slices.SelectMany(s => s.FirstBytes).Order().ToArray();
         var count = Math.Max(1, all.Length);
         var collections = string.Join('/', Enumerable.Range(0, 3).Select(g => slices.Sum(s => s.Collections[g])));
         return new LoadResult(target, connections, stream, all.Length, slices.Sum(s => s.Errors), slices.Sum(s => s.Seconds),
             Percentile(all, 0.50), Percentile(all, 0.90), Percentile(all, 0.99), Percentile(all, 0.999),
             slices.Sum(s => s.Cpu.TotalMicroseconds) / count, MedianAllocatedPerRequest(slices),
-            slices.Sum(s => s.GcPause.TotalMicroseconds) / count, collections);
+            slices.Sum(s => s.GcPause.TotalMicroseconds) / count, collections)
+        {
+            FirstByte = (Percentile(firstBytes, 0.50), Percentile(firstBytes, 0.99)),
+        };
     }
 
     /// <summary>
@@ -44,6 +51,9 @@ internal sealed record LoadResult(string Target, int Connections, bool Stream, l
 /// <summary>What one slice of load measured: successful requests with their latencies, errors, and the process's CPU, allocations and GC.</summary>
 internal sealed record LoadSlice(IReadOnlyList<double> Latencies, long Errors, double Seconds, TimeSpan Cpu, long AllocatedBytes, TimeSpan GcPause, int[] Collections)
 {
+    /// <summary>Each successful request's time to the first byte of its response body, in µs.</summary>
+    public IReadOnlyList<double> FirstBytes { get; init; } = [];
+
     public double RequestsPerSecond => Latencies.Count / Seconds;
 
     public double CpuUsPerRequest => Cpu.TotalMicroseconds / Math.Max(1, Latencies.Count);
@@ -68,8 +78,10 @@ internal sealed class LoadTarget(string name, Uri url, string? bearer, int maxCo
 
     public string Name { get; } = name;
 
-    public async Task<bool> SendOneAsync(byte[] payload)
+    /// <summary>Sends one request and reads its whole answer; says whether it succeeded and when the body's first byte came.</summary>
+    public async Task<(bool Ok, double FirstByteUs)> SendOneAsync(byte[] payload)
     {
+        var start = Stopwatch.GetTimestamp();
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(payload) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         if (bearer is not null)
@@ -84,8 +96,22 @@ internal sealed class LoadTarget(string name, Uri url, string? bearer, int maxCo
 
         using var response = await _client.SendAsync(request, CancellationToken.None);
         await using var content = await response.Content.ReadAsStreamAsync();
-        await content.CopyToAsync(Stream.Null);
-        return response.IsSuccessStatusCode;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            var read = await content.ReadAsync(buffer);
+            var firstByte = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            while (read > 0)
+            {
+                read = await content.ReadAsync(buffer);
+            }
+
+            return (response.IsSuccessStatusCode, firstByte);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     public void Dispose() => _client.Dispose();
@@ -104,9 +130,11 @@ internal static class LoadRun
         var payload = Encoding.UTF8.GetBytes(body);
         await DriveAsync(target, payload, connections, warmup, null);
         var latencies = new List<double>[connections];
+        var firstBytes = new List<double>[connections];
         for (var i = 0; i < connections; i++)
         {
             latencies[i] = new List<double>(16 * 1024);
+            firstBytes[i] = new List<double>(16 * 1024);
         }
 
         using var process = Process.GetCurrentProcess();
@@ -115,7 +143,7 @@ internal static class LoadRun
         var pauseBefore = GC.GetTotalPauseDuration();
         int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var watch = Stopwatch.StartNew();
-        var errors = await DriveAsync(target, payload, connections, duration, latencies);
+        var errors = await DriveAsync(target, payload, connections, duration, latencies, firstBytes);
         var seconds = watch.Elapsed.TotalSeconds;
         process.Refresh();
         return new LoadSlice(
@@ -125,7 +153,10 @@ internal static class LoadRun
             process.TotalProcessorTime - cpuBefore,
             GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore,
             GC.GetTotalPauseDuration() - pauseBefore,
-            [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])]);
+            [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])])
+        {
+            FirstBytes = [.. firstBytes.SelectMany(f => f)],
+        };
     }
 
     /// <summary>
@@ -166,7 +197,8 @@ internal static class LoadRun
     }
 
     /// <summary>Runs the closed loop for <paramref name="length"/>; returns the number of failed requests.</summary>
-    private static async Task<long> DriveAsync(LoadTarget target, byte[] payload, int connections, TimeSpan length, List<double>[]? record)
+    private static async Task<long> DriveAsync(
+        LoadTarget target, byte[] payload, int connections, TimeSpan length, List<double>[]? record, List<double>[]? firstBytes = null)
     {
         var errors = 0L;
         var end = Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
@@ -175,7 +207,7 @@ internal static class LoadRun
             while (Stopwatch.GetTimestamp() < end)
             {
                 var start = Stopwatch.GetTimestamp();
-                var ok = await target.SendOneAsync(payload);
+                var (ok, firstByte) = await target.SendOneAsync(payload);
                 var micros = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
                 if (!ok)
                 {
@@ -184,6 +216,7 @@ internal static class LoadRun
                 else
                 {
                     record?[worker].Add(micros);
+                    firstBytes?[worker].Add(firstByte);
                 }
             }
         });

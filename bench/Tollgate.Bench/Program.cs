@@ -129,6 +129,9 @@ if (postgresGateway is not null && args.Contains("--nginx"))
     nginxTwo = await NginxProxy.StartAsync([new Uri(postgresGateway.Urls.First()), new Uri(secondReplica.Urls.First())]);
 }
 
+// With --nginx: nginx as a plain proxy in front of the upstream — what any proxy hop costs, streams' first byte included.
+var nginxUpstream = args.Contains("--nginx") ? await NginxProxy.StartAsync([upstream.BaseUrl]) : null;
+
 var maxConnections = options.Connections.Max();
 var endpoints = new (string Name, Uri Url, string? Key)[]
 {
@@ -138,6 +141,11 @@ var endpoints = new (string Name, Uri Url, string? Key)[]
     ("tollgate cache hit", new Uri(new Uri(cachedGateway.Urls.First()), "/v1/chat/completions"), MasterKey),
 };
 endpoints = [.. endpoints, .. featureGateways.Select(f => (f.Name, f.Gateway.Url, (string?)f.Gateway.Bearer))];
+if (nginxUpstream is not null)
+{
+    endpoints = [.. endpoints, ("nginx → upstream", new Uri(nginxUpstream.BaseUrl, "/v1/chat/completions"), null)];
+}
+
 if (postgresGateway is not null)
 {
     endpoints = [.. endpoints, ("tollgate postgres", new Uri(new Uri(postgresGateway.Urls.First()), "/v1/chat/completions"), MasterKey)];
@@ -213,7 +221,9 @@ foreach (var connections in options.Connections)
     }
 }
 
-var streaming = targets.Where(t => t.Name != "upstream direct").ToList();
+// Streams at every connection count, the upstream called directly included: the time to a stream's first byte over
+// calling the provider directly is what a streaming client feels of the gateway.
+var streaming = targets;
 if (options.Only is null && streaming.Count > 0)
 {
     foreach (var target in streaming)
@@ -223,18 +233,21 @@ if (options.Only is null && streaming.Count > 0)
         Console.WriteLine(string.Create(culture, $"settled  {target.Name,-16} stream after {took.TotalSeconds,4:F0} s at {rate,7:F0} req/s"));
     }
 
-    var slices = streaming.ToDictionary(t => t.Name, _ => new List<LoadSlice>());
-    for (var round = 0; round < Math.Max(1, options.Rounds / 3); round++)
+    foreach (var connections in options.Connections)
     {
-        foreach (var target in streaming)
+        var slices = streaming.ToDictionary(t => t.Name, _ => new List<LoadSlice>());
+        for (var round = 0; round < Math.Max(1, options.Rounds / 3); round++)
         {
-            var slice = await LoadRun.RunAsync(target, StreamBody, maxConnections, options.Warmup, options.Slice);
-            slices[target.Name].Add(slice);
-            Console.WriteLine(string.Create(culture, $"round {round + 1,2}  {target.Name,-16} stream c={maxConnections,-3} {slice.RequestsPerSecond,9:F0} req/s  cpu {slice.CpuUsPerRequest,6:F0} µs/req  errors {slice.Errors}"));
+            foreach (var target in streaming)
+            {
+                var slice = await LoadRun.RunAsync(target, StreamBody, connections, options.Warmup, options.Slice);
+                slices[target.Name].Add(slice);
+                Console.WriteLine(string.Create(culture, $"round {round + 1,2}  {target.Name,-16} stream c={connections,-3} {slice.RequestsPerSecond,9:F0} req/s  cpu {slice.CpuUsPerRequest,6:F0} µs/req  errors {slice.Errors}"));
+            }
         }
-    }
 
-    results.AddRange(streaming.Select(t => LoadResult.Of(t.Name, maxConnections, stream: true, slices[t.Name])));
+        results.AddRange(streaming.Select(t => LoadResult.Of(t.Name, connections, stream: true, slices[t.Name])));
+    }
 }
 
 await gateway.StopAsync();
@@ -256,6 +269,11 @@ if (secondReplica is not null)
     await secondReplica.StopAsync();
     await secondReplica.DisposeAsync();
 }
+if (nginxUpstream is not null)
+{
+    await nginxUpstream.DisposeAsync();
+}
+
 targets.ForEach(t => t.Dispose());
 
 if (otlpSink is not null)
@@ -386,6 +404,21 @@ internal static class Report
             text.AppendLine(string.Create(c, $"| {r.Target} | {r.Connections} | {(r.Stream ? "stream" : "json")} | {r.RequestsPerSecond:F0} | {r.P50Us:F0} | {r.P90Us:F0} | {r.P99Us:F0} | {r.P999Us:F0} | {r.CpuUsPerRequest:F0} | {r.AllocatedBytesPerRequest / 1024:F1} | {r.Errors} |"));
         }
 
+        var streams = results.Where(r => r.Stream).ToList();
+        if (streams.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Streams: the time to the first byte of the answer (what a streaming client waits before its first token), and over calling the upstream directly at the same number of streams:");
+            text.AppendLine();
+            text.AppendLine("| target | streams | first byte p50 µs | p99 µs | p50 over direct µs |");
+            text.AppendLine("|---|---:|---:|---:|---:|");
+            foreach (var r in streams)
+            {
+                var direct = streams.FirstOrDefault(d => d.Target == "upstream direct" && d.Connections == r.Connections);
+                text.AppendLine(string.Create(c, $"| {r.Target} | {r.Connections} | {r.FirstByte.P50Us:F0} | {r.FirstByte.P99Us:F0} | {(direct is null ? "–" : (r.FirstByte.P50Us - direct.FirstByte.P50Us).ToString("F0", c))} |"));
+            }
+        }
+
         text.AppendLine();
         text.AppendLine("CPU µs/req and KiB alloc/req are for the whole process (load generator, upstream and target together) divided by");
         text.AppendLine("the requests served; the difference between two rows is what the extra work costs, and on a machine whose");
@@ -425,6 +458,16 @@ internal static class Report
             var p99Ratio = Find("tollgate", most).P99Us / Find("bare forwarder", most).P99Us;
             text.AppendLine(string.Create(c, $"- p99 at {most} connections: Tollgate {Find("tollgate", most).P99Us:F0} µs, all features {full.P99Us:F0} µs, the bare forwarder {Find("bare forwarder", most).P99Us:F0} µs: **{p99Ratio:F1}×** (target ≤ 2×: {(p99Ratio <= 2 ? "met" : "NOT met")}); p99.9 {Find("tollgate", most).P999Us:F0} µs against {Find("bare forwarder", most).P999Us:F0} µs."));
             text.AppendLine(string.Create(c, $"- p99 at {least} connection: Tollgate **{Find("tollgate", least).P99Us:F0} µs** (target ≤ 2,000 µs: {(Find("tollgate", least).P99Us <= 2_000 ? "met" : "NOT met")}), the bare forwarder {Find("bare forwarder", least).P99Us:F0} µs."));
+        }
+
+        LoadResult? Stream(string target, int connections) => results.FirstOrDefault(r => r.Target == target && r.Connections == connections && r.Stream);
+        if (Stream("tollgate", least) is { } oneStream && Stream("upstream direct", least) is { } oneDirect
+            && Stream("tollgate", most) is { } manyStreams && Stream("upstream direct", most) is { } manyDirect)
+        {
+            var overOne = oneStream.FirstByte.P50Us - oneDirect.FirstByte.P50Us;
+            var overMany = manyStreams.FirstByte.P50Us - manyDirect.FirstByte.P50Us;
+            var nginx = Stream("nginx → upstream", least) is { } viaNginx ? string.Create(c, $"; nginx as a plain proxy adds {viaNginx.FirstByte.P50Us - oneDirect.FirstByte.P50Us:F0} µs at {least}") : string.Empty;
+            text.AppendLine(string.Create(c, $"- Stream first byte, p50 over calling the upstream directly: **{overOne:F0} µs** at {least} stream (target ≤ 500 µs: {(overOne <= 500 ? "met" : "NOT met")}), **{overMany:F0} µs** at {most} (target ≤ 1,000 µs: {(overMany <= 1_000 ? "met" : "NOT met")}){nginx}."));
         }
 
         text.AppendLine(string.Create(c, $"- p50 latency Tollgate adds at {least} connection over calling the upstream directly: **{addedOverDirect:F0} µs**; over the bare forwarder: **{addedOverForwarder:F0} µs** (target ≤ 100 µs added: {(addedOverForwarder <= 100 ? "met" : "NOT met")} against the forwarder, {(addedOverDirect <= 100 ? "met" : "NOT met")} against direct)."));
