@@ -195,6 +195,11 @@ if (options.Allocations)
 
     await gateway.StopAsync();
     targets.ForEach(t => t.Dispose());
+    if (nginxUpstream is not null)
+    {
+        await nginxUpstream.DisposeAsync(); // a child process: it would outlive the bench
+    }
+
     return;
 }
 
