@@ -132,24 +132,16 @@ internal static class PlanCommand
         var rows = await SpendReport.BuildAsync(ledger, new SpendQuery(SpendGrouping.Parse("model")!, from, DateTimeOffset.MaxValue, TimeBucket.None, TimeZoneInfo.Utc), cancellationToken);
         var days = Math.Max(1d, (now - from).TotalDays);
         var workload = new TokenWorkload((long)(rows.Sum(r => r.InputTokens) / days), (long)(rows.Sum(r => r.OutputTokens) / days));
-        var selfHosted = new Dictionary<string, SelfHostedUse>(StringComparer.Ordinal);
+        var selfHosted = new Analytics.Advice.IdleGpus(
+            new Analytics.Advice.AdvicePrices(Metering.LocalPriceCatalog.Load(config.Storage.DataDirectory), config.Deployments), now);
         if (config.Deployments.Any(d => d.Price?.UsdPerHour is not null))
         {
-            var prices = new Analytics.Advice.AdvicePrices(Metering.LocalPriceCatalog.Load(config.Storage.DataDirectory), config.Deployments);
             await foreach (var record in ledger.ReadAsync(from, now, cancellationToken))
             {
-                if (prices.HourlyRateOf(record) is { } rate)
-                {
-                    if (!selfHosted.TryGetValue(record.Deployment, out var use))
-                    {
-                        selfHosted[record.Deployment] = use = new SelfHostedUse(record.Deployment, rate, record.Timestamp);
-                    }
-
-                    use.Add(record);
-                }
+                selfHosted.Add(record);
             }
         }
 
-        return (workload, [.. selfHosted.Values]);
+        return (workload, [.. selfHosted.Deployments]);
     }
 }

@@ -14,6 +14,9 @@ internal sealed class IdleGpus(AdvicePrices prices, DateTimeOffset end) : IAdvic
 
     private readonly Dictionary<string, SelfHostedUse> _deployments = new(StringComparer.Ordinal);
 
+    /// <summary>Each hourly-priced deployment seen so far, with its paid, busy and idle time (also printed by <c>tollgate plan gpu --from-ledger</c>).</summary>
+    public IReadOnlyCollection<SelfHostedUse> Deployments => _deployments.Values;
+
     public void Add(UsageRecord record)
     {
         if (prices.HourlyRateOf(record) is not { } rate)
