@@ -42,7 +42,7 @@ internal static class RoutingBench
             new("long", "big") { MinTokens = 1_000 },
         ];
         var lexical = new LexicalEmbedder();
-        using var minilm = new MiniLmEmbedder();
+        using var minilm = SentenceModelEmbedder.Create("minilm")!;
         var examples = new DifficultySettings("x", "big", "mini")
         {
             Simple = ["What are your opening hours?", "What is your refund policy?", "How long does shipping take?"],

@@ -43,7 +43,7 @@ public static class CacheCommand
         var precision = new Option<double>("--precision") { Description = "Precision the threshold is chosen for on the tuning half.", DefaultValueFactory = _ => 0.90 };
         var raw = new Option<bool>("--no-normalise") { Description = "Embed the questions as written, not normalised." };
         var embedderName = new Option<string>("--embedder") { Description = "lexical (no model) or minilm (all-MiniLM-L6-v2 on ONNX Runtime, in-process).", DefaultValueFactory = _ => "lexical" };
-        embedderName.AcceptOnlyFromAmong("lexical", "minilm");
+        embedderName.AcceptOnlyFromAmong(["lexical", .. Optimization.SemanticCaching.SentenceModelEmbedder.Names]);
         var eval = new Command("eval", "Evaluate semantic cache lookups on labelled question pairs (offline; no gateway needed).") { pairs, limit, seed, precision, raw, embedderName };
         eval.SetAction(async (parse, ct) =>
         {
@@ -59,7 +59,7 @@ public static class CacheCommand
             Console.WriteLine($"Label noise floor: of the {all.Count:N0} pairs, {identical:N0} are written identically (case, spaces, punctuation aside) and {different:N0} of those ({different / (double)Math.Max(1, identical):P1}) are labelled different.");
             Console.WriteLine();
             var (tuning, heldOut) = Optimization.SemanticCaching.CacheEvaluation.Split(all, parse.GetValue(limit), parse.GetValue(seed));
-            using var model = parse.GetValue(embedderName) == "minilm" ? new Optimization.SemanticCaching.MiniLmEmbedder() : null;
+            using var model = Optimization.SemanticCaching.SentenceModelEmbedder.Create(parse.GetValue(embedderName)!);
             Optimization.SemanticCaching.ITextEmbedder embedder = model is not null ? model : new Optimization.SemanticCaching.LexicalEmbedder();
             var normalise = !parse.GetValue(raw);
             var name = Path.GetFileName(path);

@@ -68,11 +68,29 @@ public static class RouteCommand
                 ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal)
                 : [.. router.Targets, router.Name];
             var targets = new Routing.Simulation.ConfiguredTargets(loaded, Metering.LocalPriceCatalog.Load(loaded.Storage.DataDirectory), DateOnly.FromDateTime(now.UtcDateTime));
-            var result = await new Routing.Simulation.RouteSimulation(router, targets).RunAsync(store.ReadAsync(from, to, ct), replayed, to, ct);
+            using var embedder = router.Difficulty is { } difficulty ? SentenceModelEmbedder.Create(difficulty.Embedder) : null;
+            var scorer = OfflineScorer(router, embedder);
+            var result = await new Routing.Simulation.RouteSimulation(router, targets, scorer).RunAsync(store.ReadAsync(from, to, ct), replayed, to, ct);
             Console.WriteLine(result.Report(name));
             return 0;
         });
         return simulate;
+    }
+
+    /// <summary>
+    /// The router's difficulty scorer as it can run offline: its embedder when it is lexical or an in-process model (for
+    /// the example centroids); with an alias of the gateway, only a trained model scoring kept vectors; else none.
+    /// </summary>
+    private static Routing.Difficulty.DifficultyScorer? OfflineScorer(Routing.RouterSettings router, SentenceModelEmbedder? model)
+    {
+        if (router.Difficulty is not { } settings)
+        {
+            return null;
+        }
+
+        var trained = settings.ModelPath is { } path ? Routing.Difficulty.DifficultyModel.FromJson(File.ReadAllText(path)) : null;
+        ITextEmbedder? embedder = settings.Embedder == "lexical" ? new LexicalEmbedder() : model;
+        return embedder is null && trained is null ? null : new Routing.Difficulty.DifficultyScorer(settings, embedder, trained);
     }
 
     private static Command EvalCommand()
@@ -81,7 +99,7 @@ public static class RouteCommand
         var exclude = new Option<string?>("--exclude") { Description = "Prompts to leave out (RouteLLM's mmlu_contaminated_prompts.jsonl)." };
         var seed = new Option<int>("--seed") { Description = "Shuffle seed for the training / held-out halves.", DefaultValueFactory = _ => 1 };
         var embedderName = new Option<string>("--embedder") { Description = "lexical (no model) or minilm (all-MiniLM-L6-v2, in-process).", DefaultValueFactory = _ => "lexical" };
-        embedderName.AcceptOnlyFromAmong("lexical", "minilm");
+        embedderName.AcceptOnlyFromAmong(["lexical", .. SentenceModelEmbedder.Names]);
         var save = new Option<string?>("--save-model") { Description = "Write a difficulty model trained on the training half here (for a router's difficulty: { model: FILE })." };
         var kind = new Option<string>("--model-kind") { Description = "The model --save-model writes: neighbours (mean gain of the k nearest labelled prompts) or logistic.", DefaultValueFactory = _ => "neighbours" };
         kind.AcceptOnlyFromAmong("neighbours", "logistic");
@@ -104,7 +122,7 @@ public static class RouteCommand
 
             var prompts = RouteLlmResponses.Read(directory, parse.GetValue(exclude));
             var (training, heldOut) = RoutingEvaluation.Split(prompts, parse.GetValue(seed));
-            using var model = parse.GetValue(embedderName) == "minilm" ? new MiniLmEmbedder() : null;
+            using var model = SentenceModelEmbedder.Create(parse.GetValue(embedderName)!);
             ITextEmbedder embedder = model is not null ? model : new LexicalEmbedder();
             Console.WriteLine($"{prompts.Count:N0} prompts from {Path.GetFileName(Path.TrimEndingDirectorySeparator(directory))}: {training.Count:N0} to train on, {heldOut.Count:N0} held out; embedder {embedder.Name}.");
             var started = System.Diagnostics.Stopwatch.StartNew();

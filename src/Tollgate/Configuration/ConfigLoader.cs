@@ -129,7 +129,7 @@ public static partial class ConfigLoader
         {
             Listen = new Uri(DefaultListen),
             MasterKey = raw.MasterKey,
-            Storage = new StorageConfig(dataDirectory, raw.SqlitePath ?? Path.Combine(dataDirectory, "tollgate.db")) { PostgresConnection = raw.PostgresConnection, MaxUnwrittenRecords = raw.MaxUnwrittenRecords ?? StorageConfig.DefaultMaxUnwrittenRecords, RecordPromptHashes = raw.RecordPromptHashes },
+            Storage = new StorageConfig(dataDirectory, raw.SqlitePath ?? Path.Combine(dataDirectory, "tollgate.db")) { PostgresConnection = raw.PostgresConnection, MaxUnwrittenRecords = raw.MaxUnwrittenRecords ?? StorageConfig.DefaultMaxUnwrittenRecords, RecordPromptHashes = raw.RecordPromptHashes, RecordPromptFacts = raw.RecordPromptFacts, PromptFactsEmbedder = ValidateFactsEmbedder(raw.PromptFactsEmbedder, deployments, diagnostics) },
             Deployments = deployments,
             MaxRequestBodyBytes = raw.MaxRequestBodyBytes ?? 10 * 1024 * 1024,
             Warnings = diagnostics.Warnings,
@@ -154,6 +154,17 @@ public static partial class ConfigLoader
             ContextWindowFallbacks = ValidateAliasLists(raw.ContextWindowFallbacks, "context_window_fallbacks", deployments, diagnostics),
             Routers = RouterConfigReader.Validate(raw.Routers, deployments.Select(d => d.Alias).ToHashSet(StringComparer.Ordinal), diagnostics),
         };
+    }
+
+    /// <summary>Prompt facts embedded through an alias of the gateway need that alias.</summary>
+    private static string? ValidateFactsEmbedder(string? embedder, List<DeploymentConfig> deployments, ConfigDiagnostics diagnostics)
+    {
+        if (embedder is not null && Optimization.SemanticCaching.SemanticCacheSettings.EmbedderAlias(embedder) is { } alias && !deployments.Any(d => d.Alias == alias))
+        {
+            diagnostics.Error("storage.prompt_facts_embedder", $"'{alias}' is not a configured model alias");
+        }
+
+        return embedder;
     }
 
     /// <summary>A semantic cache that embeds through an alias of the gateway needs that alias, served by a provider that embeds.</summary>

@@ -107,6 +107,20 @@ public sealed record StorageConfig(string DataDirectory, string SqlitePath)
     /// </summary>
     public bool RecordPromptHashes { get; init; } = true;
 
+    /// <summary>
+    /// Whether records keep the prompt's facts — its length in characters and whether it carries tools, images or a
+    /// response format (<c>storage.record_prompt_facts</c>, off by default) — so that <c>tollgate route simulate</c> can
+    /// replay the rules that read them. Never text.
+    /// </summary>
+    public bool RecordPromptFacts { get; init; }
+
+    /// <summary>
+    /// With <see cref="RecordPromptFacts"/>, the embedder whose vector of the last user message is kept too
+    /// (<c>storage.prompt_facts_embedder</c>: lexical, minilm or alias:NAME), so that a router's difficulty
+    /// strategy with the same embedder can be replayed. Null: no vector.
+    /// </summary>
+    public string? PromptFactsEmbedder { get; init; }
+
     /// <summary>Where usage records are journaled before they reach the ledger (see <c>Ledger/Journal</c>).</summary>
     public string JournalDirectory => Path.Combine(DataDirectory, "journal");
 }

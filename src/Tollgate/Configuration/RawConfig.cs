@@ -37,6 +37,8 @@ internal sealed record RawConfig(
     public int? MaxUnwrittenRecords { get; init; }
 
     public bool RecordPromptHashes { get; init; } = true;
+    public bool RecordPromptFacts { get; init; }
+    public string? PromptFactsEmbedder { get; init; }
 
     public RetrySettings Retries { get; init; } = RetrySettings.Default;
 

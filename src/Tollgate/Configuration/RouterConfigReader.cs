@@ -132,9 +132,9 @@ internal static class RouterConfigReader
 
         section.RejectUnknown(DifficultyKeys);
         var embedder = section.String("embedder") ?? "lexical";
-        if (embedder is not ("lexical" or "minilm") && Optimization.SemanticCaching.SemanticCacheSettings.EmbedderAlias(embedder) is null)
+        if (!Optimization.SemanticCaching.SemanticCacheSettings.IsEmbedder(embedder))
         {
-            section.Diagnostics.Error(section.Child("embedder"), $"'{embedder}' is not one of: lexical, minilm, alias:NAME (an embeddings alias of this gateway)");
+            section.Diagnostics.Error(section.Child("embedder"), Optimization.SemanticCaching.SemanticCacheSettings.NotAnEmbedder(embedder));
         }
 
         var strong = section.String("strong", required: true);

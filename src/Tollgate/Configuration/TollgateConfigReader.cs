@@ -8,7 +8,7 @@ internal static class TollgateConfigReader
     private static readonly string[] BudgetKeys = ["name", "scope", "value", "period", "limit_usd", "hard", "unpriced"];
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
-    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "postgres", "raw_retention_days", "rollup_retention_days", "max_unwritten_records", "record_prompt_hashes"];
+    private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "postgres", "raw_retention_days", "rollup_retention_days", "max_unwritten_records", "record_prompt_hashes", "record_prompt_facts", "prompt_facts_embedder"];
     private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock", "context_window"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "batch_input_per_million", "batch_output_per_million", "per_hour"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
@@ -101,6 +101,8 @@ internal static class TollgateConfigReader
             Retention = ReadRetention(storage),
             MaxUnwrittenRecords = storage?.Int("max_unwritten_records", min: 100),
             RecordPromptHashes = ReadSwitch(storage, "record_prompt_hashes") ?? true,
+            RecordPromptFacts = ReadSwitch(storage, "record_prompt_facts") ?? false,
+            PromptFactsEmbedder = ReadPromptFactsEmbedder(storage),
             Fallbacks = ReadAliasLists(root.Section("fallbacks")),
             ContextWindowFallbacks = ReadAliasLists(root.Section("context_window_fallbacks")),
             Routers = RouterConfigReader.Read(root.Section("routers")),
@@ -118,6 +120,26 @@ internal static class TollgateConfigReader
         }
 
         return new Ledger.RetentionSettings(raw, rollups);
+    }
+
+    /// <summary>The embedder whose vectors <c>record_prompt_facts</c> keeps; only with the facts on.</summary>
+    private static string? ReadPromptFactsEmbedder(YamlSection? storage)
+    {
+        if (storage?.String("prompt_facts_embedder") is not { } embedder)
+        {
+            return null;
+        }
+
+        if (!Optimization.SemanticCaching.SemanticCacheSettings.IsEmbedder(embedder))
+        {
+            storage.Diagnostics.Error(storage.Child("prompt_facts_embedder"), Optimization.SemanticCaching.SemanticCacheSettings.NotAnEmbedder(embedder));
+        }
+        else if (ReadSwitch(storage, "record_prompt_facts") != true)
+        {
+            storage.Diagnostics.Error(storage.Child("prompt_facts_embedder"), "needs record_prompt_facts: true (the vector is one of the prompt facts)");
+        }
+
+        return embedder;
     }
 
     /// <summary>A true/false setting; null when absent.</summary>
@@ -283,9 +305,9 @@ internal static class TollgateConfigReader
         }
 
         var embedder = section.String("embedder") ?? "lexical";
-        if (embedder is not ("lexical" or "minilm") && Optimization.SemanticCaching.SemanticCacheSettings.EmbedderAlias(embedder) is null)
+        if (!Optimization.SemanticCaching.SemanticCacheSettings.IsEmbedder(embedder))
         {
-            section.Diagnostics.Error(section.Child("embedder"), $"'{embedder}' is not one of: lexical, minilm, alias:NAME (an embeddings alias of this gateway)");
+            section.Diagnostics.Error(section.Child("embedder"), Optimization.SemanticCaching.SemanticCacheSettings.NotAnEmbedder(embedder));
         }
 
         double? Fraction(string key)

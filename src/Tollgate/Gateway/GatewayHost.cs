@@ -133,6 +133,7 @@ public static class GatewayHost
         services.AddSingleton<Optimization.ResponseCaching.IResponseCacheStore>(new Optimization.ResponseCaching.MemoryResponseCacheStore(config.ResponseCache.MaxBytes, config.ResponseCache.Ttl));
         services.AddSingleton<Optimization.ResponseCaching.ResponseCache>();
         services.AddSingleton<Optimization.ResponseCaching.CacheHitResponder>();
+        services.AddSingleton<PromptFactsRecorder>();
         services.AddSingleton<EmbedderCatalog>();
         services.AddSingleton(sp => new Optimization.SemanticCaching.SemanticCache(
             config.SemanticCache, sp.GetRequiredService<EmbedderCatalog>().For(config.SemanticCache.IsOn ? config.SemanticCache.Embedder : "lexical")));

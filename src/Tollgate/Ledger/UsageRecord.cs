@@ -154,6 +154,12 @@ public sealed record UsageRecord
     /// </summary>
     public string? QuestionHash { get; init; }
 
+    /// <summary>
+    /// The prompt's length, shape and (when an embedder is named) its last user message's vector, for
+    /// <c>tollgate route simulate</c>; null unless <c>storage.record_prompt_facts</c> is on. Never text.
+    /// </summary>
+    public PromptFacts? PromptFacts { get; init; }
+
     /// <summary>The provider's own id of the call (OpenAI's <c>x-request-id</c>, Anthropic's <c>request-id</c>), for reconciling with its invoice.</summary>
     public string? UpstreamRequestId { get; init; }
 

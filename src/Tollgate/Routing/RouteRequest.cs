@@ -19,11 +19,11 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
 
     public Attribution Attribution { get; } = attribution;
 
-    public bool HasTools => body.ValueKind == JsonValueKind.Object
+    public bool HasTools => RecordedFacts is { } facts ? facts.Shape.HasFlag(PromptShape.Tools) : body.ValueKind == JsonValueKind.Object
         && ((body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)
             || (body.TryGetProperty("functions", out var functions) && functions.ValueKind == JsonValueKind.Array && functions.GetArrayLength() > 0));
 
-    public bool HasResponseFormat => body.ValueKind == JsonValueKind.Object && body.TryGetProperty("response_format", out var format) && format.ValueKind == JsonValueKind.Object;
+    public bool HasResponseFormat => RecordedFacts is { } facts ? facts.Shape.HasFlag(PromptShape.ResponseFormat) : body.ValueKind == JsonValueKind.Object && body.TryGetProperty("response_format", out var format) && format.ValueKind == JsonValueKind.Object;
 
     /// <summary>Characters of text in every message (string contents and text parts, system prompt included).</summary>
     public long PromptCharacters
@@ -31,7 +31,7 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
         get
         {
             Scan();
-            return _characters;
+            return RecordedFacts?.Characters ?? _characters;
         }
     }
 
@@ -50,7 +50,7 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
         get
         {
             Scan();
-            return _images;
+            return RecordedFacts is { } facts ? facts.Shape.HasFlag(PromptShape.Images) : _images;
         }
     }
 
@@ -68,6 +68,9 @@ public sealed class RouteRequest(JsonElement body, Attribution attribution, Func
 
     /// <summary>A ledger record replayed (<c>route simulate</c>): no body, so the prompt's size is unknown.</summary>
     public bool Replayed => RecordedOutputTokens is not null;
+
+    /// <summary>Replaying a ledger record that kept its prompt's facts (<c>storage.record_prompt_facts</c>): its length, shape and vector.</summary>
+    public PromptFacts? RecordedFacts { get; init; }
 
     /// <summary>Replaying a ledger record: the output it produced stands for the room it asked (the request is not kept).</summary>
     public long? RecordedOutputTokens { get; init; }

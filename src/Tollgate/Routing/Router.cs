@@ -26,11 +26,11 @@ public sealed class Router(RouterSettings settings, Gateway.Pipeline.Deployment?
             }
         }
 
-        if (difficulty is not null && await difficulty.ScoreAsync(request.LastUserText, request.Attribution, cancellationToken) is { } scored
+        if (difficulty is not null && await ScoreAsync(difficulty, request, cancellationToken) is { } scored
             && (scored.Strong || difficulty.Settings.Cheap is not null))
         {
             var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"difficulty:{scored.Score:0.000}");
-            return new RouteChoice(settings.Name, scored.Strong ? difficulty.Settings.Strong : difficulty.Settings.Cheap!, reason);
+            return new RouteChoice(settings.Name, scored.Strong ? difficulty.Settings.Strong : difficulty.Settings.Cheap!, reason) { Embedding = scored.Vector is { } v ? (difficulty.EmbedderName, v) : null };
         }
 
         if (settings.Cheapest && facts is not null && Cheapest(request) is { } cheapest)
@@ -57,6 +57,26 @@ public sealed class Router(RouterSettings settings, Gateway.Pipeline.Deployment?
         }
 
         return new RouteChoice(settings.Name, settings.Targets[0], "default");
+    }
+
+    /// <summary>
+    /// The difficulty score of a live prompt (embedded now), or of a replayed record by the vector kept with it — only
+    /// one made by the scorer's own embedder; a record without one is not scored.
+    /// </summary>
+    private static async ValueTask<(double Score, bool Strong, float[]? Vector)?> ScoreAsync(
+        Difficulty.DifficultyScorer difficulty, RouteRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Replayed)
+        {
+            return request.RecordedFacts?.Vector is { } kept && kept.Embedder == difficulty.EmbedderName
+                && await difficulty.ScoreVectorAsync(kept.ToFloats(), request.Attribution, cancellationToken) is { } replayed
+                    ? (replayed.Score, replayed.Strong, null)
+                    : null;
+        }
+
+        return await difficulty.ScoreAsync(request.LastUserText, request.Attribution, cancellationToken) is { } live
+            ? (live.Score, live.Strong, live.Vector)
+            : null;
     }
 
     /// <summary>The cheapest healthy target whose context window holds the prompt and the output asked for; null when none does.</summary>

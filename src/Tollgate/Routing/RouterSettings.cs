@@ -26,4 +26,8 @@ public sealed record RouterSettings(
 public sealed record TargetWeight(string Target, decimal Weight);
 
 /// <summary>Where a router sent a request and why: <c>rule:NAME</c>, <c>difficulty:SCORE</c>, <c>cheapest</c>, <c>weight:TARGET</c> or <c>default</c>.</summary>
-public sealed record RouteChoice(string Router, string Target, string Reason);
+public sealed record RouteChoice(string Router, string Target, string Reason)
+{
+    /// <summary>The prompt's vector when the difficulty strategy embedded it (kept with the record's prompt facts).</summary>
+    public (string Embedder, float[] Values)? Embedding { get; init; }
+}

@@ -150,6 +150,22 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Prompt_facts_are_off_by_default_and_their_embedder_is_checked()
+    {
+        const string Models = "models:\n  - { alias: a, provider: openai, model: gpt-4o-mini, api_key: k }\n";
+        Assert.False(Parse(Models).Storage.RecordPromptFacts);
+        var on = Parse("storage:\n  record_prompt_facts: true\n  prompt_facts_embedder: \"alias:a\"\n" + Models);
+        Assert.Equal((true, "alias:a"), (on.Storage.RecordPromptFacts, on.Storage.PromptFactsEmbedder));
+
+        var bogus = Assert.Throws<ConfigException>(() => Parse("storage:\n  record_prompt_facts: true\n  prompt_facts_embedder: bert\n" + Models));
+        var withoutFacts = Assert.Throws<ConfigException>(() => Parse("storage:\n  prompt_facts_embedder: lexical\n" + Models));
+        var unknownAlias = Assert.Throws<ConfigException>(() => Parse("storage:\n  record_prompt_facts: true\n  prompt_facts_embedder: \"alias:emb\"\n" + Models));
+        Assert.StartsWith("storage.prompt_facts_embedder: 'bert' is not one of: lexical, minilm, alias:NAME", Assert.Single(bogus.Errors), StringComparison.Ordinal);
+        Assert.Equal("storage.prompt_facts_embedder: needs record_prompt_facts: true (the vector is one of the prompt facts)", Assert.Single(withoutFacts.Errors));
+        Assert.Equal("storage.prompt_facts_embedder: 'emb' is not a configured model alias", Assert.Single(unknownAlias.Errors));
+    }
+
+    [Fact]
     public void The_spend_digest_is_off_by_default_and_its_settings_are_checked()
     {
         const string Models = "models:\n  - { alias: a, provider: mock, model: mock-gpt }\n";

@@ -44,6 +44,7 @@ public sealed class PostgresLedgerStoreTests(PostgresServer postgres)
         PromptPrefixTokens = 8_000 + n,
         RequestHash = n % 2 == 0 ? "fedcba9876543210fedcba9876543210" : null,
         QuestionHash = n % 3 == 0 ? "0123456789abcdef0123456789abcdef" : null,
+        PromptFacts = n % 4 == 0 ? null : new PromptFacts(1_234 + n, PromptShape.Tools | PromptShape.Images, n % 2 == 0 ? null : PromptVector.Of("alias:emb", [0.5f, -0.25f, 0.1f * n])),
         UpstreamRequestId = "req_provider_" + n,
     };
 

@@ -43,6 +43,7 @@ public sealed class SqliteLedgerStoreTests : IAsyncLifetime
                 PromptPrefixTokens = 8_000,
                 RequestHash = "fedcba9876543210fedcba9876543210",
                 QuestionHash = "0123456789abcdef0123456789abcdef",
+                PromptFacts = new PromptFacts(1_234, PromptShape.Tools | PromptShape.ResponseFormat, PromptVector.Of("lexical", [0.5f, -0.25f, 0.125f, 1e-3f])),
                 UpstreamRequestId = "msg_req_011CV",
             },
             Records.Ok("mystery-model", DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_456), Usage.None, CostBreakdown.Unknown) with { Id = "req_unknown" },

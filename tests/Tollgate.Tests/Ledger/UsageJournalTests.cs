@@ -33,6 +33,7 @@ public sealed class UsageJournalTests : IDisposable
         PromptPrefixTokens = 1_500,
         RequestHash = "fedcba9876543210fedcba9876543210",
         QuestionHash = "0123456789abcdef0123456789abcdef",
+        PromptFacts = new PromptFacts(1_234, PromptShape.Tools | PromptShape.ResponseFormat, PromptVector.Of("lexical", [0.5f, -0.25f, 0.125f, 1e-3f])),
         UpstreamRequestId = "req_upstream_" + n,
     };
 

@@ -35,11 +35,8 @@ public sealed class EmbedderCatalog(IServiceProvider services) : IDisposable
                 services.GetRequiredService<TimeProvider>());
         }
 
-        return name switch
-        {
-            "minilm" => new MiniLmEmbedder(),
-            "lexical" => new LexicalEmbedder(),
-            _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not an embedder: lexical, minilm or alias:NAME"),
-        };
+        return name == "lexical"
+            ? new LexicalEmbedder()
+            : SentenceModelEmbedder.Create(name) ?? throw new ArgumentOutOfRangeException(nameof(name), name, "not an embedder: lexical, minilm or alias:NAME");
     }
 }

@@ -29,6 +29,9 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     /// <summary>The provider's own id of the call that answered (for reconciling with its invoice), when it sent one.</summary>
     public string? UpstreamRequestId { get; set; }
 
+    /// <summary>The prompt's facts kept on the record (<c>storage.record_prompt_facts</c>); null when off.</summary>
+    public PromptFacts? PromptFacts { get; set; }
+
     /// <summary>When the first byte of the answer was sent to the client (streams).</summary>
     public long? FirstByteTimestamp { get; set; }
 

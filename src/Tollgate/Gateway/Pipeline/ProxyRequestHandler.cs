@@ -29,6 +29,7 @@ public sealed class ProxyRequestHandler(
     ResponseCacheStage cacheStage,
     Routing.RouterTable routers,
     Responses.ResponseOwnership responses,
+    PromptFactsRecorder promptFacts,
     TimeProvider time)
 {
     public const string RequestIdHeader = "X-Request-ID";
@@ -177,6 +178,7 @@ public sealed class ProxyRequestHandler(
                 return;
             }
 
+            exchange.PromptFacts = await promptFacts.OfAsync(parsed.Body, attribution, route, context.RequestAborted);
             var wantsStreamUsage = RequestBodyRewriter.ClientWantsStreamUsage(parsed.Body);
             var shown = deployment;
             ProviderRequest RequestFor(Deployment target)

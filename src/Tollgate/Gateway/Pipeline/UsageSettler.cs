@@ -65,6 +65,7 @@ public sealed partial class UsageSettler(
             RequestHash = fingerprint.RequestHash,
             QuestionHash = fingerprint.QuestionHash,
             UpstreamRequestId = exchange.UpstreamRequestId,
+            PromptFacts = exchange.PromptFacts,
         };
         budgets.Settle(exchange.Reservation, record.Cost.Total ?? 0);
         foreach (var ticket in exchange.TokenTickets)

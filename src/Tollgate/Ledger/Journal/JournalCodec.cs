@@ -81,6 +81,16 @@ public static class JournalCodec
         WriteString(json, "request_hash"u8, record.RequestHash);
         WriteString(json, "question_hash"u8, record.QuestionHash);
         WriteString(json, "upstream_request_id"u8, record.UpstreamRequestId);
+        if (record.PromptFacts is { } facts)
+        {
+            json.WriteNumber("prompt_chars"u8, facts.Characters);
+            json.WriteNumber("prompt_shape"u8, (int)facts.Shape);
+            if (facts.Vector is { } vector)
+            {
+                json.WriteBase64String("prompt_vector"u8, vector.Encode());
+            }
+        }
+
         WriteString(json, "error"u8, record.Error);
         json.WriteEndObject();
         json.Flush();
@@ -147,6 +157,12 @@ public static class JournalCodec
                 RequestHash = Text(root, "request_hash"),
                 QuestionHash = Text(root, "question_hash"),
                 UpstreamRequestId = Text(root, "upstream_request_id"),
+                PromptFacts = Count(root, "prompt_chars") is { } characters
+                    ? new PromptFacts(
+                        characters,
+                        (PromptShape)(Count(root, "prompt_shape") ?? 0),
+                        root.TryGetProperty("prompt_vector", out var vector) && vector.ValueKind == JsonValueKind.String ? PromptVector.Decode(vector.GetBytesFromBase64()) : null)
+                    : null,
                 Error = Text(root, "error"),
             };
         }

@@ -25,7 +25,8 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, " +
         "cache_savings_usd, response_cache, response_cache_similarity, response_cache_saved_usd, " +
         "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, price_source, error, " +
-        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash, upstream_request_id, question_hash";
+        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash, upstream_request_id, question_hash, " +
+        "prompt_chars, prompt_shape, prompt_vector";
 
     /// <summary>A store on its own data source, from a connection string.</summary>
     public static PostgresLedgerStore Open(string connectionString, RollupLimits? rollupLimits = null) => new(NpgsqlDataSource.Create(connectionString), rollupLimits);
@@ -227,6 +228,16 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
         await Text(writer, r.RequestHash, cancellationToken);
         await Text(writer, r.UpstreamRequestId, cancellationToken);
         await Text(writer, r.QuestionHash, cancellationToken);
+        await Nullable(writer, r.PromptFacts?.Characters, NpgsqlDbType.Bigint, cancellationToken);
+        await Nullable(writer, r.PromptFacts is { } facts ? (int)facts.Shape : (int?)null, NpgsqlDbType.Integer, cancellationToken);
+        if (r.PromptFacts?.Vector is { } vector)
+        {
+            await writer.WriteAsync(vector.Encode(), NpgsqlDbType.Bytea, cancellationToken);
+        }
+        else
+        {
+            await writer.WriteNullAsync(cancellationToken);
+        }
     }
 
     private static Task Text(NpgsqlBinaryImporter writer, string? value, CancellationToken cancellationToken) =>
@@ -282,6 +293,9 @@ public sealed class PostgresLedgerStore(NpgsqlDataSource source, RollupLimits? r
             RequestHash = Text(49),
             UpstreamRequestId = Text(50),
             QuestionHash = Text(51),
+            PromptFacts = Count(52) is { } characters
+                ? new PromptFacts(characters, (PromptShape)(row.IsDBNull(53) ? 0 : row.GetInt32(53)), row.IsDBNull(54) ? null : PromptVector.Decode(row.GetFieldValue<byte[]>(54)))
+                : null,
         };
     }
 }

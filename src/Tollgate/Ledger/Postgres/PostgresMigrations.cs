@@ -118,6 +118,9 @@ public static class PostgresMigrations
         (15, """
             ALTER TABLE usage_records ADD COLUMN question_hash text;
             """),
+        (16, """
+            ALTER TABLE usage_records ADD COLUMN prompt_chars bigint, ADD COLUMN prompt_shape integer, ADD COLUMN prompt_vector bytea;
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

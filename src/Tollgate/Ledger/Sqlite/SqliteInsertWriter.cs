@@ -163,6 +163,21 @@ internal sealed class SqliteInsertWriter : IDisposable
         Text(50, r.RequestHash);
         Text(51, r.UpstreamRequestId);
         Text(52, r.QuestionHash);
+        Integer(53, r.PromptFacts?.Characters);
+        Integer(54, r.PromptFacts is { } facts ? (long)facts.Shape : null);
+        Blob(55, r.PromptFacts?.Vector?.Encode());
+    }
+
+    private void Blob(int index, byte[]? value)
+    {
+        if (value is null)
+        {
+            Integer(index, null);
+            return;
+        }
+
+        _held[index] = default;
+        raw.sqlite3_bind_blob(_insert, index, value);
     }
 
     /// <summary>

@@ -19,7 +19,8 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         "cost_input, cost_cached_input, cost_cache_write, cost_output, cost_reasoning, cost_total, price_source, error, " +
         "cache_write_1h_tokens, cache_savings_usd, attempts, response_cache, response_cache_similarity, response_cache_saved_usd, " +
         "route_target, route_reason, route_reference_cost_usd, batch_id, batch_realtime_cost_usd, tool_calls, " +
-        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash, upstream_request_id, question_hash";
+        "max_output_tokens, prompt_prefix_hash, prompt_prefix_tokens, request_hash, upstream_request_id, question_hash, " +
+        "prompt_chars, prompt_shape, prompt_vector";
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -89,6 +90,9 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
         await AddColumnIfMissingAsync(connection, "request_hash", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "upstream_request_id", "TEXT", cancellationToken);
         await AddColumnIfMissingAsync(connection, "question_hash", "TEXT", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "prompt_chars", "INTEGER", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "prompt_shape", "INTEGER", cancellationToken);
+        await AddColumnIfMissingAsync(connection, "prompt_vector", "BLOB", cancellationToken);
         await using var rollups = connection.CreateCommand();
         rollups.CommandText = SqliteRollups.Schema;
         await rollups.ExecuteNonQueryAsync(cancellationToken);
@@ -350,6 +354,10 @@ public sealed class SqliteLedgerStore : ILedgerStore, Rollups.IRollupStore
             RequestHash = Text(row, first + 49),
             UpstreamRequestId = Text(row, first + 50),
             QuestionHash = Text(row, first + 51),
+            PromptFacts = row.IsDBNull(first + 52) ? null : new PromptFacts(
+                row.GetInt64(first + 52),
+                (PromptShape)(Count(row, first + 53) ?? 0),
+                row.IsDBNull(first + 54) ? null : PromptVector.Decode((byte[])row.GetValue(first + 54))),
         };
     }
 

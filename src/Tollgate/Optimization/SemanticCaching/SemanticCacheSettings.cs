@@ -36,6 +36,14 @@ public sealed record SemanticCacheSettings(
     public static string? EmbedderAlias(string embedder) =>
         embedder.StartsWith("alias:", StringComparison.Ordinal) && embedder.Length > "alias:".Length ? embedder["alias:".Length..] : null;
 
+    /// <summary>Whether <paramref name="embedder"/> names an embedder: lexical, an in-process model or <c>alias:NAME</c>.</summary>
+    public static bool IsEmbedder(string embedder) =>
+        embedder == "lexical" || SentenceModelEmbedder.Names.Contains(embedder, StringComparer.Ordinal) || EmbedderAlias(embedder) is not null;
+
+    /// <summary>What a configuration error says when <see cref="IsEmbedder"/> is false.</summary>
+    public static string NotAnEmbedder(string embedder) =>
+        $"'{embedder}' is not one of: lexical, {string.Join(", ", SentenceModelEmbedder.Names)}, alias:NAME (an embeddings alias of this gateway)";
+
     /// <summary>Whether anything is opted in.</summary>
     public bool IsOn => Aliases.Count + Features.Count + Keys.Count > 0;
 

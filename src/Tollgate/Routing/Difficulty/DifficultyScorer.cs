@@ -10,20 +10,32 @@ namespace Tollgate.Routing.Difficulty;
 /// centroids are embedded on first use. A prompt that cannot be embedded (no user text; an embeddings alias that
 /// failed) gets no score, and the router goes on to its next strategy.
 /// </summary>
-public sealed class DifficultyScorer(DifficultySettings settings, ITextEmbedder embedder, DifficultyModel? model)
+/// <remarks>Without an embedder (replaying records offline when it is an alias of the gateway) only kept vectors are scored, by a trained model.</remarks>
+public sealed class DifficultyScorer(DifficultySettings settings, ITextEmbedder? embedder, DifficultyModel? model)
 {
     private readonly SemaphoreSlim _centroidGate = new(1, 1);
     private (float[] Simple, float[] Complex)? _centroids;
 
     public DifficultySettings Settings => settings;
 
-    /// <summary>The score and whether it is past the bar; null when the prompt could not be scored.</summary>
-    public async ValueTask<(double Score, bool Strong)?> ScoreAsync(string? text, Attribution payer, CancellationToken cancellationToken)
+    /// <summary>The embedder's name (a vector kept on a record is only scored by a router with the same one).</summary>
+    public string EmbedderName => settings.Embedder;
+
+    /// <summary>The score, whether it is past the bar, and the prompt's vector; null when the prompt could not be scored.</summary>
+    public async ValueTask<(double Score, bool Strong, float[] Vector)?> ScoreAsync(string? text, Attribution payer, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(text) || await EmbedAsync(text, payer, cancellationToken) is not { } vector)
         {
             return null;
         }
+
+        return await ScoreVectorAsync(vector, payer, cancellationToken) is { } scored ? (scored.Score, scored.Strong, vector) : null;
+    }
+
+    /// <summary>The score of a vector this scorer's embedder made (a replayed record's), and whether it is past the bar.</summary>
+    public async ValueTask<(double Score, bool Strong)?> ScoreVectorAsync(float[] vector, Attribution payer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(vector);
 
         if (model is not null)
         {
@@ -46,7 +58,10 @@ public sealed class DifficultyScorer(DifficultySettings settings, ITextEmbedder 
     }
 
     private ValueTask<float[]?> EmbedAsync(string text, Attribution? payer, CancellationToken cancellationToken) =>
-        embedder.EmbedAsync(embedder is LexicalEmbedder ? QueryText.Of(text).Normalised : text, payer, cancellationToken);
+        embedder is null ? ValueTask.FromResult<float[]?>(null) : embedder.EmbedAsync(InputFor(embedder, text), payer, cancellationToken);
+
+    /// <summary>What an embedder is given of a prompt: the lexical one its normalised words, a model the text as written.</summary>
+    public static string InputFor(ITextEmbedder embedder, string text) => embedder is LexicalEmbedder ? QueryText.Of(text).Normalised : text;
 
     private async ValueTask<(float[] Simple, float[] Complex)?> CentroidsAsync(Attribution payer, CancellationToken cancellationToken)
     {

@@ -9,17 +9,27 @@ namespace Tollgate.Routing.Simulation;
 /// <summary>
 /// <c>tollgate route simulate</c>: what a router would have spent on recorded traffic. Each record (of the aliases
 /// given, by default the router's targets) is routed again from what the ledger keeps — key, feature, tags, user and
-/// session, prompt and output tokens — and its usage priced at the chosen target's price. The ledger does not keep
-/// prompts, so rules that read the prompt (characters, tools, images, response format, a regex) and the difficulty
-/// strategy cannot decide here: they are left out, and the report says which.
+/// session, prompt and output tokens — and its usage priced at the chosen target's price. The ledger never keeps
+/// prompts: a record that kept its prompt's facts (<c>storage.record_prompt_facts</c>) replays the rules on characters,
+/// tools, images and response format too, and the difficulty strategy when it kept a vector of the strategy's
+/// embedder (and <paramref name="difficulty"/> is given); rules on a regex never replay. What could not decide is
+/// left out for that record, and the report says which and how often.
 /// </summary>
-public sealed class RouteSimulation(RouterSettings router, ConfiguredTargets targets)
+public sealed class RouteSimulation(RouterSettings router, ConfiguredTargets targets, Difficulty.DifficultyScorer? difficulty = null)
 {
-    private readonly Router _replayed = new(
+    /// <summary>For records that kept their prompt's facts: every rule but the regex ones, and the difficulty strategy.</summary>
+    private readonly Router _withFacts = new(
+        router with { Rules = [.. router.Rules.Where(r => r.Pattern is null)] }, null, router.Difficulty is null ? null : difficulty, targets);
+
+    /// <summary>For records without: only what the ledger always keeps.</summary>
+    private readonly Router _withoutFacts = new(
         router with { Rules = [.. router.Rules.Where(r => !ReadsPrompt(r))], Difficulty = null }, null, null, targets);
 
-    /// <summary>The rules the ledger cannot evaluate (they read the prompt's text or shape).</summary>
-    public IReadOnlyList<string> SkippedRules { get; } = [.. router.Rules.Where(ReadsPrompt).Select(r => r.Name)];
+    /// <summary>The rules that never replay (they read the prompt's text).</summary>
+    public IReadOnlyList<string> SkippedRules { get; } = [.. router.Rules.Where(r => r.Pattern is not null).Select(r => r.Name)];
+
+    /// <summary>The rules that replay only on records that kept their prompt's facts.</summary>
+    public IReadOnlyList<string> FactRules { get; } = [.. router.Rules.Where(r => r.Pattern is null && ReadsPrompt(r)).Select(r => r.Name)];
 
     public async Task<SimulationResult> RunAsync(IAsyncEnumerable<UsageRecord> records, IReadOnlySet<string> aliases, DateTimeOffset until, CancellationToken cancellationToken)
     {
@@ -27,6 +37,10 @@ public sealed class RouteSimulation(RouterSettings router, ConfiguredTargets tar
         ArgumentNullException.ThrowIfNull(aliases);
         var rows = new Dictionary<string, SimulatedTarget>(StringComparer.Ordinal);
         var unpriced = 0L;
+        var withFacts = 0L;
+        var withVector = 0L;
+        var replayed = 0L;
+        var difficultyName = router.Difficulty?.Embedder;
         await foreach (var record in records.WithCancellation(cancellationToken))
         {
             // Only calls a provider was paid for: cache hits and errors without usage would be routed for nothing.
@@ -35,8 +49,16 @@ public sealed class RouteSimulation(RouterSettings router, ConfiguredTargets tar
                 continue;
             }
 
-            var request = new RouteRequest(default, record.Attribution, () => record.Usage.InputTokens ?? 0) { RecordedOutputTokens = record.Usage.OutputTokens ?? 0 };
-            var choice = await _replayed.DecideAsync(request, cancellationToken);
+            replayed++;
+            var facts = record.PromptFacts;
+            withFacts += facts is null ? 0 : 1;
+            withVector += facts?.Vector?.Embedder is { } name && name == difficultyName ? 1 : 0;
+            var request = new RouteRequest(default, record.Attribution, () => record.Usage.InputTokens ?? 0)
+            {
+                RecordedOutputTokens = record.Usage.OutputTokens ?? 0,
+                RecordedFacts = facts,
+            };
+            var choice = await (facts is null ? _withoutFacts : _withFacts).DecideAsync(request, cancellationToken);
             var row = rows.TryGetValue(choice.Target, out var known) ? known : rows[choice.Target] = new SimulatedTarget(choice.Target);
             var simulated = targets.PriceOf(choice.Target) is { } price ? CostCalculator.Price(record.Usage, price).Total : null;
             if (simulated is null || record.Cost.Total is null)
@@ -51,7 +73,14 @@ public sealed class RouteSimulation(RouterSettings router, ConfiguredTargets tar
             row.Reasons[choice.Reason] = row.Reasons.GetValueOrDefault(choice.Reason) + 1;
         }
 
-        return new SimulationResult([.. rows.Values.OrderBy(r => r.Target, StringComparer.Ordinal)], unpriced, SkippedRules, router.Difficulty is not null);
+        return new SimulationResult([.. rows.Values.OrderBy(r => r.Target, StringComparer.Ordinal)], unpriced, SkippedRules, router.Difficulty is not null)
+        {
+            Replayed = replayed,
+            WithFacts = withFacts,
+            WithVector = withVector,
+            FactRules = FactRules,
+            DifficultyEmbedder = router.Difficulty is null ? null : difficulty is null ? null : difficultyName,
+        };
     }
 
     private static bool ReadsPrompt(RouteRule rule) =>
@@ -68,8 +97,23 @@ public sealed class SimulatedTarget(string target)
     public Dictionary<string, long> Reasons { get; } = new(StringComparer.Ordinal);
 }
 
-public sealed record SimulationResult(IReadOnlyList<SimulatedTarget> Targets, long Unpriced, IReadOnlyList<string> SkippedRules, bool SkippedDifficulty)
+public sealed record SimulationResult(IReadOnlyList<SimulatedTarget> Targets, long Unpriced, IReadOnlyList<string> SkippedRules, bool HasDifficulty)
 {
+    /// <summary>Records routed again.</summary>
+    public long Replayed { get; init; }
+
+    /// <summary>Of those, the ones that kept their prompt's facts (the rules in <see cref="FactRules"/> replayed on them).</summary>
+    public long WithFacts { get; init; }
+
+    /// <summary>Of those, the ones whose kept vector is the difficulty strategy's embedder's.</summary>
+    public long WithVector { get; init; }
+
+    /// <summary>Rules that replay on records that kept their prompt's facts only.</summary>
+    public IReadOnlyList<string> FactRules { get; init; } = [];
+
+    /// <summary>The difficulty strategy's embedder when the strategy was replayed (null: not replayed at all).</summary>
+    public string? DifficultyEmbedder { get; init; }
+
     public string Report(string router)
     {
         var c = CultureInfo.InvariantCulture;
@@ -93,11 +137,29 @@ public sealed record SimulationResult(IReadOnlyList<SimulatedTarget> Targets, lo
             text.AppendLine(string.Create(c, $"{Unpriced:N0} requests were left out: no price for them as recorded or on the target chosen."));
         }
 
-        if (SkippedRules.Count > 0 || SkippedDifficulty)
+        if (FactRules.Count > 0 || HasDifficulty)
         {
-            text.AppendLine($"Not replayed (the ledger keeps no prompts): {string.Join(", ", SkippedRules.Select(r => $"rule {r}").Concat(SkippedDifficulty ? ["the difficulty strategy"] : []))}.");
+            text.AppendLine(string.Create(c, $"Prompt facts (storage.record_prompt_facts) were kept by {WithFacts:N0} of the {Replayed:N0} records replayed: on those only, {Describe(FactRules.Select(r => $"rule {r}"))} decided; on the others they were skipped."));
+        }
+
+        if (HasDifficulty)
+        {
+            text.AppendLine(DifficultyEmbedder is { } embedder
+                ? string.Create(c, $"The difficulty strategy scored the {WithVector:N0} records that kept a vector of its embedder ({embedder}: storage.prompt_facts_embedder); the others went on to the next strategy.")
+                : "Not replayed: the difficulty strategy (its embedder cannot run offline, or its vectors were not kept).");
+        }
+
+        if (SkippedRules.Count > 0)
+        {
+            text.AppendLine($"Not replayed (the ledger never keeps prompt text): {string.Join(", ", SkippedRules.Select(r => $"rule {r}"))}.");
         }
 
         return text.ToString();
+    }
+
+    private string Describe(IEnumerable<string> rules)
+    {
+        var all = rules.Concat(HasDifficulty && DifficultyEmbedder is not null ? ["the difficulty strategy (with a kept vector)"] : []).ToList();
+        return all.Count == 0 ? "nothing more" : string.Join(", ", all);
     }
 }
