@@ -43,6 +43,9 @@ public sealed class HostileRequestPropertyTests(ITestOutputHelper output) : IAsy
         _gemini = await FakeGeminiUpstream.StartAsync();
         _gateway = await TestGateway.StartAsync($$"""
             max_request_body_bytes: 4194304
+            storage:
+              record_prompt_facts: true
+              prompt_facts_embedder: lexical
             batches:
               poll_interval_seconds: 86400
             cache:
