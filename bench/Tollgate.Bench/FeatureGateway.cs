@@ -31,6 +31,8 @@ internal sealed class FeatureGateway : IAsyncDisposable
     public const string PlainKey = """{"name":"bench"}""";
 
     private readonly WebApplication _app;
+
+    public IServiceProvider Services => _app.Services;
     private readonly string _directory;
 
     private FeatureGateway(WebApplication app, string directory, string bearer, IReadOnlyDictionary<string, string>? headers)

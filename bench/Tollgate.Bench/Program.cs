@@ -11,6 +11,7 @@ using Tollgate.Gateway;
 // Usage: dotnet run -c Release --project bench/Tollgate.Bench -- [--slice 2] [--rounds 15] [--connections 1,50] [--out docs/PERFORMANCE.md]
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --tokenizer   (counting huge single-piece prompts; see TokenizerBench)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --vector-index   (semantic cache lookups; see VectorIndexBench)
+//        dotnet run -c Release --project bench/Tollgate.Bench -- --streams 1000   (peak memory of the gateway's process with that many streams open; see ConcurrentStreamsBench)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --replay-prompts ../shared/eval/prompts/ShareGPT_V3_filtered_1000.json   (exact-cache duplicate rate)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --ledger 10000000 [--db PATH | --postgres CONN]   (reports over a large ledger; see LedgerBench)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --postgres CONN [--nginx] --only "bare forwarder,tollgate,tollgate postgres,nginx → 1 replica,nginx → 2 replicas"   (PostgreSQL ledger; with nginx, two replicas behind it)
@@ -29,6 +30,12 @@ if (Array.IndexOf(args, "--replay-prompts") is var replayAt and >= 0)
 if (Array.IndexOf(args, "--routing") is var routingAt and >= 0)
 {
     await Tollgate.Bench.RoutingBench.RunAsync(args[routingAt + 1]);
+    return;
+}
+
+if (Array.IndexOf(args, "--streams") is var streamsAt and >= 0)
+{
+    await ConcurrentStreamsBench.RunAsync(int.Parse(args[streamsAt + 1], CultureInfo.InvariantCulture));
     return;
 }
 
@@ -203,6 +210,9 @@ if (options.Allocations)
     return;
 }
 
+var gcBefore = StageTimes.GcSnapshot();
+var measuredFrom = System.Diagnostics.Stopwatch.GetTimestamp();
+
 // Then short slices, the targets taking turns round after round: on a shared machine the speed drifts over
 // seconds to minutes, and many short turns spread that drift evenly over the targets compared.
 foreach (var connections in options.Connections)
@@ -255,6 +265,12 @@ if (options.Only is null && streaming.Count > 0)
     }
 }
 
+var gcLine = StageTimes.GcLine(gcBefore, StageTimes.GcSnapshot(), System.Diagnostics.Stopwatch.GetElapsedTime(measuredFrom));
+Console.WriteLine(gcLine);
+var stageTable = StageTimes.Markdown([
+    ("tollgate", gateway.Services), ("tollgate cache hit", cachedGateway.Services), .. featureGateways.Select(f => (f.Name, f.Gateway.Services))]);
+Console.WriteLine(stageTable);
+
 await gateway.StopAsync();
 await cachedGateway.StopAsync();
 foreach (var (_, featureGateway) in featureGateways)
@@ -299,6 +315,7 @@ if (options.Only is not null)
 }
 
 var report = Report.Markdown(results, roundRatios, settled, options);
+report += Environment.NewLine + "Where each gateway's own time goes, by stage (`tollgate_gateway_stage_seconds`; the provider's time apart), over all of its requests:" + Environment.NewLine + Environment.NewLine + stageTable + Environment.NewLine + gcLine + Environment.NewLine;
 if (options.Output is { } output)
 {
     // What was learnt from profiles is written by hand below the marker and survives a rerun.

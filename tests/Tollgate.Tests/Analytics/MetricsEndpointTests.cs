@@ -58,6 +58,19 @@ public sealed class MetricsEndpointTests : GatewayWithFakeUpstream
         Assert.Equal(1, Value("tollgate_rejections_total", "tollgate_rejections_total", ("reason", "rate_limit_exceeded")));
         Assert.Equal(1, Value("tollgate_rejections_total", "tollgate_rejections_total", ("reason", "invalid_json")));
         Assert.Equal(3, Value("tollgate_request_duration_seconds", "tollgate_request_duration_seconds_count", ("deployment", "openai/gpt-4o-mini")));
+
+        // The gateway's own time, by stage, for each forwarded request; the stages add up to the overhead.
+        var stageSum = 0.0;
+        foreach (var stage in new[] { "admission", "journal", "reply" })
+        {
+            Assert.Equal(3, Value("tollgate_gateway_stage_seconds", "tollgate_gateway_stage_seconds_count", ("stage", stage)));
+            stageSum += Value("tollgate_gateway_stage_seconds", "tollgate_gateway_stage_seconds_sum", ("stage", stage));
+        }
+
+        Assert.Equal(Value("tollgate_gateway_overhead_seconds", "tollgate_gateway_overhead_seconds_sum", ("deployment", "openai/gpt-4o-mini")), stageSum, 6);
+        Assert.InRange(Value("tollgate_gc_collections_total", "tollgate_gc_collections_total", ("generation", "0")), 0, double.MaxValue);
+        Assert.InRange(Value("tollgate_gc_pause_seconds_total", "tollgate_gc_pause_seconds_total"), 0, double.MaxValue);
+        Assert.Equal("gauge", families["tollgate_threadpool_queue_length"].Type);
         Assert.Equal((double)(100 - records.Sum(r => r.Cost.Total!.Value)), Value("tollgate_budget_remaining_usd", "tollgate_budget_remaining_usd", ("budget", "monthly-all")), 12);
     }
 

@@ -13,6 +13,11 @@ public sealed class GatewayMetrics
 {
     private static readonly double[] LatencyBounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
     private static readonly double[] OverheadBounds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+    private static readonly double[] StageBounds = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+    /// <summary>The gateway's own stages of a forwarded request, in order; the provider's time is apart (upstream).</summary>
+    public static readonly string[] Stages = ["admission", "journal", "reply"];
+    private readonly Histogram[] _stages = [.. Stages.Select(_ => new Histogram(StageBounds))];
 
     private readonly ConcurrentDictionary<(string Alias, string Deployment, string Status), StrongBox<long>> _requests = new();
     private static readonly string[] TokenKinds = ["input", "cached_input", "cache_write", "output", "reasoning"];
@@ -108,13 +113,26 @@ public sealed class GatewayMetrics
     public void CacheMiss(string cache, string outcome) => Increment(_cacheMisses, (cache, outcome), 1);
 
     /// <summary>A request that reached a deployment finished: its whole time, the part spent waiting on the provider, and the rest.</summary>
-    public void Timed(string deployment, TimeSpan total, TimeSpan upstream)
+    /// <summary>
+    /// A forwarded request's times: the whole, the provider's, and the gateway's own split in stages — admission (from
+    /// the request's arrival to the first provider call: authentication, parsing, attribution, policy, routing, cache
+    /// look-up, limits, budgets), journal (waiting for the record to be journaled before answering) and reply (the rest:
+    /// reading usage, pricing, writing the answer).
+    /// </summary>
+    public void Timed(string deployment, TimeSpan total, TimeSpan upstream, TimeSpan admission, TimeSpan journal)
     {
         var histograms = _latency.GetOrAdd(deployment, _ => (new Histogram(LatencyBounds), new Histogram(LatencyBounds), new Histogram(OverheadBounds)));
         histograms.Total.Observe(total.TotalSeconds);
         histograms.Upstream.Observe(upstream.TotalSeconds);
-        histograms.Overhead.Observe(Math.Max(0, (total - upstream).TotalSeconds));
+        var overhead = Math.Max(0, (total - upstream).TotalSeconds);
+        histograms.Overhead.Observe(overhead);
+        _stages[0].Observe(admission.TotalSeconds);
+        _stages[1].Observe(journal.TotalSeconds);
+        _stages[2].Observe(Math.Max(0, overhead - admission.TotalSeconds - journal.TotalSeconds));
     }
+
+    /// <summary>The stage histograms, in the order of <see cref="Stages"/>.</summary>
+    public IReadOnlyList<Histogram> StageTimes => _stages;
 
     /// <summary>A request answered from a cache (an idempotent replay, or the response cache) without calling a provider.</summary>
     public void CacheHit(string cache) => Increment(_cacheHits, cache, 1);

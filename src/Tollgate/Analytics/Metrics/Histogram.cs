@@ -4,7 +4,6 @@ namespace Tollgate.Analytics.Metrics;
 public sealed class Histogram(IReadOnlyList<double> bounds)
 {
     private readonly long[] _counts = new long[bounds.Count + 1];
-    private readonly Lock _sumGate = new();
     private double _sum;
 
     public IReadOnlyList<double> Bounds { get; } = bounds;
@@ -18,20 +17,19 @@ public sealed class Histogram(IReadOnlyList<double> bounds)
         }
 
         Interlocked.Increment(ref _counts[index]);
-        lock (_sumGate)
+        double seen, added;
+        do
         {
-            _sum += value;
+            seen = Volatile.Read(ref _sum);
+            added = seen + value;
         }
+        while (Interlocked.CompareExchange(ref _sum, added, seen) != seen);
     }
 
     /// <summary>Cumulative counts per bound (the last is +Inf, equal to the count), and the sum.</summary>
     public (long[] Cumulative, double Sum) Snapshot()
     {
-        double sum;
-        lock (_sumGate)
-        {
-            sum = _sum;
-        }
+        var sum = Volatile.Read(ref _sum);
 
         var cumulative = new long[_counts.Length];
         long running = 0;

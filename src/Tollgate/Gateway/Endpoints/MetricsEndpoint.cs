@@ -60,6 +60,25 @@ public static class MetricsEndpoint
             }
         }
 
+        text.Family("tollgate_gateway_stage_seconds", "histogram", "The gateway's own time per forwarded request by stage: admission (arrival to the first provider call), journal (the record made durable before answering), reply (usage, pricing, writing the answer).");
+        for (var i = 0; i < GatewayMetrics.Stages.Length; i++)
+        {
+            text.Histogram("tollgate_gateway_stage_seconds", [("stage", GatewayMetrics.Stages[i])], metrics.StageTimes[i]);
+        }
+
+        // Causes of a slow tail that live in the runtime, not in a stage: collections that pause every request, and a
+        // thread pool whose queue grows when work waits for a thread.
+        text.Family("tollgate_gc_pause_seconds_total", "counter", "Time the .NET garbage collector paused the process since start.");
+        text.Sample("tollgate_gc_pause_seconds_total", [], GC.GetTotalPauseDuration().TotalSeconds);
+        text.Family("tollgate_gc_collections_total", "counter", "Garbage collections since start, by generation.");
+        for (var generation = 0; generation <= GC.MaxGeneration; generation++)
+        {
+            text.Sample("tollgate_gc_collections_total", [("generation", generation.ToString(System.Globalization.CultureInfo.InvariantCulture))], GC.CollectionCount(generation));
+        }
+
+        text.Family("tollgate_threadpool_queue_length", "gauge", "Work items waiting for a thread-pool thread now.");
+        text.Sample("tollgate_threadpool_queue_length", [], ThreadPool.PendingWorkItemCount);
+
         text.Family("tollgate_cache_hits_total", "counter", "Requests answered without a provider call, by cache.");
         foreach (var (cache, count) in metrics.CacheHits.OrderBy(p => p.Key, StringComparer.Ordinal))
         {

@@ -61,6 +61,9 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     /// <summary>Time spent in the forwarder (calls to providers, retry waits, and for a stream the whole relay).</summary>
     public TimeSpan UpstreamElapsed { get; set; }
 
+    /// <summary>Time spent waiting for the record to be journaled (stage "journal" of <c>tollgate_gateway_stage_seconds</c>).</summary>
+    public TimeSpan JournalElapsed { get; set; }
+
     /// <summary>The request's hold on its <c>Idempotency-Key</c>, when it sent one: a successful answer is kept under it.</summary>
     public Idempotency.IdempotencyClaim? IdempotencyClaim { get; set; }
 

@@ -250,7 +250,7 @@ public sealed class ProxyRequestHandler(
             {
                 if (exchange.Attempts > 0)
                 {
-                    metrics.Timed(exchange.Deployment.Name, time.GetElapsedTime(startTimestamp), exchange.UpstreamElapsed);
+                    metrics.Timed(exchange.Deployment.Name, time.GetElapsedTime(startTimestamp), exchange.UpstreamElapsed, time.GetElapsedTime(startTimestamp, forwardStart), exchange.JournalElapsed);
                 }
             }
         }

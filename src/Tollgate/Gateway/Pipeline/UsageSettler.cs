@@ -75,7 +75,9 @@ public sealed partial class UsageSettler(
 
         metrics.Recorded(record);
         Analytics.Telemetry.GenAiTelemetry.Record(record);
+        var journalStart = time.GetTimestamp();
         await ledger.EnqueueAsync(record);
+        exchange.JournalElapsed = time.GetElapsedTime(journalStart);
         return record;
     }
 
