@@ -87,9 +87,32 @@ public sealed class BpeEncodingTests
         {
             foreach (var encoding in new[] { BpeEncoding.O200kBase, BpeEncoding.Cl100kBase })
             {
+                // Twice: the second count of a long text is the remembered one, and must be the same.
+                Assert.Equal(encoding.Encode(text).Count, encoding.Count(text));
                 Assert.Equal(encoding.Encode(text).Count, encoding.Count(text));
             }
         }, iter: 300);
+    }
+
+    [Fact]
+    public void Remembered_counts_stay_within_their_bound_however_many_texts_are_counted()
+    {
+        var encoding = BpeEncoding.Load("cl100k_base"); // its own instance: other tests count with the shared one
+        var text = new string('x', 600_000) + " and a tail";
+        var distinct = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            var variant = i + text; // each 600,011+ characters: 20 of them are three times the bound
+            Assert.Equal(encoding.Encode(variant).Count, encoding.Count(variant));
+            Assert.InRange(encoding.RememberedChars, 0, BpeEncoding.RememberedMaxChars);
+            distinct++;
+        }
+
+        Assert.Equal(20, distinct);
+        var tooLong = new string('y', (int)(BpeEncoding.RememberedMaxChars / 4) + 1);
+        var before = encoding.RememberedChars;
+        Assert.Equal(encoding.Encode(tooLong).Count, encoding.Count(tooLong));
+        Assert.Equal(before, encoding.RememberedChars); // a text over a quarter of the bound is never kept
     }
 
     private static List<int> Ids(JsonElement golden, string encoding) => [.. golden.GetProperty(encoding).EnumerateArray().Select(e => e.GetInt32())];

@@ -36,8 +36,47 @@ public sealed class BpeEncoding
 
     public string Name { get; }
 
-    /// <summary>How many tokens <paramref name="text"/> is: <see cref="Encode"/>'s count, without keeping the ids.</summary>
-    public int Count(string text) => Run(text, tokens: null);
+    /// <summary>
+    /// How many tokens <paramref name="text"/> is: <see cref="Encode"/>'s count, without keeping the ids. Counts of texts
+    /// of at least <see cref="RememberedMinChars"/> characters are remembered — a system prompt sent with every request is
+    /// encoded once, then found by its text (hashing and comparing it costs a small part of encoding it) — up to
+    /// <see cref="RememberedMaxChars"/> characters in all, after which the remembered counts are dropped and gathered again.
+    /// </summary>
+    public int Count(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length < RememberedMinChars || text.Length > RememberedMaxChars / 4)
+        {
+            return Run(text, tokens: null);
+        }
+
+        if (_counts.TryGetValue(text, out var known))
+        {
+            return known;
+        }
+
+        var count = Run(text, tokens: null);
+        if (Interlocked.Add(ref _rememberedChars, text.Length) > RememberedMaxChars)
+        {
+            _counts.Clear();
+            Interlocked.Exchange(ref _rememberedChars, text.Length);
+        }
+
+        _counts.TryAdd(text, count);
+        return count;
+    }
+
+    /// <summary>Texts shorter than this are encoded every time (a role, a short question: encoding is as cheap as a look-up).</summary>
+    internal const int RememberedMinChars = 32;
+
+    /// <summary>The characters of remembered texts kept at most (about twice as many bytes); a text over a quarter of it is never kept.</summary>
+    internal const long RememberedMaxChars = 4L * 1024 * 1024;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
+    private long _rememberedChars;
+
+    /// <summary>The characters of the texts whose counts are remembered now (for tests).</summary>
+    internal long RememberedChars => Interlocked.Read(ref _rememberedChars);
 
     public List<int> Encode(string text)
     {
@@ -245,7 +284,8 @@ public sealed class BpeEncoding
 
     private int RankOf(ReadOnlySpan<char> bytes) => _lookup.TryGetValue(bytes, out var rank) ? rank : int.MaxValue;
 
-    private static BpeEncoding Load(string name)
+    /// <summary>A new instance of an encoding (the shared ones are <see cref="O200kBase"/> and <see cref="Cl100kBase"/>).</summary>
+    internal static BpeEncoding Load(string name)
     {
         var resource = $"Tollgate.Metering.Tokenization.{name}.cjs";
         using var stream = typeof(BpeEncoding).Assembly.GetManifestResourceStream(resource)

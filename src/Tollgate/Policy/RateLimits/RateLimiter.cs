@@ -17,7 +17,7 @@ public sealed record RateLimit(int? RequestsPerMinute, int? TokensPerMinute)
 public sealed class RateLimiter(TimeProvider time, SharedRequestRates? shared = null)
 {
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
-    private readonly ConcurrentDictionary<string, SlidingWindowLog> _logs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Subject, LimitKind Kind), SlidingWindowLog> _logs = new();
 
     /// <summary>Admits one request of <paramref name="estimatedTokens"/> for every subject, or refuses with the wait.</summary>
     public (IReadOnlyList<SlidingWindowLog.Ticket> TokenTickets, GatewayError? Error, TimeSpan RetryAfter) Admit(
@@ -32,34 +32,42 @@ public sealed class RateLimiter(TimeProvider time, SharedRequestRates? shared = 
     {
         ArgumentNullException.ThrowIfNull(subjects);
         var now = time.GetUtcNow();
-        var acquired = new List<SlidingWindowLog.Ticket>();
-        var tokenTickets = new List<SlidingWindowLog.Ticket>();
+        var acquired = new List<SlidingWindowLog.Ticket>(2 * subjects.Count);
+        List<SlidingWindowLog.Ticket>? tokenTickets = null;
         foreach (var (subject, limit) in subjects)
         {
-            foreach (var (name, value, weight) in new[] { ("requests", limit.RequestsPerMinute, 1L), ("tokens", limit.TokensPerMinute, estimatedTokens) })
+            if (limit.RequestsPerMinute is { } requests && Take(subject, LimitKind.Requests, requests, 1) is { } refusedRequests)
             {
-                if (value is not { } max)
+                return refusedRequests;
+            }
+
+            if (limit.TokensPerMinute is { } tokens)
+            {
+                if (Take(subject, LimitKind.Tokens, tokens, estimatedTokens) is { } refusedTokens)
                 {
-                    continue;
+                    return refusedTokens;
                 }
 
-                var (ticket, wait) = Log($"{subject}:{name}", max).TryAcquire(now, weight);
-                if (ticket is null)
-                {
-                    // A refused request takes nothing from the other limits it passed.
-                    acquired.ForEach(t => t.Release());
-                    return ([], Refusal(subject, $"{max} {name} per minute", wait), wait, []);
-                }
-
-                acquired.Add(ticket);
-                if (name == "tokens")
-                {
-                    tokenTickets.Add(ticket);
-                }
+                (tokenTickets ??= []).Add(acquired[^1]);
             }
         }
 
-        return (tokenTickets, null, TimeSpan.Zero, acquired);
+        return ((IReadOnlyList<SlidingWindowLog.Ticket>?)tokenTickets ?? [], null, TimeSpan.Zero, acquired);
+
+        // Null when admitted (the ticket added to those acquired); else the refusal, the others given back.
+        (IReadOnlyList<SlidingWindowLog.Ticket>, GatewayError?, TimeSpan, List<SlidingWindowLog.Ticket>)? Take(string subject, LimitKind kind, long max, long weight)
+        {
+            var (ticket, wait) = Log(subject, kind, max).TryAcquire(now, weight);
+            if (ticket is null)
+            {
+                // A refused request takes nothing from the other limits it passed.
+                acquired.ForEach(t => t.Release());
+                return ([], Refusal(subject, $"{max} {Name(kind)} per minute", wait), wait, []);
+            }
+
+            acquired.Add(ticket);
+            return null;
+        }
     }
 
     /// <summary>
@@ -98,7 +106,17 @@ public sealed class RateLimiter(TimeProvider time, SharedRequestRates? shared = 
         return (tickets, null, TimeSpan.Zero);
     }
 
-    private SlidingWindowLog Log(string name, long limit) => _logs.GetOrAdd(name, _ => new SlidingWindowLog(limit, Window));
+    /// <summary>The subject's log of one kind, made with the limit it has when first seen.</summary>
+    private SlidingWindowLog Log(string subject, LimitKind kind, long limit) =>
+        _logs.GetOrAdd((subject, kind), static (_, max) => new SlidingWindowLog(max, Window), limit);
+
+    private static string Name(LimitKind kind) => kind == LimitKind.Requests ? "requests" : "tokens";
+
+    private enum LimitKind : byte
+    {
+        Requests,
+        Tokens,
+    }
 
     private static GatewayError Refusal(string subject, string limit, TimeSpan wait) => new(429, "rate_limit_error", "rate_limit_exceeded",
         $"Rate limit of {limit} reached for {subject}. Try again in {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s.");
