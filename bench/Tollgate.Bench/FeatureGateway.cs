@@ -30,6 +30,29 @@ internal sealed class FeatureGateway : IAsyncDisposable
 
     public const string PlainKey = """{"name":"bench"}""";
 
+    /// <summary>The exact response cache on; its requests all miss (distinct questions), each answer keyed and kept.</summary>
+    public const string ExactCache = "cache:\n  exact: { ttl_seconds: 60, max_mb: 16 }\n";
+
+    /// <summary>The semantic cache on too (lexical embedder, at most 4,096 questions): each miss embeds, searches, guards and remembers.</summary>
+    public const string SemanticCache = ExactCache + "  semantic: { aliases: [gpt-4o-mini], embedder: lexical, threshold: 0.91, max_entries: 4096 }\n";
+
+    /// <summary>A router in front of the alias: five rules that do not match (feature, tag, characters, tools, a regex), then weights.</summary>
+    public const string Router = """
+        routers:
+          bench-router:
+            targets: [gpt-4o-mini]
+            rules:
+              - { name: analysis, feature: analysis, target: gpt-4o-mini }
+              - { name: team, tag: "team=finance", target: gpt-4o-mini }
+              - { name: long, min_chars: 100000, target: gpt-4o-mini }
+              - { name: tools, tools: true, target: gpt-4o-mini }
+              - { name: refunds, regex: "(?i)refund|hoàn tiền", target: gpt-4o-mini }
+            weights: { gpt-4o-mini: 1 }
+        """ + "\n";
+
+    /// <summary>The question every bench body asks (made distinct per request for the cache rows).</summary>
+    public const string Question = "Summarise the plot of Hamlet in two sentences.";
+
     private readonly WebApplication _app;
 
     public IServiceProvider Services => _app.Services;

@@ -76,12 +76,30 @@ internal sealed class LoadTarget(string name, Uri url, string? bearer, int maxCo
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
     });
 
+    private long _sent;
+
     public string Name { get; } = name;
+
+    /// <summary>This target's body, from the bench's (another model name, for a router).</summary>
+    public Func<string, string>? BodyOf { get; init; }
+
+    /// <summary>
+    /// When set, each request's question is made distinct (a request number in it), so that a cache misses every time:
+    /// what turning a cache on costs the requests it cannot answer. The load generator's extra work is the same small
+    /// rewrite per request.
+    /// </summary>
+    public string? DistinctQuestion { get; init; }
 
     /// <summary>Sends one request and reads its whole answer; says whether it succeeded and when the body's first byte came.</summary>
     public async Task<(bool Ok, double FirstByteUs)> SendOneAsync(byte[] payload)
     {
         var start = Stopwatch.GetTimestamp();
+        if (DistinctQuestion is { } question)
+        {
+            var n = Interlocked.Increment(ref _sent);
+            payload = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(payload).Replace(question, $"{question} (request {n})", StringComparison.Ordinal));
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(payload) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         if (bearer is not null)
@@ -127,7 +145,7 @@ internal static class LoadRun
 
     public static async Task<LoadSlice> RunAsync(LoadTarget target, string body, int connections, TimeSpan warmup, TimeSpan duration)
     {
-        var payload = Encoding.UTF8.GetBytes(body);
+        var payload = Encoding.UTF8.GetBytes(target.BodyOf?.Invoke(body) ?? body);
         await DriveAsync(target, payload, connections, warmup, null);
         var latencies = new List<double>[connections];
         var firstBytes = new List<double>[connections];
@@ -168,7 +186,7 @@ internal static class LoadRun
     /// </summary>
     public static async Task<(TimeSpan Took, double RequestsPerSecond)> SettleAsync(LoadTarget target, string body, int connections, TimeSpan minimum, TimeSpan maximum)
     {
-        var payload = Encoding.UTF8.GetBytes(body);
+        var payload = Encoding.UTF8.GetBytes(target.BodyOf?.Invoke(body) ?? body);
         var watch = Stopwatch.StartNew();
         var perSecond = new List<double>();
         while (true)

@@ -104,7 +104,18 @@ if (args.Contains("--features"))
     featureGateways.Add(("+ key limits", await FeatureGateway.StartAsync(Config, string.Empty, dataDirectory + "-limits", MasterKey, FeatureGateway.LimitedKey, null)));
     featureGateways.Add(("+ hard budget", await FeatureGateway.StartAsync(Config, FeatureGateway.HardBudget, dataDirectory + "-budget", MasterKey, null, null)));
     featureGateways.Add(("+ attribution", await FeatureGateway.StartAsync(Config, FeatureGateway.RequiredTags, dataDirectory + "-tags", MasterKey, null, FeatureGateway.Attribution)));
+    featureGateways.Add(("+ exact cache (misses)", await FeatureGateway.StartAsync(Config, FeatureGateway.ExactCache, dataDirectory + "-exact", MasterKey, null, null)));
+    featureGateways.Add(("+ semantic cache (misses)", await FeatureGateway.StartAsync(Config, FeatureGateway.SemanticCache, dataDirectory + "-semantic", MasterKey, null, null)));
+    featureGateways.Add(("+ router", await FeatureGateway.StartAsync(Config, FeatureGateway.Router, dataDirectory + "-router", MasterKey, null, null)));
 }
+
+// How each feature gateway's requests are shaped: distinct questions for the cache rows, the router's name for its row.
+LoadTarget TargetFor((string Name, Uri Url, string? Key) e) =>
+    new(e.Name, e.Url, e.Key, options.Connections.Max(), featureGateways.FirstOrDefault(f => f.Name == e.Name).Gateway?.Headers)
+    {
+        DistinctQuestion = e.Name.Contains("cache (misses)", StringComparison.Ordinal) ? FeatureGateway.Question : null,
+        BodyOf = e.Name == "+ router" ? body => body.Replace("\"model\":\"gpt-4o-mini\"", "\"model\":\"bench-router\"", StringComparison.Ordinal) : null,
+    };
 
 // With --postgres CONNECTION: the same gateway with its ledger (and hard budgets' room) in that PostgreSQL database.
 var postgresAt = Array.IndexOf(args, "--postgres");
@@ -171,7 +182,7 @@ if (options.Only is { } only)
     endpoints = [.. endpoints.Where(t => names.Contains(t.Name))];
 }
 
-var targets = endpoints.Select(e => new LoadTarget(e.Name, e.Url, e.Key, maxConnections, featureGateways.FirstOrDefault(f => f.Name == e.Name).Gateway?.Headers)).ToList();
+var targets = endpoints.Select(TargetFor).ToList();
 var results = new List<LoadResult>();
 var roundRatios = new Dictionary<int, List<double>>();
 var settled = new List<(string Target, string Mode, TimeSpan Took, double RequestsPerSecond)>();
@@ -201,6 +212,12 @@ if (options.Allocations)
     }
 
     await gateway.StopAsync();
+    await cachedGateway.StopAsync(); // stopped, not only disposed: a host disposed while running logs its services' cancellation as a crash
+    foreach (var (_, featureGateway) in featureGateways)
+    {
+        await featureGateway.DisposeAsync();
+    }
+
     targets.ForEach(t => t.Dispose());
     if (nginxUpstream is not null)
     {
@@ -210,6 +227,7 @@ if (options.Allocations)
     return;
 }
 
+var featureCosts = new List<(string Feature, int Connections, double Median, double Low, double High)>();
 var gcBefore = StageTimes.GcSnapshot();
 var measuredFrom = System.Diagnostics.Stopwatch.GetTimestamp();
 
@@ -229,6 +247,19 @@ foreach (var connections in options.Connections)
     }
 
     results.AddRange(targets.Select(t => LoadResult.Of(t.Name, connections, stream: false, slices[t.Name])));
+    if (slices.TryGetValue("tollgate", out var plain))
+    {
+        // What each feature costs a request: its gateway's CPU per request over the plain gateway's in the same round.
+        foreach (var (name, _) in featureGateways)
+        {
+            if (slices.TryGetValue(name, out var withFeature))
+            {
+                var deltas = withFeature.Zip(plain, (f, p) => f.CpuUsPerRequest - p.CpuUsPerRequest).Order().ToList();
+                featureCosts.Add((name, connections, deltas[deltas.Count / 2], deltas[deltas.Count / 4], deltas[3 * deltas.Count / 4]));
+            }
+        }
+    }
+
     if (slices.TryGetValue("tollgate", out var through) && slices.TryGetValue("bare forwarder", out var bare))
     {
         // Tollgate and the forwarder run back to back within a round, under the same load from neighbours.
@@ -267,6 +298,17 @@ if (options.Only is null && streaming.Count > 0)
 
 var gcLine = StageTimes.GcLine(gcBefore, StageTimes.GcSnapshot(), System.Diagnostics.Stopwatch.GetElapsedTime(measuredFrom));
 Console.WriteLine(gcLine);
+var featureTable = new StringBuilder("| feature (alone, over the plain gateway) | connections | CPU µs/req over plain, median round | quartiles |\n|---|---:|---:|---|\n");
+foreach (var (feature, connections, median, low, high) in featureCosts)
+{
+    featureTable.AppendLine(string.Create(culture, $"| {feature} | {connections} | {median:+0;-0;0} | {low:+0;-0;0} … {high:+0;-0;0} |"));
+}
+
+if (featureCosts.Count > 0)
+{
+    Console.WriteLine(featureTable);
+}
+
 var stageTable = StageTimes.Markdown([
     ("tollgate", gateway.Services), ("tollgate cache hit", cachedGateway.Services), .. featureGateways.Select(f => (f.Name, f.Gateway.Services))]);
 Console.WriteLine(stageTable);
@@ -315,6 +357,11 @@ if (options.Only is not null)
 }
 
 var report = Report.Markdown(results, roundRatios, settled, options);
+if (featureCosts.Count > 0)
+{
+    report += Environment.NewLine + "What each feature costs a request (process CPU, so the load generator's share of extra headers or distinct questions is in it):" + Environment.NewLine + Environment.NewLine + featureTable;
+}
+
 report += Environment.NewLine + "Where each gateway's own time goes, by stage (`tollgate_gateway_stage_seconds`; the provider's time apart), over all of its requests:" + Environment.NewLine + Environment.NewLine + stageTable + Environment.NewLine + gcLine + Environment.NewLine;
 if (options.Output is { } output)
 {

@@ -13,9 +13,10 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// vector, its <see cref="QueryText"/> for the guards, and the exact-cache key its answer is kept under: answers live
 /// in the exact cache (its TTL, size limit and purges apply), and a question whose answer has gone is forgotten.
 /// </summary>
-public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder embedder)
+public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder embedder) : IDisposable
 {
-    private readonly Lock _gate = new();
+    /// <summary>Look-ups only read shelves and indexes, so they share the lock; remembering and forgetting take it alone.</summary>
+    private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<string, Shelf> _shelves = new(StringComparer.Ordinal);
     private readonly Queue<Entry> _oldestFirst = new();
     private readonly ConcurrentDictionary<string, WrongHitBound> _bounds = new(StringComparer.Ordinal);
@@ -50,7 +51,8 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         var context = ResponseCacheKey.OfContext(tenant, endpoint, body);
         Entry? nearest = null;
         var similarity = 0.0;
-        lock (_gate)
+        _gate.EnterReadLock();
+        try
         {
             // A shelf of vectors of another length (an embeddings alias whose model changed) is not compared with.
             if (_shelves.TryGetValue(context, out var shelf) && shelf.Index.Dimensions == vector.Length && shelf.Index.Nearest(vector) is { } found)
@@ -58,6 +60,10 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
                 nearest = shelf.Entries[found.Id];
                 similarity = found.Similarity;
             }
+        }
+        finally
+        {
+            _gate.ExitReadLock();
         }
 
         // In the bounded mode an entry also has its own threshold: at or below a similarity where its answer was once
@@ -73,7 +79,8 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
     public void Remember(SemanticLookup lookup, string exactKey)
     {
         ArgumentNullException.ThrowIfNull(lookup);
-        lock (_gate)
+        _gate.EnterWriteLock();
+        try
         {
             if (!_shelves.TryGetValue(lookup.Context, out var shelf) || shelf.Index.Dimensions != lookup.Vector.Length)
             {
@@ -99,6 +106,10 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
                 Remove(oldest);
             }
         }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
     }
 
     /// <summary>Forgets the kept question a lookup found (its answer is no longer in the exact cache).</summary>
@@ -107,9 +118,14 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         ArgumentNullException.ThrowIfNull(lookup);
         if (lookup.Nearest is { } entry)
         {
-            lock (_gate)
+            _gate.EnterWriteLock();
+            try
             {
                 Remove(entry);
+            }
+            finally
+            {
+                _gate.ExitWriteLock();
             }
         }
     }
@@ -145,12 +161,19 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         BoundOf(alias).Learn(similarity, right);
         if (!right && lookup.Nearest is { } entry)
         {
-            lock (_gate)
+            _gate.EnterWriteLock();
+            try
             {
                 entry.WrongAt = Math.Max(entry.WrongAt, similarity);
             }
+            finally
+            {
+                _gate.ExitWriteLock();
+            }
         }
     }
+
+    public void Dispose() => _gate.Dispose();
 
     /// <summary>A lexical embedder compares the normalised words; a model is given the text as written.</summary>
     private string EmbeddedText(QueryText query, string text) => embedder is LexicalEmbedder ? query.Normalised : text;

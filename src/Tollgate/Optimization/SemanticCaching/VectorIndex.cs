@@ -4,16 +4,22 @@ using System.Numerics.Tensors;
 namespace Tollgate.Optimization.SemanticCaching;
 
 /// <summary>
-/// Nearest cached question by cosine (dot product of unit vectors). Up to <see cref="ExactScanLimit"/> entries every
-/// vector is compared (SIMD dot products, <see cref="TensorPrimitives"/>). Past that, reading every vector becomes
-/// memory-bound (100,000 × 384 floats is 150 MB a query), so each vector also has a 256-bit
+/// Nearest cached question by cosine (dot product of unit vectors). Up to <see cref="ExactScanFloats"/> floats in all
+/// (4,096 entries of MiniLM's 384 dimensions, 1,536 of the lexical embedder's 1,024) every vector is compared (SIMD dot
+/// products, <see cref="TensorPrimitives"/>). Past that, reading every vector costs too much a query (100,000 × 384
+/// floats is 150 MB), so each vector also has a 256-bit
 /// SimHash (signs of its projections on fixed random hyperplanes: the fraction of differing bits estimates the angle):
 /// a popcount scan over those 32 bytes per entry picks the <see cref="Candidates"/> closest, and only they are compared
-/// exactly. Entries are removed by id and their slots reused. Not thread-safe: the caller holds a lock.
+/// exactly. Entries are removed by id and their slots reused. Not thread-safe: the caller holds a lock (searches only
+/// read, so they may share a read lock).
 /// </summary>
 public sealed class VectorIndex
 {
-    public const int ExactScanLimit = 4096;
+    /// <summary>The most floats an exact scan reads: 4,096 entries of 384 dimensions.</summary>
+    public const long ExactScanFloats = 4096L * 384;
+
+    /// <summary>The most entries an exact scan covers at this index's dimensions.</summary>
+    public int ExactScanLimit => (int)Math.Max(1, ExactScanFloats / _dimensions);
     public const int Candidates = 64;
     private const int CodeWords = 4; // 256 bits
 
@@ -98,7 +104,7 @@ public sealed class VectorIndex
 
         if (Count <= ExactScanLimit)
         {
-            return Best(query, Enumerable.Range(0, _slots).Where(i => _live[i]));
+            return BestOfLive(query);
         }
 
         Span<ulong> code = stackalloc ulong[CodeWords];
@@ -133,20 +139,36 @@ public sealed class VectorIndex
         return Best(query, candidates);
     }
 
-    private (int Id, float Similarity)? Best(ReadOnlySpan<float> query, IEnumerable<int> ids)
+    private (int Id, float Similarity)? BestOfLive(ReadOnlySpan<float> query)
     {
-        var best = -1;
-        var bestScore = float.NegativeInfinity;
-        foreach (var id in ids)
+        (int Id, float Score) best = (-1, float.NegativeInfinity);
+        for (var id = 0; id < _slots; id++)
         {
-            var score = TensorPrimitives.Dot(query, _vectors.AsSpan(id * _dimensions, _dimensions));
-            if (score > bestScore)
+            if (_live[id])
             {
-                (best, bestScore) = (id, score);
+                best = Better(best, id, query);
             }
         }
 
-        return best < 0 ? null : (best, bestScore);
+        return best.Id < 0 ? null : best;
+    }
+
+    private (int Id, float Similarity)? Best(ReadOnlySpan<float> query, List<int> ids)
+    {
+        (int Id, float Score) best = (-1, float.NegativeInfinity);
+        foreach (var id in ids)
+        {
+            best = Better(best, id, query);
+        }
+
+        return best.Id < 0 ? null : best;
+    }
+
+    /// <summary>The better of the best so far and entry <paramref name="id"/>.</summary>
+    private (int Id, float Score) Better((int Id, float Score) best, int id, ReadOnlySpan<float> query)
+    {
+        var score = TensorPrimitives.Dot(query, _vectors.AsSpan(id * _dimensions, _dimensions));
+        return score > best.Score ? (id, score) : best;
     }
 
     private void Code(ReadOnlySpan<float> vector, Span<ulong> code)
