@@ -34,7 +34,7 @@ public sealed class Repricer(Func<UsageRecord, TokenPrice?> priceOf, string desc
             return 0m;
         }
 
-        return priceOf(record) is { } price ? CostCalculator.Price(record.Usage, price).Total : null;
+        return priceOf(record) is { } price ? CostCalculator.Price(record.Usage, price.At(record.Timestamp)).Total : null;
     }
 
     private static DateOnly Day(UsageRecord record) => DateOnly.FromDateTime(record.Timestamp.UtcDateTime);

@@ -72,5 +72,14 @@ public sealed class DeploymentPricing
         return resolved;
     }
 
+    /// <summary>
+    /// The price of a request that started at <paramref name="at"/>: the day's price, with a per-token price that has
+    /// peak hours resolved to the peak or the off-peak rates of that moment.
+    /// </summary>
+    public DeploymentPrice At(DateTimeOffset at) =>
+        On(DateOnly.FromDateTime(at.UtcDateTime)) is DeploymentPrice.PerToken { Price.Peak: { } peak } perToken
+            ? new DeploymentPrice.PerToken(perToken.Price.At(at), perToken.Source + (peak.Covers(at) ? ", peak hours" : ", off-peak"))
+            : On(DateOnly.FromDateTime(at.UtcDateTime));
+
     private sealed record DayPrice(DateOnly Day, DeploymentPrice Price);
 }

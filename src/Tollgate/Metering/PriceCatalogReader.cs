@@ -54,6 +54,7 @@ public static class PriceCatalogReader
                         OptionalDecimal(tier, "cache_write"),
                         OptionalDecimal(tier, "output"))
                     : null,
+                Peak = entry.TryGetProperty("peak", out var peak) && peak.ValueKind == JsonValueKind.Object ? ReadPeak(peak) : null,
             };
             prices.Add(price);
 
@@ -65,6 +66,21 @@ public static class PriceCatalogReader
         }
 
         return prices;
+    }
+
+    /// <summary><c>"peak": { "hours_utc": ["01:00-04:00", …], "weekdays_only": true, "input": …, "cached_input": …, "output": … }</c>.</summary>
+    private static PeakHours ReadPeak(JsonElement peak)
+    {
+        var windows = peak.GetProperty("hours_utc").EnumerateArray()
+            .Select(w => PeakHours.ParseWindow(w.GetString()!) ?? throw new FormatException($"'{w.GetString()}' is not a window HH:mm-HH:mm"))
+            .ToList();
+        return new PeakHours(
+            windows,
+            peak.TryGetProperty("weekdays_only", out var weekdays) && weekdays.ValueKind == JsonValueKind.True,
+            OptionalDecimal(peak, "input"),
+            OptionalDecimal(peak, "cached_input"),
+            OptionalDecimal(peak, "cache_write"),
+            OptionalDecimal(peak, "output"));
     }
 
     private static decimal? OptionalDecimal(JsonElement entry, string name) =>

@@ -63,6 +63,24 @@ public static class PriceCatalogWriter
                 writer.WriteEndObject();
             }
 
+            if (p.Peak is { } peak)
+            {
+                writer.WriteStartObject("peak");
+                writer.WriteStartArray("hours_utc");
+                foreach (var window in peak.WindowTexts)
+                {
+                    writer.WriteStringValue(window);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteBoolean("weekdays_only", peak.WeekdaysOnly);
+                Optional(writer, "input", peak.InputPerMillion);
+                Optional(writer, "cached_input", peak.CachedInputPerMillion);
+                Optional(writer, "cache_write", peak.CacheWritePerMillion);
+                Optional(writer, "output", peak.OutputPerMillion);
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
         }
 

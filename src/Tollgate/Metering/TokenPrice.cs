@@ -30,6 +30,24 @@ public sealed record TokenPrice
     /// <summary>Rates for prompts longer than a threshold, where the provider has them.</summary>
     public LongContextPrice? LongContext { get; init; }
 
+    /// <summary>Dearer rates in fixed hours of the day (the base rates are then the off-peak ones); null for most models.</summary>
+    public PeakHours? Peak { get; init; }
+
+    /// <summary>
+    /// The rates of a request that started at <paramref name="at"/>: the peak rates in a peak window, else the base ones
+    /// (without the schedule either way, so that they are applied once).
+    /// </summary>
+    public TokenPrice At(DateTimeOffset at) => Peak is not { } peak ? this
+        : peak.Covers(at) ? this with
+        {
+            InputPerMillion = peak.InputPerMillion ?? InputPerMillion,
+            CachedInputPerMillion = peak.CachedInputPerMillion ?? CachedInputPerMillion,
+            CacheWritePerMillion = peak.CacheWritePerMillion ?? CacheWritePerMillion,
+            OutputPerMillion = peak.OutputPerMillion ?? OutputPerMillion,
+            Peak = null,
+        }
+        : this with { Peak = null };
+
     /// <summary>The rates that apply to a request with <paramref name="promptTokens"/> prompt tokens.</summary>
     public TokenPrice ForPrompt(long promptTokens) => LongContext is { } tier && promptTokens > tier.AbovePromptTokens
         ? this with

@@ -47,7 +47,7 @@ public sealed class RouterTable : ITargetFacts
         : null;
 
     public decimal? ListPrice(string target) =>
-        First(target) is { } d && d.Pricing.Hourly is null && d.Pricing.On(DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime)) is DeploymentPrice.PerToken p
+        First(target) is { } d && d.Pricing.Hourly is null && d.Pricing.At(_time.GetUtcNow()) is DeploymentPrice.PerToken p
             ? p.Price.InputPerMillion + p.Price.OutputPerMillion
             : null;
 

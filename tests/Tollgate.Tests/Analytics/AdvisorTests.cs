@@ -161,6 +161,43 @@ public sealed class AdvisorTests : IAsyncLifetime
         Assert.Equal(AdviceKinds.IdleGpu, advice[0].Kind);
     }
 
+    [Fact]
+    public async Task Background_work_sent_in_a_providers_peak_hours_is_found_with_what_off_peak_would_have_saved()
+    {
+        // October 2026 on deepseek-v4-flash (peak 01:00–04:00 and 06:00–10:00 UTC on weekdays, twice the off-peak rate):
+        // a nightly summary job at 02:30 every day, five requests of 10,000 prompt and 2,000 output tokens, tagged
+        // background; and a chat feature at noon, off-peak, which nothing could save.
+        var records = Clean(new Random(3));
+        var peakRequests = 0;
+        var expected = 0m;
+        for (var day = 0; day < 30; day++)
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                foreach (var (feature, at) in new[] { ("summaries", Start.AddDays(day).AddHours(2.5).AddMinutes(i)), ("chat", Start.AddDays(day).AddHours(12).AddMinutes(i)) })
+                {
+                    var price = Catalog.Find("deepseek-v4-flash", DateOnly.FromDateTime(at.UtcDateTime))!.At(at);
+                    var cost = CostCalculator.Price(new Usage(10_000, 0, 0, 2_000, 0), price);
+                    records.Add(Record(feature, "deepseek-v4-flash", at, 10_000, 2_000, tags: new() { ["latency"] = "background" }) with { Cost = cost });
+                    if (feature == "summaries" && at.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
+                    {
+                        peakRequests++;
+                        expected += cost.Total!.Value / 2; // off-peak is half of peak
+                    }
+                }
+            }
+        }
+
+        var advice = await AdviseAsync(records, []);
+
+        var offPeak = Assert.Single(advice, a => a.Kind == AdviceKinds.OffPeak);
+        Assert.Equal("feature summaries on deepseek-v4-flash", offPeak.Subject);
+        Assert.Equal((long)peakRequests, (long)offPeak.Evidence["requests_at_peak"]);
+        Assert.Equal(110, peakRequests); // 22 weekdays in October 2026
+        Assert.InRange(offPeak.MonthlyUsd, expected * 0.99m, expected * 1.01m);
+        Assert.Contains("tagged latency=background", offPeak.Finding, StringComparison.Ordinal);
+    }
+
     private async Task<IReadOnlyList<Advice>> AdviseAsync(List<UsageRecord> records, IReadOnlyList<Outcome> outcomes, IEnumerable<Tollgate.Configuration.DeploymentConfig>? deployments = null)
     {
         var path = Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db");

@@ -15,6 +15,7 @@ public static class AdviceKinds
     public const string Duplicates = "duplicates";
     public const string NearDuplicates = "near_duplicates";
     public const string Batch = "batch";
+    public const string OffPeak = "off_peak";
     public const string MaxTokens = "max_tokens";
     public const string Concentration = "concentration";
     public const string NegativeMargin = "negative_margin";

@@ -21,7 +21,11 @@ public sealed class AdvicePrices
         _deployments = deployments.GroupBy(d => d.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => new DeploymentPricing(g.First(), catalog, TimeProvider.System), StringComparer.Ordinal);
     }
 
-    public TokenPrice? Of(UsageRecord record)
+    /// <summary>The per-token rates the record was priced at (peak hours resolved at its time); null when it has none.</summary>
+    public TokenPrice? Of(UsageRecord record) => Scheduled(record)?.At(record.Timestamp);
+
+    /// <summary>The record's per-token price as listed, its peak hours (where the provider has them) not yet resolved.</summary>
+    public TokenPrice? Scheduled(UsageRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var day = DateOnly.FromDateTime(record.Timestamp.UtcDateTime);

@@ -22,7 +22,7 @@ public static class Advisor
         var context = new AdviceContext(days > 0 ? 30m / days : 1m);
         IAdviceFinder[] finders =
         [
-            new PromptCachingCandidates(prices), new DuplicateRequests(), new BatchCandidates(prices, zone), new MaxTokensWaste(prices),
+            new PromptCachingCandidates(prices), new DuplicateRequests(), new BatchCandidates(prices, zone), new OffPeakCandidates(prices), new MaxTokensWaste(prices),
             new CostConcentration(), new NegativeMargins(await outcomes.ListAsync(from, to, cancellationToken)),
             new ModelMoves(prices, DateOnly.FromDateTime(now.UtcDateTime)), new IdleGpus(prices, end),
         ];

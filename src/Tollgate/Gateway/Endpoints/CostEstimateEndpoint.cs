@@ -45,7 +45,7 @@ public static class CostEstimateEndpoint
                 return;
             }
 
-            var price = deployment.Pricing.On(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
+            var price = deployment.Pricing.At(time.GetUtcNow());
             var estimate = RequestEstimate.Of(parsed.Body, parsed.RawBody.Span, deployment, time.GetUtcNow());
             var prompt = estimate.Prompt;
             context.Response.ContentType = "application/json";

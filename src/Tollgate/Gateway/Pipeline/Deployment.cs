@@ -11,7 +11,7 @@ public sealed record Deployment(DeploymentConfig Config, IProviderAdapter Adapte
 
     /// <summary>What <paramref name="usage"/> costs here at the per-token price of <paramref name="at"/>'s day; null when priced per hour or not at all.</summary>
     public decimal? PriceOf(Usage usage, DateTimeOffset at) =>
-        Pricing.Hourly is null && Pricing.On(DateOnly.FromDateTime(at.UtcDateTime)) is DeploymentPrice.PerToken perToken
+        Pricing.Hourly is null && Pricing.At(at) is DeploymentPrice.PerToken perToken
             ? CostCalculator.Price(usage, perToken.Price).Total
             : null;
 }

@@ -41,7 +41,7 @@ public sealed record RequestEstimate(PromptTokenCount Prompt, long? MaxOutputTok
     public static RequestEstimate Of(JsonElement body, ReadOnlySpan<byte> rawBody, Deployment deployment, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        var priceOfDay = deployment.Pricing.On(DateOnly.FromDateTime(at.UtcDateTime));
+        var priceOfDay = deployment.Pricing.At(at);
         var price = (priceOfDay as DeploymentPrice.PerToken)?.Price;
         var model = deployment.Config.Model;
         var (limit, source) = OutputLimit(body, price);

@@ -136,7 +136,7 @@ public sealed partial class UsageSettler(
             return (CostBreakdown.Flat(share), "hourly share", null);
         }
 
-        var price = pricing.On(DateOnly.FromDateTime(exchange.StartedAt.UtcDateTime));
+        var price = pricing.At(exchange.StartedAt);
         switch (price)
         {
             case DeploymentPrice.PerToken perToken:

@@ -60,7 +60,7 @@ public sealed class RouteSimulation(RouterSettings router, ConfiguredTargets tar
             };
             var choice = await (facts is null ? _withoutFacts : _withFacts).DecideAsync(request, cancellationToken);
             var row = rows.TryGetValue(choice.Target, out var known) ? known : rows[choice.Target] = new SimulatedTarget(choice.Target);
-            var simulated = targets.PriceOf(choice.Target) is { } price ? CostCalculator.Price(record.Usage, price).Total : null;
+            var simulated = targets.PriceOf(choice.Target) is { } price ? CostCalculator.Price(record.Usage, price.At(record.Timestamp)).Total : null;
             if (simulated is null || record.Cost.Total is null)
             {
                 unpriced++;
