@@ -9,6 +9,27 @@ namespace Tollgate.Tests.Optimization;
 public sealed class SemanticLookupTests
 {
     [Fact]
+    public void The_normalised_question_alone_is_always_the_one_the_guards_are_built_with()
+    {
+        // Generated questions from pieces that exercise every rule: case, accents in both Unicode forms, numbers in each
+        // notation, apostrophes, stopwords in both languages, sentence ends and capitalised names.
+        string[] pieces =
+        [
+            "Shop", "ơi", ",", "bao", "lâu", "thì", "GIAO", "HÀNG", "tới", "Đà", "Nẵng", "vậy", "ạ", "?", "How", "long", "does",
+            "the", "shipping", "to", "Da", "Nang", "take", "don't", "can’t", "1,000", "1.000", "2,5", "2.50", "007", "không",
+            ".", "!", "\n", "I", "my", "Hà Nội", "a", "is", "e\u0301", "x1", "3rd", "'quoted'", "—", " ",
+        ];
+        var random = new Random(19);
+        for (var i = 0; i < 5_000; i++)
+        {
+            var words = Enumerable.Range(0, random.Next(0, 14)).Select(_ => pieces[random.Next(pieces.Length)]);
+            var text = string.Join(random.Next(3) == 0 ? string.Empty : " ", words);
+            text = random.Next(4) == 0 ? text.Normalize(NormalizationForm.FormD) : text;
+            Assert.Equal(QueryText.Of(text).Normalised, QueryText.NormalisedOf(text));
+        }
+    }
+
+    [Fact]
     public void Composed_and_decomposed_vietnamese_case_punctuation_and_particles_normalise_alike()
     {
         var composed = QueryText.Of("Shop ơi, bao lâu thì GIAO HÀNG tới Đà Nẵng vậy ạ?");

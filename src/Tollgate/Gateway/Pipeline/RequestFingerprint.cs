@@ -53,14 +53,27 @@ public sealed record RequestFingerprint(long? MaxOutputTokens, string? PrefixHas
             return new RequestFingerprint(limit, null, null, requestHash, questionHash);
         }
 
-        using var buffer = new MemoryStream();
-        foreach (var part in prefix)
+        // The parts as sent, each followed by a zero byte, hashed in one pass over a rented buffer.
+        var length = prefix.Sum(part => JsonMarshal.GetRawUtf8Value(part).Length + 1);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        string prefixHash;
+        try
         {
-            buffer.Write(JsonMarshal.GetRawUtf8Value(part));
-            buffer.WriteByte(0);
-        }
+            var written = 0;
+            foreach (var part in prefix)
+            {
+                var raw = JsonMarshal.GetRawUtf8Value(part);
+                raw.CopyTo(buffer.AsSpan(written));
+                written += raw.Length;
+                buffer[written++] = 0;
+            }
 
-        var prefixHash = Hash(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+            prefixHash = Hash(buffer.AsSpan(0, written));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
         if (!PrefixLengths.TryGetValue(prefixHash, out var tokens))
         {
             tokens = CountTokens(prefix, model);
@@ -109,7 +122,7 @@ public sealed record RequestFingerprint(long? MaxOutputTokens, string? PrefixHas
         }
 
         // The body around the question, then the question normalised, hashed in one pass over a rented buffer.
-        var normalised = QueryText.Of(text).Normalised;
+        var normalised = QueryText.NormalisedOf(text);
         var length = whole.Length - question.Length + 2 + Encoding.UTF8.GetMaxByteCount(normalised.Length);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
         try
@@ -139,7 +152,7 @@ public sealed record RequestFingerprint(long? MaxOutputTokens, string? PrefixHas
             foreach (var message in messages.EnumerateArray())
             {
                 if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String
-                    || role.GetString() is not ("system" or "developer"))
+                    || !(role.ValueEquals("system") || role.ValueEquals("developer")))
                 {
                     break;
                 }

@@ -88,7 +88,7 @@ public sealed class QueryText
             }
 
             sentenceStart = false;
-            var bare = lower.Replace("'", string.Empty, StringComparison.Ordinal).Replace("’", string.Empty, StringComparison.Ordinal);
+            var bare = Bare(lower);
             if (Negations.Contains(bare))
             {
                 negations.Add(bare);
@@ -103,6 +103,32 @@ public sealed class QueryText
         negations.Sort(StringComparer.Ordinal);
         return new QueryText(string.Join(' ', words), numbers, negations, names);
     }
+
+    /// <summary>
+    /// <see cref="Normalised"/> alone, without gathering what the guards compare: for hashing a question (the advisor's
+    /// near-duplicates), on every request. Always equal to <c>Of(text).Normalised</c>.
+    /// </summary>
+    public static string NormalisedOf(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var words = new StringBuilder(text.Length);
+        foreach (var (token, isNumber) in Tokens(text.Normalize(NormalizationForm.FormC)))
+        {
+            var word = isNumber ? token : token == "." ? null : Bare(token.ToLowerInvariant());
+            if (word is null || (!isNumber && Stopwords.Contains(word)))
+            {
+                continue;
+            }
+
+            words.Append(words.Length > 0 ? " " : string.Empty).Append(word);
+        }
+
+        return words.ToString();
+    }
+
+    /// <summary>A lowercased word without its apostrophes ("don't" → "dont").</summary>
+    private static string Bare(string lower) =>
+        lower.Replace("'", string.Empty, StringComparison.Ordinal).Replace("’", string.Empty, StringComparison.Ordinal);
 
     /// <summary>
     /// Why a cached question must not answer this one although they are similar: a number, a negation or a name that

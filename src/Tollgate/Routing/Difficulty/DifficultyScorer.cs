@@ -61,7 +61,7 @@ public sealed class DifficultyScorer(DifficultySettings settings, ITextEmbedder?
         embedder is null ? ValueTask.FromResult<float[]?>(null) : embedder.EmbedAsync(InputFor(embedder, text), payer, cancellationToken);
 
     /// <summary>What an embedder is given of a prompt: the lexical one its normalised words, a model the text as written.</summary>
-    public static string InputFor(ITextEmbedder embedder, string text) => embedder is LexicalEmbedder ? QueryText.Of(text).Normalised : text;
+    public static string InputFor(ITextEmbedder embedder, string text) => embedder is LexicalEmbedder ? QueryText.NormalisedOf(text) : text;
 
     private async ValueTask<(float[] Simple, float[] Complex)?> CentroidsAsync(Attribution payer, CancellationToken cancellationToken)
     {

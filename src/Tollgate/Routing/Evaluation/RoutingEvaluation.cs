@@ -71,7 +71,7 @@ public static class RoutingEvaluation
     }
 
     /// <summary>What a router's embedder is given: the lexical embedder the normalised words, a model the text as written.</summary>
-    public static string RouterText(string prompt, ITextEmbedder embedder) => embedder is LexicalEmbedder ? QueryText.Of(prompt).Normalised : prompt;
+    public static string RouterText(string prompt, ITextEmbedder embedder) => Difficulty.DifficultyScorer.InputFor(embedder, prompt);
 
     /// <summary>A Markdown table row per router: APGR, the strong share for 95% of the strong model's accuracy, PGR at a few shares.</summary>
     public static string Report(IReadOnlyList<LabelledPrompt> heldOut, IEnumerable<(string Router, double[] Scores)> routers, decimal? cheapPerMillion, decimal? strongPerMillion, long promptTokens)
