@@ -116,10 +116,11 @@ public sealed class GatewayMetrics
     /// <summary>
     /// A forwarded request's times: the whole, the provider's, and the gateway's own split in stages — admission (from
     /// the request's arrival to the first provider call: authentication, parsing, attribution, policy, routing, cache
-    /// look-up, limits, budgets), journal (waiting for the record to be journaled before answering) and reply (the rest:
-    /// reading usage, pricing, writing the answer).
+    /// look-up, limits, budgets), journal (waiting for the record to be journaled before answering; null for a stream,
+    /// whose record is journaled inside the relay, in the provider's time) and reply (the rest: reading usage, pricing,
+    /// writing the answer).
     /// </summary>
-    public void Timed(string deployment, TimeSpan total, TimeSpan upstream, TimeSpan admission, TimeSpan journal)
+    public void Timed(string deployment, TimeSpan total, TimeSpan upstream, TimeSpan admission, TimeSpan? journal)
     {
         var histograms = _latency.GetOrAdd(deployment, _ => (new Histogram(LatencyBounds), new Histogram(LatencyBounds), new Histogram(OverheadBounds)));
         histograms.Total.Observe(total.TotalSeconds);
@@ -127,8 +128,12 @@ public sealed class GatewayMetrics
         var overhead = Math.Max(0, (total - upstream).TotalSeconds);
         histograms.Overhead.Observe(overhead);
         _stages[0].Observe(admission.TotalSeconds);
-        _stages[1].Observe(journal.TotalSeconds);
-        _stages[2].Observe(Math.Max(0, overhead - admission.TotalSeconds - journal.TotalSeconds));
+        if (journal is { } wait)
+        {
+            _stages[1].Observe(wait.TotalSeconds);
+        }
+
+        _stages[2].Observe(Math.Max(0, overhead - admission.TotalSeconds - (journal ?? TimeSpan.Zero).TotalSeconds));
     }
 
     /// <summary>The stage histograms, in the order of <see cref="Stages"/>.</summary>

@@ -64,6 +64,9 @@ public sealed class Exchange(string requestId, DateTimeOffset startedAt, long st
     /// <summary>Time spent waiting for the record to be journaled (stage "journal" of <c>tollgate_gateway_stage_seconds</c>).</summary>
     public TimeSpan JournalElapsed { get; set; }
 
+    /// <summary>When the record went to the journal: after the provider's time for a whole answer, inside the relay for a stream.</summary>
+    public long JournalStartTimestamp { get; set; }
+
     /// <summary>The request's hold on its <c>Idempotency-Key</c>, when it sent one: a successful answer is kept under it.</summary>
     public Idempotency.IdempotencyClaim? IdempotencyClaim { get; set; }
 

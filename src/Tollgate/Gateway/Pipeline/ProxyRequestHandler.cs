@@ -250,7 +250,12 @@ public sealed class ProxyRequestHandler(
             {
                 if (exchange.Attempts > 0)
                 {
-                    metrics.Timed(exchange.Deployment.Name, time.GetElapsedTime(startTimestamp), exchange.UpstreamElapsed, time.GetElapsedTime(startTimestamp, forwardStart), exchange.JournalElapsed);
+                    // A stream's record is journaled inside the relay, in the provider's time: only a whole answer's
+                    // journal wait is a stage of the gateway's own.
+                    var journalAfterUpstream = exchange.JournalStartTimestamp != 0 && time.GetElapsedTime(forwardStart, exchange.JournalStartTimestamp) >= exchange.UpstreamElapsed;
+                    metrics.Timed(
+                        exchange.Deployment.Name, time.GetElapsedTime(startTimestamp), exchange.UpstreamElapsed, time.GetElapsedTime(startTimestamp, forwardStart),
+                        journalAfterUpstream ? exchange.JournalElapsed : null);
                 }
             }
         }

@@ -75,9 +75,9 @@ public sealed partial class UsageSettler(
 
         metrics.Recorded(record);
         Analytics.Telemetry.GenAiTelemetry.Record(record);
-        var journalStart = time.GetTimestamp();
+        exchange.JournalStartTimestamp = time.GetTimestamp();
         await ledger.EnqueueAsync(record);
-        exchange.JournalElapsed = time.GetElapsedTime(journalStart);
+        exchange.JournalElapsed = time.GetElapsedTime(exchange.JournalStartTimestamp);
         return record;
     }
 
