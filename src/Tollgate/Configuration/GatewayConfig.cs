@@ -182,6 +182,9 @@ public sealed record PriceConfig(
 
     /// <summary>The Batch API's output rate; when absent, half the output rate.</summary>
     public decimal? BatchOutputPerMillion { get; init; }
+
+    /// <summary>Dearer rates in fixed UTC hours (the rates above are then the off-peak ones); see <see cref="Metering.PeakHours"/>.</summary>
+    public Metering.PeakHours? Peak { get; init; }
 }
 
 /// <summary>Behaviour of the built-in mock provider.</summary>

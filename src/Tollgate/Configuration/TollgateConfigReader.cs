@@ -10,7 +10,8 @@ internal static class TollgateConfigReader
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "postgres", "raw_retention_days", "rollup_retention_days", "max_unwritten_records", "record_prompt_hashes", "record_prompt_facts", "prompt_facts_embedder"];
     private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock", "context_window"];
-    private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "batch_input_per_million", "batch_output_per_million", "per_hour"];
+    private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "batch_input_per_million", "batch_output_per_million", "per_hour", "peak"];
+    private static readonly string[] PeakKeys = ["hours_utc", "weekdays_only", "input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
     private static readonly string[] TimeoutKeys = ["connect_seconds", "first_byte_seconds", "idle_seconds", "total_seconds"];
     private static readonly string[] RetryKeys = ["max_retries", "base_delay_ms", "max_delay_seconds", "max_retry_after_seconds", "budget_percent"];
@@ -54,6 +55,7 @@ internal static class TollgateConfigReader
                 {
                     BatchInputPerMillion = price.Decimal("batch_input_per_million"),
                     BatchOutputPerMillion = price.Decimal("batch_output_per_million"),
+                    Peak = ReadPeak(price.Section("peak")),
                 },
                 model.String("price_as"),
                 null,
@@ -140,6 +142,45 @@ internal static class TollgateConfigReader
         }
 
         return embedder;
+    }
+
+    /// <summary>
+    /// <c>price: { …, peak: { hours_utc: ["01:00-04:00"], weekdays_only: true, input_per_million, output_per_million, … } }</c>:
+    /// dearer rates in fixed UTC hours; the price's own rates are then the off-peak ones.
+    /// </summary>
+    private static Metering.PeakHours? ReadPeak(YamlSection? peak)
+    {
+        if (peak is null)
+        {
+            return null;
+        }
+
+        peak.RejectUnknown(PeakKeys);
+        var windows = new List<(TimeOnly From, TimeOnly To)>();
+        foreach (var text in peak.StringList("hours_utc"))
+        {
+            if (Metering.PeakHours.ParseWindow(text) is { } window)
+            {
+                windows.Add(window);
+            }
+            else
+            {
+                peak.Diagnostics.Error(peak.Child("hours_utc"), $"'{text}' is not a window HH:mm-HH:mm (UTC)");
+            }
+        }
+
+        if (windows.Count == 0)
+        {
+            peak.Diagnostics.Error(peak.Child("hours_utc"), "name the peak windows, e.g. [\"01:00-04:00\", \"06:00-10:00\"]");
+        }
+
+        var rates = (Input: peak.Decimal("input_per_million"), Cached: peak.Decimal("cached_input_per_million"), Write: peak.Decimal("cache_write_per_million"), Output: peak.Decimal("output_per_million"));
+        if (rates.Input is null && rates.Output is null && rates.Cached is null && rates.Write is null)
+        {
+            peak.Diagnostics.Error(peak.Path, "give the peak rates (input_per_million, output_per_million, …)");
+        }
+
+        return new Metering.PeakHours(windows, ReadSwitch(peak, "weekdays_only") ?? false, rates.Input, rates.Cached, rates.Write, rates.Output);
     }
 
     /// <summary>A true/false setting; null when absent.</summary>

@@ -44,6 +44,7 @@ public sealed class DeploymentPricing
                     ReasoningPerMillion = price.ReasoningPerMillion,
                     BatchInputPerMillion = price.BatchInputPerMillion,
                     BatchOutputPerMillion = price.BatchOutputPerMillion,
+                    Peak = price.Peak,
                 },
                 "config override");
         }
@@ -76,10 +77,13 @@ public sealed class DeploymentPricing
     /// The price of a request that started at <paramref name="at"/>: the day's price, with a per-token price that has
     /// peak hours resolved to the peak or the off-peak rates of that moment.
     /// </summary>
-    public DeploymentPrice At(DateTimeOffset at) =>
-        On(DateOnly.FromDateTime(at.UtcDateTime)) is DeploymentPrice.PerToken { Price.Peak: { } peak } perToken
+    public DeploymentPrice At(DateTimeOffset at)
+    {
+        var price = On(DateOnly.FromDateTime(at.UtcDateTime));
+        return price is DeploymentPrice.PerToken { Price.Peak: { } peak } perToken
             ? new DeploymentPrice.PerToken(perToken.Price.At(at), perToken.Source + (peak.Covers(at) ? ", peak hours" : ", off-peak"))
-            : On(DateOnly.FromDateTime(at.UtcDateTime));
+            : price;
+    }
 
     private sealed record DayPrice(DateOnly Day, DeploymentPrice Price);
 }

@@ -93,6 +93,45 @@ public sealed class PeakHoursTests
         Assert.EndsWith(peak ? ", peak hours" : ", off-peak", record.PriceSource, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_price_set_in_the_config_can_have_peak_hours_too_and_mistakes_in_them_are_named()
+    {
+        await using var upstream = await FakeOpenAiUpstream.StartAsync();
+        var clock = new MovedClock(new DateTimeOffset(2026, 12, 8, 22, 30, 0, TimeSpan.Zero)); // a Tuesday, in 22:00–02:00
+        await using var gateway = await TestGateway.StartAsync(
+            $"""
+            models:
+              - alias: gpu
+                provider: openai
+                model: llama-3.1-8b
+                api_key: sk-test
+                base_url: "{upstream.BaseUrl}"
+                price:
+                  input_per_million: 1
+                  output_per_million: 2
+                  peak: {"{"} hours_utc: ["22:00-02:00"], input_per_million: 3, output_per_million: 5 {"}"}
+            """,
+            configure: builder => builder.Services.AddSingleton<TimeProvider>(clock));
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", new StringContent(
+            """{"model":"gpu","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var record = Assert.Single(await gateway.RecordsAsync(1));
+        Assert.Equal(((42 * 3m) + (17 * 5m)) / 1_000_000m, record.Cost.Total);
+        Assert.Equal("config override, peak hours", record.PriceSource);
+
+        var wrong = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("""
+            models:
+              - alias: a
+                provider: openai
+                model: m
+                api_key: k
+                price: { input_per_million: 1, output_per_million: 2, peak: { hours_utc: ["25:00-02:00"], weekdays: true } }
+            """, "test", _ => null));
+        Assert.Contains(wrong.Errors, e => e.EndsWith("price.peak.hours_utc: '25:00-02:00' is not a window HH:mm-HH:mm (UTC)", StringComparison.Ordinal));
+        Assert.Contains(wrong.Errors, e => e.Contains("price.peak: give the peak rates", StringComparison.Ordinal));
+        Assert.Contains(wrong.Errors, e => e.Contains("weekdays", StringComparison.Ordinal));
+    }
+
     /// <summary>The system clock moved to another moment: time runs on from there.</summary>
     private sealed class MovedClock(DateTimeOffset start) : TimeProvider
     {

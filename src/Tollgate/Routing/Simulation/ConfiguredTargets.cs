@@ -23,6 +23,7 @@ public sealed class ConfiguredTargets(GatewayConfig config, PriceCatalog catalog
             {
                 Model = deployment.Model, EffectiveFrom = DateOnly.MinValue, InputPerMillion = input, OutputPerMillion = output,
                 CachedInputPerMillion = price.CachedInputPerMillion, CacheWritePerMillion = price.CacheWritePerMillion, ReasoningPerMillion = price.ReasoningPerMillion,
+                Peak = price.Peak,
             };
         }
 
