@@ -8,7 +8,8 @@ namespace Tollgate.Configuration;
 internal static class LiteLlmConfigReader
 {
     private static readonly string[] RootKeys = ["model_list", "general_settings", "litellm_settings"];
-    private static readonly string[] EntryKeys = ["model_name", "litellm_params"];
+    private static readonly string[] EntryKeys = ["model_name", "litellm_params", "model_info"];
+    private static readonly string[] OffPeakKeys = ["hours_utc", "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "cache_creation_input_token_cost"];
     private static readonly string[] ParamKeys = ["model", "api_base", "base_url", "api_key", "api_version", "timeout", "rpm", "tpm", "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost", "cache_creation_input_token_cost"];
     private static readonly string[] GeneralKeys = ["master_key"];
 
@@ -88,6 +89,9 @@ internal static class LiteLlmConfigReader
                 output,
                 null,
                 null);
+            var info = entry.Section("model_info");
+            info?.RejectUnknown(["off_peak_pricing"], asWarnings: true);
+            price = WithOffPeak(price, info?.Section("off_peak_pricing"), model);
             models.Add(new RawDeployment(
                 entry.Path,
                 alias,
@@ -117,4 +121,54 @@ internal static class LiteLlmConfigReader
     }
 
     private static decimal? PerMillion(decimal? perToken) => perToken * 1_000_000m;
+
+    /// <summary>
+    /// LiteLLM's <c>model_info.off_peak_pricing</c> (cheaper rates in daily UTC windows, every day) as a price with peak
+    /// hours: the off-peak rates become the price's own, its standard rates the peak ones, in the hours outside the
+    /// windows. It needs the standard rates in <c>litellm_params</c>; without them it is left out with a warning (the
+    /// catalogue's price, with the catalogue's own peak hours, applies).
+    /// </summary>
+    private static PriceConfig? WithOffPeak(PriceConfig? standard, YamlSection? offPeak, string model)
+    {
+        if (offPeak is null)
+        {
+            return standard;
+        }
+
+        offPeak.RejectUnknown(OffPeakKeys, asWarnings: true);
+        if (standard is not { InputPerMillion: { } input, OutputPerMillion: { } output })
+        {
+            offPeak.Diagnostics.Warning(offPeak.Path, $"needs input_cost_per_token and output_cost_per_token in litellm_params (the standard rates) and was left out: '{model}' is priced from the catalogue");
+            return standard;
+        }
+
+        var windows = new List<(TimeOnly From, TimeOnly To)>();
+        foreach (var text in offPeak.StringOrList("hours_utc"))
+        {
+            if (Metering.PeakHours.ParseWindow(text) is { } window)
+            {
+                windows.Add(window);
+            }
+            else
+            {
+                offPeak.Diagnostics.Error(offPeak.Child("hours_utc"), $"'{text}' is not a window HH:MM-HH:MM (UTC)");
+            }
+        }
+
+        if (windows.Count == 0)
+        {
+            offPeak.Diagnostics.Error(offPeak.Child("hours_utc"), "is required");
+            return standard;
+        }
+
+        return standard with
+        {
+            InputPerMillion = PerMillion(offPeak.Decimal("input_cost_per_token")) ?? input,
+            OutputPerMillion = PerMillion(offPeak.Decimal("output_cost_per_token")) ?? output,
+            CachedInputPerMillion = PerMillion(offPeak.Decimal("cache_read_input_token_cost")) ?? standard.CachedInputPerMillion,
+            CacheWritePerMillion = PerMillion(offPeak.Decimal("cache_creation_input_token_cost")) ?? standard.CacheWritePerMillion,
+            Peak = new Metering.PeakHours(
+                Metering.PeakHours.Complement(windows), WeekdaysOnly: false, input, standard.CachedInputPerMillion ?? input, standard.CacheWritePerMillion ?? input, output),
+        };
+    }
 }

@@ -79,6 +79,10 @@ internal sealed class YamlSection(YamlMappingNode node, string path, ConfigDiagn
         return null;
     }
 
+    /// <summary>One text value or a list of them (<c>a</c>, <c>[a, b]</c> or a block list).</summary>
+    public IReadOnlyList<string> StringOrList(string key) =>
+        Find(key) is YamlScalarNode { Value.Length: > 0 } scalar ? [scalar.Value!] : StringList(key);
+
     /// <summary>A list of text values (<c>[a, b]</c> or a block list).</summary>
     public IReadOnlyList<string> StringList(string key)
     {

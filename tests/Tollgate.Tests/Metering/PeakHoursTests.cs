@@ -132,6 +132,52 @@ public sealed class PeakHoursTests
         Assert.Contains(wrong.Errors, e => e.Contains("weekdays", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_LiteLLM_configs_off_peak_pricing_becomes_a_price_with_peak_hours_outside_its_windows()
+    {
+        var config = ConfigLoader.Parse("""
+            model_list:
+              - model_name: deepseek-chat
+                litellm_params:
+                  model: deepseek/deepseek-chat
+                  api_key: sk-x
+                  input_cost_per_token: 2.7e-7
+                  output_cost_per_token: 1.1e-6
+                model_info:
+                  off_peak_pricing:
+                    hours_utc: "16:30-00:30"
+                    input_cost_per_token: 1.35e-7
+                    output_cost_per_token: 5.5e-7
+              - model_name: no-standard-rates
+                litellm_params: { model: deepseek/deepseek-chat, api_key: sk-x }
+                model_info:
+                  off_peak_pricing: { hours_utc: ["16:30-00:30"], input_cost_per_token: 1.35e-7 }
+            """, "litellm.yaml", _ => null);
+        var pricing = new DeploymentPricing(config.Deployments[0], Catalog, TimeProvider.System);
+        DeploymentPrice.PerToken At(int hour, int minute) =>
+            (DeploymentPrice.PerToken)pricing.At(new DateTimeOffset(2026, 12, 12, hour, minute, 0, TimeSpan.Zero)); // a Saturday: every day counts
+
+        Assert.Equal((0.135m, 0.55m), (At(20, 0).Price.InputPerMillion, At(20, 0).Price.OutputPerMillion)); // off-peak
+        Assert.Equal((0.135m, 0.55m), (At(0, 29).Price.InputPerMillion, At(0, 29).Price.OutputPerMillion));
+        Assert.Equal((0.27m, 1.1m), (At(0, 30).Price.InputPerMillion, At(0, 30).Price.OutputPerMillion)); // standard from 00:30
+        Assert.Equal((0.27m, 1.1m), (At(16, 29).Price.InputPerMillion, At(16, 29).Price.OutputPerMillion));
+        Assert.Equal(0.135m, At(16, 30).Price.InputPerMillion);
+        Assert.Null(config.Deployments[1].Price); // no standard rates to keep as the peak ones: left out, with a warning
+        Assert.Contains(config.Warnings, w => w.Contains("off_peak_pricing: needs input_cost_per_token", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_hours_outside_some_windows_are_the_rest_of_the_day_to_the_minute()
+    {
+        static string[] Rest(params string[] windows) => [.. new PeakHours(PeakHours.Complement(windows.Select(w => PeakHours.ParseWindow(w)!.Value)), false, null, null, null, null).WindowTexts];
+
+        Assert.Equal(["00:30-16:30"], Rest("16:30-00:30"));
+        Assert.Equal(["00:00-01:00", "04:00-06:00", "10:00-00:00"], Rest("01:00-04:00", "06:00-10:00"));
+        Assert.Empty(Rest("08:00-08:00")); // a window whose start equals its end is the whole day
+        Assert.Equal(["00:00-00:00"], Rest()); // none: the whole day is left
+        Assert.True(new PeakHours([PeakHours.ParseWindow("00:00-00:00")!.Value], false, null, null, null, null).Covers(DateTimeOffset.UnixEpoch.AddHours(13)));
+    }
+
     /// <summary>The system clock moved to another moment: time runs on from there.</summary>
     private sealed class MovedClock(DateTimeOffset start) : TimeProvider
     {
