@@ -142,19 +142,8 @@ internal static class LiteLlmConfigReader
             return standard;
         }
 
-        var windows = new List<(TimeOnly From, TimeOnly To)>();
-        foreach (var text in offPeak.StringOrList("hours_utc"))
-        {
-            if (Metering.PeakHours.ParseWindow(text) is { } window)
-            {
-                windows.Add(window);
-            }
-            else
-            {
-                offPeak.Diagnostics.Error(offPeak.Child("hours_utc"), $"'{text}' is not a window HH:MM-HH:MM (UTC)");
-            }
-        }
-
+        var windows = Metering.PeakHours.ParseWindows(
+            offPeak.StringOrList("hours_utc"), text => offPeak.Diagnostics.Error(offPeak.Child("hours_utc"), $"'{text}' is not a window HH:MM-HH:MM (UTC)"));
         if (windows.Count == 0)
         {
             offPeak.Diagnostics.Error(offPeak.Child("hours_utc"), "is required");

@@ -156,19 +156,8 @@ internal static class TollgateConfigReader
         }
 
         peak.RejectUnknown(PeakKeys);
-        var windows = new List<(TimeOnly From, TimeOnly To)>();
-        foreach (var text in peak.StringList("hours_utc"))
-        {
-            if (Metering.PeakHours.ParseWindow(text) is { } window)
-            {
-                windows.Add(window);
-            }
-            else
-            {
-                peak.Diagnostics.Error(peak.Child("hours_utc"), $"'{text}' is not a window HH:mm-HH:mm (UTC)");
-            }
-        }
-
+        var windows = Metering.PeakHours.ParseWindows(
+            peak.StringList("hours_utc"), text => peak.Diagnostics.Error(peak.Child("hours_utc"), $"'{text}' is not a window HH:mm-HH:mm (UTC)"));
         if (windows.Count == 0)
         {
             peak.Diagnostics.Error(peak.Child("hours_utc"), "name the peak windows, e.g. [\"01:00-04:00\", \"06:00-10:00\"]");

@@ -83,6 +83,27 @@ public sealed record PeakHours(
         return rest;
     }
 
+    /// <summary>The windows among <paramref name="texts"/>; each text that is not one is handed to <paramref name="notAWindow"/>.</summary>
+    public static List<(TimeOnly From, TimeOnly To)> ParseWindows(IEnumerable<string> texts, Action<string> notAWindow)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        ArgumentNullException.ThrowIfNull(notAWindow);
+        var windows = new List<(TimeOnly From, TimeOnly To)>();
+        foreach (var text in texts)
+        {
+            if (ParseWindow(text) is { } window)
+            {
+                windows.Add(window);
+            }
+            else
+            {
+                notAWindow(text);
+            }
+        }
+
+        return windows;
+    }
+
     /// <summary>A window written <c>HH:mm-HH:mm</c>; null when it is not one.</summary>
     public static (TimeOnly From, TimeOnly To)? ParseWindow(string text)
     {

@@ -71,9 +71,9 @@ public static class PriceCatalogReader
     /// <summary><c>"peak": { "hours_utc": ["01:00-04:00", …], "weekdays_only": true, "input": …, "cached_input": …, "output": … }</c>.</summary>
     private static PeakHours ReadPeak(JsonElement peak)
     {
-        var windows = peak.GetProperty("hours_utc").EnumerateArray()
-            .Select(w => PeakHours.ParseWindow(w.GetString()!) ?? throw new FormatException($"'{w.GetString()}' is not a window HH:mm-HH:mm"))
-            .ToList();
+        var windows = PeakHours.ParseWindows(
+            peak.GetProperty("hours_utc").EnumerateArray().Select(w => w.GetString() ?? string.Empty),
+            text => throw new FormatException($"'{text}' is not a window HH:mm-HH:mm"));
         return new PeakHours(
             windows,
             peak.TryGetProperty("weekdays_only", out var weekdays) && weekdays.ValueKind == JsonValueKind.True,
