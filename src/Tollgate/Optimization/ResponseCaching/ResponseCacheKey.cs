@@ -45,32 +45,19 @@ public static class ResponseCacheKey
     private static string Hash(string version, string tenant, GatewayEndpoint endpoint, Action<Utf8JsonWriter> write)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        var (buffer, writer) = t_scratch ??= (new ArrayBufferWriter<byte>(1024), new Utf8JsonWriter(Stream.Null));
-        buffer.ResetWrittenCount();
-        writer.Reset(buffer);
-        writer.WriteStartArray();
-        writer.WriteStringValue(version);
-        writer.WriteStringValue(tenant);
-        writer.WriteStringValue(endpoint.ToString());
-        write(writer);
-        writer.WriteEndArray();
-        writer.Flush();
-
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(buffer.WrittenSpan, hash);
-        if (buffer.Capacity > MaxKeptScratch)
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            t_scratch = null; // a huge body's buffer is not kept for the thread's next request
+            writer.WriteStartArray();
+            writer.WriteStringValue(version);
+            writer.WriteStringValue(tenant);
+            writer.WriteStringValue(endpoint.ToString());
+            write(writer);
+            writer.WriteEndArray();
         }
 
-        return Convert.ToHexStringLower(hash);
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
     }
-
-    /// <summary>The canonical form's buffer and writer, kept per thread (a key is written without awaiting).</summary>
-    [ThreadStatic]
-    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_scratch;
-
-    private const int MaxKeptScratch = 256 * 1024;
 
     /// <summary>
     /// The key of one item of an embeddings request: the request's other fields (model, dimensions, encoding_format…)
@@ -111,37 +98,20 @@ public static class ResponseCacheKey
         {
             case JsonValueKind.Object:
                 writer.WriteStartObject();
-                var count = 0;
-                foreach (var _ in element.EnumerateObject())
+                var properties = new List<JsonProperty>();
+                foreach (var property in element.EnumerateObject())
                 {
-                    count++;
-                }
-
-                // Each name read once (JsonProperty.Name makes a new string on every read), sorted in a pooled array.
-                var properties = ArrayPool<(string Name, JsonElement Value)>.Shared.Rent(Math.Max(1, count));
-                try
-                {
-                    var kept = 0;
-                    foreach (var property in element.EnumerateObject())
+                    if (!(root && skipAtRoot.Contains(property.Name)))
                     {
-                        var name = property.Name;
-                        if (!(root && skipAtRoot.Contains(name)))
-                        {
-                            properties[kept++] = (name, property.Value);
-                        }
-                    }
-
-                    var span = properties.AsSpan(0, kept);
-                    span.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-                    foreach (var (name, value) in span)
-                    {
-                        writer.WritePropertyName(name);
-                        WriteCanonical(writer, value, root: false, skipAtRoot);
+                        properties.Add(property);
                     }
                 }
-                finally
+
+                properties.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+                foreach (var property in properties)
                 {
-                    ArrayPool<(string Name, JsonElement Value)>.Shared.Return(properties, clearArray: true);
+                    writer.WritePropertyName(property.Name);
+                    WriteCanonical(writer, property.Value, root: false, skipAtRoot);
                 }
 
                 writer.WriteEndObject();
