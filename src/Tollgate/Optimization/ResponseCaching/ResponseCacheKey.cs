@@ -45,19 +45,32 @@ public static class ResponseCacheKey
     private static string Hash(string version, string tenant, GatewayEndpoint endpoint, Action<Utf8JsonWriter> write)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
+        var (buffer, writer) = t_scratch ??= (new ArrayBufferWriter<byte>(1024), new Utf8JsonWriter(Stream.Null));
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        writer.WriteStartArray();
+        writer.WriteStringValue(version);
+        writer.WriteStringValue(tenant);
+        writer.WriteStringValue(endpoint.ToString());
+        write(writer);
+        writer.WriteEndArray();
+        writer.Flush();
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer.WrittenSpan, hash);
+        if (buffer.Capacity > MaxKeptScratch)
         {
-            writer.WriteStartArray();
-            writer.WriteStringValue(version);
-            writer.WriteStringValue(tenant);
-            writer.WriteStringValue(endpoint.ToString());
-            write(writer);
-            writer.WriteEndArray();
+            t_scratch = null; // a huge body's buffer is not kept for the thread's next request
         }
 
-        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+        return Convert.ToHexStringLower(hash);
     }
+
+    /// <summary>The canonical form's buffer and writer, kept per thread (a key is written without awaiting).</summary>
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_scratch;
+
+    private const int MaxKeptScratch = 256 * 1024;
 
     /// <summary>
     /// The key of one item of an embeddings request: the request's other fields (model, dimensions, encoding_format…)
@@ -98,20 +111,43 @@ public static class ResponseCacheKey
         {
             case JsonValueKind.Object:
                 writer.WriteStartObject();
-                var properties = new List<JsonProperty>();
-                foreach (var property in element.EnumerateObject())
+                var count = 0;
+                foreach (var _ in element.EnumerateObject())
                 {
-                    if (!(root && skipAtRoot.Contains(property.Name)))
-                    {
-                        properties.Add(property);
-                    }
+                    count++;
                 }
 
-                properties.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
-                foreach (var property in properties)
+                // Each name read once (JsonProperty.Name makes a new string on every read) and sorted: on the stack for
+                // the usual handful of properties, in a pooled array past that.
+                var small = default(EightProperties);
+                var rented = count > EightProperties.Length ? ArrayPool<(string Name, JsonElement Value)>.Shared.Rent(count) : null;
+                try
                 {
-                    writer.WritePropertyName(property.Name);
-                    WriteCanonical(writer, property.Value, root: false, skipAtRoot);
+                    var properties = rented is null ? (Span<(string Name, JsonElement Value)>)small : rented;
+                    var kept = 0;
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        var name = property.Name;
+                        if (!(root && skipAtRoot.Contains(name)))
+                        {
+                            properties[kept++] = (name, property.Value);
+                        }
+                    }
+
+                    var span = properties[..kept];
+                    span.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+                    foreach (var (name, value) in span)
+                    {
+                        writer.WritePropertyName(name);
+                        WriteCanonical(writer, value, root: false, skipAtRoot);
+                    }
+                }
+                finally
+                {
+                    if (rented is not null)
+                    {
+                        ArrayPool<(string Name, JsonElement Value)>.Shared.Return(rented, clearArray: true);
+                    }
                 }
 
                 writer.WriteEndObject();
@@ -130,4 +166,13 @@ public static class ResponseCacheKey
                 break;
         }
     }
+}
+
+/// <summary>Room for an object's properties on the stack while they are sorted.</summary>
+[System.Runtime.CompilerServices.InlineArray(Length)]
+internal struct EightProperties
+{
+    public const int Length = 8;
+
+    private (string Name, JsonElement Value) _first;
 }
