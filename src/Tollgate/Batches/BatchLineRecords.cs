@@ -147,7 +147,8 @@ public sealed class BatchLineRecords(TrackedBatch batch, Deployment? deployment,
             return (CostBreakdown.Unknown, null, $"unknown: the deployment '{batch.Deployment}' is no longer configured", null);
         }
 
-        switch (deployment.Pricing.On(DateOnly.FromDateTime(batch.CreatedAt.UtcDateTime)))
+        // Priced as its worst case was held at creation: at the rates of that moment (a price with peak hours resolved).
+        switch (deployment.Pricing.At(batch.CreatedAt))
         {
             case DeploymentPrice.PerToken perToken:
                 var (price, rule) = BatchPrice.Of(perToken.Price);

@@ -49,7 +49,7 @@ internal sealed class ModelMoves(AdvicePrices prices, DateOnly today) : IAdviceF
         group.Cost += cost;
         for (var i = 0; i < siblings.Count; i++)
         {
-            group.Repriced[i] += CostCalculator.Price(record.Usage, siblings[i]).Total ?? 0;
+            group.Repriced[i] += CostCalculator.Price(record.Usage, siblings[i].At(record.Timestamp)).Total ?? 0;
         }
     }
 
