@@ -25,16 +25,8 @@ internal static class ConcurrentStreamsBench
         upstream.ReplyText = string.Join(' ', Enumerable.Repeat("Streams stay open while the provider writes slowly.", 4));
         upstream.EventPace = TimeSpan.FromMilliseconds(150); // ~40 events: every stream open for ~6 s
 
-        var directory = Path.Combine(Path.GetTempPath(), "tollgate-streams-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        var port = FreePort();
         const string Master = "sk-bench-streams";
-        var configPath = Path.Combine(directory, "tollgate.yaml");
-        await File.WriteAllTextAsync(configPath, $"""
-            listen: 127.0.0.1:{port}
-            master_key: {Master}
-            storage:
-              data_dir: {directory}
+        await using var gateway = await GatewayProcess.StartAsync(Master, $"""
             models:
               - alias: gpt-4o-mini
                 provider: openai
@@ -42,58 +34,33 @@ internal static class ConcurrentStreamsBench
                 base_url: {upstream.BaseUrl}
                 api_key: sk-upstream
             """);
-        var gatewayPath = Path.Combine(AppContext.BaseDirectory, "tollgate");
-        using var gateway = Process.Start(new ProcessStartInfo(gatewayPath, ["serve", "--config", configPath])
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = streams + 10, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        }) ?? throw new InvalidOperationException("could not start " + gatewayPath);
-        var output = gateway.StandardOutput.ReadToEndAsync();
-        var errors = gateway.StandardError.ReadToEndAsync();
-        try
-        {
-            var baseUrl = new Uri($"http://127.0.0.1:{port}");
-            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = streams + 10, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
-            {
-                BaseAddress = baseUrl,
-                Timeout = TimeSpan.FromMinutes(5),
-            };
-            client.DefaultRequestHeaders.Authorization = new("Bearer", Master);
-            await WaitUntilUpAsync(client);
-            var idleRss = Rss(gateway.Id, "VmRSS");
+            BaseAddress = gateway.BaseUrl,
+            Timeout = TimeSpan.FromMinutes(5),
+        };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", Master);
+        var idleRss = gateway.Status("VmRSS");
 
-            var sampledPeak = 0L;
-            using var sampling = new CancellationTokenSource();
-            var sampler = SampleAsync(gateway.Id, peak => sampledPeak = Math.Max(sampledPeak, peak), sampling.Token);
-            var started = Stopwatch.StartNew();
-            const string Body = """{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Tell me about streams."}],"max_tokens":300}""";
-            var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(_ => StreamAsync(client, Body)));
-            var took = started.Elapsed;
-            await sampling.CancelAsync();
-            await sampler;
-            var peak = Rss(gateway.Id, "VmHWM");
-            var threads = Rss(gateway.Id, "Threads");
+        var sampledPeak = 0L;
+        using var sampling = new CancellationTokenSource();
+        var sampler = SampleAsync(gateway, peak => sampledPeak = Math.Max(sampledPeak, peak), sampling.Token);
+        var started = Stopwatch.StartNew();
+        const string Body = """{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Tell me about streams."}],"max_tokens":300}""";
+        var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(_ => StreamAsync(client, Body)));
+        var took = started.Elapsed;
+        await sampling.CancelAsync();
+        await sampler;
+        var peak = gateway.Status("VmHWM");
+        var threads = gateway.Status("Threads");
 
-            // A graceful stop writes what is journaled into the ledger; then count what it holds.
-            Signal(gateway);
-            await gateway.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
-            var records = await CountRecordsAsync(Path.Combine(directory, "tollgate.db"));
+        // A graceful stop writes what is journaled into the ledger; then count what it holds.
+        await gateway.StopAsync();
+        var records = await CountRecordsAsync(Path.Combine(gateway.Directory, "tollgate.db"));
 
-            Console.WriteLine(string.Create(c, $"{streams:N0} concurrent streams through tollgate serve (its own process): {results.Count(r => r):N0} ended with [DONE], {results.Count(r => !r):N0} did not, in {took.TotalSeconds:F1} s."));
-            Console.WriteLine(string.Create(c, $"gateway RSS: {idleRss / 1024.0:F0} MB idle after start, {sampledPeak / 1024.0:F0} MB highest sampled (every 50 ms), peak (VmHWM) {peak / 1024.0:F0} MB; {threads} threads after the run."));
-            Console.WriteLine(string.Create(c, $"ledger: {records:N0} records for {streams:N0} requests."));
-        }
-        finally
-        {
-            if (!gateway.HasExited)
-            {
-                gateway.Kill(entireProcessTree: true);
-            }
-
-            await output;
-            await errors;
-            Directory.Delete(directory, recursive: true);
-        }
+        Console.WriteLine(string.Create(c, $"{streams:N0} concurrent streams through tollgate serve (its own process): {results.Count(r => r):N0} ended with [DONE], {results.Count(r => !r):N0} did not, in {took.TotalSeconds:F1} s."));
+        Console.WriteLine(string.Create(c, $"gateway RSS: {idleRss / 1024.0:F0} MB idle after start, {sampledPeak / 1024.0:F0} MB highest sampled (every 50 ms), peak (VmHWM) {peak / 1024.0:F0} MB; {threads} threads after the run."));
+        Console.WriteLine(string.Create(c, $"ledger: {records:N0} records for {streams:N0} requests."));
     }
 
     /// <summary>Reads a stream to its end; true when it ended with <c>data: [DONE]</c>.</summary>
@@ -126,13 +93,13 @@ internal static class ConcurrentStreamsBench
         }
     }
 
-    private static async Task SampleAsync(int pid, Action<long> observe, CancellationToken cancellationToken)
+    private static async Task SampleAsync(GatewayProcess gateway, Action<long> observe, CancellationToken cancellationToken)
     {
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                observe(Rss(pid, "VmRSS"));
+                observe(gateway.Status("VmRSS"));
                 await Task.Delay(50, cancellationToken);
             }
         }
@@ -141,45 +108,6 @@ internal static class ConcurrentStreamsBench
         }
     }
 
-    /// <summary>A field of /proc/PID/status in KiB (VmRSS now, VmHWM the peak).</summary>
-    private static long Rss(int pid, string field)
-    {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            {
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
-    }
-
-    private static async Task WaitUntilUpAsync(HttpClient client)
-    {
-        for (var i = 0; i < 300; i++)
-        {
-            try
-            {
-                using var response = await client.GetAsync("/healthz");
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException("the gateway did not answer /healthz within 30 s");
-    }
-
-    /// <summary>SIGTERM: the gateway's graceful stop (finish requests, flush the journal into the ledger).</summary>
-    private static void Signal(Process process) => Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])?.WaitForExit();
-
     private static async Task<long> CountRecordsAsync(string path)
     {
         await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly");
@@ -187,12 +115,5 @@ internal static class ConcurrentStreamsBench
         await using var count = connection.CreateCommand();
         count.CommandText = "SELECT COUNT(*) FROM usage_records";
         return (long)(await count.ExecuteScalarAsync())!;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

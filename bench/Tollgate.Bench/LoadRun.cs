@@ -90,6 +90,9 @@ internal sealed class LoadTarget(string name, Uri url, string? bearer, int maxCo
     /// </summary>
     public string? DistinctQuestion { get; init; }
 
+    /// <summary>A gateway running as a process of its own: its CPU is added to the bench process's in each slice.</summary>
+    public GatewayProcess? Server { get; init; }
+
     /// <summary>Sends one request and reads its whole answer; says whether it succeeded and when the body's first byte came.</summary>
     public async Task<(bool Ok, double FirstByteUs)> SendOneAsync(byte[] payload)
     {
@@ -156,7 +159,7 @@ internal static class LoadRun
         }
 
         using var process = Process.GetCurrentProcess();
-        var cpuBefore = process.TotalProcessorTime;
+        var cpuBefore = process.TotalProcessorTime + (target.Server?.Cpu ?? TimeSpan.Zero);
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var pauseBefore = GC.GetTotalPauseDuration();
         int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
@@ -168,7 +171,7 @@ internal static class LoadRun
             [.. latencies.SelectMany(l => l)],
             errors,
             seconds,
-            process.TotalProcessorTime - cpuBefore,
+            process.TotalProcessorTime + (target.Server?.Cpu ?? TimeSpan.Zero) - cpuBefore,
             GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore,
             GC.GetTotalPauseDuration() - pauseBefore,
             [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])])

@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
+using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -6,43 +9,81 @@ using Microsoft.Extensions.Logging;
 
 namespace Tollgate.Bench;
 
-/// <summary>An OTLP/HTTP collector that accepts and drops every export, counting what it was sent: the far end of <c>--otlp</c>.</summary>
+/// <summary>
+/// An OTLP/HTTP collector that accepts and drops every export, counting what it was sent: the far end of <c>--otlp</c>.
+/// It runs as a process of its own (this bench started with <c>--otlp-sink</c>), as a collector does: in the gateway's
+/// process its reads and buffers would be garbage the gateway's collector pays for.
+/// </summary>
 internal sealed class OtlpSink : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private long _exports;
-    private long _bytes;
+    private readonly Process _process;
 
-    private OtlpSink(WebApplication app) => _app = app;
+    private OtlpSink(Process process, Uri baseUrl)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+    }
 
-    public Uri BaseUrl => new(_app.Urls.First());
+    public Uri BaseUrl { get; }
 
-    public long Exports => Interlocked.Read(ref _exports);
-
-    public long Bytes => Interlocked.Read(ref _bytes);
+    /// <summary>Exports received and their bytes, as the sink reports them when it is stopped.</summary>
+    public (long Exports, long Bytes) Received { get; private set; }
 
     public static async Task<OtlpSink> StartAsync()
+    {
+        var host = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        string[] arguments = Path.GetFileNameWithoutExtension(host) == "dotnet"
+            ? [Assembly.GetEntryAssembly()!.Location, "--otlp-sink"]
+            : ["--otlp-sink"];
+        var process = Process.Start(new ProcessStartInfo(host, arguments)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        }) ?? throw new InvalidOperationException("could not start the OTLP sink");
+        var line = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the OTLP sink did not start");
+        return new OtlpSink(process, new Uri(line));
+    }
+
+    /// <summary>The sink's own process: listens on a free port, prints its address, and when its input closes prints what it received.</summary>
+    public static async Task ServeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var sink = new OtlpSink(app);
+        long exports = 0;
+        long bytes = 0;
         app.MapPost("/v1/{signal}", async (HttpContext context) =>
         {
-            using var buffer = new MemoryStream();
-            await context.Request.Body.CopyToAsync(buffer);
-            Interlocked.Increment(ref sink._exports);
-            Interlocked.Add(ref sink._bytes, buffer.Length);
+            var buffer = new byte[16 * 1024];
+            long length = 0;
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer)) > 0)
+            {
+                length += read;
+            }
+
+            Interlocked.Increment(ref exports);
+            Interlocked.Add(ref bytes, length);
             return Results.Ok();
         });
         await app.StartAsync();
-        return sink;
+        Console.WriteLine(app.Urls.First());
+        await Console.In.ReadToEndAsync();
+        await app.StopAsync();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Interlocked.Read(ref exports)} {Interlocked.Read(ref bytes)}"));
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        _process.StandardInput.Close();
+        var counts = (await _process.StandardOutput.ReadLineAsync())?.Split(' ');
+        if (counts is [var exports, var bytes])
+        {
+            Received = (long.Parse(exports, CultureInfo.InvariantCulture), long.Parse(bytes, CultureInfo.InvariantCulture));
+        }
+
+        await _process.WaitForExitAsync();
+        _process.Dispose();
     }
 }

@@ -15,6 +15,12 @@ using Tollgate.Gateway;
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --replay-prompts ../shared/eval/prompts/ShareGPT_V3_filtered_1000.json   (exact-cache duplicate rate)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --ledger 10000000 [--db PATH | --postgres CONN]   (reports over a large ledger; see LedgerBench)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --postgres CONN [--nginx] --only "bare forwarder,tollgate,tollgate postgres,nginx → 1 replica,nginx → 2 replicas"   (PostgreSQL ledger; with nginx, two replicas behind it)
+if (args.Contains("--otlp-sink"))
+{
+    await OtlpSink.ServeAsync();
+    return;
+}
+
 if (args.Contains("--tokenizer"))
 {
     TokenizerBench.Run();
@@ -76,11 +82,7 @@ GatewayConfig Config(string settings, string directory) => ConfigLoader.Parse($"
         base_url: {upstream.BaseUrl}
         api_key: sk-upstream
     """, "bench", _ => null) with { Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")) };
-// With --otlp: the gateway exports every request as an OpenTelemetry span and metrics to a local OTLP sink (run once
-// with it and once without to compare; in one process every gateway would share the listener).
-OtlpSink? otlpSink = args.Contains("--otlp") ? await OtlpSink.StartAsync() : null;
-var otlpSample = Array.IndexOf(args, "--otlp-sample") is var sampleAt and >= 0 ? args[sampleAt + 1] : "1.0";
-var config = Config(otlpSink is null ? string.Empty : $"telemetry:\n  otlp_endpoint: {otlpSink.BaseUrl}\n  export_interval_ms: 1000\n  sample_ratio: {otlpSample}", dataDirectory);
+var config = Config(string.Empty, dataDirectory);
 await using var gateway = GatewayHost.Build(config, MasterKey);
 await gateway.StartAsync();
 var gatewayUrl = new Uri(gateway.Urls.First());
@@ -109,12 +111,35 @@ if (args.Contains("--features"))
     featureGateways.Add(("+ router", await FeatureGateway.StartAsync(Config, FeatureGateway.Router, dataDirectory + "-router", MasterKey, null, null)));
 }
 
+// With --otlp: the same gateway twice as `tollgate serve` processes of their own, one exporting every request as an
+// OpenTelemetry span and metrics to an OTLP sink (a third process), the other not; the two take turns round after round,
+// so the export's cost is read under the same load from neighbours. (In one process every gateway would share the
+// OpenTelemetry listener: the spans' source is static.)
+OtlpSink? otlpSink = args.Contains("--otlp") ? await OtlpSink.StartAsync() : null;
+var otlpSample = Array.IndexOf(args, "--otlp-sample") is var sampleAt and >= 0 ? args[sampleAt + 1] : "1.0";
+var processModels = $"""
+    models:
+      - alias: gpt-4o-mini
+        provider: openai
+        model: gpt-4o-mini
+        base_url: {upstream.BaseUrl}
+        api_key: sk-upstream
+    """;
+var processGateways = new List<(string Name, GatewayProcess Gateway)>();
+if (otlpSink is not null)
+{
+    processGateways.Add(("tollgate serve", await GatewayProcess.StartAsync(MasterKey, processModels)));
+    processGateways.Add(("tollgate serve + otlp", await GatewayProcess.StartAsync(MasterKey,
+        processModels + $"\ntelemetry:\n  otlp_endpoint: {otlpSink.BaseUrl}\n  export_interval_ms: 1000\n  sample_ratio: {otlpSample}")));
+}
+
 // How each feature gateway's requests are shaped: distinct questions for the cache rows, the router's name for its row.
 LoadTarget TargetFor((string Name, Uri Url, string? Key) e) =>
     new(e.Name, e.Url, e.Key, options.Connections.Max(), featureGateways.FirstOrDefault(f => f.Name == e.Name).Gateway?.Headers)
     {
         DistinctQuestion = e.Name.Contains("cache (misses)", StringComparison.Ordinal) ? FeatureGateway.Question : null,
         BodyOf = e.Name == "+ router" ? body => body.Replace("\"model\":\"gpt-4o-mini\"", "\"model\":\"bench-router\"", StringComparison.Ordinal) : null,
+        Server = processGateways.FirstOrDefault(p => p.Name == e.Name).Gateway,
     };
 
 // With --postgres CONNECTION: the same gateway with its ledger (and hard budgets' room) in that PostgreSQL database.
@@ -159,6 +184,7 @@ var endpoints = new (string Name, Uri Url, string? Key)[]
     ("tollgate cache hit", new Uri(new Uri(cachedGateway.Urls.First()), "/v1/chat/completions"), MasterKey),
 };
 endpoints = [.. endpoints, .. featureGateways.Select(f => (f.Name, f.Gateway.Url, (string?)f.Gateway.Bearer))];
+endpoints = [.. endpoints, .. processGateways.Select(p => (p.Name, new Uri(p.Gateway.BaseUrl, "/v1/chat/completions"), (string?)MasterKey))];
 if (nginxUpstream is not null)
 {
     endpoints = [.. endpoints, ("nginx → upstream", new Uri(nginxUpstream.BaseUrl, "/v1/chat/completions"), null)];
@@ -260,6 +286,15 @@ foreach (var connections in options.Connections)
         }
     }
 
+    if (slices.TryGetValue("tollgate serve + otlp", out var exporting) && slices.TryGetValue("tollgate serve", out var quiet))
+    {
+        // The same gateway with and without OTLP export, back to back within each round.
+        var shares = exporting.Zip(quiet, (e, q) => e.RequestsPerSecond / q.RequestsPerSecond).Order().ToList();
+        var extraCpu = exporting.Zip(quiet, (e, q) => e.CpuUsPerRequest - q.CpuUsPerRequest).Order().ToList();
+        Console.WriteLine(string.Create(culture,
+            $"otlp export at c={connections}: throughput {shares[shares.Count / 2]:F3}× the same gateway without it (median round; quartiles {shares[shares.Count / 4]:F3} … {shares[3 * shares.Count / 4]:F3}), CPU {extraCpu[extraCpu.Count / 2]:+0;-0;0} µs/request (median round)"));
+    }
+
     if (slices.TryGetValue("tollgate", out var through) && slices.TryGetValue("bare forwarder", out var bare))
     {
         // Tollgate and the forwarder run back to back within a round, under the same load from neighbours.
@@ -339,10 +374,16 @@ if (nginxUpstream is not null)
 
 targets.ForEach(t => t.Dispose());
 
+foreach (var (_, processGateway) in processGateways)
+{
+    await processGateway.StopAsync();
+    await processGateway.DisposeAsync();
+}
+
 if (otlpSink is not null)
 {
-    Console.WriteLine(string.Create(culture, $"otlp: {otlpSink.Exports:N0} exports, {otlpSink.Bytes / 1e6:N1} MB received"));
     await otlpSink.DisposeAsync();
+    Console.WriteLine(string.Create(culture, $"otlp: {otlpSink.Received.Exports:N0} exports, {otlpSink.Received.Bytes / 1e6:N1} MB received (by a sink in its own process)"));
 }
 
 // Rolling records up is the ledger writer's work off the request path; on a machine whose cores are all busy it is taken
