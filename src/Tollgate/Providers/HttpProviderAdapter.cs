@@ -117,10 +117,17 @@ public abstract class HttpProviderAdapter(UpstreamHttp http) : IProviderAdapter
             }
 
             await using var upstream = await response.Content.ReadAsStreamAsync(timer.Token);
-            var outcome = await SseRelay.RelayAsync(PipeReader.Create(upstream), CreateStreamInspector(request), UpstreamHeaders.Select(response), sink, timer.Token, cancellationToken, timer.Progressed, readOn);
+            var outcome = await SseRelay.RelayAsync(PipeReader.Create(upstream, UpstreamReading), CreateStreamInspector(request), UpstreamHeaders.Select(response), sink, timer.Token, cancellationToken, timer.Progressed, readOn);
             return outcome.Failure is { Kind: ProviderFailureKind.Timeout } ? outcome with { Failure = outcome.Failure with { Message = timer.Describe() } } : outcome;
         }
     }
+
+    /// <summary>
+    /// How a stream's body is read: a zero-byte read first waits for the provider's next bytes without holding a buffer,
+    /// so a stream that waits between events (most of a stream's life) holds none — with a thousand streams open that
+    /// is megabytes not kept.
+    /// </summary>
+    private static readonly StreamPipeReaderOptions UpstreamReading = new(useZeroByteReads: true);
 
     /// <summary>Reads a whole answer within the timer; a timeout or a body cut on the way is a failure value.</summary>
     private async Task<ProviderResult<UpstreamReply>> ReadWholeAsync(HttpResponseMessage response, ProviderRequest request, AttemptTimer timer, CancellationToken clientToken)
