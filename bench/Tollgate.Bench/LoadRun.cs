@@ -17,19 +17,19 @@ internal sealed record LoadResult(string Target, int Connections, bool Stream, l
 
     public double RequestsPerSecond => Requests / Seconds;
 
-    /// <summary>The slices of one target taken as one run: requests and time added up, every latency kept.</summary>
+    /// <summary>The slices of one target taken as one run: requests and time added up, every latency counted.</summary>
     public static LoadResult Of(string target, int connections, bool stream, IReadOnlyList<LoadSlice> slices)
     {
-        var all = slices.SelectMany(s => s.Latencies).Order().ToArray();
-        var firstBytes = slices.SelectMany(s => s.FirstBytes).Order().ToArray();
-        var count = Math.Max(1, all.Length);
+        var all = LatencyHistogram.Merge(slices.Select(s => s.Latencies));
+        var firstBytes = LatencyHistogram.Merge(slices.Select(s => s.FirstBytes));
+        var count = Math.Max(1, all.Count);
         var collections = string.Join('/', Enumerable.Range(0, 3).Select(g => slices.Sum(s => s.Collections[g])));
-        return new LoadResult(target, connections, stream, all.Length, slices.Sum(s => s.Errors), slices.Sum(s => s.Seconds),
-            Percentile(all, 0.50), Percentile(all, 0.90), Percentile(all, 0.99), Percentile(all, 0.999),
+        return new LoadResult(target, connections, stream, all.Count, slices.Sum(s => s.Errors), slices.Sum(s => s.Seconds),
+            all.Percentile(0.50), all.Percentile(0.90), all.Percentile(0.99), all.Percentile(0.999),
             slices.Sum(s => s.Cpu.TotalMicroseconds) / count, MedianAllocatedPerRequest(slices),
             slices.Sum(s => s.GcPause.TotalMicroseconds) / count, collections)
         {
-            FirstByte = (Percentile(firstBytes, 0.50), Percentile(firstBytes, 0.99)),
+            FirstByte = (firstBytes.Percentile(0.50), firstBytes.Percentile(0.99)),
         };
     }
 
@@ -40,23 +40,22 @@ internal sealed record LoadResult(string Target, int Connections, bool Stream, l
     /// </summary>
     private static double MedianAllocatedPerRequest(IReadOnlyList<LoadSlice> slices)
     {
-        var perRequest = slices.Where(s => s.Latencies.Count > 0).Select(s => (double)s.AllocatedBytes / s.Latencies.Count).Order().ToList();
+        var perRequest = slices.Where(s => s.Requests > 0).Select(s => (double)s.AllocatedBytes / s.Requests).Order().ToList();
         return perRequest.Count == 0 ? double.NaN : perRequest[perRequest.Count / 2];
     }
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Floor(p * sorted.Length))];
 }
 
 /// <summary>What one slice of load measured: successful requests with their latencies, errors, and the process's CPU, allocations and GC.</summary>
-internal sealed record LoadSlice(IReadOnlyList<double> Latencies, long Errors, double Seconds, TimeSpan Cpu, long AllocatedBytes, TimeSpan GcPause, int[] Collections)
+internal sealed record LoadSlice(LatencyHistogram Latencies, long Errors, double Seconds, TimeSpan Cpu, long AllocatedBytes, TimeSpan GcPause, int[] Collections)
 {
     /// <summary>Each successful request's time to the first byte of its response body, in µs.</summary>
-    public IReadOnlyList<double> FirstBytes { get; init; } = [];
+    public LatencyHistogram FirstBytes { get; init; } = new();
 
-    public double RequestsPerSecond => Latencies.Count / Seconds;
+    public long Requests => Latencies.Count;
 
-    public double CpuUsPerRequest => Cpu.TotalMicroseconds / Math.Max(1, Latencies.Count);
+    public double RequestsPerSecond => Requests / Seconds;
+
+    public double CpuUsPerRequest => Cpu.TotalMicroseconds / Math.Max(1, Requests);
 }
 
 /// <summary>
@@ -140,7 +139,7 @@ internal sealed class LoadTarget(string name, Uri url, string? bearer, int maxCo
 
 /// <summary>
 /// A closed-loop load generator: <c>connections</c> workers, each sending one request at a time for a fixed time,
-/// every latency kept.
+/// every latency counted.
 /// </summary>
 internal static class LoadRun
 {
@@ -150,13 +149,8 @@ internal static class LoadRun
     {
         var payload = Encoding.UTF8.GetBytes(target.BodyOf?.Invoke(body) ?? body);
         await DriveAsync(target, payload, connections, warmup, null);
-        var latencies = new List<double>[connections];
-        var firstBytes = new List<double>[connections];
-        for (var i = 0; i < connections; i++)
-        {
-            latencies[i] = new List<double>(16 * 1024);
-            firstBytes[i] = new List<double>(16 * 1024);
-        }
+        var latencies = new LatencyHistogram();
+        var firstBytes = new LatencyHistogram();
 
         using var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime + (target.Server?.Cpu ?? TimeSpan.Zero);
@@ -168,7 +162,7 @@ internal static class LoadRun
         var seconds = watch.Elapsed.TotalSeconds;
         process.Refresh();
         return new LoadSlice(
-            [.. latencies.SelectMany(l => l)],
+            latencies,
             errors,
             seconds,
             process.TotalProcessorTime + (target.Server?.Cpu ?? TimeSpan.Zero) - cpuBefore,
@@ -176,7 +170,7 @@ internal static class LoadRun
             GC.GetTotalPauseDuration() - pauseBefore,
             [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g])])
         {
-            FirstBytes = [.. firstBytes.SelectMany(f => f)],
+            FirstBytes = firstBytes,
         };
     }
 
@@ -195,14 +189,9 @@ internal static class LoadRun
         while (true)
         {
             var window = Stopwatch.StartNew();
-            var counts = new List<double>[connections];
-            for (var i = 0; i < connections; i++)
-            {
-                counts[i] = [];
-            }
-
+            var counts = new LatencyHistogram();
             await DriveAsync(target, payload, connections, TimeSpan.FromSeconds(1), counts);
-            perSecond.Add(counts.Sum(c => c.Count) / window.Elapsed.TotalSeconds);
+            perSecond.Add(counts.Count / window.Elapsed.TotalSeconds);
             if (perSecond.Count < 2 * SettleWindows || watch.Elapsed < minimum)
             {
                 continue;
@@ -219,11 +208,11 @@ internal static class LoadRun
 
     /// <summary>Runs the closed loop for <paramref name="length"/>; returns the number of failed requests.</summary>
     private static async Task<long> DriveAsync(
-        LoadTarget target, byte[] payload, int connections, TimeSpan length, List<double>[]? record, List<double>[]? firstBytes = null)
+        LoadTarget target, byte[] payload, int connections, TimeSpan length, LatencyHistogram? record, LatencyHistogram? firstBytes = null)
     {
         var errors = 0L;
         var end = Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
-        var workers = Enumerable.Range(0, connections).Select(async worker =>
+        var workers = Enumerable.Range(0, connections).Select(async _ =>
         {
             while (Stopwatch.GetTimestamp() < end)
             {
@@ -236,8 +225,8 @@ internal static class LoadRun
                 }
                 else
                 {
-                    record?[worker].Add(micros);
-                    firstBytes?[worker].Add(firstByte);
+                    record?.Record(micros);
+                    firstBytes?.Record(firstByte);
                 }
             }
         });

@@ -230,10 +230,10 @@ if (options.Allocations)
         sampler.Start();
         var slice = await LoadRun.RunAsync(target, ChatBody, maxConnections, options.Warmup, TimeSpan.FromSeconds(5));
         var types = sampler.Stop();
-        Console.WriteLine(string.Create(culture, $"allocations  {target.Name}: {slice.AllocatedBytes / (double)slice.Latencies.Count:F0} bytes/request (all of the process); by type, sampled:"));
+        Console.WriteLine(string.Create(culture, $"allocations  {target.Name}: {slice.AllocatedBytes / (double)slice.Requests:F0} bytes/request (all of the process); by type, sampled:"));
         foreach (var (type, bytes) in types.Take(40))
         {
-            Console.WriteLine(string.Create(culture, $"  {bytes / (double)slice.Latencies.Count,8:F0}  {type}"));
+            Console.WriteLine(string.Create(culture, $"  {bytes / (double)slice.Requests,8:F0}  {type}"));
         }
     }
 
@@ -394,6 +394,13 @@ Console.WriteLine(string.Create(culture,
     $"rollup upkeep: {upkeep.Records:N0} records in {upkeep.Elapsed.TotalSeconds:F1} s ({upkeep.Elapsed.TotalMicroseconds / Math.Max(1, upkeep.Records):F1} µs a record), {upkeep.Elapsed.TotalSeconds / cpu.TotalSeconds:P1} of the process's {cpu.TotalSeconds:F0} CPU seconds"));
 if (options.Only is not null)
 {
+    // No report for some of the targets; their rows, for reading the tail.
+    Console.WriteLine("| target | connections | req/s | p50 µs | p99 µs | p99.9 µs | CPU µs/req |");
+    foreach (var r in results)
+    {
+        Console.WriteLine(string.Create(culture, $"| {r.Target} | {r.Connections} | {r.RequestsPerSecond:F0} | {r.P50Us:F0} | {r.P99Us:F0} | {r.P999Us:F0} | {r.CpuUsPerRequest:F0} |"));
+    }
+
     return;
 }
 
