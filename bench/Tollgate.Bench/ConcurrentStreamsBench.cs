@@ -26,14 +26,7 @@ internal static class ConcurrentStreamsBench
         upstream.EventPace = TimeSpan.FromMilliseconds(150); // ~40 events: every stream open for ~6 s
 
         const string Master = "sk-bench-streams";
-        await using var gateway = await GatewayProcess.StartAsync(Master, $"""
-            models:
-              - alias: gpt-4o-mini
-                provider: openai
-                model: gpt-4o-mini
-                base_url: {upstream.BaseUrl}
-                api_key: sk-upstream
-            """);
+        await using var gateway = await GatewayProcess.StartAsync(Master, BenchModels.Yaml(upstream.BaseUrl));
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = streams + 10, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
         {
             BaseAddress = gateway.BaseUrl,

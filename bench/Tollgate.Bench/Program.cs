@@ -72,16 +72,9 @@ upstream.ReplyText = "Prince Hamlet feigns madness to avenge his father's murder
 await using var forwarder = await BareForwarder.StartAsync(upstream.BaseUrl);
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "tollgate-bench-" + Guid.NewGuid().ToString("N"));
-GatewayConfig Config(string settings, string directory) => ConfigLoader.Parse($"""
-    listen: 127.0.0.1:0
-    {settings}
-    models:
-      - alias: gpt-4o-mini
-        provider: openai
-        model: gpt-4o-mini
-        base_url: {upstream.BaseUrl}
-        api_key: sk-upstream
-    """, "bench", _ => null) with { Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")) };
+GatewayConfig Config(string settings, string directory) =>
+    ConfigLoader.Parse($"listen: 127.0.0.1:0\n{settings}\n{BenchModels.Yaml(upstream.BaseUrl)}", "bench", _ => null)
+        with { Storage = new StorageConfig(directory, Path.Combine(directory, "ledger.db")) };
 var config = Config(string.Empty, dataDirectory);
 await using var gateway = GatewayHost.Build(config, MasterKey);
 await gateway.StartAsync();
@@ -117,14 +110,7 @@ if (args.Contains("--features"))
 // OpenTelemetry listener: the spans' source is static.)
 OtlpSink? otlpSink = args.Contains("--otlp") ? await OtlpSink.StartAsync() : null;
 var otlpSample = Array.IndexOf(args, "--otlp-sample") is var sampleAt and >= 0 ? args[sampleAt + 1] : "1.0";
-var processModels = $"""
-    models:
-      - alias: gpt-4o-mini
-        provider: openai
-        model: gpt-4o-mini
-        base_url: {upstream.BaseUrl}
-        api_key: sk-upstream
-    """;
+var processModels = BenchModels.Yaml(upstream.BaseUrl);
 var processGateways = new List<(string Name, GatewayProcess Gateway)>();
 if (otlpSink is not null)
 {
