@@ -414,7 +414,7 @@ else
 Directory.Delete(dataDirectory, recursive: true);
 Directory.Delete(cachedDirectory, recursive: true);
 
-internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, string? Output, string? Only, int Rounds, TimeSpan SettleMinimum, TimeSpan SettleMaximum, bool Allocations)
+internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, string? Output, string? Only, int Rounds, TimeSpan SettleMinimum, TimeSpan SettleMaximum, bool Allocations, string Targets = "")
 {
     public static Args Parse(string[] args)
     {
@@ -427,6 +427,7 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
         var settleMinimum = 15.0;
         var settleMaximum = 60.0;
         var allocations = args.Contains("--allocations");
+        var targets = string.Concat(args.Where(a => a is "--nginx" or "--features").Select(a => a + " "));
         args = [.. args.Where(a => a is not "--allocations" and not "--nginx" and not "--otlp" and not "--features")];
         for (var i = 0; i < args.Length - 1; i += 2)
         {
@@ -448,12 +449,12 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
         }
 
         return new Args(TimeSpan.FromSeconds(slice), TimeSpan.FromSeconds(warmup), connections, output, only, Math.Max(1, rounds),
-            TimeSpan.FromSeconds(settleMinimum), TimeSpan.FromSeconds(Math.Max(settleMinimum, settleMaximum)), allocations);
+            TimeSpan.FromSeconds(settleMinimum), TimeSpan.FromSeconds(Math.Max(settleMinimum, settleMaximum)), allocations, targets);
     }
 
     /// <summary>The options as they would be typed, for the report's "rerun it" line.</summary>
     public string CommandLine(string output) => string.Create(CultureInfo.InvariantCulture,
-        $"dotnet run -c Release --project bench/Tollgate.Bench -- --slice {Slice.TotalSeconds} --warmup {Warmup.TotalSeconds} --rounds {Rounds} --settle-min {SettleMinimum.TotalSeconds} --settle-max {SettleMaximum.TotalSeconds} --connections {string.Join(',', Connections)} --out {output}");
+        $"dotnet run -c Release --project bench/Tollgate.Bench -- {Targets}--slice {Slice.TotalSeconds} --warmup {Warmup.TotalSeconds} --rounds {Rounds} --settle-min {SettleMinimum.TotalSeconds} --settle-max {SettleMaximum.TotalSeconds} --connections {string.Join(',', Connections)} --out {output}");
 }
 
 internal static class Report
