@@ -56,10 +56,7 @@ public static class PriceCatalogWriter
             {
                 writer.WriteStartObject("long_context");
                 writer.WriteNumber("above_prompt_tokens", tier.AbovePromptTokens);
-                Optional(writer, "input", tier.InputPerMillion);
-                Optional(writer, "cached_input", tier.CachedInputPerMillion);
-                Optional(writer, "cache_write", tier.CacheWritePerMillion);
-                Optional(writer, "output", tier.OutputPerMillion);
+                Rates(writer, tier.InputPerMillion, tier.CachedInputPerMillion, tier.CacheWritePerMillion, tier.OutputPerMillion);
                 writer.WriteEndObject();
             }
 
@@ -74,10 +71,7 @@ public static class PriceCatalogWriter
 
                 writer.WriteEndArray();
                 writer.WriteBoolean("weekdays_only", peak.WeekdaysOnly);
-                Optional(writer, "input", peak.InputPerMillion);
-                Optional(writer, "cached_input", peak.CachedInputPerMillion);
-                Optional(writer, "cache_write", peak.CacheWritePerMillion);
-                Optional(writer, "output", peak.OutputPerMillion);
+                Rates(writer, peak.InputPerMillion, peak.CachedInputPerMillion, peak.CacheWritePerMillion, peak.OutputPerMillion);
                 writer.WriteEndObject();
             }
 
@@ -86,6 +80,15 @@ public static class PriceCatalogWriter
 
         writer.WriteEndArray();
         writer.WriteEndObject();
+    }
+
+    /// <summary>The per-token rates a long-context tier or peak hours replace, each only when it is set.</summary>
+    private static void Rates(Utf8JsonWriter writer, decimal? input, decimal? cachedInput, decimal? cacheWrite, decimal? output)
+    {
+        Optional(writer, "input", input);
+        Optional(writer, "cached_input", cachedInput);
+        Optional(writer, "cache_write", cacheWrite);
+        Optional(writer, "output", output);
     }
 
     private static void Optional(Utf8JsonWriter writer, string name, decimal? value)
