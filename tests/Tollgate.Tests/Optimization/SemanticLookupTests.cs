@@ -118,6 +118,33 @@ public sealed class SemanticLookupTests
         }
     }
 
+    [Fact]
+    public void Past_the_exact_scan_limit_a_rewording_finds_its_question_among_lexical_vectors_too()
+    {
+        // The lexical embedder's vectors are sparse (a few dozen of 1,024 dimensions used): their SimHash is summed over
+        // those alone, and must still lead to the right entry among 3,000, twice the exact-scan limit.
+        var embedder = new LexicalEmbedder();
+        string[] cities = ["Da Nang", "Hue", "Hanoi", "Can Tho", "Hai Phong", "Nha Trang", "Vinh", "Quy Nhon", "Da Lat", "Buon Ma Thuot"];
+        string[] topics = ["shipping", "a refund", "an exchange", "delivery", "a repair", "pickup"];
+        var index = new VectorIndex(embedder.Dimensions);
+        Assert.True(index.ExactScanLimit < 3_000);
+        var ids = new Dictionary<int, int>();
+        for (var i = 0; i < 3_000; i++)
+        {
+            var question = $"How long does {topics[i % topics.Length]} to {cities[i / topics.Length % cities.Length]} take for order {i}?";
+            ids[i] = index.Add(embedder.Embed(QueryText.Of(question).Normalised));
+        }
+
+        var random = new Random(5);
+        for (var q = 0; q < 200; q++)
+        {
+            var i = random.Next(3_000);
+            var reworded = $"order {i}: {topics[i % topics.Length]} to {cities[i / topics.Length % cities.Length]}, how long does it take";
+            var found = index.Nearest(embedder.Embed(QueryText.Of(reworded).Normalised))!.Value;
+            Assert.Equal(ids[i], found.Id);
+        }
+    }
+
     private static float[] Unit(Random random, int dimensions)
     {
         var vector = Enumerable.Range(0, dimensions).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();

@@ -40,6 +40,7 @@ public sealed class VectorIndex
         _dimensions = dimensions;
         _hyperplanes = SharedHyperplanes.GetOrAdd((dimensions, seed), static key =>
         {
+            // By dimension: element [d × 256 + plane] is the plane's component on dimension d (see Code).
             var random = new Random(key.Seed);
             var planes = new float[CodeWords * 64 * key.Dimensions];
             for (var i = 0; i < planes.Length; i++)
@@ -171,12 +172,29 @@ public sealed class VectorIndex
         return score > best.Score ? (id, score) : best;
     }
 
+    /// <summary>
+    /// The vector's SimHash: the sign of its projection on each hyperplane. The planes are stored by dimension (the 256
+    /// planes' components of one dimension side by side), so the projections are summed one dimension at a time and a
+    /// dimension the vector does not use is skipped: the lexical embedder's vectors use a few dozen of their 1,024, and
+    /// their code is computed from those alone instead of reading all 1 MB of planes.
+    /// </summary>
     private void Code(ReadOnlySpan<float> vector, Span<ulong> code)
     {
-        code.Clear();
-        for (var bit = 0; bit < CodeWords * 64; bit++)
+        const int Bits = CodeWords * 64;
+        Span<float> projections = stackalloc float[Bits];
+        projections.Clear();
+        for (var d = 0; d < _dimensions; d++)
         {
-            if (TensorPrimitives.Dot(vector, _hyperplanes.AsSpan(bit * _dimensions, _dimensions)) >= 0)
+            if (vector[d] is var component && component != 0)
+            {
+                TensorPrimitives.MultiplyAdd(_hyperplanes.AsSpan(d * Bits, Bits), component, projections, projections);
+            }
+        }
+
+        code.Clear();
+        for (var bit = 0; bit < Bits; bit++)
+        {
+            if (projections[bit] >= 0)
             {
                 code[bit / 64] |= 1UL << (bit % 64);
             }
