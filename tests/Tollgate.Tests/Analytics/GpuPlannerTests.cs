@@ -22,6 +22,18 @@ public sealed class GpuPlannerTests
     }
 
     [Fact]
+    public void The_table_has_the_common_offers_each_with_its_memory_a_price_and_where_the_price_was_read()
+    {
+        foreach (var (name, vram) in new[] { ("l4", 24), ("a10g", 24), ("a100-40gb", 40), ("a100-80gb", 80), ("h100", 80) })
+        {
+            var offer = GpuOffers.Find(name)!;
+            Assert.Equal(vram, offer.VramGb);
+            Assert.True(offer.OnDemandPerHour > 0 && (offer.SpotPerHour is null || offer.SpotPerHour < offer.OnDemandPerHour), name);
+            Assert.False(string.IsNullOrWhiteSpace(offer.Source), name);
+        }
+    }
+
+    [Fact]
     public void The_hobbyists_day_is_about_0_8_per_token_against_about_4_for_a_gpu_session_and_a_2_52_gpu_costs_3_5_times_a_0_72_one()
     {
         // A day of coding experiments on Claude Sonnet: 150k tokens in, 23k out.
