@@ -27,11 +27,13 @@ internal static class PlanCommand
         var input = new Option<long?>("--input-tokens-per-day") { Description = "The workload's input tokens a day." };
         var output = new Option<long?>("--output-tokens-per-day") { Description = "The workload's output tokens a day." };
         var since = new Option<string?>("--from-ledger") { Description = "Read the workload from the ledger instead: the average day since 7d, 30d, or a date." };
+        var peakRate = new Option<decimal?>("--peak-requests-per-second") { Description = "The workload's busiest requests a second (with --output-tokens-per-request): how many GPUs must be up then. From the ledger: its busiest minute." };
+        var perRequest = new Option<decimal?>("--output-tokens-per-request") { Description = "Output tokens a request asks for on average, at the peak." };
         var top = new Option<int>("--top") { Description = "How many API models to compare with, cheapest for the workload first.", DefaultValueFactory = _ => 10 };
         var models = new Option<string?>("--models") { Description = "Compare with these catalogue models only (comma-separated)." };
         var gpu = new Command("gpu", "Pay per token or rent a GPU: VRAM, session cost, cost per million tokens, break-even volume against every API price.")
         {
-            config, gpus, pricePerHour, vram, spot, parameters, precision, throughput, hours, boot, idle, input, output, since, top, models,
+            config, gpus, pricePerHour, vram, spot, parameters, precision, throughput, hours, boot, idle, input, output, since, peakRate, perRequest, top, models,
         };
         gpu.SetAction(async (parse, cancellationToken) =>
         {
@@ -47,6 +49,25 @@ internal static class PlanCommand
             {
                 await Console.Error.WriteLineAsync("Give the workload: --input-tokens-per-day and --output-tokens-per-day, or --from-ledger 30d (with a ledger to read).");
                 return 1;
+            }
+
+            var rate = parse.GetValue(throughput);
+            if (rate <= 0)
+            {
+                await Console.Error.WriteLineAsync("--throughput must be above 0: the output tokens a second the GPU serves the model at.");
+                return 1;
+            }
+
+            var peak = fromLedger?.Peak;
+            if (parse.GetValue(peakRate) is { } requestsPerSecond)
+            {
+                if (requestsPerSecond <= 0 || parse.GetValue(perRequest) is not > 0)
+                {
+                    await Console.Error.WriteLineAsync("--peak-requests-per-second needs a rate above 0 and --output-tokens-per-request above 0.");
+                    return 1;
+                }
+
+                peak = PeakLoad.Of(requestsPerSecond, parse.GetValue(perRequest)!.Value);
             }
 
             var offers = new List<(string Name, decimal Price, int Vram)>();
@@ -73,7 +94,6 @@ internal static class PlanCommand
                 return 1;
             }
 
-            var rate = parse.GetValue(throughput);
             var serving = parse.GetValue(hours) ?? Math.Max(1m, Math.Ceiling(workload.OutputTokensPerDay / Math.Max(1m, rate * 3600m) * 4) / 4);
             var weights = parse.GetValue(precision) switch { "int8" => WeightPrecision.Int8, "4bit" => WeightPrecision.Bit4, _ => WeightPrecision.Fp16 };
             var catalog = Metering.LocalPriceCatalog.Load(loaded.Storage.DataDirectory);
@@ -88,6 +108,12 @@ internal static class PlanCommand
                 text.AppendLine();
                 text.AppendLine(string.Create(c, $"{name}: ${price:0.####}/h, {memory} GB — {(needed <= memory ? "the model fits" : "the model does NOT fit")}."));
                 text.AppendLine(string.Create(c, $"  a day: {serving:0.##} h serving + {parse.GetValue(boot) + parse.GetValue(idle):0.#} min boot/idle = ${session.Cost:0.00}; ${session.PerMillionOutputAtFullUse:0.00} per million output tokens at full use; capacity {session.OutputCapacity:N0} output tokens, the workload uses {(session.OutputCapacity == 0 ? 0 : workload.OutputTokensPerDay / session.OutputCapacity):P0}."));
+                if (peak is not null)
+                {
+                    var gpusAtPeak = peak.GpusNeeded(rate);
+                    text.AppendLine(string.Create(c, $"  at the peak, {peak.RequestsPerSecond:0.##} requests and {peak.OutputTokensPerSecond:N0} output tokens a second: {gpusAtPeak} GPU{(gpusAtPeak == 1 ? string.Empty : "s")} at {rate:0.#} tokens a second each{(gpusAtPeak == 1 ? string.Empty : string.Create(c, $"; {gpusAtPeak} up for the day's serving hours cost ${gpusAtPeak * session.Cost:0.00}"))}."));
+                }
+
                 text.AppendLine("  against pay-per-token (the workload's cost a day there; the volume a day at which it costs as much as this GPU):");
                 var only = parse.GetValue(models)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
                 foreach (var api in GpuPlanner.Compare(workload, session, catalog.All.Where(p => only is null || only.Contains(p.Model)), today).Take(parse.GetValue(top)))
@@ -112,10 +138,10 @@ internal static class PlanCommand
     }
 
     /// <summary>
-    /// The ledger's average day of input and output tokens since <paramref name="since"/>, and how much of their paid
-    /// time the config's hourly-priced (self-hosted) deployments were busy.
+    /// The ledger's average day of input and output tokens since <paramref name="since"/>, how much of their paid time
+    /// the config's hourly-priced (self-hosted) deployments were busy, and its busiest minute.
     /// </summary>
-    private static async Task<(TokenWorkload Workload, IReadOnlyList<SelfHostedUse> SelfHosted)?> LedgerWorkloadAsync(GatewayConfig config, string since, CancellationToken cancellationToken)
+    private static async Task<(TokenWorkload Workload, IReadOnlyList<SelfHostedUse> SelfHosted, PeakLoad? Peak)?> LedgerWorkloadAsync(GatewayConfig config, string since, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
         if (!SinceParser.TryParseReportStart(since, now, out var from))
@@ -134,14 +160,13 @@ internal static class PlanCommand
         var workload = new TokenWorkload((long)(rows.Sum(r => r.InputTokens) / days), (long)(rows.Sum(r => r.OutputTokens) / days));
         var selfHosted = new Analytics.Advice.IdleGpus(
             new Analytics.Advice.AdvicePrices(Metering.LocalPriceCatalog.Load(config.Storage.DataDirectory), config.Deployments), now);
-        if (config.Deployments.Any(d => d.Price?.UsdPerHour is not null))
+        var busiest = new BusiestMinute();
+        await foreach (var record in ledger.ReadAsync(from, now, cancellationToken))
         {
-            await foreach (var record in ledger.ReadAsync(from, now, cancellationToken))
-            {
-                selfHosted.Add(record);
-            }
+            selfHosted.Add(record);
+            busiest.Add(record);
         }
 
-        return (workload, [.. selfHosted.Deployments]);
+        return (workload, [.. selfHosted.Deployments], busiest.Peak);
     }
 }

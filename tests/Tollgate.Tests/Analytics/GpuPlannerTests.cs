@@ -22,6 +22,36 @@ public sealed class GpuPlannerTests
     }
 
     [Fact]
+    public void The_peak_sets_how_many_gpus_must_be_up_at_least_one()
+    {
+        // 10 requests a second of 300 output tokens: 3,000 tokens a second.
+        var peak = PeakLoad.Of(10, 300);
+        Assert.Equal(3_000m, peak.OutputTokensPerSecond);
+        Assert.Equal(3, peak.GpusNeeded(1_000));
+        Assert.Equal(4, peak.GpusNeeded(999));
+        Assert.Equal(1, peak.GpusNeeded(5_000));
+        Assert.Equal(1, PeakLoad.Of(0.01m, 1).GpusNeeded(40));
+    }
+
+    [Fact]
+    public void The_busiest_minute_is_found_by_its_output_tokens_among_records_oldest_first()
+    {
+        var start = new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero);
+        var busiest = new BusiestMinute();
+        Assert.Null(busiest.Peak);
+        void Add(int second, long output) => busiest.Add(Tollgate.Tests.Support.Records.Ok("m", start.AddSeconds(second), new Usage(10, 0, 0, output, 0), CostBreakdown.Flat(0)));
+
+        Add(0, 600);      // 09:00 — 2 requests, 1,200 tokens
+        Add(59, 600);
+        Add(60, 100);     // 09:01 — 3 requests, 2,400 tokens: the busiest
+        Add(61, 1_100);
+        Add(119, 1_200);
+        Add(3_600, 2_000); // 10:00 — 1 request, 2,000 tokens
+
+        Assert.Equal(new PeakLoad(3 / 60m, 2_400 / 60m), busiest.Peak);
+    }
+
+    [Fact]
     public void The_table_has_the_common_offers_each_with_its_memory_a_price_and_where_the_price_was_read()
     {
         foreach (var (name, vram) in new[] { ("l4", 24), ("a10g", 24), ("a100-40gb", 40), ("a100-80gb", 80), ("h100", 80) })

@@ -204,6 +204,30 @@ public sealed class CliTests
         Assert.Matches(@"gpt-4o-mini\s+\$\s+0\.04/day\s+break-even\s+18,872,727 tokens/day \(beyond this GPU's capacity\)", text);
     }
 
+    [Fact]
+    public async Task Plan_gpu_sizes_the_gpus_for_the_peak_and_refuses_a_peak_it_cannot_use()
+    {
+        var (exit, text) = await RunAsync(
+            "plan", "gpu", "--gpu", "l4", "--params", "8", "--precision", "4bit", "--throughput", "1000", "--hours", "10",
+            "--input-tokens-per-day", "1000000", "--output-tokens-per-day", "300000", "--models", "gpt-4o-mini",
+            "--peak-requests-per-second", "10", "--output-tokens-per-request", "300");
+
+        Assert.Equal(0, exit);
+
+        // 10 h + 5 min boot at $0.72 = $7.26 a GPU; three are needed for 3,000 tokens a second.
+        Assert.Contains("at the peak, 10 requests and 3,000 output tokens a second: 3 GPUs at 1000 tokens a second each; 3 up for the day's serving hours cost $21.78.", text, StringComparison.Ordinal);
+
+        foreach (var bad in new[] { new[] { "--peak-requests-per-second", "10" }, ["--peak-requests-per-second", "-1", "--output-tokens-per-request", "300"], ["--peak-requests-per-second", "5", "--output-tokens-per-request", "0"] })
+        {
+            var (refused, _) = await RunAsync([
+                "plan", "gpu", "--gpu", "l4", "--params", "8", "--throughput", "1000", "--input-tokens-per-day", "1", "--output-tokens-per-day", "1", .. bad]);
+            Assert.Equal(1, refused);
+        }
+
+        var (noThroughput, _) = await RunAsync("plan", "gpu", "--gpu", "l4", "--params", "8", "--throughput", "0", "--input-tokens-per-day", "1", "--output-tokens-per-day", "1");
+        Assert.Equal(1, noThroughput);
+    }
+
     /// <summary>Runs the command line with <paramref name="args"/>, its standard output captured.</summary>
     private static async Task<(int Exit, string Output)> RunAsync(params string[] args)
     {
@@ -247,6 +271,9 @@ public sealed class CliTests
         Assert.Contains(
             $"Self-hosted {deployment} ($0.72/h), from its first request in the range: up 10.0 h = $7.20; busy 1.50 h (15.0 % utilisation) serving 2 requests, 2,000 input + 70,000 output tokens; idle $6.12.",
             text, StringComparison.Ordinal);
+
+        // Its busiest minute: the one request of 50,000 output tokens, 833 a second, 21 GPUs at 40 each.
+        Assert.Contains("at the peak, 0.02 requests and 833 output tokens a second: 21 GPUs at 40 tokens a second each;", text, StringComparison.Ordinal);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(directory, recursive: true);
     }
