@@ -53,7 +53,9 @@ internal static class ReconcileCommand
                 return 1;
             }
 
-            var differences = await Reconciler.ReconcileAsync(ledger, export, parse.GetValue(provider), parse.GetValue(tolerance), cancellationToken);
+            var projects = loaded.Deployments.Where(d => d.ProviderProject is not null).ToDictionary(d => d.Name, d => d.ProviderProject, StringComparer.Ordinal);
+            var differences = await Reconciler.ReconcileAsync(
+                ledger, export, parse.GetValue(provider), parse.GetValue(tolerance), cancellationToken, record => projects.GetValueOrDefault(record.Deployment));
             Console.Write(parse.GetValue(format) == "json" ? Json(differences) : Text(differences, export, parse.GetValue(tolerance)));
             return differences.Count == 0 ? 0 : DifferencesExitCode;
         });
@@ -74,7 +76,7 @@ internal static class ReconcileCommand
         text.AppendLine(string.Create(c, $"{differences.Count} difference(s):"));
         foreach (var d in differences)
         {
-            text.AppendLine(string.Create(c, $"  {d.Day:yyyy-MM-dd}  {d.Model,-28} {d.Kind,-18} ledger ${d.LedgerUsd:0.######} ({d.LedgerRecords} records)  provider ${d.ProviderUsd:0.######}  difference ${d.DifferenceUsd:+0.######;-0.######;0}"));
+            text.AppendLine(string.Create(c, $"  {d.Day:yyyy-MM-dd}  {d.Model,-28}{(d.Project is null ? string.Empty : " " + (d.Project.Length == 0 ? "(no project)" : d.Project))} {d.Kind,-18} ledger ${d.LedgerUsd:0.######} ({d.LedgerRecords} records)  provider ${d.ProviderUsd:0.######}  difference ${d.DifferenceUsd:+0.######;-0.######;0}"));
             if (d.UpstreamRequestIds.Count > 0)
             {
                 text.AppendLine("      provider request ids: " + string.Join(", ", d.UpstreamRequestIds));
@@ -87,7 +89,7 @@ internal static class ReconcileCommand
     private static string Json(IReadOnlyList<InvoiceDifference> differences) => JsonSerializer.Serialize(
         differences.Select(d => new
         {
-            day = d.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), model = d.Model, kind = d.Kind, ledger_usd = d.LedgerUsd, provider_usd = d.ProviderUsd,
+            day = d.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), model = d.Model, project = d.Project, kind = d.Kind, ledger_usd = d.LedgerUsd, provider_usd = d.ProviderUsd,
             difference_usd = d.DifferenceUsd, ledger_records = d.LedgerRecords, upstream_request_ids = d.UpstreamRequestIds,
         }),
         new JsonSerializerOptions { WriteIndented = true }) + Environment.NewLine;

@@ -250,6 +250,7 @@ public static partial class ConfigLoader
             MaxRetries = d.MaxRetries,
             ContextWindow = d.ContextWindow,
             ReadUsageAfterClientLeaves = d.ReadUsageAfterClientLeaves,
+            ProviderProject = d.ProviderProject,
             Mock = KnownProviders.IsMock(d.Provider) ? d.Mock ?? new MockConfig() : null,
             ApiVersion = KnownProviders.IsAzure(d.Provider) ? d.ApiVersion ?? KnownProviders.DefaultAzureApiVersion : null,
             AutoCacheSystemPromptMinTokens = d.AutoCacheSystemPromptMinTokens,

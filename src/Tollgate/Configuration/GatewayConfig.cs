@@ -151,6 +151,12 @@ public sealed record DeploymentConfig
     /// <summary>Retries of this deployment; null: the gateway's <see cref="RetrySettings.MaxRetries"/>.</summary>
     public int? MaxRetries { get; init; }
 
+    /// <summary>
+    /// The provider's project (OpenAI) or workspace (Anthropic) this deployment's API key belongs to, as the provider's
+    /// cost export names it (<c>proj_…</c>, <c>wrkspc_…</c>): <c>tollgate reconcile</c> compares per project with it.
+    /// </summary>
+    public string? ProviderProject { get; init; }
+
     /// <summary>The model's context window in tokens (prompt plus output), when configured: a router's <c>cheapest</c> strategy skips a target it cannot fit.</summary>
     public int? ContextWindow { get; init; }
 

@@ -78,4 +78,6 @@ internal sealed record RawDeployment(
     public int? ContextWindow { get; init; }
 
     public bool ReadUsageAfterClientLeaves { get; init; }
+
+    public string? ProviderProject { get; init; }
 }

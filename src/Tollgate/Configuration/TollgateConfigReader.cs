@@ -9,7 +9,7 @@ internal static class TollgateConfigReader
     private static readonly string[] PolicyKeys = ["required_tags", "require_max_tokens", "max_tokens", "features"];
     private static readonly string[] MaxTokensKeys = ["default", "cap"];
     private static readonly string[] StorageKeys = ["data_dir", "sqlite_path", "postgres", "raw_retention_days", "rollup_retention_days", "max_unwritten_records", "record_prompt_hashes", "record_prompt_facts", "prompt_facts_embedder"];
-    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock", "context_window"];
+    private static readonly string[] ModelKeys = ["alias", "name", "provider", "model", "base_url", "api_key", "api_version", "auto_cache_system_prompt", "rpm", "tpm", "price", "price_as", "timeout_seconds", "timeouts", "max_retries", "on_client_disconnect", "mock", "context_window", "provider_project"];
     private static readonly string[] PriceKeys = ["input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million", "reasoning_per_million", "batch_input_per_million", "batch_output_per_million", "per_hour", "peak"];
     private static readonly string[] PeakKeys = ["hours_utc", "weekdays_only", "input_per_million", "cached_input_per_million", "cache_write_per_million", "output_per_million"];
     private static readonly string[] MockKeys = ["latency_ms", "chunk_delay_ms", "reply_tokens"];
@@ -72,6 +72,7 @@ internal static class TollgateConfigReader
                 MaxRetries = model.Int("max_retries"),
                 ContextWindow = model.Int("context_window", min: 1),
                 ReadUsageAfterClientLeaves = ReadOnClientDisconnect(model),
+                ProviderProject = model.String("provider_project"),
             });
         }
 

@@ -89,6 +89,31 @@ public sealed class ReconcileTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_export_grouped_by_project_is_compared_per_project_through_each_deployments_provider_project()
+    {
+        // Even-numbered requests went through a deployment whose key is in proj_a, odd ones through proj_b's.
+        static string ProjectOf(UsageRecord r) => int.Parse(r.UpstreamRequestId!.Split('_')[^1], CultureInfo.InvariantCulture) % 2 == 0 ? "proj_a" : "proj_b";
+        var matching = InvoiceExport.Read(OpenAiCostsByProject(ProjectOf));
+
+        Assert.Equal(10, matching.Count); // 5 days × 2 projects, input and output added up
+        Assert.Empty(await Reconciler.ReconcileAsync(_ledger, matching, "openai", Reconciler.DefaultTolerance, CancellationToken.None, ProjectOf));
+
+        // The provider put request 2 of day 1 in proj_b: the day's total is the same, but both projects differ by its cost
+        // (about $0.0005, under the default tolerance: compared exactly here).
+        var moved = _records.Single(r => r.UpstreamRequestId == "req_d1_2");
+        var export = InvoiceExport.Read(OpenAiCostsByProject(r => r == moved ? "proj_b" : ProjectOf(r)));
+        var differences = await Reconciler.ReconcileAsync(_ledger, export, "openai", tolerance: 0, CancellationToken.None, ProjectOf);
+
+        Assert.Equal([("proj_a", -moved.Cost.Total!.Value), ("proj_b", moved.Cost.Total!.Value)], differences.Select(d => (d.Project, d.DifferenceUsd)));
+        Assert.All(differences, d => Assert.Equal((new DateOnly(2026, 11, 2), "differs"), (d.Day, d.Kind)));
+        Assert.Contains("req_d1_2", differences[0].UpstreamRequestIds);
+
+        // The same export compared without projects agrees with the ledger day by day.
+        var totals = export.GroupBy(l => (l.Day, l.Model)).Select(g => new InvoiceLine(g.Key.Day, g.Key.Model, g.Sum(l => l.CostUsd))).ToList();
+        Assert.Empty(await Reconciler.ReconcileAsync(_ledger, totals, "openai", Reconciler.DefaultTolerance, CancellationToken.None, ProjectOf));
+    }
+
+    [Fact]
     public async Task An_anthropic_cost_report_in_cents_with_dated_model_names_is_read_and_matched()
     {
         var buckets = Enumerable.Range(0, 5).Select(day => new
@@ -113,12 +138,31 @@ public sealed class ReconcileTests : IAsyncLifetime
         var lines = InvoiceExport.Read("date,model,cost_usd\n2026-11-01,gpt-4o-mini,0.5\n2026-11-01,gpt-4o-mini,0.25\n2026-11-02,gpt-4o,1\n");
 
         Assert.Equal([(new DateOnly(2026, 11, 1), "gpt-4o-mini", 0.75m), (new DateOnly(2026, 11, 2), "gpt-4o", 1m)], lines.Select(l => (l.Day, l.Model, l.CostUsd)));
+        Assert.Equal([null, "proj_a"], InvoiceExport.Read("date,model,cost_usd,project\n2026-11-01,gpt-4o,1,proj_a\n2026-11-01,gpt-4o,2,\n").Select(l => l.Project));
         Assert.Contains("'date', 'model' and 'cost_usd'", Assert.Throws<InvalidDataException>(() => InvoiceExport.Read("day,spend\n1,2\n")).Message, StringComparison.Ordinal);
         Assert.Contains("'data' array", Assert.Throws<InvalidDataException>(() => InvoiceExport.Read("{\"object\":\"list\"}")).Message, StringComparison.Ordinal);
     }
 
     /// <summary>What the ledger holds for OpenAI on a day.</summary>
     private decimal Day(int day) => _records.Where(r => r.Provider == "openai" && r.Timestamp.Date == Start.AddDays(day).Date).Sum(r => r.Cost.Total!.Value);
+
+    /// <summary>OpenAI's Costs API page grouped by project and line item, the records' costs under the project given.</summary>
+    private string OpenAiCostsByProject(Func<UsageRecord, string> projectOf) => JsonSerializer.Serialize(new
+    {
+        @object = "page",
+        data = Enumerable.Range(0, 5).Select(day => new
+        {
+            @object = "bucket",
+            start_time = Start.AddDays(day).ToUnixTimeSeconds(),
+            end_time = Start.AddDays(day + 1).ToUnixTimeSeconds(),
+            results = _records.Where(r => r.Provider == "openai" && r.Timestamp.Date == Start.AddDays(day).Date).GroupBy(projectOf).SelectMany(g => new[]
+            {
+                new { @object = "organization.costs.result", amount = new { value = g.Sum(r => r.Cost.Input), currency = "usd" }, line_item = "gpt-4o-mini-2024-07-18, input", project_id = g.Key },
+                new { @object = "organization.costs.result", amount = new { value = g.Sum(r => r.Cost.Output), currency = "usd" }, line_item = "gpt-4o-mini-2024-07-18, output", project_id = g.Key },
+            }).ToArray(),
+        }),
+        has_more = false,
+    });
 
     /// <summary>
     /// OpenAI's Costs API page grouped by line item, each day's input and output cost of the dated model; a day can be

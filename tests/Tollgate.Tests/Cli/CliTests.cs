@@ -279,6 +279,48 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Reconcile_compares_per_project_through_each_deployments_provider_project()
+    {
+        var directory = Directory.CreateTempSubdirectory("tollgate-cli-reconcile-projects-").FullName;
+        var database = Path.Combine(directory, "ledger.db");
+        var config = Path.Combine(directory, "tollgate.yaml");
+        var yaml = $"storage:\n  data_dir: {directory}\n  sqlite_path: {database}\nmodels:\n"
+            + "  - { alias: a, name: team-a, provider: openai, model: gpt-4o-mini, api_key: sk-a, provider_project: proj_a }\n"
+            + "  - { alias: b, name: team-b, provider: openai, model: gpt-4o-mini, api_key: sk-b, provider_project: proj_b }\n";
+        await File.WriteAllTextAsync(config, yaml);
+        Assert.Equal(["proj_a", "proj_b"], Tollgate.Configuration.ConfigLoader.Parse(yaml, "test", _ => null).Deployments.Select(d => d.ProviderProject));
+        var day = new DateTimeOffset(2026, 11, 1, 9, 0, 0, TimeSpan.Zero);
+        await using (var ledger = new Tollgate.Ledger.Sqlite.SqliteLedgerStore(database))
+        {
+            await ledger.InitializeAsync(CancellationToken.None);
+            await ledger.AppendAsync([
+                Tollgate.Tests.Support.Records.Ok("gpt-4o-mini", day, Tollgate.Metering.Usage.None, Tollgate.Metering.CostBreakdown.Flat(0.25m)) with { Deployment = "team-a", UpstreamRequestId = "req_a" },
+                Tollgate.Tests.Support.Records.Ok("gpt-4o-mini", day.AddHours(1), Tollgate.Metering.Usage.None, Tollgate.Metering.CostBreakdown.Flat(0.5m)) with { Deployment = "team-b", UpstreamRequestId = "req_b" },
+            ], CancellationToken.None);
+        }
+
+        var export = Path.Combine(directory, "costs.csv");
+        try
+        {
+            await File.WriteAllTextAsync(export, "date,model,cost_usd,project\n2026-11-01,gpt-4o-mini,0.25,proj_a\n2026-11-01,gpt-4o-mini,0.5,proj_b\n");
+            Assert.Equal(0, (await RunAsync("reconcile", export, "--config", config)).Exit);
+
+            // The same day's total, split the other way between the projects.
+            await File.WriteAllTextAsync(export, "date,model,cost_usd,project\n2026-11-01,gpt-4o-mini,0.5,proj_a\n2026-11-01,gpt-4o-mini,0.25,proj_b\n");
+            var (exit, text) = await RunAsync("reconcile", export, "--config", config);
+
+            Assert.Equal(3, exit);
+            Assert.Matches(@"2026-11-01\s+gpt-4o-mini\s+proj_a\s+differs\s+ledger \$0\.25", text);
+            Assert.Matches(@"2026-11-01\s+gpt-4o-mini\s+proj_b\s+differs\s+ledger \$0\.5", text);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Reconcile_prints_each_difference_with_its_provider_request_ids_and_exits_3()
     {
         var directory = Directory.CreateTempSubdirectory("tollgate-cli-reconcile-").FullName;

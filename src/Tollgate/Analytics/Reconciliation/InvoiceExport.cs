@@ -4,16 +4,19 @@ using System.Text.Json;
 namespace Tollgate.Analytics.Reconciliation;
 
 /// <summary>
-/// Reads a provider's cost export into day × model lines (amounts of the same day and model added up):
+/// Reads a provider's cost export into day × model lines (× project where the export is grouped by project or
+/// workspace; amounts of the same day, model and project added up):
 /// <list type="bullet">
 /// <item>OpenAI's Costs API (<c>GET /v1/organization/costs?group_by=line_item</c>, one page or a JSON array of pages):
 /// buckets with <c>start_time</c> (Unix seconds) and results with <c>amount.value</c> in dollars and <c>line_item</c>
-/// such as <c>gpt-4o-mini-2024-07-18, input</c> (the model is what comes before the comma);</item>
+/// such as <c>gpt-4o-mini-2024-07-18, input</c> (the model is what comes before the comma), and <c>project_id</c> when
+/// also grouped by it (<c>group_by=project_id&amp;group_by=line_item</c>);</item>
 /// <item>Anthropic's Cost Report (<c>GET /v1/organizations/cost_report?group_by[]=description</c>): buckets with
 /// <c>starting_at</c> (RFC 3339) and results with <c>amount</c> in cents as a decimal string, <c>currency</c>, and
-/// <c>model</c> (for token costs) or <c>cost_type</c> (web search, code execution);</item>
+/// <c>model</c> (for token costs) or <c>cost_type</c> (web search, code execution), and <c>workspace_id</c> when also
+/// grouped by it;</item>
 /// <item>CSV with a header row holding <c>date</c>, <c>model</c> and <c>cost_usd</c> (any order, other columns ignored),
-/// for anything exported by hand.</item>
+/// for anything exported by hand, and optionally <c>project</c>.</item>
 /// </list>
 /// Anything else is an <see cref="InvalidDataException"/> naming what was expected.
 /// </summary>
@@ -23,7 +26,9 @@ public static class InvoiceExport
     {
         ArgumentNullException.ThrowIfNull(text);
         var lines = text.TrimStart().StartsWith('{') || text.TrimStart().StartsWith('[') ? ReadJson(text) : ReadCsv(text);
-        return [.. lines.GroupBy(l => (l.Day, l.Model)).Select(g => new InvoiceLine(g.Key.Day, g.Key.Model, g.Sum(l => l.CostUsd))).OrderBy(l => l.Day).ThenBy(l => l.Model, StringComparer.Ordinal)];
+        return [.. lines.GroupBy(l => (l.Day, l.Model, l.Project))
+            .Select(g => new InvoiceLine(g.Key.Day, g.Key.Model, g.Sum(l => l.CostUsd), g.Key.Project))
+            .OrderBy(l => l.Day).ThenBy(l => l.Model, StringComparer.Ordinal).ThenBy(l => l.Project, StringComparer.Ordinal)];
     }
 
     private static IEnumerable<InvoiceLine> ReadJson(string text)
@@ -78,7 +83,7 @@ public static class InvoiceExport
 
             var lineItem = result.TryGetProperty("line_item", out var item) && item.ValueKind == JsonValueKind.String ? item.GetString()! : "(no line item: export with group_by=line_item)";
             var model = lineItem.Split(", ", 2)[0];
-            return new InvoiceLine(day, model, amount.GetProperty("value").GetDecimal());
+            return new InvoiceLine(day, model, amount.GetProperty("value").GetDecimal(), StringOf(result, "project_id"));
         }
 
         // Anthropic: cents as a decimal string.
@@ -91,8 +96,12 @@ public static class InvoiceExport
         var name = result.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()!
             : result.TryGetProperty("cost_type", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString()!
             : "(no model: export with group_by[]=description)";
-        return new InvoiceLine(day, name, cents / 100m);
+        return new InvoiceLine(day, name, cents / 100m, StringOf(result, "workspace_id"));
     }
+
+    /// <summary>A result's string field; null when absent, null or empty.</summary>
+    private static string? StringOf(JsonElement result, string name) =>
+        result.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text ? text : null;
 
     private static IEnumerable<InvoiceLine> ReadCsv(string text)
     {
@@ -103,7 +112,7 @@ public static class InvoiceExport
         }
 
         var header = rows[0].Split(',').Select(h => h.Trim().Trim('"').ToLowerInvariant()).ToList();
-        var (date, model, cost) = (header.IndexOf("date"), header.IndexOf("model"), header.IndexOf("cost_usd"));
+        var (date, model, cost, project) = (header.IndexOf("date"), header.IndexOf("model"), header.IndexOf("cost_usd"), header.IndexOf("project"));
         if (date < 0 || model < 0 || cost < 0)
         {
             throw new InvalidDataException("A CSV export needs a header with 'date', 'model' and 'cost_usd'.");
@@ -119,7 +128,7 @@ public static class InvoiceExport
                 throw new InvalidDataException($"CSV row {i + 2} is not a date, a model and a cost: '{row}'.");
             }
 
-            return new InvoiceLine(day, cells[model], usd);
+            return new InvoiceLine(day, cells[model], usd, project >= 0 && project < cells.Count && cells[project].Length > 0 ? cells[project] : null);
         }).ToList();
     }
 }
