@@ -51,19 +51,28 @@ internal static class PlanCommand
                 return 1;
             }
 
+            // Bounds far beyond any real GPU or workload, so that no product of them overflows.
+            const decimal MaxRate = 1_000_000_000m;
             var rate = parse.GetValue(throughput);
-            if (rate <= 0)
+            if (rate is < 0.01m or > MaxRate)
             {
-                await Console.Error.WriteLineAsync("--throughput must be above 0: the output tokens a second the GPU serves the model at.");
+                await Console.Error.WriteLineAsync("--throughput must be from 0.01 to 1,000,000,000: the output tokens a second the GPU serves the model at.");
+                return 1;
+            }
+
+            if (parse.GetValue(pricePerHour) is < 0 or > 1_000_000m || parse.GetValue(hours) is < 0 or > 24
+                || parse.GetValue(boot) is < 0 or > 1_440 || parse.GetValue(idle) is < 0 or > 1_440 || parse.GetValue(parameters) is <= 0 or > 1_000_000m)
+            {
+                await Console.Error.WriteLineAsync("Out of range: --price-per-hour 0 to 1,000,000, --hours 0 to 24, --boot-minutes and --idle-minutes 0 to 1,440, --params above 0 (billions, at most 1,000,000).");
                 return 1;
             }
 
             var peak = fromLedger?.Peak;
             if (parse.GetValue(peakRate) is { } requestsPerSecond)
             {
-                if (requestsPerSecond <= 0 || parse.GetValue(perRequest) is not > 0)
+                if (requestsPerSecond is <= 0 or > MaxRate || parse.GetValue(perRequest) is not (> 0 and <= MaxRate))
                 {
-                    await Console.Error.WriteLineAsync("--peak-requests-per-second needs a rate above 0 and --output-tokens-per-request above 0.");
+                    await Console.Error.WriteLineAsync("--peak-requests-per-second needs a rate above 0 and --output-tokens-per-request above 0 (each at most 1,000,000,000).");
                     return 1;
                 }
 
@@ -111,7 +120,7 @@ internal static class PlanCommand
                 if (peak is not null)
                 {
                     var gpusAtPeak = peak.GpusNeeded(rate);
-                    text.AppendLine(string.Create(c, $"  at the peak, {peak.RequestsPerSecond:0.##} requests and {peak.OutputTokensPerSecond:N0} output tokens a second: {gpusAtPeak} GPU{(gpusAtPeak == 1 ? string.Empty : "s")} at {rate:0.#} tokens a second each{(gpusAtPeak == 1 ? string.Empty : string.Create(c, $"; {gpusAtPeak} up for the day's serving hours cost ${gpusAtPeak * session.Cost:0.00}"))}."));
+                    text.AppendLine(string.Create(c, $"  at the peak, {peak.RequestsPerSecond:0.##} requests and {peak.OutputTokensPerSecond:N0} output tokens a second: {gpusAtPeak:N0} GPU{(gpusAtPeak == 1 ? string.Empty : "s")} at {rate:0.#} tokens a second each{(gpusAtPeak == 1 ? string.Empty : string.Create(c, $"; {gpusAtPeak:N0} up for the day's serving hours cost ${gpusAtPeak * session.Cost:0.00}"))}."));
                 }
 
                 text.AppendLine("  against pay-per-token (the workload's cost a day there; the volume a day at which it costs as much as this GPU):");

@@ -224,8 +224,20 @@ public sealed class CliTests
             Assert.Equal(1, refused);
         }
 
-        var (noThroughput, _) = await RunAsync("plan", "gpu", "--gpu", "l4", "--params", "8", "--throughput", "0", "--input-tokens-per-day", "1", "--output-tokens-per-day", "1");
-        Assert.Equal(1, noThroughput);
+        // Values no GPU or workload has, up to decimal's limit, are refused rather than overflowing.
+        string[][] outOfRange =
+        [
+            ["--throughput", "0"], ["--throughput", "0.001"], ["--throughput", "79228162514264337593543950335"],
+            ["--peak-requests-per-second", "79228162514264337593543950335", "--output-tokens-per-request", "2"],
+            ["--price-per-hour", "79228162514264337593543950335"], ["--price-per-hour", "-1"], ["--hours", "25"], ["--boot-minutes", "-5"],
+            ["--params", "0"], ["--params", "79228162514264337593543950335"],
+        ];
+        foreach (var bad in outOfRange)
+        {
+            string[] args = ["plan", "gpu", "--gpu", "l4", "--params", "8", "--throughput", "40", "--input-tokens-per-day", "1", "--output-tokens-per-day", "1"];
+            var (refused, _) = await RunAsync([.. args.Where((a, i) => !bad.Contains(a) && (i == 0 || !bad.Contains(args[i - 1]))), .. bad]);
+            Assert.Equal(1, refused);
+        }
     }
 
     /// <summary>Runs the command line with <paramref name="args"/>, its standard output captured.</summary>

@@ -12,8 +12,8 @@ public sealed record PeakLoad(decimal RequestsPerSecond, decimal OutputTokensPer
     public static PeakLoad Of(decimal requestsPerSecond, decimal outputTokensPerRequest) => new(requestsPerSecond, requestsPerSecond * outputTokensPerRequest);
 
     /// <summary>GPUs that serve the peak at <paramref name="outputTokensPerSecondPerGpu"/> each: at least one.</summary>
-    public int GpusNeeded(decimal outputTokensPerSecondPerGpu) =>
-        outputTokensPerSecondPerGpu <= 0 ? 1 : (int)Math.Max(1, Math.Ceiling(OutputTokensPerSecond / outputTokensPerSecondPerGpu));
+    public decimal GpusNeeded(decimal outputTokensPerSecondPerGpu) =>
+        outputTokensPerSecondPerGpu <= 0 ? 1 : Math.Max(1, Math.Ceiling(OutputTokensPerSecond / outputTokensPerSecondPerGpu));
 }
 
 /// <summary>
