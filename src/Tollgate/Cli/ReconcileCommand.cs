@@ -24,6 +24,12 @@ internal static class ReconcileCommand
         var command = new Command("reconcile", "Compare the ledger with a provider's cost export, per day and model; exit code 3 when they differ.") { file, config, provider, tolerance, format };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(tolerance) < 0)
+            {
+                await Console.Error.WriteLineAsync("--tolerance is a number of dollars, 0 or more.");
+                return 1;
+            }
+
             var path = parse.GetValue(file)!;
             if (!File.Exists(path))
             {

@@ -316,6 +316,7 @@ public sealed class CliTests
         {
             await File.WriteAllTextAsync(export, "date,model,cost_usd,project\n2026-11-01,gpt-4o-mini,0.25,proj_a\n2026-11-01,gpt-4o-mini,0.5,proj_b\n");
             Assert.Equal(0, (await RunAsync("reconcile", export, "--config", config)).Exit);
+            Assert.Equal(1, (await RunAsync("reconcile", export, "--config", config, "--tolerance", "-0.01")).Exit);
 
             // The same day's total, split the other way between the projects.
             await File.WriteAllTextAsync(export, "date,model,cost_usd,project\n2026-11-01,gpt-4o-mini,0.5,proj_a\n2026-11-01,gpt-4o-mini,0.25,proj_b\n");
