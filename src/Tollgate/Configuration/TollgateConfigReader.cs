@@ -19,7 +19,7 @@ internal static class TollgateConfigReader
     private static readonly string[] IdempotencyKeys = ["retention_hours", "max_response_bytes"];
     private static readonly string[] BatchKeys = ["poll_interval_seconds", "max_poll_interval_seconds", "max_file_bytes"];
     private static readonly string[] CacheKeys = ["exact", "semantic"];
-    private static readonly string[] SemanticCacheKeys = ["aliases", "features", "keys", "embedder", "threshold", "max_error_rate", "verify_percent", "min_similarity", "answer_match", "max_entries"];
+    private static readonly string[] SemanticCacheKeys = ["aliases", "features", "keys", "embedder", "threshold", "max_error_rate", "verify_percent", "min_similarity", "answer_match", "max_entries", "pair_model", "guards"];
     private static readonly string[] ExactCacheKeys = ["enabled", "ttl_seconds", "max_mb", "scope", "aliases"];
     private static readonly string[] AnomalyKeys = ["enabled", "daily_factor", "hourly_factor", "min_daily_usd", "min_hourly_usd", "dimensions", "check_minutes"];
 
@@ -315,7 +315,7 @@ internal static class TollgateConfigReader
 
     /// <summary>
     /// <c>cache: semantic: { aliases, features, keys, embedder: lexical | minilm | alias:NAME, threshold | max_error_rate, verify_percent, min_similarity,
-    /// answer_match, max_entries }</c>; it keeps its answers in the exact cache, so that must be on.
+    /// answer_match, max_entries, pair_model, guards }</c>; it keeps its answers in the exact cache, so that must be on.
     /// </summary>
     private static Optimization.SemanticCaching.SemanticCacheSettings ReadSemanticCache(YamlSection? cache)
     {
@@ -365,6 +365,28 @@ internal static class TollgateConfigReader
             section.Diagnostics.Error(section.Path, "the semantic cache keeps its answers in the exact cache: turn on cache.exact too");
         }
 
+        if (section.String("guards") is { } guards and not ("true" or "false"))
+        {
+            section.Diagnostics.Error(section.Child("guards"), $"'{guards}' is not true or false");
+        }
+
+        var pairModel = section.String("pair_model");
+        if (pairModel is not null)
+        {
+            try
+            {
+                var judge = Optimization.SemanticCaching.PairScorer.FromJson(File.ReadAllText(pairModel));
+                if (judge.Embedder != embedder)
+                {
+                    section.Diagnostics.Error(section.Child("pair_model"), $"the model was trained on vectors of '{judge.Embedder}', not of the embedder '{embedder}'");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+                section.Diagnostics.Error(section.Child("pair_model"), $"cannot be read as a pair model: {ex.Message}");
+            }
+        }
+
         return new Optimization.SemanticCaching.SemanticCacheSettings(
             aliases,
             features,
@@ -375,7 +397,9 @@ internal static class TollgateConfigReader
             section.Decimal("verify_percent") is { } verify ? (double)verify : defaults.VerifySharePercent,
             Fraction("min_similarity") ?? defaults.MinimumSimilarity,
             Fraction("answer_match") ?? defaults.AnswerMatch,
-            section.Int("max_entries", min: 1) ?? defaults.MaxEntries);
+            section.Int("max_entries", min: 1) ?? defaults.MaxEntries,
+            pairModel,
+            section.String("guards") != "false");
     }
 
     /// <summary><c>telemetry:</c> — OTLP export; the headers may hold a secret (<c>${LANGFUSE_AUTH}</c>).</summary>

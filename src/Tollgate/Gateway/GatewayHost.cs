@@ -136,7 +136,9 @@ public static class GatewayHost
         services.AddSingleton<PromptFactsRecorder>();
         services.AddSingleton<EmbedderCatalog>();
         services.AddSingleton(sp => new Optimization.SemanticCaching.SemanticCache(
-            config.SemanticCache, sp.GetRequiredService<EmbedderCatalog>().For(config.SemanticCache.IsOn ? config.SemanticCache.Embedder : "lexical")));
+            config.SemanticCache,
+            sp.GetRequiredService<EmbedderCatalog>().For(config.SemanticCache.IsOn ? config.SemanticCache.Embedder : "lexical"),
+            config.SemanticCache is { IsOn: true, PairModel: { } pairModel } ? Optimization.SemanticCaching.PairScorer.FromJson(File.ReadAllText(pairModel)) : null));
         services.AddSingleton<ResponseCacheStage>();
         services.AddSingleton<Routing.RouterTable>();
         services.AddSingleton<ProxyRequestHandler>();

@@ -240,6 +240,40 @@ public sealed class CliTests
         }
     }
 
+    [Fact]
+    public async Task Cache_eval_trains_a_pair_model_on_the_tuning_half_saves_it_and_judges_with_it()
+    {
+        // Questions about one of forty towns and one of four topics: a pair is the same question when both agree.
+        string[] topics = ["how long does delivery take to", "what does shipping cost to", "can I return an order from", "when does the shop open in"];
+        var towns = Enumerable.Range(0, 40).Select(i => $"Town{i}").ToArray();
+        var random = new Random(5);
+        var pairs = Enumerable.Range(0, 400).Select(i =>
+        {
+            var (topic, town) = (random.Next(topics.Length), random.Next(towns.Length));
+            var same = i % 2 == 0;
+            var otherTopic = same || random.Next(2) == 0 ? topic : (topic + 1) % topics.Length;
+            var otherTown = same || otherTopic != topic ? town : (town + 1) % towns.Length;
+            return new { text_a = $"{topics[topic]} {towns[town]}?", text_b = $"please tell me {topics[otherTopic]} {towns[otherTown]}", label = same ? 1 : 0 };
+        });
+        var directory = Directory.CreateTempSubdirectory("tollgate-cache-eval").FullName;
+        var file = Path.Combine(directory, "pairs.json");
+        var model = Path.Combine(directory, "judge.json");
+        await File.WriteAllTextAsync(file, System.Text.Json.JsonSerializer.Serialize(pairs));
+
+        var (trained, report) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "400", "--save-pair-model", model, "--epochs", "5");
+        var (judged, again) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "400", "--pair-model", model);
+        var (wrongEmbedder, _) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "400", "--pair-model", model, "--embedder", "minilm");
+        var (notAModel, _) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "400", "--pair-model", file);
+        var (tooFew, _) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "8");
+
+        Assert.Equal(0, trained);
+        Assert.Contains("Pair model (64 hidden units, 5 passes) trained on 160 tuning pairs; thresholds chosen on the other 40.", report, StringComparison.Ordinal);
+        Assert.Equal("lexical", Tollgate.Optimization.SemanticCaching.PairScorer.FromJson(await File.ReadAllTextAsync(model)).Embedder);
+        Assert.Equal(0, judged);
+        Assert.Contains($"Pair model {model} (64 hidden units)", again, StringComparison.Ordinal);
+        Assert.Equal((1, 1, 1), (wrongEmbedder, notAModel, tooFew));
+    }
+
     /// <summary>Runs the command line with <paramref name="args"/>, its standard output captured.</summary>
     private static async Task<(int Exit, string Output)> RunAsync(params string[] args)
     {

@@ -150,6 +150,28 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void A_pair_model_must_be_a_readable_model_of_the_semantic_caches_embedder()
+    {
+        const string Models = "models:\n  - { alias: a, provider: openai, model: gpt-4o-mini, api_key: k }\n";
+        var lexical = Tollgate.Tests.Optimization.PairModelTests.ConstantJudge(0);
+        var missing = Path.Combine(Path.GetTempPath(), $"no-such-judge-{Guid.NewGuid():N}.json");
+        string Semantic(string embedder, string model) => $"cache:\n  exact: {{}}\n  semantic: {{ aliases: [a], embedder: {embedder}, threshold: 0.9, pair_model: {model} }}\n" + Models;
+
+        var ok = Parse(Semantic("lexical", lexical));
+        var otherEmbedder = Assert.Throws<ConfigException>(() => Parse(Semantic("minilm", lexical)));
+        var notThere = Assert.Throws<ConfigException>(() => Parse(Semantic("lexical", missing)));
+        var badGuards = Assert.Throws<ConfigException>(() => Parse(Semantic("lexical", lexical + ", guards: maybe")));
+        var unguarded = Parse(Semantic("lexical", lexical + ", guards: false"));
+
+        Assert.Equal(lexical, ok.SemanticCache.PairModel);
+        Assert.Equal("cache.semantic.pair_model: the model was trained on vectors of 'lexical', not of the embedder 'minilm'", Assert.Single(otherEmbedder.Errors));
+        Assert.StartsWith("cache.semantic.pair_model: cannot be read as a pair model", Assert.Single(notThere.Errors), StringComparison.Ordinal);
+        Assert.Equal("cache.semantic.guards: 'maybe' is not true or false", Assert.Single(badGuards.Errors));
+        Assert.True(ok.SemanticCache.Guards);
+        Assert.False(unguarded.SemanticCache.Guards);
+    }
+
+    [Fact]
     public void Prompt_facts_are_off_by_default_and_their_embedder_is_checked()
     {
         const string Models = "models:\n  - { alias: a, provider: openai, model: gpt-4o-mini, api_key: k }\n";

@@ -20,7 +20,8 @@ public static class CacheEvaluation
 {
     public sealed record Lookup(float Similarity, bool Correct, string? Guard);
 
-    public sealed record HalfResult(IReadOnlyList<Lookup> Lookups, int Positives, TimeSpan Embedding, TimeSpan Searching, int Entries)
+    /// <summary>One half's lookups; <paramref name="EmbeddingPerText"/> is null when the vectors were read from a file.</summary>
+    public sealed record HalfResult(IReadOnlyList<Lookup> Lookups, int Positives, TimeSpan? EmbeddingPerText, TimeSpan Searching, int Entries)
     {
         public (double Precision, double Recall, double HitRate, int Hits) At(double threshold, bool guards)
         {
@@ -47,14 +48,38 @@ public static class CacheEvaluation
         return ([.. taken.Where((_, i) => i % 2 == 0)], [.. taken.Where((_, i) => i % 2 == 1)]);
     }
 
-    public static async Task<HalfResult> RunAsync(IReadOnlyList<QuestionPair> pairs, ITextEmbedder embedder, bool normalise, CancellationToken cancellationToken)
+    /// <summary>The vectors of the pairs' questions by text, and the time one text took to embed (null when read from a file).</summary>
+    public sealed record PairVectors(IReadOnlyDictionary<string, float[]> Of, TimeSpan? PerText);
+
+    /// <summary>Embeds every question of <paramref name="pairs"/> once (normalised first when <paramref name="normalise"/>).</summary>
+    public static async Task<PairVectors> EmbedAsync(
+        IEnumerable<QuestionPair> pairs, ITextEmbedder embedder, bool normalise, string? cacheDirectory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(pairs);
         ArgumentNullException.ThrowIfNull(embedder);
-        var index = new VectorIndex(embedder.Dimensions);
+        var texts = pairs.SelectMany(p => new[] { p.TextA, p.TextB }).Distinct(StringComparer.Ordinal).ToList();
+        var (vectors, elapsed) = await EmbeddingRun.EmbedAsync(
+            [.. texts.Select(t => normalise ? QueryText.Of(t).Normalised : t)], embedder, cacheDirectory, cancellationToken);
+        var of = new Dictionary<string, float[]>(texts.Count, StringComparer.Ordinal);
+        for (var i = 0; i < texts.Count; i++)
+        {
+            of[texts[i]] = vectors[i];
+        }
+
+        return new PairVectors(of, elapsed / Math.Max(1, texts.Count));
+    }
+
+    /// <summary>
+    /// The lookups view over one half: every <c>text_a</c> in one index, every <c>text_b</c> looking up its nearest
+    /// entry by cosine; with a <paramref name="judge"/>, the lookup's similarity is the judge's score of the two.
+    /// </summary>
+    public static HalfResult Run(IReadOnlyList<QuestionPair> pairs, PairVectors vectors, PairScorer? judge = null)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        ArgumentNullException.ThrowIfNull(vectors);
+        var index = new VectorIndex(vectors.Of[pairs[0].TextA].Length);
         var entries = new List<(QueryText Text, string Raw)>();
         var entryOf = new Dictionary<string, int>(StringComparer.Ordinal);
-        var embedding = new Stopwatch();
         foreach (var pair in pairs)
         {
             if (entryOf.ContainsKey(pair.TextA))
@@ -62,18 +87,14 @@ public static class CacheEvaluation
                 continue;
             }
 
-            var text = QueryText.Of(pair.TextA);
-            embedding.Start();
-            var vector = await embedder.EmbedAsync(normalise ? text.Normalised : pair.TextA, null, cancellationToken) ?? throw new InvalidOperationException("The embedder gave no vector.");
-            embedding.Stop();
-            var id = index.Add(vector);
+            var id = index.Add(vectors.Of[pair.TextA]);
             entryOf[pair.TextA] = id;
             while (entries.Count <= id)
             {
                 entries.Add(default);
             }
 
-            entries[id] = (text, pair.TextA);
+            entries[id] = (QueryText.Of(pair.TextA), pair.TextA);
         }
 
         var searching = new Stopwatch();
@@ -81,23 +102,24 @@ public static class CacheEvaluation
         foreach (var pair in pairs)
         {
             var query = QueryText.Of(pair.TextB);
-            embedding.Start();
-            var vector = await embedder.EmbedAsync(normalise ? query.Normalised : pair.TextB, null, cancellationToken) ?? throw new InvalidOperationException("The embedder gave no vector.");
-            embedding.Stop();
+            var vector = vectors.Of[pair.TextB];
             searching.Start();
             var nearest = index.Nearest(vector);
+            var (cached, raw) = nearest is { } hit ? entries[hit.Id] : default;
+            var similarity = nearest is not { } found ? 0
+                : judge is null ? found.Similarity
+                : (float)judge.Score(vectors.Of[raw], vector, cached, query);
             searching.Stop();
-            if (nearest is not { } found)
+            if (nearest is null)
             {
                 continue;
             }
 
-            var (cached, raw) = entries[found.Id];
             var correct = raw == pair.TextA ? pair.Same : Folded(raw) == Folded(pair.TextB);
-            lookups.Add(new Lookup(found.Similarity, correct, query.Conflict(cached)));
+            lookups.Add(new Lookup(similarity, correct, query.Conflict(cached)));
         }
 
-        return new HalfResult(lookups, pairs.Count(p => p.Same), embedding.Elapsed, searching.Elapsed, index.Count);
+        return new HalfResult(lookups, pairs.Count(p => p.Same), vectors.PerText, searching.Elapsed, index.Count);
     }
 
     /// <summary>What the bounded mode did over one half, run online in the pairs' order.</summary>
@@ -181,21 +203,33 @@ public static class CacheEvaluation
     /// The pairwise view, comparable with a classifier's figures: each pair alone, a hit when the two questions'
     /// similarity reaches the threshold (and no guard refuses), correct when the pair is labelled the same.
     /// </summary>
-    public static async Task<HalfResult> RunPairwiseAsync(IReadOnlyList<QuestionPair> pairs, ITextEmbedder embedder, bool normalise, CancellationToken cancellationToken)
+    public static HalfResult RunPairwise(IReadOnlyList<QuestionPair> pairs, PairVectors vectors, PairScorer? judge = null)
     {
         ArgumentNullException.ThrowIfNull(pairs);
-        ArgumentNullException.ThrowIfNull(embedder);
+        ArgumentNullException.ThrowIfNull(vectors);
         var lookups = new List<Lookup>(pairs.Count);
-        var embedding = Stopwatch.StartNew();
+        var judging = Stopwatch.StartNew();
         foreach (var pair in pairs)
         {
             var (a, b) = (QueryText.Of(pair.TextA), QueryText.Of(pair.TextB));
-            var va = await embedder.EmbedAsync(normalise ? a.Normalised : pair.TextA, null, cancellationToken) ?? throw new InvalidOperationException("The embedder gave no vector.");
-            var vb = await embedder.EmbedAsync(normalise ? b.Normalised : pair.TextB, null, cancellationToken) ?? throw new InvalidOperationException("The embedder gave no vector.");
-            lookups.Add(new Lookup(System.Numerics.Tensors.TensorPrimitives.Dot(va, vb), pair.Same, b.Conflict(a)));
+            var (va, vb) = (vectors.Of[pair.TextA], vectors.Of[pair.TextB]);
+            var similarity = judge is null ? System.Numerics.Tensors.TensorPrimitives.Dot(va, vb) : (float)judge.Score(va, vb, a, b);
+            lookups.Add(new Lookup(similarity, pair.Same, b.Conflict(a)));
         }
 
-        return new HalfResult(lookups, pairs.Count(p => p.Same), embedding.Elapsed, TimeSpan.Zero, pairs.Count);
+        return new HalfResult(lookups, pairs.Count(p => p.Same), vectors.PerText, judging.Elapsed, pairs.Count);
+    }
+
+    /// <summary>
+    /// Trains a pair model on <paramref name="pairs"/> (vectors of <paramref name="embedder"/>, see
+    /// <see cref="PairScorer.Train"/>).
+    /// </summary>
+    public static PairScorer TrainJudge(string embedder, IReadOnlyList<QuestionPair> pairs, PairVectors vectors, int hidden, int epochs, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        ArgumentNullException.ThrowIfNull(vectors);
+        return PairScorer.Train(
+            embedder, [.. pairs.Select(p => (vectors.Of[p.TextA], vectors.Of[p.TextB], QueryText.Of(p.TextA), QueryText.Of(p.TextB), p.Same))], hidden, epochs, seed);
     }
 
     /// <summary>The lowest threshold whose precision on <paramref name="tuning"/> reaches <paramref name="targetPrecision"/>.</summary>
@@ -215,12 +249,11 @@ public static class CacheEvaluation
 
     public static IEnumerable<double> Thresholds()
     {
-        for (var t = 50; t <= 99; t++)
+        // Steps of 0.005: near the top of the range a hundredth moves recall by a quarter.
+        for (var t = 100; t <= 199; t++)
         {
-            yield return t / 100.0;
+            yield return t / 200.0;
         }
-
-        yield return 0.995;
     }
 
     /// <summary>A Markdown report: the chosen thresholds, with and without guards, and the held-out half's sweep.</summary>
@@ -247,7 +280,7 @@ public static class CacheEvaluation
         text.AppendLine();
         text.AppendLine("| threshold | precision | recall | hit rate | precision, guards on | recall, guards on | hit rate, guards on |");
         text.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var t in Thresholds().Where(t => (t >= 0.8 && Math.Round(t * 100) % 2 == 0) || t > 0.98))
+        foreach (var t in Thresholds().Where(t => (t >= 0.8 && Math.Round(t * 200) % 4 == 0) || t > 0.98))
         {
             var r = heldOut.At(t, guards: false);
             var g = heldOut.At(t, guards: true);
@@ -256,7 +289,8 @@ public static class CacheEvaluation
 
         var lookups = Math.Max(1, heldOut.Lookups.Count);
         text.AppendLine();
-        text.AppendLine(string.Create(c, $"Time per lookup (held-out half, {heldOut.Entries:N0} entries): embedding {heldOut.Embedding.TotalMilliseconds / (lookups + heldOut.Entries):0.000} ms a text, index search {heldOut.Searching.TotalMilliseconds / lookups:0.000} ms."));
+        var embedding = heldOut.EmbeddingPerText is { } perText ? perText.TotalMilliseconds.ToString("0.000", c) + " ms a text" : "(vectors read from the --vector-cache folder)";
+        text.AppendLine(string.Create(c, $"Time per lookup (held-out half, {heldOut.Entries:N0} entries): embedding {embedding}, search and judging {heldOut.Searching.TotalMilliseconds / lookups:0.000} ms."));
         return text.ToString();
     }
 }

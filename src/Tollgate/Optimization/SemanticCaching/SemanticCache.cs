@@ -11,9 +11,11 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// last message's text, see <see cref="ResponseCacheKey.OfContext"/>), so only a question asked with the same system
 /// prompt, earlier turns, tools, model and parameters can be answered from a kept one. A shelf holds each question's
 /// vector, its <see cref="QueryText"/> for the guards, and the exact-cache key its answer is kept under: answers live
-/// in the exact cache (its TTL, size limit and purges apply), and a question whose answer has gone is forgotten.
+/// in the exact cache (its TTL, size limit and purges apply), and a question whose answer has gone is forgotten. With a
+/// pair model (<paramref name="judge"/>), the nearest kept question is judged by it and its score stands for the
+/// similarity everywhere (threshold, bounded mode, header and record).
 /// </summary>
-public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder embedder) : IDisposable
+public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder embedder, PairScorer? judge = null) : IDisposable
 {
     /// <summary>Look-ups only read shelves and indexes, so they share the lock; remembering and forgetting take it alone.</summary>
     private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.NoRecursion);
@@ -58,7 +60,11 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
             if (_shelves.TryGetValue(context, out var shelf) && shelf.Index.Dimensions == vector.Length && shelf.Index.Nearest(vector) is { } found)
             {
                 nearest = shelf.Entries[found.Id];
-                similarity = found.Similarity;
+
+                // With a pair model, the nearest question by cosine is judged by it: its score is the similarity.
+                similarity = judge is not null && judge.Dimensions == vector.Length
+                    ? judge.Score(shelf.Index.VectorOf(found.Id), vector, nearest.Query, query)
+                    : found.Similarity;
             }
         }
         finally
@@ -68,7 +74,7 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
 
         // In the bounded mode an entry also has its own threshold: at or below a similarity where its answer was once
         // verified wrong, it is not used again (however safe the alias's bound says that similarity is).
-        var decision = nearest is null || query.Conflict(nearest.Query) is not null ? BoundedDecision.Miss
+        var decision = nearest is null || (settings.Guards && query.Conflict(nearest.Query) is not null) ? BoundedDecision.Miss
             : settings.Threshold is { } threshold ? (similarity >= threshold ? BoundedDecision.Serve : BoundedDecision.Miss)
             : similarity <= nearest.WrongAt ? BoundedDecision.Miss
             : BoundOf(alias).Decide(similarity);

@@ -15,6 +15,14 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// <param name="MinimumSimilarity">Bounded mode: below this a lookup is a plain miss.</param>
 /// <param name="AnswerMatch">Bounded mode: how similar a fresh answer must be to the kept one for the kept one to count as right.</param>
 /// <param name="MaxEntries">Questions remembered in all; the oldest go first.</param>
+/// <param name="PairModel">
+/// A pair model file (<see cref="PairScorer"/>, written by <c>tollgate cache eval --save-pair-model</c>): the nearest kept
+/// question is judged by it, and <see cref="Threshold"/>, the bounded mode and the reported similarity are its score.
+/// </param>
+/// <param name="Guards">
+/// Whether a hit is refused when the numbers, negations or names of the two questions differ (on by default). A pair
+/// model sees those differences among its features and may be trusted with them instead (<c>guards: false</c>).
+/// </param>
 public sealed record SemanticCacheSettings(
     IReadOnlyList<string> Aliases,
     IReadOnlyList<string> Features,
@@ -25,7 +33,9 @@ public sealed record SemanticCacheSettings(
     double VerifySharePercent,
     double MinimumSimilarity,
     double AnswerMatch,
-    int MaxEntries)
+    int MaxEntries,
+    string? PairModel = null,
+    bool Guards = true)
 {
     /// <summary>The longest last message looked up: long prompts are rarely asked twice in other words, and embedding them costs.</summary>
     public const int MaxQueryCharacters = 2_000;

@@ -95,6 +95,10 @@ public sealed class VectorIndex
         }
     }
 
+    /// <summary>The vector held under <paramref name="id"/> (valid until the index next changes).</summary>
+    public ReadOnlySpan<float> VectorOf(int id) =>
+        id >= 0 && id < _slots && _live[id] ? _vectors.AsSpan(id * _dimensions, _dimensions) : throw new ArgumentOutOfRangeException(nameof(id), "No entry has that id.");
+
     /// <summary>The most similar live entry and its cosine; null when the index is empty.</summary>
     public (int Id, float Similarity)? Nearest(ReadOnlySpan<float> query)
     {

@@ -35,38 +35,7 @@ public static class RoutingEvaluation
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(embedder);
-        string? file = null;
-        if (cacheDirectory is not null)
-        {
-            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\u0001', prompts.Select(p => p.Prompt)))))[..16];
-            file = Path.Combine(cacheDirectory, $"{embedder.Name.Replace(':', '_')}-{hash}.f32");
-            if (File.Exists(file))
-            {
-                var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
-                var dimensions = bytes.Length / 4 / prompts.Count;
-                return [.. Enumerable.Range(0, prompts.Count).Select(i => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(i * dimensions * 4, dimensions * 4)).ToArray())];
-            }
-        }
-
-        var embedded = await EmbedAsync(prompts, embedder, cancellationToken);
-        if (file is not null)
-        {
-            Directory.CreateDirectory(cacheDirectory!);
-            await File.WriteAllBytesAsync(file, [.. embedded.SelectMany(v => System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()).ToArray())], cancellationToken);
-        }
-
-        return embedded;
-    }
-
-    private static async Task<float[][]> EmbedAsync(IReadOnlyList<LabelledPrompt> prompts, ITextEmbedder embedder, CancellationToken cancellationToken)
-    {
-        var vectors = new float[prompts.Count][];
-        for (var i = 0; i < prompts.Count; i++)
-        {
-            vectors[i] = await embedder.EmbedAsync(RouterText(prompts[i].Prompt, embedder), null, cancellationToken)
-                ?? throw new InvalidOperationException("The embedder gave no vector.");
-        }
-
+        var (vectors, _) = await EmbeddingRun.EmbedAsync([.. prompts.Select(p => RouterText(p.Prompt, embedder))], embedder, cacheDirectory, cancellationToken);
         return vectors;
     }
 
