@@ -54,9 +54,17 @@ public sealed class SemanticLookupTests
     [InlineData("Can I return an opened item?", "Can I not return an opened item?", "negation")]
     [InlineData("Đơn hàng có được hoàn tiền?", "Đơn hàng không được hoàn tiền?", "negation")]
     [InlineData("Is the store in Hanoi open on Sunday?", "Is the store in Saigon open on Sunday?", "names")]
+    [InlineData("Is the store open on Sunday?", "Is the store in Saigon open on Sunday?", "names")]
     public void Similar_questions_that_differ_in_a_number_a_negation_or_a_name_are_refused(string cached, string query, string reason)
     {
         Assert.Equal(reason, QueryText.Of(query).Conflict(QueryText.Of(cached)));
+    }
+
+    [Fact]
+    public void A_name_written_in_lower_case_in_the_other_question_is_the_same_name()
+    {
+        Assert.Null(QueryText.Of("What is the best way to learn python?").Conflict(QueryText.Of("How do I learn Python quickly?")));
+        Assert.Null(QueryText.Of("How do I learn Python quickly?").Conflict(QueryText.Of("What is the best way to learn python?")));
     }
 
     [Fact]

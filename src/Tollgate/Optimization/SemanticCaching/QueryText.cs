@@ -33,6 +33,8 @@ public sealed class QueryText
         "không", "chưa", "chẳng", "chả", "đừng", "chớ", "hông", "khỏi", "cấm", "ko",
     };
 
+    private HashSet<string>? _words;
+
     private QueryText(string normalised, IReadOnlySet<string> numbers, IReadOnlyList<string> negations, IReadOnlySet<string> names)
     {
         Normalised = normalised;
@@ -84,7 +86,7 @@ public sealed class QueryText
             var lower = token.ToLowerInvariant();
             if (!sentenceStart && char.IsUpper(token[0]) && !Stopwords.Contains(lower) && lower != "i")
             {
-                names.Add(lower);
+                names.Add(Bare(lower));
             }
 
             sentenceStart = false;
@@ -147,8 +149,13 @@ public sealed class QueryText
             return "negation";
         }
 
-        return Names.SetEquals(cached.Names) ? null : "names";
+        // A name written with a capital in one question and in lower case in the other ("Python" / "python") is the
+        // same name: only a name the other question does not mention at all differs.
+        return Names.All(cached.HasWord) && cached.Names.All(HasWord) ? null : "names";
     }
+
+    /// <summary>Whether <paramref name="word"/> (lowercased, without apostrophes) is among the question's words.</summary>
+    private bool HasWord(string word) => (_words ??= [.. Normalised.Split(' ', StringSplitOptions.RemoveEmptyEntries)]).Contains(word);
 
     /// <summary>Words (letters, digits, combining marks, inner apostrophes), numbers written one way, and "." at sentence ends.</summary>
     private static IEnumerable<(string Token, bool IsNumber)> Tokens(string text)
