@@ -150,21 +150,7 @@ internal static class RouterConfigReader
             section.Diagnostics.Error(section.Path, "give examples of both kinds: simple and complex");
         }
 
-        if (model is not null)
-        {
-            try
-            {
-                var trained = Routing.Difficulty.DifficultyModel.FromJson(File.ReadAllText(model));
-                if (trained.Embedder != embedder)
-                {
-                    section.Diagnostics.Error(section.Child("model"), $"the model was trained with the embedder '{trained.Embedder}', not '{embedder}'");
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-            {
-                section.Diagnostics.Error(section.Child("model"), $"cannot be read as a difficulty model: {ex.Message}");
-            }
-        }
+        section.ModelFile("model", embedder, json => Routing.Difficulty.DifficultyModel.FromJson(json).Embedder, "a difficulty model");
 
         var threshold = section.Decimal("threshold");
         if (threshold > 1)

@@ -370,22 +370,7 @@ internal static class TollgateConfigReader
             section.Diagnostics.Error(section.Child("guards"), $"'{guards}' is not true or false");
         }
 
-        var pairModel = section.String("pair_model");
-        if (pairModel is not null)
-        {
-            try
-            {
-                var judge = Optimization.SemanticCaching.PairScorer.FromJson(File.ReadAllText(pairModel));
-                if (judge.Embedder != embedder)
-                {
-                    section.Diagnostics.Error(section.Child("pair_model"), $"the model was trained on vectors of '{judge.Embedder}', not of the embedder '{embedder}'");
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-            {
-                section.Diagnostics.Error(section.Child("pair_model"), $"cannot be read as a pair model: {ex.Message}");
-            }
-        }
+        var pairModel = section.ModelFile("pair_model", embedder, json => Optimization.SemanticCaching.PairScorer.FromJson(json).Embedder, "a pair model");
 
         return new Optimization.SemanticCaching.SemanticCacheSettings(
             aliases,

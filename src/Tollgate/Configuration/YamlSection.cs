@@ -98,6 +98,36 @@ internal sealed class YamlSection(YamlMappingNode node, string path, ConfigDiagn
         }
     }
 
+    /// <summary>
+    /// Checks the trained model file named by <paramref name="key"/> (when given): it must read as <paramref name="kind"/>
+    /// (<paramref name="embedderOf"/> parses it and returns the embedder it was trained with, or throws
+    /// <see cref="FormatException"/>) and have been trained with <paramref name="embedder"/>.
+    /// </summary>
+    public string? ModelFile(string key, string embedder, Func<string, string> embedderOf, string kind)
+    {
+        ArgumentNullException.ThrowIfNull(embedderOf);
+        var path = String(key);
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var trainedWith = embedderOf(File.ReadAllText(path));
+            if (trainedWith != embedder)
+            {
+                Diagnostics.Error(Child(key), $"the model was trained with the embedder '{trainedWith}', not '{embedder}'");
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            Diagnostics.Error(Child(key), $"cannot be read as {kind}: {ex.Message}");
+        }
+
+        return path;
+    }
+
     public YamlSection? Section(string key)
     {
         return Find(key) switch

@@ -164,7 +164,7 @@ public sealed class ConfigLoaderTests
         var unguarded = Parse(Semantic("lexical", lexical + ", guards: false"));
 
         Assert.Equal(lexical, ok.SemanticCache.PairModel);
-        Assert.Equal("cache.semantic.pair_model: the model was trained on vectors of 'lexical', not of the embedder 'minilm'", Assert.Single(otherEmbedder.Errors));
+        Assert.Equal("cache.semantic.pair_model: the model was trained with the embedder 'lexical', not 'minilm'", Assert.Single(otherEmbedder.Errors));
         Assert.StartsWith("cache.semantic.pair_model: cannot be read as a pair model", Assert.Single(notThere.Errors), StringComparison.Ordinal);
         Assert.Equal("cache.semantic.guards: 'maybe' is not true or false", Assert.Single(badGuards.Errors));
         Assert.True(ok.SemanticCache.Guards);
