@@ -77,7 +77,7 @@ public static class CacheCommand
                 return 1;
             }
 
-            using var model = Optimization.SemanticCaching.SentenceModelEmbedder.Create(parse.GetValue(embedderName)!);
+            using var model = Optimization.SemanticCaching.SentenceModelEmbedder.Create(parse.GetValue(embedderName)!, threads: Environment.ProcessorCount);
             Optimization.SemanticCaching.ITextEmbedder embedder = model is not null ? model : new Optimization.SemanticCaching.LexicalEmbedder();
             var normalise = !parse.GetValue(raw);
             var saveTo = parse.GetValue(save);

@@ -122,7 +122,7 @@ public static class RouteCommand
 
             var prompts = RouteLlmResponses.Read(directory, parse.GetValue(exclude));
             var (training, heldOut) = RoutingEvaluation.Split(prompts, parse.GetValue(seed));
-            using var model = SentenceModelEmbedder.Create(parse.GetValue(embedderName)!);
+            using var model = SentenceModelEmbedder.Create(parse.GetValue(embedderName)!, threads: Environment.ProcessorCount);
             ITextEmbedder embedder = model is not null ? model : new LexicalEmbedder();
             Console.WriteLine($"{prompts.Count:N0} prompts from {Path.GetFileName(Path.TrimEndingDirectorySeparator(directory))}: {training.Count:N0} to train on, {heldOut.Count:N0} held out; embedder {embedder.Name}.");
             var started = System.Diagnostics.Stopwatch.StartNew();

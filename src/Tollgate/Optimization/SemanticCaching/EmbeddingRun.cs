@@ -7,7 +7,7 @@ namespace Tollgate.Optimization.SemanticCaching;
 
 /// <summary>
 /// Embeds the texts of an offline evaluation (<c>tollgate cache eval</c>, <c>tollgate route eval</c>): an in-process
-/// model in batches of 32 (faster per text than one by one), and, given a folder, the vectors kept there between runs
+/// model in batches of 32 texts of like length (faster per text than one by one), and, given a folder, the vectors kept there between runs
 /// (MiniLM takes minutes for tens of thousands of texts), under a name from the embedder and a hash of the texts.
 /// </summary>
 public static class EmbeddingRun
@@ -38,16 +38,25 @@ public static class EmbeddingRun
 
         var clock = Stopwatch.StartNew();
         var vectors = new float[texts.Count][];
-        for (var start = 0; start < texts.Count; start += embedder is SentenceModelEmbedder ? Batch : 1)
+        if (embedder is SentenceModelEmbedder model)
         {
-            if (embedder is SentenceModelEmbedder model)
+            // A batch is padded to its longest text: texts of like length go together.
+            var byLength = Enumerable.Range(0, texts.Count).OrderBy(i => texts[i].Length).ToArray();
+            for (var start = 0; start < byLength.Length; start += Batch)
             {
-                var batch = await model.EmbedManyAsync([.. texts.Skip(start).Take(Batch)], cancellationToken);
-                batch.CopyTo(vectors, start);
+                var members = byLength.AsSpan(start, Math.Min(Batch, byLength.Length - start)).ToArray();
+                var batch = await model.EmbedManyAsync([.. members.Select(i => texts[i])], cancellationToken);
+                for (var j = 0; j < members.Length; j++)
+                {
+                    vectors[members[j]] = batch[j];
+                }
             }
-            else
+        }
+        else
+        {
+            for (var i = 0; i < texts.Count; i++)
             {
-                vectors[start] = await embedder.EmbedAsync(texts[start], null, cancellationToken)
+                vectors[i] = await embedder.EmbedAsync(texts[i], null, cancellationToken)
                     ?? throw new InvalidOperationException("The embedder gave no vector.");
             }
         }
