@@ -69,7 +69,17 @@ public static class CacheCommand
                 return 1;
             }
 
-            var all = Optimization.SemanticCaching.CacheEvaluation.Read(path);
+            IReadOnlyList<Optimization.SemanticCaching.QuestionPair> all;
+            try
+            {
+                all = Optimization.SemanticCaching.CacheEvaluation.Read(path);
+            }
+            catch (FormatException ex)
+            {
+                await Console.Error.WriteLineAsync($"{path}: {ex.Message}");
+                return 1;
+            }
+
             var (tuning, heldOut) = Optimization.SemanticCaching.CacheEvaluation.Split(all, parse.GetValue(limit), parse.GetValue(seed));
             if (tuning.Count < 10 || heldOut.Count < 10)
             {

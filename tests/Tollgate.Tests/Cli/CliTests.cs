@@ -265,6 +265,13 @@ public sealed class CliTests
         var (wrongEmbedder, _) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "400", "--pair-model", model, "--embedder", "minilm");
         var (notAModel, _) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "400", "--pair-model", file);
         var (tooFew, _) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "8");
+        var malformed = new List<int>();
+        foreach (var bad in new[] { "not json", "{}", "[1]", "[{\"text_a\": \"a\", \"text_b\": 2, \"label\": 1}]", "[{\"text_a\": \"a\", \"text_b\": \"b\", \"label\": 2}]", "[{\"text_a\": \"a\", \"text_b\": \"b\", \"label\": 1e300}]" })
+        {
+            var badFile = Path.Combine(directory, $"bad-{malformed.Count}.json");
+            await File.WriteAllTextAsync(badFile, bad);
+            malformed.Add((await RunAsync("cache", "eval", "--pairs", badFile)).Exit);
+        }
 
         Assert.Equal(0, trained);
         Assert.Contains("Pair model (64 hidden units, 5 passes) trained on 160 tuning pairs; thresholds chosen on the other 40.", report, StringComparison.Ordinal);
@@ -272,6 +279,7 @@ public sealed class CliTests
         Assert.Equal(0, judged);
         Assert.Contains($"Pair model {model} (64 hidden units)", again, StringComparison.Ordinal);
         Assert.Equal((1, 1, 1), (wrongEmbedder, notAModel, tooFew));
+        Assert.All(malformed, exit => Assert.Equal(1, exit));
     }
 
     /// <summary>Runs the command line with <paramref name="args"/>, its standard output captured.</summary>

@@ -31,12 +31,43 @@ public static class CacheEvaluation
         }
     }
 
+    /// <summary>Reads a pairs file; <see cref="FormatException"/> naming the first pair that is not <c>{text_a, text_b, label: 0 | 1}</c>.</summary>
     public static IReadOnlyList<QuestionPair> Read(string path)
     {
         using var stream = File.OpenRead(path);
-        using var document = JsonDocument.Parse(stream);
-        return [.. document.RootElement.EnumerateArray().Select(p => new QuestionPair(
-            p.GetProperty("text_a").GetString() ?? string.Empty, p.GetProperty("text_b").GetString() ?? string.Empty, p.GetProperty("label").GetInt32() == 1))];
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(stream);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"Not JSON: {ex.Message}", ex);
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                throw new FormatException("Expected a JSON array of {text_a, text_b, label} objects.");
+            }
+
+            var pairs = new List<QuestionPair>();
+            foreach (var p in document.RootElement.EnumerateArray())
+            {
+                if (p.ValueKind != JsonValueKind.Object
+                    || !p.TryGetProperty("text_a", out var a) || a.ValueKind != JsonValueKind.String
+                    || !p.TryGetProperty("text_b", out var b) || b.ValueKind != JsonValueKind.String
+                    || !p.TryGetProperty("label", out var label) || !label.TryGetInt32(out var same) || same is not (0 or 1))
+                {
+                    throw new FormatException($"Pair {pairs.Count + 1} is not {{\"text_a\": string, \"text_b\": string, \"label\": 0 or 1}}.");
+                }
+
+                pairs.Add(new QuestionPair(a.GetString()!, b.GetString()!, same == 1));
+            }
+
+            return pairs;
+        }
     }
 
     /// <summary>The pairs shuffled with <paramref name="seed"/>, at most <paramref name="limit"/>, split into two halves.</summary>
