@@ -42,8 +42,15 @@ public static class CacheCommand
         var seed = new Option<int>("--seed") { Description = "Shuffle seed.", DefaultValueFactory = _ => 1 };
         var precision = new Option<double>("--precision") { Description = "Precision the threshold is chosen for on the tuning half.", DefaultValueFactory = _ => 0.90 };
         var raw = new Option<bool>("--no-normalise") { Description = "Embed the questions as written, not normalised." };
-        var embedderName = new Option<string>("--embedder") { Description = "lexical (no model) or minilm (all-MiniLM-L6-v2 on ONNX Runtime, in-process).", DefaultValueFactory = _ => "lexical" };
-        embedderName.AcceptOnlyFromAmong(["lexical", .. Optimization.SemanticCaching.SentenceModelEmbedder.Names]);
+        var embedderName = new Option<string>("--embedder")
+        {
+            Description = "lexical (no model), minilm (all-MiniLM-L6-v2 on ONNX Runtime, in-process) or alias:NAME (the embeddings alias NAME of a running gateway, with --embeddings-url).",
+            DefaultValueFactory = _ => "lexical",
+        };
+        var embeddingsUrl = new Option<string?>("--embeddings-url")
+        {
+            Description = "For --embedder alias:NAME: an OpenAI-compatible base URL whose /embeddings serves NAME, e.g. the gateway's http://127.0.0.1:4000/v1 (key from TOLLGATE_API_KEY).",
+        };
         var vectorCache = new Option<string?>("--vector-cache") { Description = "A folder where the questions' vectors are kept between runs (MiniLM takes about 10 ms a question)." };
         var train = new Option<bool>("--train-pair-model") { Description = "Train a pair model on 80% of the tuning half (thresholds are then chosen on the other 20%) and judge lookups with it." };
         var save = new Option<string?>("--save-pair-model") { Description = "Train as --train-pair-model does and write the model to FILE, for the semantic cache's pair_model." };
@@ -52,7 +59,7 @@ public static class CacheCommand
         var hidden = new Option<int>("--hidden") { Description = "Hidden units of the pair model.", DefaultValueFactory = _ => 64 };
         var eval = new Command("eval", "Evaluate semantic cache lookups on labelled question pairs (offline; no gateway needed).")
         {
-            pairs, limit, seed, precision, raw, embedderName, vectorCache, train, save, load, epochs, hidden,
+            pairs, limit, seed, precision, raw, embedderName, embeddingsUrl, vectorCache, train, save, load, epochs, hidden,
         };
         eval.SetAction(async (parse, ct) =>
         {
@@ -87,8 +94,26 @@ public static class CacheCommand
                 return 1;
             }
 
-            using var model = Optimization.SemanticCaching.SentenceModelEmbedder.Create(parse.GetValue(embedderName)!, threads: Environment.ProcessorCount);
-            Optimization.SemanticCaching.ITextEmbedder embedder = model is not null ? model : new Optimization.SemanticCaching.LexicalEmbedder();
+            var embedderChoice = parse.GetValue(embedderName)!;
+            var alias = Optimization.SemanticCaching.SemanticCacheSettings.EmbedderAlias(embedderChoice);
+            if ((alias is null) != (parse.GetValue(embeddingsUrl) is null) || !Optimization.SemanticCaching.SemanticCacheSettings.IsEmbedder(embedderChoice))
+            {
+                await Console.Error.WriteLineAsync($"--embedder: {Optimization.SemanticCaching.SemanticCacheSettings.NotAnEmbedder(embedderChoice)}; alias:NAME needs --embeddings-url, and only it.");
+                return 1;
+            }
+
+            Uri? endpoint = null;
+            if (parse.GetValue(embeddingsUrl) is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
+            {
+                await Console.Error.WriteLineAsync($"--embeddings-url: '{url}' is not an http(s) URL.");
+                return 1;
+            }
+
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+            using var model = Optimization.SemanticCaching.SentenceModelEmbedder.Create(embedderChoice, threads: Environment.ProcessorCount);
+            Optimization.SemanticCaching.ITextEmbedder embedder = model is not null ? model
+                : alias is not null ? new Optimization.SemanticCaching.RemoteEmbedder(http, endpoint!, alias, Environment.GetEnvironmentVariable("TOLLGATE_API_KEY"))
+                : new Optimization.SemanticCaching.LexicalEmbedder();
             var normalise = !parse.GetValue(raw);
             var saveTo = parse.GetValue(save);
             var training = parse.GetValue(train) || saveTo is not null;
@@ -111,14 +136,14 @@ public static class CacheCommand
                     return 1;
                 }
 
-                if (judge.Embedder != embedder.Name || judge.Dimensions != embedder.Dimensions)
+                if (judge.Embedder != embedder.Name || (embedder.Dimensions != 0 && judge.Dimensions != embedder.Dimensions))
                 {
                     await Console.Error.WriteLineAsync($"{modelFile} was trained on vectors of '{judge.Embedder}' ({judge.Dimensions} dimensions), not '{embedder.Name}': give --embedder {judge.Embedder}.");
                     return 1;
                 }
             }
 
-            if ((training || judge is not null) && model is not null && normalise)
+            if ((training || judge is not null) && embedder is not Optimization.SemanticCaching.LexicalEmbedder && normalise)
             {
                 await Console.Error.WriteLineAsync("The gateway gives a model embedder the question as written: a pair model for it is trained and judged on such vectors. Add --no-normalise.");
                 return 1;
@@ -127,7 +152,22 @@ public static class CacheCommand
             var (identical, different) = Optimization.SemanticCaching.CacheEvaluation.LabelNoise(all);
             Console.WriteLine($"Label noise floor: of the {all.Count:N0} pairs, {identical:N0} are written identically (case, spaces, punctuation aside) and {different:N0} of those ({different / (double)Math.Max(1, identical):P1}) are labelled different.");
             Console.WriteLine();
-            var vectors = await Optimization.SemanticCaching.CacheEvaluation.EmbedAsync([.. tuning, .. heldOut], embedder, normalise, parse.GetValue(vectorCache), ct);
+            Optimization.SemanticCaching.CacheEvaluation.PairVectors vectors;
+            try
+            {
+                vectors = await Optimization.SemanticCaching.CacheEvaluation.EmbedAsync([.. tuning, .. heldOut], embedder, normalise, parse.GetValue(vectorCache), ct);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or FormatException or TaskCanceledException)
+            {
+                await Console.Error.WriteLineAsync($"The questions could not be embedded: {ex.Message}");
+                return 1;
+            }
+
+            if (judge is not null && vectors.Of.Values.First().Length != judge.Dimensions)
+            {
+                await Console.Error.WriteLineAsync($"The pair model was trained on vectors of {judge.Dimensions} dimensions; {embedder.Name} gives {vectors.Of.Values.First().Length}.");
+                return 1;
+            }
             var thresholdPairs = tuning;
             if (training)
             {

@@ -243,22 +243,9 @@ public sealed class CliTests
     [Fact]
     public async Task Cache_eval_trains_a_pair_model_on_the_tuning_half_saves_it_and_judges_with_it()
     {
-        // Questions about one of forty towns and one of four topics: a pair is the same question when both agree.
-        string[] topics = ["how long does delivery take to", "what does shipping cost to", "can I return an order from", "when does the shop open in"];
-        var towns = Enumerable.Range(0, 40).Select(i => $"Town{i}").ToArray();
-        var random = new Random(5);
-        var pairs = Enumerable.Range(0, 400).Select(i =>
-        {
-            var (topic, town) = (random.Next(topics.Length), random.Next(towns.Length));
-            var same = i % 2 == 0;
-            var otherTopic = same || random.Next(2) == 0 ? topic : (topic + 1) % topics.Length;
-            var otherTown = same || otherTopic != topic ? town : (town + 1) % towns.Length;
-            return new { text_a = $"{topics[topic]} {towns[town]}?", text_b = $"please tell me {topics[otherTopic]} {towns[otherTown]}", label = same ? 1 : 0 };
-        });
         var directory = Directory.CreateTempSubdirectory("tollgate-cache-eval").FullName;
-        var file = Path.Combine(directory, "pairs.json");
+        var file = await WriteTownPairsAsync(directory);
         var model = Path.Combine(directory, "judge.json");
-        await File.WriteAllTextAsync(file, System.Text.Json.JsonSerializer.Serialize(pairs));
 
         var (trained, report) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "400", "--save-pair-model", model, "--epochs", "5");
         var (judged, again) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "400", "--pair-model", model);
@@ -282,12 +269,64 @@ public sealed class CliTests
         Assert.All(malformed, exit => Assert.Equal(1, exit));
     }
 
-    /// <summary>Runs the command line with <paramref name="args"/>, its standard output captured.</summary>
+    /// <summary>
+    /// 400 labelled pairs of questions about one of forty towns and one of four topics: a pair is the same question when
+    /// both agree. Written to <paramref name="directory"/>; the file's path.
+    /// </summary>
+    private static async Task<string> WriteTownPairsAsync(string directory)
+    {
+        string[] topics = ["how long does delivery take to", "what does shipping cost to", "can I return an order from", "when does the shop open in"];
+        var towns = Enumerable.Range(0, 40).Select(i => $"Town{i}").ToArray();
+        var random = new Random(5);
+        var pairs = Enumerable.Range(0, 400).Select(i =>
+        {
+            var (topic, town) = (random.Next(topics.Length), random.Next(towns.Length));
+            var same = i % 2 == 0;
+            var otherTopic = same || random.Next(2) == 0 ? topic : (topic + 1) % topics.Length;
+            var otherTown = same || otherTopic != topic ? town : (town + 1) % towns.Length;
+            return new { text_a = $"{topics[topic]} {towns[town]}?", text_b = $"please tell me {topics[otherTopic]} {towns[otherTown]}", label = same ? 1 : 0 };
+        });
+        var file = Path.Combine(directory, "pairs.json");
+        await File.WriteAllTextAsync(file, System.Text.Json.JsonSerializer.Serialize(pairs));
+        return file;
+    }
+
+    [Fact]
+    public async Task Cache_eval_embeds_through_an_embeddings_endpoint_in_batches_for_an_alias_pair_model()
+    {
+        var directory = Directory.CreateTempSubdirectory("tollgate-cache-eval").FullName;
+        var file = await WriteTownPairsAsync(directory);
+        var model = Path.Combine(directory, "judge.json");
+        var lexical = new Tollgate.Optimization.SemanticCaching.LexicalEmbedder(dimensions: 256);
+        await using var upstream = await Tollgate.FakeProviders.FakeOpenAiUpstream.StartAsync();
+        upstream.VectorOf = text => lexical.Embed(Tollgate.Optimization.SemanticCaching.QueryText.Of(text).Normalised);
+        var texts = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(file)).RootElement.EnumerateArray()
+            .SelectMany(p => new[] { p.GetProperty("text_a").GetString(), p.GetProperty("text_b").GetString() }).Distinct().Count();
+
+        var (trained, report) = await RunAsync(
+            "cache", "eval", "--pairs", file, "--limit", "400", "--embedder", "alias:emb", "--embeddings-url", upstream.BaseUrl.ToString(), "--no-normalise", "--save-pair-model", model);
+        var requests = upstream.Received.Count;
+        var (withoutUrl, _) = await RunAsync("cache", "eval", "--pairs", file, "--embedder", "alias:emb");
+        var (notAUrl, _) = await RunAsync("cache", "eval", "--pairs", file, "--embedder", "alias:emb", "--embeddings-url", "file:///etc/passwd");
+        upstream.Fault = Tollgate.FakeProviders.FakeFault.ErrorStatus;
+        var (failing, _) = await RunAsync("cache", "eval", "--pairs", file, "--embedder", "alias:emb", "--embeddings-url", upstream.BaseUrl.ToString());
+
+        Assert.True(trained == 0, report);
+        Assert.Contains("embedder: alias:emb", report, StringComparison.Ordinal);
+        var judge = Tollgate.Optimization.SemanticCaching.PairScorer.FromJson(await File.ReadAllTextAsync(model));
+        Assert.Equal(("alias:emb", 256), (judge.Embedder, judge.Dimensions));
+        Assert.Equal(texts, upstream.EmbeddedItems);
+        Assert.Equal((texts + 31) / 32, requests); // batches of 32 texts
+        Assert.Equal((1, 1, 1), (withoutUrl, notAUrl, failing));
+    }
+
+    /// <summary>Runs the command line with <paramref name="args"/>, its standard output and error captured.</summary>
     private static async Task<(int Exit, string Output)> RunAsync(params string[] args)
     {
         var output = new StringWriter();
-        var previous = Console.Out;
+        var (previous, previousError) = (Console.Out, Console.Error);
         Console.SetOut(output);
+        Console.SetError(output);
         try
         {
             return (await TollgateCli.Build().Parse(args).InvokeAsync(), output.ToString());
@@ -295,6 +334,7 @@ public sealed class CliTests
         finally
         {
             Console.SetOut(previous);
+            Console.SetError(previousError);
         }
     }
 

@@ -38,7 +38,7 @@ public static class EmbeddingRun
 
         var clock = Stopwatch.StartNew();
         var vectors = new float[texts.Count][];
-        if (embedder is SentenceModelEmbedder model)
+        if (embedder is IBatchEmbedder model)
         {
             // A batch is padded to its longest text: texts of like length go together.
             var byLength = Enumerable.Range(0, texts.Count).OrderBy(i => texts[i].Length).ToArray();

@@ -10,7 +10,7 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// multilingual path. One ONNX session, used by one caller at a time. (Snowflake arctic-embed-xs, the other model
 /// served as a package here, was measured and not kept: see docs/CACHING.md and docs/ROUTING.md.)
 /// </summary>
-public sealed class SentenceModelEmbedder : ITextEmbedder, IDisposable
+public sealed class SentenceModelEmbedder : ITextEmbedder, IBatchEmbedder, IDisposable
 {
     /// <summary>The names of the in-process models.</summary>
     public static readonly string[] Names = ["minilm"];
