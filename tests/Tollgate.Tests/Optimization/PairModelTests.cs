@@ -101,6 +101,10 @@ public sealed class PairModelTests
         Assert.Throws<FormatException>(() => PairScorer.FromJson(With("output_bias", "NaN")));
     }
 
+    /// <summary>A gateway's cache settings: the semantic cache on gpt-4o-mini, lexical, judged by <paramref name="judge"/>.</summary>
+    internal static string SettingsWith(string judge, double threshold, string more = "") =>
+        FormattableString.Invariant($"cache:\n  exact: {{ ttl_seconds: 3600 }}\n  semantic: {{ aliases: [gpt-4o-mini], embedder: lexical, threshold: {threshold}, pair_model: {judge}{more} }}\n");
+
     /// <summary>
     /// A model file for the lexical embedder (1,024 dimensions) whose score is the same for every pair:
     /// sigmoid(<paramref name="logit"/>).
@@ -127,8 +131,7 @@ public sealed class DoubtingPairModelTests : GatewayWithFakeUpstream
 {
     private static readonly string Judge = PairModelTests.ConstantJudge(-2);
 
-    protected override string Settings =>
-        $"cache:\n  exact: {{ ttl_seconds: 3600 }}\n  semantic: {{ aliases: [gpt-4o-mini], embedder: lexical, threshold: 0.5, pair_model: {Judge} }}\n";
+    protected override string Settings => PairModelTests.SettingsWith(Judge, 0.5);
 
     [Fact]
     public async Task The_pair_models_score_decides_and_a_low_one_is_a_miss()
@@ -146,8 +149,7 @@ public sealed class TrustingPairModelTests : GatewayWithFakeUpstream
 {
     private static readonly string Judge = PairModelTests.ConstantJudge(3);
 
-    protected override string Settings =>
-        $"cache:\n  exact: {{ ttl_seconds: 3600 }}\n  semantic: {{ aliases: [gpt-4o-mini], embedder: lexical, threshold: 0.9, pair_model: {Judge} }}\n";
+    protected override string Settings => PairModelTests.SettingsWith(Judge, 0.9);
 
     [Fact]
     public async Task A_high_score_is_a_hit_reported_with_the_models_score_and_the_guards_still_refuse()
@@ -169,8 +171,7 @@ public sealed class UnguardedPairModelTests : GatewayWithFakeUpstream
 {
     private static readonly string Judge = PairModelTests.ConstantJudge(3);
 
-    protected override string Settings =>
-        $"cache:\n  exact: {{ ttl_seconds: 3600 }}\n  semantic: {{ aliases: [gpt-4o-mini], embedder: lexical, threshold: 0.9, pair_model: {Judge}, guards: false }}\n";
+    protected override string Settings => PairModelTests.SettingsWith(Judge, 0.9, ", guards: false");
 
     [Fact]
     public async Task Without_guards_a_question_with_other_numbers_is_served_when_the_model_says_so()
