@@ -47,6 +47,28 @@ public sealed class IdempotencyGateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_retry_after_the_answer_was_kept_but_before_the_claim_is_let_go_gets_the_answer_here_and_on_another_replica()
+    {
+        var gate = NewGate();
+        var otherReplica = new IdempotencyGate(
+            new Tollgate.Ledger.Sqlite.SqliteIdempotencyStore(_database), IdempotencySettings.Default, new Tollgate.Gateway.ReplicaIdentity("other"), _clock, NullLogger<IdempotencyGate>.Instance);
+        var first = await gate.BeginAsync("key_a", "k", _fingerprint, CancellationToken.None);
+        await using var claim = first.Claim ?? throw new InvalidOperationException("expected a claim");
+        var whileRunning = await gate.BeginAsync("key_a", "k", _fingerprint, CancellationToken.None);
+
+        // The answer is kept and sent; the claim is let go only when the request's handler returns.
+        await claim.KeepAsync("req_1", 200, "application/json", [], "{\"answer\":1}"u8.ToArray());
+        var sameReplica = await gate.BeginAsync("key_a", "k", _fingerprint, CancellationToken.None);
+        var elsewhere = await otherReplica.BeginAsync("key_a", "k", _fingerprint, CancellationToken.None);
+        var otherBody = await gate.BeginAsync("key_a", "k", IdempotencyKeyHeader.Fingerprint(GatewayEndpoint.ChatCompletions, "{\"model\":\"n\"}"u8), CancellationToken.None);
+
+        Assert.True(whileRunning is { Claim: null, Replay: null, StillRunning: true });
+        Assert.Equal("req_1", sameReplica.Replay?.RequestId);
+        Assert.Equal("req_1", elsewhere.Replay?.RequestId);
+        Assert.True(otherBody is { Claim: null, Replay: null, StillRunning: false, Conflict: not null });
+    }
+
+    [Fact]
     public async Task Another_caller_with_the_same_key_gets_its_own_claim()
     {
         var gate = NewGate();

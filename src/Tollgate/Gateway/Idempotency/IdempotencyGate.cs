@@ -26,7 +26,7 @@ public sealed partial class IdempotencyGate(IIdempotencyStore store, Idempotency
         var slot = caller + "\n" + key;
         if (!_running.TryAdd(slot, 0))
         {
-            return IdempotencyDecision.Running;
+            return await RunningOrKeptAsync(caller, key, fingerprint, cancellationToken);
         }
 
         var claimed = false;
@@ -39,7 +39,7 @@ public sealed partial class IdempotencyGate(IIdempotencyStore store, Idempotency
             if (!claimed)
             {
                 _running.TryRemove(slot, out _);
-                return IdempotencyDecision.Running;
+                return await RunningOrKeptAsync(caller, key, fingerprint, cancellationToken);
             }
 
             var kept = await store.FindAsync(caller, key, time.GetUtcNow() - settings.Retention, cancellationToken);
@@ -49,9 +49,7 @@ public sealed partial class IdempotencyGate(IIdempotencyStore store, Idempotency
             }
 
             await ReleaseAsync(caller, key);
-            return kept.Fingerprint.AsSpan().SequenceEqual(fingerprint)
-                ? new IdempotencyDecision(null, kept, null)
-                : IdempotencyDecision.BodyDiffers(settings.Retention);
+            return Replay(kept, fingerprint);
         }
         catch
         {
@@ -67,6 +65,21 @@ public sealed partial class IdempotencyGate(IIdempotencyStore store, Idempotency
             throw;
         }
     }
+
+    /// <summary>
+    /// The key is held by a running request — or by one that has kept its answer and sent it but not yet let its claim
+    /// go (a client that retries the instant its first answer arrives meets that moment): a kept answer is final, so
+    /// it is replayed (or the body's difference reported) rather than the retry told to wait.
+    /// </summary>
+    private async Task<IdempotencyDecision> RunningOrKeptAsync(string caller, string key, byte[] fingerprint, CancellationToken cancellationToken) =>
+        await store.FindAsync(caller, key, time.GetUtcNow() - settings.Retention, cancellationToken) is { } kept
+            ? Replay(kept, fingerprint)
+            : IdempotencyDecision.Running;
+
+    private IdempotencyDecision Replay(StoredResponse kept, byte[] fingerprint) =>
+        kept.Fingerprint.AsSpan().SequenceEqual(fingerprint)
+            ? new IdempotencyDecision(null, kept, null)
+            : IdempotencyDecision.BodyDiffers(settings.Retention);
 
     /// <summary>Keeps the answer of a claim.</summary>
     internal async Task KeepAsync(string caller, string key, StoredResponse response)
