@@ -157,7 +157,7 @@ public static class CacheCommand
             {
                 vectors = await Optimization.SemanticCaching.CacheEvaluation.EmbedAsync([.. tuning, .. heldOut], embedder, normalise, parse.GetValue(vectorCache), ct);
             }
-            catch (Exception ex) when (ex is HttpRequestException or FormatException or TaskCanceledException)
+            catch (Exception ex) when (ex is HttpRequestException or FormatException or TaskCanceledException or IOException or UnauthorizedAccessException)
             {
                 await Console.Error.WriteLineAsync($"The questions could not be embedded: {ex.Message}");
                 return 1;
@@ -178,7 +178,16 @@ public static class CacheCommand
                 Console.WriteLine();
                 if (saveTo is not null)
                 {
-                    await File.WriteAllTextAsync(saveTo, judge.ToJson(), ct);
+                    try
+                    {
+                        await File.WriteAllTextAsync(saveTo, judge.ToJson(), ct);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        await Console.Error.WriteLineAsync($"The pair model could not be written to {saveTo}: {ex.Message}");
+                        return 1;
+                    }
+
                     Console.WriteLine($"Wrote {saveTo}: name it as the semantic cache's pair_model (with embedder: {embedder.Name}).");
                     Console.WriteLine();
                 }

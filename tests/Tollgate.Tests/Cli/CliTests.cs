@@ -252,6 +252,8 @@ public sealed class CliTests
         var (wrongEmbedder, _) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "400", "--pair-model", model, "--embedder", "minilm");
         var (notAModel, _) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "400", "--pair-model", file);
         var (tooFew, _) = await RunAsync("cache", "eval", "--pairs", file, "--limit", "8");
+        var (unwritableModel, _) = await RunAsync("cache", "eval", "--pairs", file, "--save-pair-model", Path.Combine(directory, "no-such-folder", "judge.json"));
+        var (cacheIsAFile, _) = await RunAsync("cache", "eval", "--pairs", file, "--vector-cache", file);
         var malformed = new List<int>();
         foreach (var bad in new[] { "not json", "{}", "[1]", "[{\"text_a\": \"a\", \"text_b\": 2, \"label\": 1}]", "[{\"text_a\": \"a\", \"text_b\": \"b\", \"label\": 2}]", "[{\"text_a\": \"a\", \"text_b\": \"b\", \"label\": 1e300}]" })
         {
@@ -265,7 +267,7 @@ public sealed class CliTests
         Assert.Equal("lexical", Tollgate.Optimization.SemanticCaching.PairScorer.FromJson(await File.ReadAllTextAsync(model)).Embedder);
         Assert.Equal(0, judged);
         Assert.Contains($"Pair model {model} (64 hidden units)", again, StringComparison.Ordinal);
-        Assert.Equal((1, 1, 1), (wrongEmbedder, notAModel, tooFew));
+        Assert.Equal((1, 1, 1, 1, 1), (wrongEmbedder, notAModel, tooFew, unwritableModel, cacheIsAFile));
         Assert.All(malformed, exit => Assert.Equal(1, exit));
     }
 
