@@ -120,14 +120,40 @@ public static class RouteCommand
                 return 1;
             }
 
-            var prompts = RouteLlmResponses.Read(directory, parse.GetValue(exclude));
+            IReadOnlyList<LabelledPrompt> prompts;
+            try
+            {
+                prompts = RouteLlmResponses.Read(directory, parse.GetValue(exclude));
+            }
+            catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync(ex.Message);
+                return 1;
+            }
+
+            if (prompts.Count < 10)
+            {
+                await Console.Error.WriteLineAsync($"{prompts.Count} labelled prompts in {directory}: at least 10 are needed to train on one half and measure on the other.");
+                return 1;
+            }
+
             var (training, heldOut) = RoutingEvaluation.Split(prompts, parse.GetValue(seed));
             using var model = SentenceModelEmbedder.Create(parse.GetValue(embedderName)!, threads: Environment.ProcessorCount);
             ITextEmbedder embedder = model is not null ? model : new LexicalEmbedder();
             Console.WriteLine($"{prompts.Count:N0} prompts from {Path.GetFileName(Path.TrimEndingDirectorySeparator(directory))}: {training.Count:N0} to train on, {heldOut.Count:N0} held out; embedder {embedder.Name}.");
             var started = System.Diagnostics.Stopwatch.StartNew();
-            var trainingVectors = await RoutingEvaluation.EmbedAsync(training, embedder, parse.GetValue(vectorCache), ct);
-            var heldOutVectors = await RoutingEvaluation.EmbedAsync(heldOut, embedder, parse.GetValue(vectorCache), ct);
+            float[][] trainingVectors, heldOutVectors;
+            try
+            {
+                trainingVectors = await RoutingEvaluation.EmbedAsync(training, embedder, parse.GetValue(vectorCache), ct);
+                heldOutVectors = await RoutingEvaluation.EmbedAsync(heldOut, embedder, parse.GetValue(vectorCache), ct);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"--vector-cache: {ex.Message}");
+                return 1;
+            }
+
             var embedding = started.Elapsed;
             var (difficulty, scores) = RoutingEvaluation.TrainAndScore(embedder.Name, training, trainingVectors, heldOutVectors);
             var random = new Random(parse.GetValue(seed));
@@ -153,7 +179,16 @@ public static class RouteCommand
                 var saved = parse.GetValue(kind) == "logistic"
                     ? difficulty
                     : Routing.Difficulty.DifficultyModel.Neighbours(embedder.Name, trainingVectors, [.. training.Select(p => p.Gain)], parse.GetValue(k) ?? chosenK);
-                await File.WriteAllTextAsync(path, saved.ToJson(), ct);
+                try
+                {
+                    await File.WriteAllTextAsync(path, saved.ToJson(), ct);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    await Console.Error.WriteLineAsync($"The difficulty model could not be written to {path}: {ex.Message}");
+                    return 1;
+                }
+
                 Console.WriteLine($"Difficulty model ({saved.Kind}) written to {path}.");
             }
 

@@ -322,6 +322,65 @@ public sealed class CliTests
         Assert.Equal((1, 1, 1), (withoutUrl, notAUrl, failing));
     }
 
+    [Fact]
+    public async Task Route_eval_trains_and_measures_on_labelled_prompts_and_refuses_data_that_is_not_so()
+    {
+        // Two subjects: the cheap model misses the "hard" prompts, which only the strong model gets right.
+        var directory = Directory.CreateTempSubdirectory("tollgate-route-eval").FullName;
+        var data = Directory.CreateDirectory(Path.Combine(directory, "responses")).FullName;
+        foreach (var subject in new[] { "algebra", "history" })
+        {
+            var rows = Enumerable.Range(0, 40).Select(i => i % 2 == 0
+                ? $"\"hard {subject} question {i}: prove the theorem\",False,True"
+                : $"\"easy {subject} question {i}: name the capital\",True,True");
+            await File.WriteAllLinesAsync(Path.Combine(data, subject + ".csv"), ["prompt,cheap,strong", .. rows]);
+        }
+
+        var model = Path.Combine(directory, "difficulty.json");
+        var (exit, report) = await RunAsync("route", "eval", "--data", data, "--cheap-price", "0.6", "--strong-price", "10", "--save-model", model, "--model-kind", "logistic");
+
+        Assert.True(exit == 0, report);
+        Assert.Contains("80 prompts from responses: 40 to train on, 40 held out; embedder lexical.", report, StringComparison.Ordinal);
+        Assert.Contains("| random |", report, StringComparison.Ordinal);
+        Assert.Equal(("lexical", "logistic"), (Tollgate.Routing.Difficulty.DifficultyModel.FromJson(await File.ReadAllTextAsync(model)) is var m ? (m.Embedder, m.Kind) : default));
+
+        async Task<(int Exit, string Output)> RefusedAsync(string csv, string? exclude = null, params string[] more)
+        {
+            var folder = Directory.CreateTempSubdirectory("tollgate-route-bad").FullName;
+            if (csv.Length > 0)
+            {
+                await File.WriteAllTextAsync(Path.Combine(folder, "bad.csv"), csv);
+            }
+
+            string[] args = ["route", "eval", "--data", folder, .. more];
+            if (exclude is not null)
+            {
+                var file = Path.Combine(folder, "exclude.jsonl");
+                await File.WriteAllTextAsync(file, exclude);
+                args = [.. args, "--exclude", file];
+            }
+
+            return await RunAsync(args);
+        }
+
+        var good = "prompt,cheap,strong\n" + string.Join("\n", Enumerable.Range(0, 20).Select(i => $"q{i},True,{(i % 2 == 0 ? "True" : "False")}"));
+        (int Exit, string Output)[] refused =
+        [
+            await RefusedAsync(""),
+            await RefusedAsync("prompt,cheap\nq,True"),
+            await RefusedAsync("prompt,cheap,strong\nq,Maybe,True"),
+            await RefusedAsync(good, exclude: "{\"prompt\": 1}"),
+            await RefusedAsync(good, null, "--save-model", Path.Combine(directory, "no-such-folder", "m.json")),
+            await RefusedAsync(good, null, "--vector-cache", model),
+        ];
+        string[] reasons =
+        [
+            "0 labelled prompts", "found 2 column(s)", "row 2: 'Maybe' is not True or False", "line 1: not {\"train_prompt\": string}",
+            "The difficulty model could not be written", "--vector-cache:",
+        ];
+        Assert.All(refused.Zip(reasons), r => Assert.True(r.First.Exit == 1 && r.First.Output.Contains(r.Second, StringComparison.Ordinal), r.First.Output));
+    }
+
     /// <summary>Runs the command line with <paramref name="args"/>, its standard output and error captured.</summary>
     private static async Task<(int Exit, string Output)> RunAsync(params string[] args)
     {
