@@ -183,3 +183,40 @@ public sealed class UnguardedPairModelTests : GatewayWithFakeUpstream
         Assert.Single(Upstream.Received);
     }
 }
+
+/// <summary>Offline evaluations keep vectors between runs, found again whatever the texts' order.</summary>
+public sealed class EmbeddingRunTests
+{
+    private sealed class CountingEmbedder : ITextEmbedder
+    {
+        public int Calls { get; private set; }
+
+        public string Name => "counting";
+
+        public int Dimensions => 2;
+
+        public ValueTask<float[]?> EmbedAsync(string text, Tollgate.Ledger.Attribution? payer, CancellationToken cancellationToken)
+        {
+            Calls++;
+            return ValueTask.FromResult<float[]?>([text.Length, 1]);
+        }
+    }
+
+    [Fact]
+    public async Task Vectors_kept_in_the_folder_are_read_back_for_the_same_texts_in_another_order_without_embedding()
+    {
+        var folder = Directory.CreateTempSubdirectory("tollgate-vectors").FullName;
+        var embedder = new CountingEmbedder();
+
+        var (first, took) = await EmbeddingRun.EmbedAsync(["bb", "a", "bb", "cccc"], embedder, folder, CancellationToken.None);
+        var calls = embedder.Calls;
+        var (again, read) = await EmbeddingRun.EmbedAsync(["cccc", "a", "bb"], embedder, folder, CancellationToken.None);
+
+        Assert.NotNull(took);
+        Assert.Null(read);
+        Assert.Equal(calls, embedder.Calls);
+        Assert.Equal([4f, 1f], again[0]);
+        Assert.Equal(first[1], again[1]);
+        Assert.Equal(first[0], again[2]);
+    }
+}

@@ -8,7 +8,7 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// <summary>
 /// Embeds the texts of an offline evaluation (<c>tollgate cache eval</c>, <c>tollgate route eval</c>): an in-process
 /// model in batches of 32 texts of like length (faster per text than one by one), and, given a folder, the vectors kept there between runs
-/// (MiniLM takes minutes for tens of thousands of texts), under a name from the embedder and a hash of the texts.
+/// (MiniLM takes minutes for tens of thousands of texts), under a name from the embedder and a hash of the set of texts.
 /// </summary>
 public static class EmbeddingRun
 {
@@ -21,17 +21,26 @@ public static class EmbeddingRun
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(embedder);
         string? file = null;
+        string[]? kept = null;
         if (cacheDirectory is not null)
         {
-            var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\u0001', texts))))[..16];
+            // Named by the set of texts, in ordinal order, so another order (another shuffle seed) finds the same file.
+            kept = [.. texts.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+            var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\u0001', kept))))[..16];
             file = Path.Combine(cacheDirectory, $"{embedder.Name.Replace(':', '_')}-{hash}.f32");
             if (File.Exists(file))
             {
                 var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
-                var dimensions = texts.Count == 0 ? 0 : bytes.Length / 4 / texts.Count;
-                if (dimensions > 0 && bytes.Length == texts.Count * dimensions * 4)
+                var dimensions = kept.Length == 0 ? 0 : bytes.Length / 4 / kept.Length;
+                if (dimensions > 0 && bytes.Length == kept.Length * dimensions * 4)
                 {
-                    return ([.. Enumerable.Range(0, texts.Count).Select(i => MemoryMarshal.Cast<byte, float>(bytes.AsSpan(i * dimensions * 4, dimensions * 4)).ToArray())], null);
+                    var at = new Dictionary<string, int>(kept.Length, StringComparer.Ordinal);
+                    for (var i = 0; i < kept.Length; i++)
+                    {
+                        at[kept[i]] = i;
+                    }
+
+                    return ([.. texts.Select(t => MemoryMarshal.Cast<byte, float>(bytes.AsSpan(at[t] * dimensions * 4, dimensions * 4)).ToArray())], null);
                 }
             }
         }
@@ -64,8 +73,14 @@ public static class EmbeddingRun
         clock.Stop();
         if (file is not null)
         {
+            var first = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            for (var i = 0; i < texts.Count; i++)
+            {
+                first.TryAdd(texts[i], vectors[i]);
+            }
+
             Directory.CreateDirectory(cacheDirectory!);
-            await File.WriteAllBytesAsync(file, [.. vectors.SelectMany(v => MemoryMarshal.AsBytes(v.AsSpan()).ToArray())], cancellationToken);
+            await File.WriteAllBytesAsync(file, [.. kept!.SelectMany(t => MemoryMarshal.AsBytes(first[t].AsSpan()).ToArray())], cancellationToken);
         }
 
         return (vectors, clock.Elapsed);
