@@ -178,13 +178,8 @@ public static class CacheCommand
                 Console.WriteLine();
                 if (saveTo is not null)
                 {
-                    try
+                    if (!await ModelFile.TryWriteAsync(saveTo, judge.ToJson(), "pair model", ct))
                     {
-                        await File.WriteAllTextAsync(saveTo, judge.ToJson(), ct);
-                    }
-                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                    {
-                        await Console.Error.WriteLineAsync($"The pair model could not be written to {saveTo}: {ex.Message}");
                         return 1;
                     }
 

@@ -179,13 +179,8 @@ public static class RouteCommand
                 var saved = parse.GetValue(kind) == "logistic"
                     ? difficulty
                     : Routing.Difficulty.DifficultyModel.Neighbours(embedder.Name, trainingVectors, [.. training.Select(p => p.Gain)], parse.GetValue(k) ?? chosenK);
-                try
+                if (!await ModelFile.TryWriteAsync(path, saved.ToJson(), "difficulty model", ct))
                 {
-                    await File.WriteAllTextAsync(path, saved.ToJson(), ct);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    await Console.Error.WriteLineAsync($"The difficulty model could not be written to {path}: {ex.Message}");
                     return 1;
                 }
 
