@@ -365,7 +365,8 @@ internal static class TollgateConfigReader
             section.Diagnostics.Error(section.Path, "the semantic cache keeps its answers in the exact cache: turn on cache.exact too");
         }
 
-        if (section.String("guards") is { } guards and not ("true" or "false"))
+        var guards = section.String("guards");
+        if (guards is not (null or "true" or "false"))
         {
             section.Diagnostics.Error(section.Child("guards"), $"'{guards}' is not true or false");
         }
@@ -384,7 +385,7 @@ internal static class TollgateConfigReader
             Fraction("answer_match") ?? defaults.AnswerMatch,
             section.Int("max_entries", min: 1) ?? defaults.MaxEntries,
             pairModel,
-            section.String("guards") != "false");
+            guards != "false");
     }
 
     /// <summary><c>telemetry:</c> — OTLP export; the headers may hold a secret (<c>${LANGFUSE_AUTH}</c>).</summary>

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Text.Json;
 using Tollgate.Ledger;
 using Tollgate.Optimization.SemanticCaching;
@@ -66,7 +65,7 @@ public sealed class AliasEmbedder(string alias, Forwarding.Forwarder forwarder, 
         await settler.SettleAsync(exchange, new ExchangeResult(
             reply.IsSuccess ? RecordStatus.Ok : RecordStatus.UpstreamError, reply.StatusCode, reply.Usage, reply.OutputCharacters, true,
             reply.IsSuccess ? null : $"provider answered {reply.StatusCode}"));
-        return reply.IsSuccess ? UnitVector(reply.Body) : null;
+        return reply.IsSuccess ? FirstVector(reply.Body) : null;
     }
 
     /// <summary>As for a client's request: a call that never reached a provider leaves no record, one that may have leaves one.</summary>
@@ -87,36 +86,17 @@ public sealed class AliasEmbedder(string alias, Forwarding.Forwarder forwarder, 
     }
 
     /// <summary>The first vector of an OpenAI embeddings answer, L2-normalised; null when the answer holds none.</summary>
-    private float[]? UnitVector(ReadOnlyMemory<byte> body)
+    private float[]? FirstVector(ReadOnlyMemory<byte> body)
     {
         try
         {
             using var json = JsonDocument.Parse(body);
             if (!json.RootElement.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array || data.GetArrayLength() == 0
-                || !data[0].TryGetProperty("embedding", out var embedding) || embedding.ValueKind != JsonValueKind.Array || embedding.GetArrayLength() == 0)
+                || !data[0].TryGetProperty("embedding", out var embedding) || UnitVector.Of(embedding) is not { } vector)
             {
                 return null;
             }
 
-            var vector = new float[embedding.GetArrayLength()];
-            var i = 0;
-            foreach (var value in embedding.EnumerateArray())
-            {
-                if (value.ValueKind != JsonValueKind.Number || !value.TryGetSingle(out var component) || !float.IsFinite(component))
-                {
-                    return null;
-                }
-
-                vector[i++] = component;
-            }
-
-            var norm = TensorPrimitives.Norm(vector);
-            if (norm == 0)
-            {
-                return null;
-            }
-
-            TensorPrimitives.Divide(vector, norm, vector);
             Interlocked.CompareExchange(ref _dimensions, vector.Length, 0);
             return vector;
         }

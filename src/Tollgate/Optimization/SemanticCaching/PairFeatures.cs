@@ -52,8 +52,7 @@ public static class PairFeatures
         at += 2 * words;
         features[at++] = TensorPrimitives.Dot(a, b);
         features[at++] = TensorPrimitives.Dot(lexicalA, lexicalB);
-        var wordsA = Words(textA);
-        var wordsB = Words(textB);
+        var (wordsA, wordsB) = (textA.Words, textB.Words);
         var shared = wordsA.Count(wordsB.Contains);
         var union = wordsA.Count + wordsB.Count - shared;
         features[at++] = union == 0 ? 1 : shared / (float)union;
@@ -63,7 +62,4 @@ public static class PairFeatures
         features[at++] = textA.Names.SetEquals(textB.Names) ? 0 : 1;
         features[at] = textB.Conflict(textA) is null ? 0 : 1;
     }
-
-    private static HashSet<string> Words(QueryText text) =>
-        new(text.Normalised.Split(' ', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
 }

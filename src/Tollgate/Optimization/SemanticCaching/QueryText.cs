@@ -154,8 +154,11 @@ public sealed class QueryText
         return Names.All(cached.HasWord) && cached.Names.All(HasWord) ? null : "names";
     }
 
+    /// <summary>The words of <see cref="Normalised"/> as a set (made on first use; made twice at worst when two threads race).</summary>
+    public IReadOnlySet<string> Words => _words ??= new HashSet<string>(Normalised.Split(' ', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
+
     /// <summary>Whether <paramref name="word"/> (lowercased, without apostrophes) is among the question's words.</summary>
-    private bool HasWord(string word) => (_words ??= [.. Normalised.Split(' ', StringSplitOptions.RemoveEmptyEntries)]).Contains(word);
+    private bool HasWord(string word) => Words.Contains(word);
 
     /// <summary>Words (letters, digits, combining marks, inner apostrophes), numbers written one way, and "." at sentence ends.</summary>
     private static IEnumerable<(string Token, bool IsNumber)> Tokens(string text)

@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Numerics.Tensors;
 using System.Text.Json;
 
 namespace Tollgate.Optimization.SemanticCaching;
@@ -68,14 +67,12 @@ public sealed class RemoteEmbedder(HttpClient http, Uri baseUrl, string model, s
             var vectors = new float[count][];
             foreach (var item in document.RootElement.GetProperty("data").EnumerateArray())
             {
-                var vector = item.GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()).ToArray();
-                var norm = TensorPrimitives.Norm(vector);
-                if (vector.Length == 0 || !float.IsFinite(norm) || norm == 0 || (Dimensions != 0 && vector.Length != Dimensions))
+                var vector = UnitVector.Of(item.GetProperty("embedding"));
+                if (vector is null || (Dimensions != 0 && vector.Length != Dimensions))
                 {
-                    throw new FormatException($"A vector of {vector.Length} components ({Dimensions} expected) or of no length.");
+                    throw new FormatException($"An embedding that is not {(Dimensions == 0 ? "a non-zero vector" : $"a non-zero vector of {Dimensions} components")} of finite numbers.");
                 }
 
-                TensorPrimitives.Divide(vector, norm, vector);
                 Dimensions = vector.Length;
                 vectors[item.GetProperty("index").GetInt32()] = vector;
             }
