@@ -255,11 +255,13 @@ public sealed class CliTests
         var (unwritableModel, _) = await RunAsync("cache", "eval", "--pairs", file, "--save-pair-model", Path.Combine(directory, "no-such-folder", "judge.json"));
         var (cacheIsAFile, _) = await RunAsync("cache", "eval", "--pairs", file, "--vector-cache", file);
         var malformed = new List<int>();
-        foreach (var bad in new[] { "not json", "{}", "[1]", "[{\"text_a\": \"a\", \"text_b\": 2, \"label\": 1}]", "[{\"text_a\": \"a\", \"text_b\": \"b\", \"label\": 2}]", "[{\"text_a\": \"a\", \"text_b\": \"b\", \"label\": 1e300}]" })
+        foreach (var bad in new[] { "not json", "{}", "[1]", "[{\"text_a\": \"a\", \"text_b\": 2, \"label\": 1}]", "[{\"text_a\": \"a\", \"text_b\": \"b\", \"label\": 2}]", "[{\"text_a\": \"a\", \"text_b\": \"b\", \"label\": 1e300}]", "[{\"text_a\": \"a\\ud800\", \"text_b\": \"b\", \"label\": 1}]" })
         {
             var badFile = Path.Combine(directory, $"bad-{malformed.Count}.json");
             await File.WriteAllTextAsync(badFile, bad);
-            malformed.Add((await RunAsync("cache", "eval", "--pairs", badFile)).Exit);
+            var (exit, output) = await RunAsync("cache", "eval", "--pairs", badFile);
+            Assert.True(output.StartsWith(badFile + ": ", StringComparison.Ordinal) && !output.Contains("Unhandled", StringComparison.Ordinal), output);
+            malformed.Add(exit);
         }
 
         Assert.Equal(0, trained);

@@ -99,6 +99,8 @@ public sealed class PairModelTests
         Assert.Throws<FormatException>(() => PairScorer.FromJson(With("dimensions", Dimensions + 1)));
         Assert.Throws<FormatException>(() => PairScorer.FromJson(With("output_weights", new[] { 1f })));
         Assert.Throws<FormatException>(() => PairScorer.FromJson(With("output_bias", "NaN")));
+        Assert.Throws<FormatException>(() => PairScorer.FromJson(With("output_bias", 1e300)));
+        Assert.Throws<FormatException>(() => PairScorer.FromJson(With("embedder", "EMBEDDER").Replace("\"EMBEDDER\"", "\"\\ud800\"", StringComparison.Ordinal)));
     }
 
     /// <summary>A gateway's cache settings: the semantic cache on gpt-4o-mini, lexical, judged by <paramref name="judge"/>.</summary>

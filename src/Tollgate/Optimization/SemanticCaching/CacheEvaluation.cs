@@ -63,7 +63,14 @@ public static class CacheEvaluation
                     throw new FormatException($"Pair {pairs.Count + 1} is not {{\"text_a\": string, \"text_b\": string, \"label\": 0 or 1}}.");
                 }
 
-                pairs.Add(new QuestionPair(a.GetString()!, b.GetString()!, same == 1));
+                try
+                {
+                    pairs.Add(new QuestionPair(a.GetString()!, b.GetString()!, same == 1));
+                }
+                catch (InvalidOperationException ex)
+                {
+                    throw new FormatException($"Pair {pairs.Count + 1} holds text that is not valid Unicode ({ex.Message}).", ex);
+                }
             }
 
             return pairs;
