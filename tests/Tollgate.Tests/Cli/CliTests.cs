@@ -265,10 +265,10 @@ public sealed class CliTests
         }
 
         Assert.Equal(0, trained);
-        Assert.Contains("Pair model (64 hidden units, 5 passes) trained on 160 tuning pairs; thresholds chosen on the other 40.", report, StringComparison.Ordinal);
+        Assert.Contains("Pair model (128 hidden units, 5 passes) trained on 160 tuning pairs; thresholds chosen on the other 40.", report, StringComparison.Ordinal);
         Assert.Equal("lexical", Tollgate.Optimization.SemanticCaching.PairScorer.FromJson(await File.ReadAllTextAsync(model)).Embedder);
         Assert.Equal(0, judged);
-        Assert.Contains($"Pair model {model} (64 hidden units)", again, StringComparison.Ordinal);
+        Assert.Contains($"Pair model {model} (128 hidden units)", again, StringComparison.Ordinal);
         Assert.Equal((1, 1, 1, 1, 1), (wrongEmbedder, notAModel, tooFew, unwritableModel, cacheIsAFile));
         Assert.All(malformed, exit => Assert.Equal(1, exit));
     }

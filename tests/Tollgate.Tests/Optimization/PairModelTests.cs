@@ -96,6 +96,7 @@ public sealed class PairModelTests
         Assert.Throws<FormatException>(() => PairScorer.FromJson("{}"));
         Assert.Throws<FormatException>(() => PairScorer.FromJson("not json"));
         Assert.Throws<FormatException>(() => PairScorer.FromJson(With("kind", "logistic")));
+        Assert.Contains("train it again", Assert.Throws<FormatException>(() => PairScorer.FromJson(With("kind", "pair-mlp"))).Message, StringComparison.Ordinal);
         Assert.Throws<FormatException>(() => PairScorer.FromJson(With("dimensions", Dimensions + 1)));
         Assert.Throws<FormatException>(() => PairScorer.FromJson(With("output_weights", new[] { 1f })));
         Assert.Throws<FormatException>(() => PairScorer.FromJson(With("output_bias", "NaN")));
@@ -116,7 +117,7 @@ public sealed class PairModelTests
         var path = Path.Combine(Path.GetTempPath(), $"tollgate-judge-{Guid.NewGuid():N}.json");
         File.WriteAllText(path, JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            ["kind"] = "pair-mlp",
+            ["kind"] = "pair-mlp-2",
             ["embedder"] = "lexical",
             ["dimensions"] = 1024,
             ["hidden_weights"] = new float[PairFeatures.Count(1024)],

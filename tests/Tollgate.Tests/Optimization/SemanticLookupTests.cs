@@ -17,7 +17,8 @@ public sealed class SemanticLookupTests
         [
             "Shop", "ơi", ",", "bao", "lâu", "thì", "GIAO", "HÀNG", "tới", "Đà", "Nẵng", "vậy", "ạ", "?", "How", "long", "does",
             "the", "shipping", "to", "Da", "Nang", "take", "don't", "can’t", "1,000", "1.000", "2,5", "2.50", "007", "không",
-            ".", "!", "\n", "I", "my", "Hà Nội", "a", "is", "e\u0301", "x1", "3rd", "'quoted'", "—", " ",
+            ".", "!", "\n", "I", "my", "Hà Nội", "a", "is", "e\u0301", "x1", "3rd", "'quoted'", "—", " ", "300k", "nghìn", "đ",
+            "1tr", "TRIỆU", "đồng", "60kg", "9999999999999999999999",
         ];
         var random = new Random(19);
         for (var i = 0; i < 5_000; i++)
@@ -43,10 +44,25 @@ public sealed class SemanticLookupTests
     [InlineData("Phí ship 1.000 đồng", "Phí ship 1,000 đồng")]
     [InlineData("refund within 2,5 days", "refund within 2.50 days")]
     [InlineData("order 007", "order 7")]
+    [InlineData("Đơn trên 300k có freeship không?", "Đơn trên 300.000đ có freeship không?")]
+    [InlineData("Mua từ 300 nghìn có freeship không?", "Mua từ 300K đồng có freeship không?")]
+    [InlineData("Đơn từ 1tr được giảm bao nhiêu?", "Đơn từ 1.000.000 VND được giảm bao nhiêu?")]
+    [InlineData("Trả góp 2,5 triệu mỗi tháng", "Trả góp 2.500.000đ mỗi tháng")]
+    [InlineData("a 5k run", "a 5,000 run")]
     public void A_number_written_two_ways_is_one_number(string a, string b)
     {
         Assert.Equal(QueryText.Of(a).Numbers, QueryText.Of(b).Numbers);
         Assert.Null(QueryText.Of(a).Conflict(QueryText.Of(b)));
+    }
+
+    [Fact]
+    public void Only_an_amount_word_scales_a_number_and_a_huge_number_stays_itself()
+    {
+        Assert.Equal(["60"], QueryText.Of("Em nặng 60kg mặc size nào?").Numbers);
+        Assert.Equal(["12"], QueryText.Of("Đặt trước 12h có giao trong ngày không?").Numbers);
+        Assert.Equal(["300000"], QueryText.Of("đơn 300k").Numbers);
+        Assert.Equal(["9999999999999999999999"], QueryText.Of("đơn 9999999999999999999999k").Numbers);
+        Assert.Equal("numbers", QueryText.Of("Đơn trên 500k có freeship không?").Conflict(QueryText.Of("Đơn trên 300.000đ có freeship không?")));
     }
 
     [Theory]

@@ -7,7 +7,9 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// absolute differences, which say in which directions of meaning they agree and differ, where the cosine only sums
 /// them), the cosine, and what the words say: the lexical embedder's similarity of the normalised words, the share of
 /// words they share, the words only one has, the difference in length, and whether the numbers, the names or a negation
-/// differ (the guards' facts). Symmetric: the order of the two questions does not matter.
+/// differ (the guards' facts). Symmetric: the order of the two questions does not matter. Which words they are is not a
+/// feature: a model given the hashed words themselves learnt the questions it was trained on, and on questions it had
+/// not seen did worse than without them (docs/CACHING.md).
 /// </summary>
 public static class PairFeatures
 {
@@ -17,7 +19,7 @@ public static class PairFeatures
     private static readonly LexicalEmbedder Lexical = new();
 
     /// <summary>How many features two vectors of <paramref name="dimensions"/> give.</summary>
-    public static int Count(int dimensions) => (2 * dimensions) + (2 * Lexical.Dimensions) + 1 + WordFeatures;
+    public static int Count(int dimensions) => (2 * dimensions) + 1 + WordFeatures;
 
     /// <summary>Fills <paramref name="features"/> (of <see cref="Count"/> length) for the pair.</summary>
     public static void Fill(ReadOnlySpan<float> a, ReadOnlySpan<float> b, QueryText textA, QueryText textB, Span<float> features)
@@ -41,15 +43,6 @@ public static class PairFeatures
         TensorPrimitives.Multiply(differences, MathF.Sqrt(dimensions) / 4, differences);
         var at = 2 * dimensions;
         var (lexicalA, lexicalB) = (Lexical.Embed(textA.Normalised), Lexical.Embed(textB.Normalised));
-        var words = Lexical.Dimensions;
-        var sharedWords = features.Slice(at, words);
-        var wordsOfOne = features.Slice(at + words, words);
-        TensorPrimitives.Multiply(lexicalA, lexicalB, sharedWords);
-        TensorPrimitives.Multiply(sharedWords, words / 19.2f, sharedWords);
-        TensorPrimitives.Subtract(lexicalA, lexicalB, wordsOfOne);
-        TensorPrimitives.Abs(wordsOfOne, wordsOfOne);
-        TensorPrimitives.Multiply(wordsOfOne, MathF.Sqrt(words) / 4, wordsOfOne);
-        at += 2 * words;
         features[at++] = TensorPrimitives.Dot(a, b);
         features[at++] = TensorPrimitives.Dot(lexicalA, lexicalB);
         var (wordsA, wordsB) = (textA.Words, textB.Words);

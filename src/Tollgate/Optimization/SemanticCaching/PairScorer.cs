@@ -13,6 +13,9 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// </summary>
 public sealed class PairScorer
 {
+    /// <summary>The file's kind: the second feature set (no hashed word components).</summary>
+    private const string Kind = "pair-mlp-2";
+
     private readonly float[] _hiddenWeights;
     private readonly float[] _hiddenBiases;
     private readonly float[] _outputWeights;
@@ -57,7 +60,7 @@ public sealed class PairScorer
     /// with a small L2 penalty, in batches of 64, for <paramref name="epochs"/> passes. Deterministic for a seed.
     /// </summary>
     public static PairScorer Train(
-        string embedder, IReadOnlyList<(float[] A, float[] B, QueryText TextA, QueryText TextB, bool Same)> pairs, int hidden = 64, int epochs = 3, int seed = 1)
+        string embedder, IReadOnlyList<(float[] A, float[] B, QueryText TextA, QueryText TextB, bool Same)> pairs, int hidden = 128, int epochs = 4, int seed = 1)
     {
         ArgumentNullException.ThrowIfNull(pairs);
         if (pairs.Count == 0 || pairs.Any(p => p.A.Length == 0 || p.A.Length != pairs[0].A.Length || p.B.Length != p.A.Length))
@@ -91,7 +94,7 @@ public sealed class PairScorer
     /// <summary>The model as JSON: the embedder, the vectors' length and the network's weights.</summary>
     public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
     {
-        ["kind"] = "pair-mlp",
+        ["kind"] = Kind,
         ["embedder"] = Embedder,
         ["dimensions"] = Dimensions,
         ["hidden_weights"] = _hiddenWeights,
@@ -107,9 +110,15 @@ public sealed class PairScorer
         {
             using var document = JsonDocument.Parse(json);
             var root = document.RootElement;
-            if (root.GetProperty("kind").GetString() != "pair-mlp")
+            var kind = root.GetProperty("kind").GetString();
+            if (kind == "pair-mlp")
             {
-                throw new FormatException("Not a pair model ('kind' is not 'pair-mlp').");
+                throw new FormatException("A pair model of an earlier version, whose features included the hashed words themselves: train it again (tollgate cache eval --save-pair-model).");
+            }
+
+            if (kind != Kind)
+            {
+                throw new FormatException($"Not a pair model ('kind' is not '{Kind}').");
             }
 
             var embedder = root.GetProperty("embedder").GetString() ?? throw new FormatException("'embedder' is missing.");

@@ -33,6 +33,20 @@ public sealed class QueryText
         "không", "chưa", "chẳng", "chả", "đừng", "chớ", "hông", "khỏi", "cấm", "ko",
     };
 
+    /// <summary>
+    /// Words that scale the number before them: shop prices are written 300k, 300 nghìn, 300.000đ and 1tr, 1 triệu,
+    /// 1.000.000đ — one amount each, which the numbers guard must not tell apart.
+    /// </summary>
+    private static readonly Dictionary<string, decimal> Multipliers = new(StringComparer.Ordinal)
+    {
+        ["k"] = 1_000m, ["nghìn"] = 1_000m, ["ngàn"] = 1_000m, ["nghin"] = 1_000m, ["ngan"] = 1_000m, ["thousand"] = 1_000m,
+        ["tr"] = 1_000_000m, ["triệu"] = 1_000_000m, ["trieu"] = 1_000_000m, ["million"] = 1_000_000m,
+        ["tỷ"] = 1_000_000_000m, ["tỉ"] = 1_000_000_000m, ["billion"] = 1_000_000_000m,
+    };
+
+    /// <summary>The đồng written after an amount ("300.000đ", "50 nghìn đồng", "VND"): dropped, the amount alone says it.</summary>
+    private static readonly HashSet<string> Currency = new(StringComparer.Ordinal) { "đ", "đồng", "vnd", "vnđ" };
+
     private HashSet<string>? _words;
 
     private QueryText(string normalised, IReadOnlySet<string> numbers, IReadOnlyList<string> negations, IReadOnlySet<string> names)
@@ -175,7 +189,20 @@ public sealed class QueryText
                     i++;
                 }
 
-                yield return (NumberText(text[start..i]), true);
+                var number = NumberText(text[start..i]);
+                var (unit, end) = WordAfter(text, i);
+                if (unit is not null && Multipliers.TryGetValue(unit, out var factor))
+                {
+                    (number, i) = (Scaled(number, factor), end);
+                    (unit, end) = WordAfter(text, i);
+                }
+
+                if (unit is not null && Currency.Contains(unit))
+                {
+                    i = end;
+                }
+
+                yield return (number, true);
                 continue;
             }
 
@@ -200,6 +227,30 @@ public sealed class QueryText
             i++;
         }
     }
+
+    /// <summary>
+    /// The word right after a number (touching it, or after one space), lowercased, and where it ends; null when none.
+    /// </summary>
+    private static (string? Word, int End) WordAfter(string text, int i)
+    {
+        var start = i < text.Length && text[i] == ' ' ? i + 1 : i;
+        var end = start;
+        while (end < text.Length && (char.IsLetter(text[end]) || CharUnicodeInfo.GetUnicodeCategory(text[end]) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark))
+        {
+            end++;
+        }
+
+        return end == start || end - start > 8 || (end < text.Length && char.IsDigit(text[end])) ? (null, i) : (text[start..end].ToLowerInvariant(), end);
+    }
+
+    /// <summary>
+    /// <paramref name="number"/> times <paramref name="factor"/>, written as <see cref="NumberText"/> writes numbers;
+    /// unchanged when it is too long to scale (a hostile 40-digit number stays itself).
+    /// </summary>
+    private static string Scaled(string number, decimal factor) =>
+        number.Length <= 15 && decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            ? (value * factor).ToString("0.############", CultureInfo.InvariantCulture)
+            : number;
 
     /// <summary>
     /// 1,000 and 1.000 (a separator before exactly three digits, repeated) are one thousand; 2,5 and 2.5 are two and a half.
