@@ -18,7 +18,7 @@ public sealed class SemanticLookupTests
             "Shop", "ơi", ",", "bao", "lâu", "thì", "GIAO", "HÀNG", "tới", "Đà", "Nẵng", "vậy", "ạ", "?", "How", "long", "does",
             "the", "shipping", "to", "Da", "Nang", "take", "don't", "can’t", "1,000", "1.000", "2,5", "2.50", "007", "không",
             ".", "!", "\n", "I", "my", "Hà Nội", "a", "is", "e\u0301", "x1", "3rd", "'quoted'", "—", " ", "300k", "nghìn", "đ",
-            "1tr", "TRIỆU", "đồng", "60kg", "9999999999999999999999",
+            "1tr", "TRIỆU", "đồng", "60kg", "9999999999999999999999", "3 giờ", "h", "chiều", "tối",
         ];
         var random = new Random(19);
         for (var i = 0; i < 5_000; i++)
@@ -49,6 +49,8 @@ public sealed class SemanticLookupTests
     [InlineData("Đơn từ 1tr được giảm bao nhiêu?", "Đơn từ 1.000.000 VND được giảm bao nhiêu?")]
     [InlineData("Trả góp 2,5 triệu mỗi tháng", "Trả góp 2.500.000đ mỗi tháng")]
     [InlineData("a 5k run", "a 5,000 run")]
+    [InlineData("Đặt trước 3 giờ chiều có giao trong ngày không?", "Đặt trước 15h có giao trong ngày không?")]
+    [InlineData("Sau 9h tối cửa hàng còn mở không?", "Sau 21 giờ cửa hàng còn mở không?")]
     public void A_number_written_two_ways_is_one_number(string a, string b)
     {
         Assert.Equal(QueryText.Of(a).Numbers, QueryText.Of(b).Numbers);
@@ -60,6 +62,9 @@ public sealed class SemanticLookupTests
     {
         Assert.Equal(["60"], QueryText.Of("Em nặng 60kg mặc size nào?").Numbers);
         Assert.Equal(["12"], QueryText.Of("Đặt trước 12h có giao trong ngày không?").Numbers);
+        Assert.Equal(["9"], QueryText.Of("Mở cửa lúc 9 giờ sáng").Numbers);
+        Assert.Equal("numbers", QueryText.Of("Đóng cửa lúc 9 giờ tối").Conflict(QueryText.Of("Đóng cửa lúc 9 giờ sáng")));
+        Assert.True(QueryText.Of("3 chiều, 3 giờ chiều").Numbers.SetEquals(["3", "15"])); // "chiều" alone is not an hour
         Assert.Equal(["300000"], QueryText.Of("đơn 300k").Numbers);
         Assert.Equal(["9999999999999999999999"], QueryText.Of("đơn 9999999999999999999999k").Numbers);
         Assert.Equal("numbers", QueryText.Of("Đơn trên 500k có freeship không?").Conflict(QueryText.Of("Đơn trên 300.000đ có freeship không?")));

@@ -5,7 +5,7 @@ namespace Tollgate.Optimization.SemanticCaching;
 
 /// <summary>
 /// A question as the semantic cache compares it: Unicode NFC, lowercase, words split on anything that is not a letter,
-/// a digit or a combining mark, numbers written one way (1,000 / 1.000 / 1000 → 1000; 2,5 / 2.5 → 2.5), and the
+/// a digit or a combining mark, numbers written one way (1,000 / 1.000 / 1000 → 1000; 2,5 / 2.5 → 2.5; 300k / 300 nghìn / 300.000đ → 300000; 3 giờ chiều / 15h → 15), and the
 /// English and Vietnamese words that carry no meaning of their own dropped. What differs between two questions that a
 /// similarity cannot be trusted with — the numbers, a negation, a capitalised name — is kept apart for the guards.
 /// </summary>
@@ -201,6 +201,10 @@ public sealed class QueryText
                 {
                     i = end;
                 }
+                else if (unit is "giờ" or "h")
+                {
+                    number = HourOfDay(number, WordAfter(text, end).Word);
+                }
 
                 yield return (number, true);
                 continue;
@@ -242,6 +246,17 @@ public sealed class QueryText
 
         return end == start || end - start > 8 || (end < text.Length && char.IsDigit(text[end])) ? (null, i) : (text[start..end].ToLowerInvariant(), end);
     }
+
+    /// <summary>
+    /// An hour of the afternoon or evening on the 24-hour clock: "3 giờ chiều" and "3h chiều" are 15, "9 giờ tối" is 21
+    /// — as "15h" and "21 giờ" say it. Any other hour is left as written.
+    /// </summary>
+    private static string HourOfDay(string hour, string? period) =>
+        (period, int.TryParse(hour, NumberStyles.None, CultureInfo.InvariantCulture, out var h) ? h : 0) switch
+        {
+            ("chiều", >= 1 and <= 7) or ("tối", >= 5 and <= 11) => (h + 12).ToString(CultureInfo.InvariantCulture),
+            _ => hour,
+        };
 
     /// <summary>
     /// <paramref name="number"/> times <paramref name="factor"/>, written as <see cref="NumberText"/> writes numbers;
