@@ -17,11 +17,15 @@ public sealed class ParsedRequest(JsonDocument document, string model, bool stre
     /// <summary>The body's bytes as the client sent them (before any policy rewrite).</summary>
     public ReadOnlyMemory<byte> RawBody { get; } = rawBody;
 
+    /// <summary>The bytes of <see cref="Body"/>: the client's, or those of the body a policy rewrote.</summary>
+    public ReadOnlyMemory<byte> BodyBytes { get; private set; } = rawBody;
+
     /// <summary>Swaps in a body a policy rewrote; the earlier one stays alive until the request ends.</summary>
     public void ReplaceBody(byte[] json)
     {
         (_replaced ??= []).Add(_document);
         _document = JsonDocument.Parse(json);
+        BodyBytes = json;
     }
 
     public void Dispose()

@@ -61,7 +61,7 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
         }
         // Responses are stateful (stored by the provider, chained by previous_response_id): not answered from the cache.
         else if (exchange.Endpoint is not (GatewayEndpoint.Embeddings or GatewayEndpoint.Responses)
-            && cache.Look(caller.KeyId, caller.Key?.Tags, exchange.Endpoint, parsed.Model, parsed.Body, context.Request.Headers, out bypassed) is { } lookup)
+            && cache.Look(caller.KeyId, caller.Key?.Tags, exchange.Endpoint, parsed.Model, parsed.Body, parsed.BodyBytes.Span, context.Request.Headers, out bypassed) is { } lookup)
         {
             if (lookup.Hit is { } hit)
             {

@@ -26,6 +26,8 @@ public sealed partial class ResponseCache(
     /// <summary>Endpoints whose answers are cached whole (embeddings are cached item by item: see <see cref="LookItems"/>).</summary>
     public static bool Caches(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Messages;
 
+    private readonly RecentKeys _recentKeys = new();
+
     public ResponseCacheSettings Settings => settings;
 
     public IResponseCacheStore Store => store;
@@ -33,8 +35,10 @@ public sealed partial class ResponseCache(
     /// <summary>
     /// Looks the request up. Null when the cache does not apply (off, another alias or endpoint, or the client said
     /// <c>no-store</c>); otherwise the kept answer, if any and the client allows it, and the fill that keeps a fresh one.
+    /// <paramref name="bodyBytes"/> are <paramref name="body"/>'s bytes (the key of bytes seen lately is remembered).
     /// </summary>
-    public CacheLookup? Look(string keyId, IReadOnlyDictionary<string, string>? keyTags, GatewayEndpoint endpoint, string alias, JsonElement body, IHeaderDictionary headers, out bool bypassed)
+    public CacheLookup? Look(
+        string keyId, IReadOnlyDictionary<string, string>? keyTags, GatewayEndpoint endpoint, string alias, JsonElement body, ReadOnlySpan<byte> bodyBytes, IHeaderDictionary headers, out bool bypassed)
     {
         bypassed = false;
         if (!settings.Covers(alias) || !Caches(endpoint))
@@ -51,7 +55,7 @@ public sealed partial class ResponseCache(
         }
 
         var tenant = settings.Scope.TenantOf(keyId, keyTags);
-        var key = ResponseCacheKey.Of(tenant, endpoint, body);
+        var key = _recentKeys.KeyOf(tenant, endpoint, body, bodyBytes);
         CachedAnswer? hit = null;
         if (directive.MayServe)
         {
