@@ -351,7 +351,7 @@ public static class CacheEvaluation
     }
 
     /// <summary>A question with case, spaces and punctuation folded away, for "written exactly as".</summary>
-    private static string Folded(string text) => string.Concat(text.Normalize(NormalizationForm.FormC).ToLowerInvariant().Where(char.IsLetterOrDigit));
+    private static string Folded(string text) => string.Concat(UnicodeForms.Compose(text).ToLowerInvariant().Where(char.IsLetterOrDigit));
 
     /// <summary>
     /// The pairwise view, comparable with a classifier's figures: each pair alone, a hit when the two questions'

@@ -5,8 +5,11 @@ namespace Tollgate.Optimization.SemanticCaching;
 
 /// <summary>
 /// An embedder that needs no model: the normalised question's words, word pairs and character trigrams (within words,
-/// with boundary marks, so "giao hàng" and "giao hang" or "refund" and "refunds" share most features), each hashed into
-/// one of <see cref="Dimensions"/> slots with a hashed sign, weights growing with the log of their count, L2-normalised.
+/// with boundary marks, so "refund" and "refunds" share most features), each hashed into one of
+/// <see cref="Dimensions"/> slots with a hashed sign, weights growing with the log of their count, L2-normalised. Words,
+/// pairs and trigrams are taken without diacritics, and a word that has them counts once more as written: "giao hàng"
+/// and "giao hang" (Vietnamese is often typed without them) share all but the tones; text without diacritics (all of
+/// English) gives the same vector as before they were handled.
 /// Catches rewordings that reuse the words; misses paraphrases that do not (a model or a provider's embeddings do better).
 /// </summary>
 public sealed class LexicalEmbedder(int dimensions = 1024) : ITextEmbedder
@@ -30,18 +33,26 @@ public sealed class LexicalEmbedder(int dimensions = 1024) : ITextEmbedder
             counts[slot] = counts.GetValueOrDefault(slot) + (sign * weight);
         }
 
+        // Words, pairs and trigrams as written without diacritics, plus the word as written when it has them: two
+        // Vietnamese questions share what they share, tones included; the same typed without diacritics shares all
+        // but the tones.
         var words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var bare = Array.ConvertAll(words, w => QueryText.WithoutDiacritics(w) ?? w);
         Span<char> gram = stackalloc char[3];
         for (var w = 0; w < words.Length; w++)
         {
-            var word = words[w];
-            Feature("w:" + word, 1f);
-            if (w > 0)
+            Feature("w:" + bare[w], 1f);
+            if (!ReferenceEquals(bare[w], words[w]))
             {
-                Feature("b:" + words[w - 1] + " " + word, 0.7f);
+                Feature("w:" + words[w], 1f);
             }
 
-            var marked = "^" + word + "$";
+            if (w > 0)
+            {
+                Feature("b:" + bare[w - 1] + " " + bare[w], 0.7f);
+            }
+
+            var marked = "^" + bare[w] + "$";
             for (var i = 0; i + 3 <= marked.Length; i++)
             {
                 marked.AsSpan(i, 3).CopyTo(gram);

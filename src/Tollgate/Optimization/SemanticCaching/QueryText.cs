@@ -24,13 +24,15 @@ public sealed class QueryText
         "về", "để", "từ", "như", "trong", "ạ", "à", "ơi", "nhé", "nha", "nhỉ", "vậy", "thế", "ra",
         "shop", "ad", "admin", "hỏi", "xin", "vui", "lòng", "làm", "ơn", "giúp", "biết",
         "rồi", "luôn", "lắm", "hả",
+        // The same typed without diacritics, where the bare form is not an English word as well.
+        "la", "va", "co", "cua", "voi", "cac", "nhung", "mot", "thi", "duoc", "nay", "oi", "nhe", "vay", "roi", "luon",
     };
 
     private static readonly HashSet<string> Negations = new(StringComparer.Ordinal)
     {
         "not", "no", "never", "cannot", "cant", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont",
         "without", "none", "nor", "nothing", "nobody", "neither",
-        "không", "chưa", "chẳng", "chả", "đừng", "chớ", "hông", "khỏi", "cấm", "ko",
+        "không", "chưa", "chẳng", "chả", "đừng", "chớ", "hông", "khỏi", "cấm", "ko", "khong",
     };
 
     /// <summary>
@@ -75,7 +77,7 @@ public sealed class QueryText
     public static QueryText Of(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var composed = text.Normalize(NormalizationForm.FormC);
+        var composed = UnicodeForms.Compose(text);
         var words = new List<string>();
         var numbers = new HashSet<string>(StringComparer.Ordinal);
         var negations = new List<string>();
@@ -107,7 +109,7 @@ public sealed class QueryText
             var bare = Bare(lower);
             if (Negations.Contains(bare))
             {
-                negations.Add(bare);
+                negations.Add(WithoutDiacritics(bare) ?? bare); // "không" typed "khong" is the same negation
             }
 
             if (!Stopwords.Contains(bare))
@@ -128,7 +130,7 @@ public sealed class QueryText
     {
         ArgumentNullException.ThrowIfNull(text);
         var words = new StringBuilder(text.Length);
-        foreach (var (token, isNumber) in Tokens(text.Normalize(NormalizationForm.FormC)))
+        foreach (var (token, isNumber) in Tokens(UnicodeForms.Compose(text)))
         {
             var word = isNumber ? token : token == "." ? null : Bare(token.ToLowerInvariant());
             if (word is null || (!isNumber && Stopwords.Contains(word)))
@@ -140,6 +142,27 @@ public sealed class QueryText
         }
 
         return words.ToString();
+    }
+
+    /// <summary>The word without its diacritics ("hàng" → "hang", "đổi" → "doi"); null when it has none.</summary>
+    public static string? WithoutDiacritics(string word)
+    {
+        if (Ascii.IsValid(word))
+        {
+            return null;
+        }
+
+        var bare = new StringBuilder(word.Length);
+        foreach (var c in UnicodeForms.Decompose(word))
+        {
+            if (System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.NonSpacingMark)
+            {
+                bare.Append(c switch { 'đ' => 'd', 'Đ' => 'D', _ => c });
+            }
+        }
+
+        var text = UnicodeForms.Compose(bare.ToString());
+        return text == word ? null : text;
     }
 
     /// <summary>A lowercased word without its apostrophes ("don't" → "dont").</summary>
