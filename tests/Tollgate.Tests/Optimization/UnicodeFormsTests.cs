@@ -83,6 +83,12 @@ public sealed class UnicodeFormsTests
             Assert.Equal(nfd, UnicodeForms.Decompose(nfc));
         }
 
+        // Hostile: a letter followed by 200,000 combining marks whose classes alternate (220, 230): sorted into canonical
+        // order (all the 220s first) and composed once, in n log n.
+        var flood = "e" + string.Concat(Enumerable.Repeat("\u0302\u0323", 100_000));
+        var composed = UnicodeForms.Compose(flood);
+        Assert.Equal("\u1EC7" + new string('\u0323', 99_999) + new string('\u0302', 99_999), composed);
+
         var ascii = "How long does delivery take?";
         Assert.Same(ascii, UnicodeForms.Compose(ascii));
         var vietnamese = "Giao hàng tới Đà Nẵng mất bao lâu?";

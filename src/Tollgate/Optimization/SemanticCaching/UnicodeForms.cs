@@ -85,19 +85,36 @@ internal static partial class UnicodeForms
             Append(buffer, c);
         }
 
-        // Canonical order: within each run of combining marks, a stable sort by combining class.
-        for (var i = 1; i < buffer.Count; i++)
+        // Canonical order: within each run of combining marks, a stable sort by combining class (by class and position,
+        // so that a hostile run of a million alternating marks sorts in n log n, not n²).
+        var marks = CollectionsMarshal.AsSpan(buffer);
+        for (var start = 0; start < marks.Length;)
         {
-            var cClass = ClassOf(buffer[i]);
-            if (cClass == 0)
+            if (ClassOf(marks[start]) == 0)
             {
+                start++;
                 continue;
             }
 
-            for (var j = i; j > 0 && ClassOf(buffer[j - 1]) > cClass; j--)
+            var end = start;
+            while (end < marks.Length && ClassOf(marks[end]) != 0)
             {
-                (buffer[j - 1], buffer[j]) = (buffer[j], buffer[j - 1]);
+                end++;
             }
+
+            if (end - start > 1)
+            {
+                var run = marks[start..end];
+                var keys = new long[run.Length];
+                for (var k = 0; k < run.Length; k++)
+                {
+                    keys[k] = ((long)ClassOf(run[k]) << 32) | (uint)k;
+                }
+
+                keys.AsSpan().Sort(run);
+            }
+
+            start = end;
         }
 
         return buffer;
