@@ -14,8 +14,9 @@ public static class UpstreamHeaders
     public static string? RequestIdIn(IReadOnlyList<KeyValuePair<string, string>> selected)
     {
         ArgumentNullException.ThrowIfNull(selected);
-        foreach (var (name, value) in selected)
+        for (var i = 0; i < selected.Count; i++) // by index: a foreach over the interface would box its enumerator
         {
+            var (name, value) = selected[i];
             if (name == UpstreamRequestId)
             {
                 return value.Length <= 200 ? value : null;

@@ -9,7 +9,10 @@ public sealed class DeploymentHealth(GatewayConfig config, TimeProvider time)
     private readonly ConcurrentDictionary<string, CircuitBreaker> _breakers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RetryBudget> _budgets = new(StringComparer.Ordinal);
 
-    public CircuitBreaker Breaker(string deployment) => _breakers.GetOrAdd(deployment, _ => new CircuitBreaker(config.Breaker, time));
+    // Static factories given their arguments: a lambda capturing them would be a new delegate on every call (per request).
+    public CircuitBreaker Breaker(string deployment) =>
+        _breakers.GetOrAdd(deployment, static (_, made) => new CircuitBreaker(made.Settings, made.Time), (Settings: config.Breaker, Time: time));
 
-    public RetryBudget Budget(string deployment) => _budgets.GetOrAdd(deployment, _ => new RetryBudget(config.Retries.BudgetRatio));
+    public RetryBudget Budget(string deployment) =>
+        _budgets.GetOrAdd(deployment, static (_, ratio) => new RetryBudget(ratio), config.Retries.BudgetRatio);
 }

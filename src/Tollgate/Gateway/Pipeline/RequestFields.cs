@@ -163,7 +163,7 @@ public static class RequestFields
             ?? CheckTools(body)
             ?? Kind(body, "response_format", JsonValueKind.Object, "an object")
             ?? Kind(body, "prediction", JsonValueKind.Object, "an object")
-            ?? Content(body, "system", "system")
+            ?? Content(body, "system", within: null)
             ?? Kind(body, "thinking", JsonValueKind.Object, "an object");
         if (error is not null)
         {
@@ -175,7 +175,7 @@ public static class RequestFields
             return usageError;
         }
 
-        if (Optional(body, "prediction", out var prediction) && Content(prediction, "content", "prediction.content") is { } predictionError)
+        if (Optional(body, "prediction", out var prediction) && Content(prediction, "content", "prediction") is { } predictionError)
         {
             return predictionError;
         }
@@ -247,10 +247,11 @@ public static class RequestFields
             return WrongType(path + ".role", "a string");
         }
 
-        var error = Content(message, "content", path + ".content")
-            ?? Kind(message, "name", JsonValueKind.String, "a string", path + ".name")
-            ?? Kind(message, "tool_call_id", JsonValueKind.String, "a string", path + ".tool_call_id")
-            ?? ArrayOfObjects(message, "tool_calls", path + ".tool_calls");
+        // Paths are written only for an error: a valid message costs no strings.
+        var error = Content(message, "content", path)
+            ?? KindIn(message, "name", JsonValueKind.String, "a string", path)
+            ?? KindIn(message, "tool_call_id", JsonValueKind.String, "a string", path)
+            ?? (Optional(message, "tool_calls", out _) ? ArrayOfObjects(message, "tool_calls", In(path, "tool_calls")) : null);
         if (error is not null || !Optional(message, "tool_calls", out var calls))
         {
             return error;
@@ -299,12 +300,14 @@ public static class RequestFields
     }
 
     /// <summary>Content is a string, or an array of part objects whose <c>type</c> and <c>text</c> (where present) are strings.</summary>
-    private static GatewayError? Content(JsonElement parent, string name, string path)
+    private static GatewayError? Content(JsonElement parent, string name, string? within)
     {
         if (!Optional(parent, name, out var content) || content.ValueKind == JsonValueKind.String)
         {
             return null;
         }
+
+        var path = In(within, name);
 
         if (content.ValueKind != JsonValueKind.Array)
         {
@@ -320,9 +323,9 @@ public static class RequestFields
                 return WrongType(partPath, "an object");
             }
 
-            var error = Kind(part, "type", JsonValueKind.String, "a string", partPath + ".type")
-                ?? Kind(part, "text", JsonValueKind.String, "a string", partPath + ".text")
-                ?? Kind(part, "image_url", JsonValueKind.Object, "an object", partPath + ".image_url");
+            var error = KindIn(part, "type", JsonValueKind.String, "a string", partPath)
+                ?? KindIn(part, "text", JsonValueKind.String, "a string", partPath)
+                ?? KindIn(part, "image_url", JsonValueKind.Object, "an object", partPath);
             if (error is not null)
             {
                 return error;
@@ -406,6 +409,13 @@ public static class RequestFields
 
     private static GatewayError? Kind(JsonElement parent, string name, JsonValueKind kind, string description, string? path = null) =>
         Optional(parent, name, out var value) && value.ValueKind != kind ? WrongType(path ?? name, description) : null;
+
+    /// <summary><see cref="Kind"/> of a field of the object at <paramref name="within"/>, its path written only for an error.</summary>
+    private static GatewayError? KindIn(JsonElement parent, string name, JsonValueKind kind, string description, string within) =>
+        Optional(parent, name, out var value) && value.ValueKind != kind ? WrongType(In(within, name), description) : null;
+
+    /// <summary>The path of field <paramref name="name"/> of the object at <paramref name="within"/> (null: the body).</summary>
+    private static string In(string? within, string name) => within is null ? name : $"{within}.{name}";
 
     private static GatewayError? Boolean(JsonElement parent, string name, string? path = null) =>
         Optional(parent, name, out var value) && value.ValueKind is not (JsonValueKind.True or JsonValueKind.False) ? WrongType(path ?? name, "a boolean") : null;
