@@ -69,8 +69,7 @@ public sealed class RecentKeys
     private sealed class RememberedComparer : IEqualityComparer<Remembered>, IAlternateEqualityComparer<Asked, Remembered>
     {
         public bool Equals(Remembered? x, Remembered? y) =>
-            ReferenceEquals(x, y) || (x is not null && y is not null && x.Hash == y.Hash && x.Endpoint == y.Endpoint
-                && string.Equals(x.Tenant, y.Tenant, StringComparison.Ordinal) && x.Bytes.AsSpan().SequenceEqual(y.Bytes));
+            ReferenceEquals(x, y) || (x is not null && y is not null && Equals(new Asked(x.Tenant, x.Endpoint, x.Bytes), y));
 
         public int GetHashCode(Remembered obj) => obj.Hash;
 

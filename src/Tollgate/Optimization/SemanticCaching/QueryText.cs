@@ -155,7 +155,7 @@ public sealed class QueryText
         var bare = new StringBuilder(word.Length);
         foreach (var c in UnicodeForms.Decompose(word))
         {
-            if (System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.NonSpacingMark)
+            if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark)
             {
                 bare.Append(c switch { 'đ' => 'd', 'Đ' => 'D', _ => c });
             }
