@@ -15,6 +15,7 @@ using Tollgate.Gateway;
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --replay-prompts ../shared/eval/prompts/ShareGPT_V3_filtered_1000.json   (exact-cache duplicate rate)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --ledger 10000000 [--db PATH | --postgres CONN]   (reports over a large ledger; see LedgerBench)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --postgres CONN [--nginx] --only "bare forwarder,tollgate,tollgate postgres,nginx → 1 replica,nginx → 2 replicas"   (PostgreSQL ledger; with nginx, two replicas behind it)
+//        dotnet run -c Release --project bench/Tollgate.Bench -- --postgres CONN --only "tollgate,tollgate cache hit,tollgate postgres,tollgate postgres cache hit"   (the exact cache in memory and in PostgreSQL)
 if (args.Contains("--otlp-sink"))
 {
     await OtlpSink.ServeAsync();
@@ -131,6 +132,7 @@ LoadTarget TargetFor((string Name, Uri Url, string? Key) e) =>
 // With --postgres CONNECTION: the same gateway with its ledger (and hard budgets' room) in that PostgreSQL database.
 var postgresAt = Array.IndexOf(args, "--postgres");
 Microsoft.AspNetCore.Builder.WebApplication? postgresGateway = null;
+Microsoft.AspNetCore.Builder.WebApplication? sharedCacheGateway = null;
 if (postgresAt >= 0)
 {
     var postgresDirectory = dataDirectory + "-postgres";
@@ -140,6 +142,15 @@ if (postgresAt >= 0)
     };
     postgresGateway = GatewayHost.Build(postgresConfig, MasterKey);
     await postgresGateway.StartAsync();
+
+    // And a gateway whose exact cache is kept in that database (store: shared), sent the same request every time.
+    var sharedCacheDirectory = dataDirectory + "-postgres-cache";
+    var connection = args[postgresAt + 1].Replace("\"", "\\\"", StringComparison.Ordinal);
+    sharedCacheGateway = GatewayHost.Build(Config($"storage: {{ postgres: \"{connection}\" }}\ncache: {{ exact: {{ ttl_seconds: 86400, store: shared }} }}", sharedCacheDirectory) with
+    {
+        Storage = new StorageConfig(sharedCacheDirectory, Path.Combine(sharedCacheDirectory, "ledger.db")) { PostgresConnection = args[postgresAt + 1] },
+    }, MasterKey);
+    await sharedCacheGateway.StartAsync();
 }
 
 // With --postgres and --nginx: a second replica on the same database, and nginx in front of one and of both.
@@ -179,6 +190,7 @@ if (nginxUpstream is not null)
 if (postgresGateway is not null)
 {
     endpoints = [.. endpoints, ("tollgate postgres", new Uri(new Uri(postgresGateway.Urls.First()), "/v1/chat/completions"), MasterKey)];
+    endpoints = [.. endpoints, ("tollgate postgres cache hit", new Uri(new Uri(sharedCacheGateway!.Urls.First()), "/v1/chat/completions"), MasterKey)];
 }
 
 if (nginxOne is not null && nginxTwo is not null)
@@ -344,6 +356,12 @@ if (postgresGateway is not null)
 {
     await postgresGateway.StopAsync();
     await postgresGateway.DisposeAsync();
+}
+
+if (sharedCacheGateway is not null)
+{
+    await sharedCacheGateway.StopAsync();
+    await sharedCacheGateway.DisposeAsync();
 }
 
 if (secondReplica is not null)

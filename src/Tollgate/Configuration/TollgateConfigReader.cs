@@ -20,7 +20,7 @@ internal static class TollgateConfigReader
     private static readonly string[] BatchKeys = ["poll_interval_seconds", "max_poll_interval_seconds", "max_file_bytes"];
     private static readonly string[] CacheKeys = ["exact", "semantic"];
     private static readonly string[] SemanticCacheKeys = ["aliases", "features", "keys", "embedder", "threshold", "max_error_rate", "verify_percent", "min_similarity", "answer_match", "max_entries", "pair_model", "guards"];
-    private static readonly string[] ExactCacheKeys = ["enabled", "ttl_seconds", "max_mb", "scope", "aliases"];
+    private static readonly string[] ExactCacheKeys = ["enabled", "ttl_seconds", "max_mb", "scope", "aliases", "store"];
     private static readonly string[] AnomalyKeys = ["enabled", "daily_factor", "hourly_factor", "min_daily_usd", "min_hourly_usd", "dimensions", "check_minutes"];
 
     public static RawConfig Read(YamlSection root, SecretResolver secrets)
@@ -98,7 +98,7 @@ internal static class TollgateConfigReader
             Batches = ReadBatches(root.Section("batches")),
             Telemetry = ReadTelemetry(root.Section("telemetry"), secrets),
             PostgresConnection = storage is null ? null : secrets.Resolve(storage.String("postgres"), storage.Child("postgres"), storage.Diagnostics),
-            ResponseCache = ReadResponseCache(root.Section("cache")),
+            ResponseCache = ReadResponseCache(root.Section("cache"), storage?.String("postgres") is not null),
             SemanticCache = ReadSemanticCache(root.Section("cache")),
             Anomalies = ReadAnomalies(root.Section("anomalies")),
             Retention = ReadRetention(storage),
@@ -280,8 +280,11 @@ internal static class TollgateConfigReader
             section.Int("check_minutes", min: 1) is { } minutes ? TimeSpan.FromMinutes(minutes) : defaults.CheckEvery);
     }
 
-    /// <summary><c>cache: exact: { enabled, ttl_seconds, max_mb, scope: key | global | tag:NAME, aliases }</c>.</summary>
-    private static Optimization.ResponseCaching.ResponseCacheSettings ReadResponseCache(YamlSection? section)
+    /// <summary>
+    /// <c>cache: exact: { enabled, ttl_seconds, max_mb, scope: key | global | tag:NAME, aliases, store: memory | shared }</c>;
+    /// <c>shared</c> keeps answers in the PostgreSQL database, which must be configured.
+    /// </summary>
+    private static Optimization.ResponseCaching.ResponseCacheSettings ReadResponseCache(YamlSection? section, bool postgres)
     {
         var defaults = Optimization.ResponseCaching.ResponseCacheSettings.Off;
         section?.RejectUnknown(CacheKeys);
@@ -305,12 +308,22 @@ internal static class TollgateConfigReader
             exact.Diagnostics.Error(exact.Child("scope"), $"'{scopeText}' is not one of: key, global, tag:NAME");
         }
 
+        var store = exact.String("store") ?? "memory";
+        if (store is not ("memory" or "shared"))
+        {
+            exact.Diagnostics.Error(exact.Child("store"), $"'{store}' is not memory or shared");
+        }
+        else if (store == "shared" && !postgres)
+        {
+            exact.Diagnostics.Error(exact.Child("store"), "'shared' keeps answers in the PostgreSQL database: set storage.postgres, or use store: memory");
+        }
+
         return new Optimization.ResponseCaching.ResponseCacheSettings(
             enabled != "false",
             exact.Int("ttl_seconds", min: 1) is { } ttl ? TimeSpan.FromSeconds(ttl) : defaults.Ttl,
             exact.Int("max_mb", min: 1) is { } mb ? mb * 1024L * 1024 : defaults.MaxBytes,
             scope ?? defaults.Scope,
-            exact.StringList("aliases"));
+            exact.StringList("aliases")) { Shared = store == "shared" };
     }
 
     /// <summary>

@@ -130,7 +130,11 @@ public static class GatewayHost
         services.AddSingleton(config.Idempotency);
         services.AddSingleton<Idempotency.IdempotencyGate>();
         services.AddSingleton(config.ResponseCache);
-        services.AddSingleton<Optimization.ResponseCaching.IResponseCacheStore>(new Optimization.ResponseCaching.MemoryResponseCacheStore(config.ResponseCache.MaxBytes, config.ResponseCache.Ttl));
+        services.AddSingleton<Optimization.ResponseCaching.IResponseCacheStore>(sp => config.ResponseCache.Shared && postgres is not null
+            ? new Optimization.ResponseCaching.ReplicaNearCache(
+                new Ledger.Postgres.PostgresResponseCacheStore(postgres, config.ResponseCache.MaxBytes, config.ResponseCache.Ttl, sp.GetRequiredService<TimeProvider>()),
+                config.ResponseCache.Ttl, sp.GetRequiredService<TimeProvider>())
+            : new Optimization.ResponseCaching.MemoryResponseCacheStore(config.ResponseCache.MaxBytes, config.ResponseCache.Ttl));
         services.AddSingleton<Optimization.ResponseCaching.ResponseCache>();
         services.AddSingleton<Optimization.ResponseCaching.CacheHitResponder>();
         services.AddSingleton<PromptFactsRecorder>();

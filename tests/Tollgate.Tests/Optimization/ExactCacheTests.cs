@@ -308,12 +308,14 @@ public sealed class FailingCacheStoreTests : GatewayWithFakeUpstream
 
     private sealed class BrokenStore : IResponseCacheStore
     {
-        public (long Entries, long Bytes) Size => (0, 0);
+        public ValueTask<(long Entries, long Bytes)> SizeAsync(CancellationToken cancellationToken) => throw new IOException("cache backend unreachable");
 
-        public CachedAnswer? Get(string key, DateTimeOffset now) => throw new IOException("cache backend unreachable");
+        public ValueTask<CachedAnswer?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) => throw new IOException("cache backend unreachable");
 
-        public void Put(CachedAnswer answer) => throw new IOException("cache backend unreachable");
+        public ValueTask<CachedAnswer?[]> GetManyAsync(IReadOnlyList<string> keys, DateTimeOffset now, CancellationToken cancellationToken) => throw new IOException("cache backend unreachable");
 
-        public int Purge(CachePurgeFilter filter, DateTimeOffset now) => throw new IOException("cache backend unreachable");
+        public ValueTask PutAsync(IReadOnlyList<CachedAnswer> answers, CancellationToken cancellationToken) => throw new IOException("cache backend unreachable");
+
+        public ValueTask<int> PurgeAsync(CachePurgeFilter filter, DateTimeOffset now, CancellationToken cancellationToken) => throw new IOException("cache backend unreachable");
     }
 }

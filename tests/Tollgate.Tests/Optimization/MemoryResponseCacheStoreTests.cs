@@ -13,57 +13,61 @@ public sealed class MemoryResponseCacheStoreTests
         new(key, tenant, alias, "d", Usage.None, "req-" + key, at, "application/json", [], new byte[bodyBytes]);
 
     [Fact]
-    public void Past_the_limit_the_least_recently_used_go_first_and_a_lookup_counts_as_use()
+    public async Task Past_the_limit_the_least_recently_used_go_first_and_a_lookup_counts_as_use()
     {
         var one = Answer("one", 488, Start).Bytes; // 1,000 bytes each with the fixed overhead
         var store = new MemoryResponseCacheStore(3 * one, TimeSpan.FromHours(1));
-        store.Put(Answer("a", 488, Start));
-        store.Put(Answer("b", 488, Start));
-        store.Put(Answer("c", 488, Start));
-        Assert.NotNull(store.Get("a", Start));
+        await store.PutAsync([Answer("a", 488, Start)], default);
+        await store.PutAsync([Answer("b", 488, Start)], default);
+        await store.PutAsync([Answer("c", 488, Start)], default);
+        Assert.NotNull(await store.GetAsync("a", Start, default));
 
-        store.Put(Answer("d", 488, Start));
+        await store.PutAsync([Answer("d", 488, Start)], default);
 
-        Assert.Null(store.Get("b", Start));
-        Assert.NotNull(store.Get("a", Start));
-        Assert.NotNull(store.Get("c", Start));
-        Assert.NotNull(store.Get("d", Start));
-        Assert.Equal((3, 3 * one), store.Size);
+        Assert.Null(await store.GetAsync("b", Start, default));
+        Assert.NotNull(await store.GetAsync("a", Start, default));
+        Assert.NotNull(await store.GetAsync("c", Start, default));
+        Assert.NotNull(await store.GetAsync("d", Start, default));
+        Assert.Equal((3, 3 * one), (await store.SizeAsync(default)));
     }
 
     [Fact]
-    public void An_answer_is_served_until_its_ttl_and_not_after_and_a_too_large_one_is_not_kept()
+    public async Task An_answer_is_served_until_its_ttl_and_not_after_and_a_too_large_one_is_not_kept()
     {
         var store = new MemoryResponseCacheStore(10_000, TimeSpan.FromMinutes(10));
-        store.Put(Answer("a", 10, Start));
-        store.Put(Answer("huge", 20_000, Start));
+        await store.PutAsync([Answer("a", 10, Start)], default);
+        await store.PutAsync([Answer("huge", 20_000, Start)], default);
 
-        Assert.NotNull(store.Get("a", Start.AddMinutes(10).AddTicks(-1)));
-        Assert.Null(store.Get("a", Start.AddMinutes(10)));
-        Assert.Null(store.Get("huge", Start));
-        Assert.Equal((0, 0), store.Size);
+        Assert.NotNull(await store.GetAsync("a", Start.AddMinutes(10).AddTicks(-1), default));
+        Assert.Null(await store.GetAsync("a", Start.AddMinutes(10), default));
+        Assert.Null(await store.GetAsync("huge", Start, default));
+        Assert.Equal((0, 0), (await store.SizeAsync(default)));
     }
 
     [Fact]
-    public void A_purge_removes_exactly_what_every_condition_selects()
+    public async Task A_purge_removes_exactly_what_every_condition_selects()
     {
         var store = new MemoryResponseCacheStore(1_000_000, TimeSpan.FromDays(1));
-        store.Put(Answer("a", 10, Start, "key:a", "m"));
-        store.Put(Answer("b", 10, Start.AddHours(2), "key:a", "m"));
-        store.Put(Answer("c", 10, Start, "key:b", "m"));
-        store.Put(Answer("d", 10, Start, "key:a", "other"));
+        await store.PutAsync([Answer("a", 10, Start, "key:a", "m")], default);
+        await store.PutAsync([Answer("b", 10, Start.AddHours(2), "key:a", "m")], default);
+        await store.PutAsync([Answer("c", 10, Start, "key:b", "m")], default);
+        await store.PutAsync([Answer("d", 10, Start, "key:a", "other")], default);
 
-        var purged = store.Purge(new CachePurgeFilter("key:a", "m", TimeSpan.FromHours(1)), Start.AddHours(2));
+        var purged = await store.PurgeAsync(new CachePurgeFilter("key:a", "m", TimeSpan.FromHours(1)), Start.AddHours(2), default);
 
         Assert.Equal(1, purged);
-        Assert.Null(store.Get("a", Start.AddHours(2)));
-        Assert.All(new[] { "b", "c", "d" }, k => Assert.NotNull(store.Get(k, Start.AddHours(2))));
-        Assert.Equal(3, store.Purge(new CachePurgeFilter(null, null, null), Start.AddHours(2)));
-        Assert.Equal((0, 0), store.Size);
+        Assert.Null(await store.GetAsync("a", Start.AddHours(2), default));
+        foreach (var k in new[] { "b", "c", "d" })
+        {
+            Assert.NotNull(await store.GetAsync(k, Start.AddHours(2), default));
+        }
+
+        Assert.Equal(3, await store.PurgeAsync(new CachePurgeFilter(null, null, null), Start.AddHours(2), default));
+        Assert.Equal((0, 0), (await store.SizeAsync(default)));
     }
 
     [Fact]
-    public void Random_use_matches_a_plain_lru_model_and_the_byte_count_never_drifts()
+    public async Task Random_use_matches_a_plain_lru_model_and_the_byte_count_never_drifts()
     {
         var random = new Random(14);
         const long limit = 20_000;
@@ -75,7 +79,7 @@ public sealed class MemoryResponseCacheStoreTests
             if (random.Next(3) == 0)
             {
                 var answer = Answer(key, random.Next(0, 3_000), Start);
-                store.Put(answer);
+                await store.PutAsync([answer], default);
                 model.RemoveAll(a => a.Key == key);
                 model.Insert(0, answer);
                 while (model.Sum(a => a.Bytes) > limit)
@@ -86,7 +90,7 @@ public sealed class MemoryResponseCacheStoreTests
             else
             {
                 var expected = model.FirstOrDefault(a => a.Key == key);
-                Assert.Same(expected, store.Get(key, Start));
+                Assert.Same(expected, await store.GetAsync(key, Start, default));
                 if (expected is not null)
                 {
                     model.Remove(expected);
@@ -94,7 +98,7 @@ public sealed class MemoryResponseCacheStoreTests
                 }
             }
 
-            Assert.Equal((model.Count, model.Sum(a => a.Bytes)), store.Size);
+            Assert.Equal((model.Count, model.Sum(a => a.Bytes)), (await store.SizeAsync(default)));
         }
     }
 }

@@ -21,7 +21,7 @@ public static class AdminCacheEndpoints
         app.MapDelete("/admin/cache", Purge);
     }
 
-    private static IResult Show(HttpContext context, Authenticator auth, ResponseCache cache)
+    private static async Task<IResult> Show(HttpContext context, Authenticator auth, ResponseCache cache)
     {
         if (!auth.IsMaster(context.Request, out var error))
         {
@@ -29,11 +29,16 @@ public static class AdminCacheEndpoints
         }
 
         var settings = cache.Settings;
-        var (entries, bytes) = cache.Store.Size;
+        if (await cache.SizeAsync(context.RequestAborted) is not var (entries, bytes))
+        {
+            return AdminJson.Error(Unavailable("nothing could be counted"));
+        }
+
         return Results.Json(new
         {
             enabled = settings.Enabled,
             scope = settings.Scope.ToString(),
+            store = settings.Shared ? "shared" : "memory",
             ttl_seconds = (long)settings.Ttl.TotalSeconds,
             max_bytes = settings.MaxBytes,
             aliases = settings.Aliases,
@@ -42,7 +47,7 @@ public static class AdminCacheEndpoints
         });
     }
 
-    private static IResult Purge(HttpContext context, Authenticator auth, ResponseCache cache, TimeProvider time)
+    private static async Task<IResult> Purge(HttpContext context, Authenticator auth, ResponseCache cache, TimeProvider time)
     {
         if (!auth.IsMaster(context.Request, out var error))
         {
@@ -64,9 +69,12 @@ public static class AdminCacheEndpoints
 
         var scope = query["scope"].ToString();
         var alias = query["alias"].ToString();
-        var purged = cache.Purge(new CachePurgeFilter(scope.Length > 0 ? scope : null, alias.Length > 0 ? alias : null, olderThan));
+        var purged = await cache.PurgeAsync(new CachePurgeFilter(scope.Length > 0 ? scope : null, alias.Length > 0 ? alias : null, olderThan), context.RequestAborted);
         return purged is { } count
             ? Results.Json(new { purged = count })
-            : AdminJson.Error(new GatewayError(StatusCodes.Status503ServiceUnavailable, "api_error", "cache_unavailable", "The response cache's store failed; nothing was purged. Try again."));
+            : AdminJson.Error(Unavailable("nothing was purged"));
     }
+
+    private static GatewayError Unavailable(string outcome) =>
+        new(StatusCodes.Status503ServiceUnavailable, "api_error", "cache_unavailable", $"The response cache's store failed; {outcome}. Try again.");
 }

@@ -121,11 +121,14 @@ public static class MetricsEndpoint
             text.Sample("tollgate_batch_saved_usd_total", [("alias", alias)], (double)saved);
         }
 
-        var (entries, bytes) = responseCache.Store.Size;
-        text.Family("tollgate_cache_entries", "gauge", "Answers kept in the response cache.");
-        text.Sample("tollgate_cache_entries", [], entries);
-        text.Family("tollgate_cache_bytes", "gauge", "Bytes the kept answers count for against cache.exact.max_bytes.");
-        text.Sample("tollgate_cache_bytes", [], bytes);
+        // A store that cannot count (a shared one that is down) leaves the two gauges out rather than report zero.
+        if (await responseCache.SizeAsync(context.RequestAborted) is var (entries, bytes))
+        {
+            text.Family("tollgate_cache_entries", "gauge", "Answers kept in the response cache.");
+            text.Sample("tollgate_cache_entries", [], entries);
+            text.Family("tollgate_cache_bytes", "gauge", "Bytes the kept answers count for against cache.exact.max_bytes.");
+            text.Sample("tollgate_cache_bytes", [], bytes);
+        }
 
         text.Family("tollgate_rejections_total", "counter", "Requests refused before any provider call, by error code.");
         foreach (var (reason, count) in metrics.Rejections.OrderBy(p => p.Key, StringComparer.Ordinal))

@@ -153,7 +153,7 @@ public sealed class ProxyRequestHandler(
             var deployment = candidates[0];
             context.Response.Headers[DeploymentHeader] = deployment.Name;
 
-            var embeddingItems = cacheStage.PrepareEmbeddings(caller, endpoint, parsed, context.Request.Headers, out var bypassed);
+            var (embeddingItems, bypassed) = await cacheStage.PrepareEmbeddingsAsync(caller, endpoint, parsed, context.Request.Headers, context.RequestAborted);
 
             // Counted at most once, and only when a limit or a budget needs it.
             RequestEstimate? estimate = null;
@@ -381,7 +381,8 @@ public sealed class ProxyRequestHandler(
         var body = reply.IsSuccess ? reply.Body : scrubber.Scrub(reply.Body);
         if (reply.IsSuccess && exchange.EmbeddingItems is { } items)
         {
-            var merged = items.Merge(body, record.Usage.InputTokens, exchange.Deployment.Name, exchange.Deployment.Config.Model, exchange.RequestId, time.GetUtcNow(), cache.Keep);
+            var (merged, fresh) = items.Merge(body, record.Usage.InputTokens, exchange.Deployment.Name, exchange.Deployment.Config.Model, exchange.RequestId, time.GetUtcNow());
+            await cache.KeepAsync(fresh, context.RequestAborted);
             if (items.Missing.Count < items.Count)
             {
                 if (merged is null)
@@ -406,7 +407,7 @@ public sealed class ProxyRequestHandler(
 
         if (reply.IsSuccess && !exchange.Stream && exchange.CacheFill is { } fill)
         {
-            cache.Keep(fill, exchange.Deployment.Name, record.Usage, exchange.RequestId, reply.ContentType, reply.Headers, body);
+            await cache.KeepAsync(fill, exchange.Deployment.Name, record.Usage, exchange.RequestId, reply.ContentType, reply.Headers, body, context.RequestAborted);
             await cacheStage.KeptAsync(exchange, body, fill.Key, context.RequestAborted);
         }
 
@@ -486,7 +487,7 @@ public sealed class ProxyRequestHandler(
     {
         if (exchange.CacheFill is { Overflowed: false, Events: { } events } fill && sink.Begun)
         {
-            cache.Keep(fill, exchange.Deployment.Name, record.Usage, exchange.RequestId, Idempotency.IdempotencyClaim.StreamContentType, sink.UpstreamHeaders, events);
+            await cache.KeepAsync(fill, exchange.Deployment.Name, record.Usage, exchange.RequestId, Idempotency.IdempotencyClaim.StreamContentType, sink.UpstreamHeaders, events, cancellationToken);
             await cacheStage.KeptAsync(exchange, events, fill.Key, cancellationToken);
         }
     }

@@ -17,23 +17,23 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
     /// Embeddings are looked up item by item before anything counts the request: the body is cut down to the inputs not
     /// kept, so that only those are counted, limited, reserved for and sent.
     /// </summary>
-    public EmbeddingItems? PrepareEmbeddings(CallerIdentity caller, GatewayEndpoint endpoint, ParsedRequest parsed, IHeaderDictionary headers, out bool bypassed)
+    public async ValueTask<(EmbeddingItems? Items, bool Bypassed)> PrepareEmbeddingsAsync(
+        CallerIdentity caller, GatewayEndpoint endpoint, ParsedRequest parsed, IHeaderDictionary headers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(parsed);
-        bypassed = false;
         if (endpoint != GatewayEndpoint.Embeddings)
         {
-            return null;
+            return (null, false);
         }
 
-        var items = cache.LookItems(caller.KeyId, caller.Key?.Tags, parsed.Model, parsed.Body, headers, out bypassed);
+        var (items, bypassed) = await cache.LookItemsAsync(caller.KeyId, caller.Key?.Tags, parsed.Model, parsed.Body, headers, cancellationToken);
         if (items is { Missing.Count: > 0 } && items.Missing.Count < items.Count)
         {
             parsed.ReplaceBody(items.BodyWithMissing(parsed.Body));
         }
 
-        return items;
+        return (items, bypassed);
     }
 
     /// <summary>Answers from the caches when they can (true: the response is written); else prepares the exchange to fill them.</summary>
@@ -61,7 +61,7 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
         }
         // Responses are stateful (stored by the provider, chained by previous_response_id): not answered from the cache.
         else if (exchange.Endpoint is not (GatewayEndpoint.Embeddings or GatewayEndpoint.Responses)
-            && cache.Look(caller.KeyId, caller.Key?.Tags, exchange.Endpoint, parsed.Model, parsed.Body, parsed.BodyBytes.Span, context.Request.Headers, out bypassed) is { } lookup)
+            && await LookAsync(context, exchange, caller, parsed, b => bypassed = b) is { } lookup)
         {
             if (lookup.Hit is { } hit)
             {
@@ -84,6 +84,15 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
         return false;
     }
 
+    /// <summary>The exact cache's look-up; <paramref name="bypassed"/> is told whether the client opted out.</summary>
+    private async ValueTask<CacheLookup?> LookAsync(HttpContext context, Exchange exchange, CallerIdentity caller, ParsedRequest parsed, Action<bool> bypassed)
+    {
+        var (lookup, optedOut) = await cache.LookAsync(
+            caller.KeyId, caller.Key?.Tags, exchange.Endpoint, parsed.Model, parsed.Body, parsed.BodyBytes, context.Request.Headers, context.RequestAborted);
+        bypassed(optedOut);
+        return lookup;
+    }
+
     /// <summary>A question worded otherwise, in the same context: served, verified against the fresh answer, or a miss.</summary>
     private async Task<bool> TrySemanticAsync(HttpContext context, Exchange exchange, IReadOnlyList<Deployment> candidates, ParsedRequest parsed, string tenant)
     {
@@ -95,7 +104,7 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
         CachedAnswer? kept = null;
         if (semantic is { Nearest: { } nearest, Decision: not BoundedDecision.Miss })
         {
-            kept = cache.Peek(nearest.ExactKey);
+            kept = await cache.PeekAsync(nearest.ExactKey, context.RequestAborted);
             if (kept is null)
             {
                 semanticCache.Forget(semantic); // its answer left the exact cache

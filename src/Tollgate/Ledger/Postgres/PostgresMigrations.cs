@@ -121,6 +121,13 @@ public static class PostgresMigrations
         (16, """
             ALTER TABLE usage_records ADD COLUMN prompt_chars bigint, ADD COLUMN prompt_shape integer, ADD COLUMN prompt_vector bytea;
             """),
+        (17, """
+            CREATE TABLE response_cache (
+                key text PRIMARY KEY, tenant text NOT NULL, alias text NOT NULL, deployment text NOT NULL, usage text NOT NULL,
+                source_request_id text NOT NULL, created_ms bigint NOT NULL, used_ms bigint NOT NULL, content_type text NOT NULL,
+                headers text NOT NULL, body bytea NOT NULL, bytes bigint NOT NULL);
+            CREATE INDEX ix_response_cache_used ON response_cache (used_ms);
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

@@ -18,7 +18,13 @@ public sealed class EmbeddingItems
     private readonly int[] _missing;
     private readonly bool _fill;
 
-    private EmbeddingItems(string tenant, string alias, JsonElement[] items, string[] keys, CachedAnswer?[] hits, bool fill)
+    /// <param name="tenant">Who may receive the kept vectors.</param>
+    /// <param name="alias">The alias asked.</param>
+    /// <param name="items">The inputs, from <see cref="Split"/>.</param>
+    /// <param name="keys">Their keys, from <see cref="Split"/>.</param>
+    /// <param name="hits">The kept answer of each (null: missing).</param>
+    /// <param name="fill">Whether the new vectors are kept.</param>
+    public EmbeddingItems(string tenant, string alias, JsonElement[] items, string[] keys, CachedAnswer?[] hits, bool fill)
     {
         Tenant = tenant;
         Alias = alias;
@@ -42,12 +48,11 @@ public sealed class EmbeddingItems
     public Usage HitUsage => new(_hits.Sum(h => h?.Usage.InputTokens ?? 0), null, null, 0, null);
 
     /// <summary>
-    /// The items of <paramref name="body"/>'s <c>input</c>; null when it has none to split (no input, an empty list, or
-    /// something that is not a string, a list of strings or a list of id arrays).
+    /// The items of <paramref name="body"/>'s <c>input</c> and their keys; null when it has none to split (no input, an
+    /// empty list, or something that is not a string, a list of strings or a list of id arrays).
     /// </summary>
-    public static EmbeddingItems? Look(string tenant, string alias, JsonElement body, bool mayServe, bool mayStore, Func<string, CachedAnswer?> get)
+    public static (string Tenant, JsonElement[] Items, string[] Keys)? Split(string tenant, JsonElement body)
     {
-        ArgumentNullException.ThrowIfNull(get);
         if (!body.TryGetProperty("input", out var input))
         {
             return null;
@@ -71,14 +76,12 @@ public sealed class EmbeddingItems
 
         var prefix = ResponseCacheKey.EmbeddingRequestPrefix(tenant, body);
         var keys = new string[items.Length];
-        var hits = new CachedAnswer?[items.Length];
         for (var i = 0; i < items.Length; i++)
         {
             keys[i] = ResponseCacheKey.OfEmbeddingItem(prefix, items[i]);
-            hits[i] = mayServe ? get(keys[i]) : null;
         }
 
-        return new EmbeddingItems(tenant, alias, items, keys, hits, mayStore);
+        return (tenant, items, keys);
     }
 
     /// <summary>The request with only the missing items as its <c>input</c>.</summary>
@@ -116,17 +119,17 @@ public sealed class EmbeddingItems
     public byte[] AllKept(string model) => Compose(model, 0, i => _hits[i]!.Body);
 
     /// <summary>
-    /// Merges the provider's answer for the missing items with the kept vectors, and hands each new vector to
-    /// <paramref name="keep"/> with its share of <paramref name="billedTokens"/> (shares by the items' own token counts,
-    /// adding up to what the provider billed). Null when the answer does not hold one vector per missing item.
+    /// Merges the provider's answer for the missing items with the kept vectors; <c>Fresh</c> is each new vector to keep
+    /// (none when the request may not fill the cache) with its share of <paramref name="billedTokens"/> (shares by the
+    /// items' lengths, adding up to what the provider billed). Body null when the answer does not hold one vector per
+    /// missing item.
     /// </summary>
-    public byte[]? Merge(ReadOnlyMemory<byte> reply, long? billedTokens, string deployment, string upstreamModel, string requestId, DateTimeOffset now, Action<CachedAnswer> keep)
+    public (byte[]? Body, IReadOnlyList<CachedAnswer> Fresh) Merge(ReadOnlyMemory<byte> reply, long? billedTokens, string deployment, string upstreamModel, string requestId, DateTimeOffset now)
     {
-        ArgumentNullException.ThrowIfNull(keep);
         using var document = Parse(reply);
         if (document is null || !document.RootElement.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array || data.GetArrayLength() != _missing.Length)
         {
-            return null;
+            return (null, []);
         }
 
         var fresh = new byte[_items.Length][];
@@ -136,7 +139,7 @@ public sealed class EmbeddingItems
             var index = entry.TryGetProperty("index", out var i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt32(out var n) && n >= 0 && n < _missing.Length ? n : position;
             if (!entry.TryGetProperty("embedding", out var vector))
             {
-                return null;
+                return (null, []);
             }
 
             fresh[_missing[index]] = System.Text.Encoding.UTF8.GetBytes(vector.GetRawText());
@@ -145,21 +148,22 @@ public sealed class EmbeddingItems
 
         if (_missing.Any(m => fresh[m] is null))
         {
-            return null;
+            return (null, []);
         }
 
         var model = document.RootElement.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : upstreamModel;
+        var kept = new List<CachedAnswer>(_fill ? _missing.Length : 0);
         if (_fill)
         {
             var shares = Shares(billedTokens ?? 0);
             for (var k = 0; k < _missing.Length; k++)
             {
                 var item = _missing[k];
-                keep(new CachedAnswer(_keys[item], Tenant, Alias, deployment, new Usage(shares[k], null, null, 0, null), requestId, now, "application/json", [], fresh[item]));
+                kept.Add(new CachedAnswer(_keys[item], Tenant, Alias, deployment, new Usage(shares[k], null, null, 0, null), requestId, now, "application/json", [], fresh[item]));
             }
         }
 
-        return Compose(model, billedTokens ?? 0, i => _hits[i]?.Body ?? fresh[i]);
+        return (Compose(model, billedTokens ?? 0, i => _hits[i]?.Body ?? fresh[i]), kept);
     }
 
     /// <summary>

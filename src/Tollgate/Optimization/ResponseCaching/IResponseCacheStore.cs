@@ -1,19 +1,26 @@
 namespace Tollgate.Optimization.ResponseCaching;
 
-/// <summary>Where kept answers live. A store that fails makes the request a miss (see <see cref="ResponseCache"/>), never an error.</summary>
+/// <summary>
+/// Where kept answers live: the process's memory (<see cref="MemoryResponseCacheStore"/>) or, for several replicas,
+/// the shared PostgreSQL database (<c>Ledger.Postgres.PostgresResponseCacheStore</c>). A store that fails makes the
+/// request a miss (see <see cref="ResponseCache"/>), never an error.
+/// </summary>
 public interface IResponseCacheStore
 {
     /// <summary>The live answer under <paramref name="key"/> (not expired), marked as just used; null when there is none.</summary>
-    CachedAnswer? Get(string key, DateTimeOffset now);
+    ValueTask<CachedAnswer?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Keeps an answer (replacing one under the same key), then evicts the least recently used past the size limit.</summary>
-    void Put(CachedAnswer answer);
+    /// <summary>The live answers under <paramref name="keys"/>, in their order (null where there is none): an embeddings request's items at once.</summary>
+    ValueTask<CachedAnswer?[]> GetManyAsync(IReadOnlyList<string> keys, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Keeps answers (replacing those under the same keys), then evicts the least recently used past the size limit.</summary>
+    ValueTask PutAsync(IReadOnlyList<CachedAnswer> answers, CancellationToken cancellationToken);
 
     /// <summary>Removes the answers <paramref name="filter"/> selects; returns how many.</summary>
-    int Purge(CachePurgeFilter filter, DateTimeOffset now);
+    ValueTask<int> PurgeAsync(CachePurgeFilter filter, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>How many answers are kept and the bytes they count for.</summary>
-    (long Entries, long Bytes) Size { get; }
+    ValueTask<(long Entries, long Bytes)> SizeAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Which kept answers a purge removes: all that match every condition given (none given: everything).</summary>

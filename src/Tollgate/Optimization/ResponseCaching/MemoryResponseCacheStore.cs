@@ -14,18 +14,42 @@ public sealed class MemoryResponseCacheStore(long maxBytes, TimeSpan ttl) : IRes
     private readonly LinkedList<CachedAnswer> _recency = new();
     private long _bytes;
 
-    public (long Entries, long Bytes) Size
+    public ValueTask<(long Entries, long Bytes)> SizeAsync(CancellationToken cancellationToken)
     {
-        get
+        lock (_gate)
         {
-            lock (_gate)
-            {
-                return (_entries.Count, _bytes);
-            }
+            return ValueTask.FromResult<(long, long)>((_entries.Count, _bytes));
         }
     }
 
-    public CachedAnswer? Get(string key, DateTimeOffset now)
+    public ValueTask<CachedAnswer?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) => ValueTask.FromResult(Get(key, now));
+
+    public ValueTask<CachedAnswer?[]> GetManyAsync(IReadOnlyList<string> keys, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var answers = new CachedAnswer?[keys.Count];
+        for (var i = 0; i < answers.Length; i++)
+        {
+            answers[i] = Get(keys[i], now);
+        }
+
+        return ValueTask.FromResult(answers);
+    }
+
+    public ValueTask PutAsync(IReadOnlyList<CachedAnswer> answers, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(answers);
+        foreach (var answer in answers)
+        {
+            Put(answer);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<int> PurgeAsync(CachePurgeFilter filter, DateTimeOffset now, CancellationToken cancellationToken) => ValueTask.FromResult(Purge(filter, now));
+
+    private CachedAnswer? Get(string key, DateTimeOffset now)
     {
         lock (_gate)
         {
@@ -46,7 +70,7 @@ public sealed class MemoryResponseCacheStore(long maxBytes, TimeSpan ttl) : IRes
         }
     }
 
-    public void Put(CachedAnswer answer)
+    private void Put(CachedAnswer answer)
     {
         ArgumentNullException.ThrowIfNull(answer);
         if (answer.Bytes > maxBytes)
@@ -70,7 +94,7 @@ public sealed class MemoryResponseCacheStore(long maxBytes, TimeSpan ttl) : IRes
         }
     }
 
-    public int Purge(CachePurgeFilter filter, DateTimeOffset now)
+    private int Purge(CachePurgeFilter filter, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(filter);
         lock (_gate)

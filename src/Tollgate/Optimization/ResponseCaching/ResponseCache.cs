@@ -23,96 +23,94 @@ public sealed partial class ResponseCache(
     /// <summary>Response header of a hit: what the call would have cost from the provider.</summary>
     public const string SavedHeader = "X-Tollgate-Saved-USD";
 
-    /// <summary>Endpoints whose answers are cached whole (embeddings are cached item by item: see <see cref="LookItems"/>).</summary>
+    /// <summary>Endpoints whose answers are cached whole (embeddings are cached item by item: see <see cref="LookItemsAsync"/>).</summary>
     public static bool Caches(GatewayEndpoint endpoint) => endpoint is GatewayEndpoint.ChatCompletions or GatewayEndpoint.Messages;
 
     private readonly RecentKeys _recentKeys = new();
 
     public ResponseCacheSettings Settings => settings;
 
-    public IResponseCacheStore Store => store;
-
     /// <summary>
-    /// Looks the request up. Null when the cache does not apply (off, another alias or endpoint, or the client said
-    /// <c>no-store</c>); otherwise the kept answer, if any and the client allows it, and the fill that keeps a fresh one.
-    /// <paramref name="bodyBytes"/> are <paramref name="body"/>'s bytes (the key of bytes seen lately is remembered).
+    /// Looks the request up. Lookup null when the cache does not apply (off, another alias or endpoint, or the client
+    /// said <c>no-store</c>); otherwise the kept answer, if any and the client allows it, and the fill that keeps a fresh
+    /// one. <paramref name="bodyBytes"/> are <paramref name="body"/>'s bytes (the key of bytes seen lately is remembered).
+    /// Bypassed: the client opted out of being served from the cache.
     /// </summary>
-    public CacheLookup? Look(
-        string keyId, IReadOnlyDictionary<string, string>? keyTags, GatewayEndpoint endpoint, string alias, JsonElement body, ReadOnlySpan<byte> bodyBytes, IHeaderDictionary headers, out bool bypassed)
+    public async ValueTask<(CacheLookup? Lookup, bool Bypassed)> LookAsync(
+        string keyId, IReadOnlyDictionary<string, string>? keyTags, GatewayEndpoint endpoint, string alias, JsonElement body, ReadOnlyMemory<byte> bodyBytes, IHeaderDictionary headers, CancellationToken cancellationToken)
     {
-        bypassed = false;
         if (!settings.Covers(alias) || !Caches(endpoint))
         {
-            return null;
+            return (null, false);
         }
 
         var directive = CacheDirective.Read(headers);
         if (!directive.MayStore)
         {
-            bypassed = true;
             metrics.CacheMiss("exact", "bypass");
-            return null;
+            return (null, true);
         }
 
         var tenant = settings.Scope.TenantOf(keyId, keyTags);
-        var key = _recentKeys.KeyOf(tenant, endpoint, body, bodyBytes);
-        CachedAnswer? hit = null;
-        if (directive.MayServe)
-        {
-            hit = Read(key, time.GetUtcNow(), "exact", out _);
-        }
-        else
-        {
-            bypassed = true;
-        }
-
+        var key = _recentKeys.KeyOf(tenant, endpoint, body, bodyBytes.Span);
+        var bypassed = !directive.MayServe;
+        var hit = bypassed ? null : (await ReadAsync([key], "exact", cancellationToken))?[0];
         if (hit is null && !bypassed)
         {
             metrics.CacheMiss("exact", "miss");
         }
 
-        return new CacheLookup(hit, new CacheFill(key, tenant, alias, Math.Min(settings.MaxBytes, MaxStreamBytes)));
+        return (new CacheLookup(hit, new CacheFill(key, tenant, alias, Math.Min(settings.MaxBytes, MaxStreamBytes))), bypassed);
     }
 
     /// <summary>
-    /// Looks each input item of an embeddings request up. Null when the cache does not apply (off, another alias, the
-    /// client said <c>no-store</c>, or an input that is not a string or a list of strings or id arrays).
+    /// Looks each input item of an embeddings request up, in one store read. Items null when the cache does not apply
+    /// (off, another alias, the client said <c>no-store</c>, or an input that is not a string or a list of strings or id
+    /// arrays).
     /// </summary>
-    public EmbeddingItems? LookItems(string keyId, IReadOnlyDictionary<string, string>? keyTags, string alias, JsonElement body, IHeaderDictionary headers, out bool bypassed)
+    public async ValueTask<(EmbeddingItems? Items, bool Bypassed)> LookItemsAsync(
+        string keyId, IReadOnlyDictionary<string, string>? keyTags, string alias, JsonElement body, IHeaderDictionary headers, CancellationToken cancellationToken)
     {
-        bypassed = false;
         if (!settings.Covers(alias))
         {
-            return null;
+            return (null, false);
         }
 
         var directive = CacheDirective.Read(headers);
-        bypassed = !directive.MayServe;
+        var bypassed = !directive.MayServe;
         if (!directive.MayStore)
         {
             metrics.CacheMiss("exact", "bypass");
-            return null;
+            return (null, bypassed);
         }
 
-        var now = time.GetUtcNow();
-        var failed = false;
-        CachedAnswer? Get(string key) => failed ? null : Read(key, now, "exact", out failed);
+        if (EmbeddingItems.Split(settings.Scope.TenantOf(keyId, keyTags), body) is not { } split)
+        {
+            return (null, bypassed);
+        }
 
-        var items = EmbeddingItems.Look(settings.Scope.TenantOf(keyId, keyTags), alias, body, directive.MayServe, directive.MayStore, Get);
-        if (items is { Missing.Count: > 0 } && !bypassed && !failed)
+        var hits = directive.MayServe ? await ReadAsync(split.Keys, "exact", cancellationToken) : null;
+        var items = new EmbeddingItems(split.Tenant, alias, split.Items, split.Keys, hits ?? new CachedAnswer?[split.Keys.Length], directive.MayStore);
+        if (items.Missing.Count > 0 && !bypassed && hits is not null)
         {
             metrics.CacheMiss("exact", "miss");
         }
 
-        return items;
+        return (items, bypassed);
     }
 
-    /// <summary>Keeps one answer (an embeddings item's vector); a store that fails is logged and counted.</summary>
-    public void Keep(CachedAnswer answer)
+    /// <summary>Keeps answers (an embeddings request's new vectors); a store that fails is logged and counted.</summary>
+    public async ValueTask KeepAsync(IReadOnlyList<CachedAnswer> answers, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(answers);
+        if (answers.Count == 0)
+        {
+            return;
+        }
+
         try
         {
-            store.Put(answer);
+            await store.PutAsync(answers, cancellationToken);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -125,40 +123,53 @@ public sealed partial class ResponseCache(
     public const long MaxStreamBytes = 16L * 1024 * 1024;
 
     /// <summary>Keeps a successful answer for the requests that will ask the same.</summary>
-    public void Keep(CacheFill fill, string deployment, Usage usage, string sourceRequestId, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, ReadOnlyMemory<byte> body)
+    public ValueTask KeepAsync(
+        CacheFill fill, string deployment, Usage usage, string sourceRequestId, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fill);
-        Keep(new CachedAnswer(fill.Key, fill.Tenant, fill.Alias, deployment, usage, sourceRequestId, time.GetUtcNow(), contentType, headers, body.ToArray()));
+        return KeepAsync([new CachedAnswer(fill.Key, fill.Tenant, fill.Alias, deployment, usage, sourceRequestId, time.GetUtcNow(), contentType, headers, body.ToArray())], cancellationToken);
     }
 
     /// <summary>The live answer under a key (for a semantic hit, the kept answer it found); null when gone or the store fails.</summary>
-    public CachedAnswer? Peek(string key) => Read(key, time.GetUtcNow(), "semantic", out _);
+    public async ValueTask<CachedAnswer?> PeekAsync(string key, CancellationToken cancellationToken) => (await ReadAsync([key], "semantic", cancellationToken))?[0];
 
     /// <summary>Removes the kept answers the filter selects; null when the store failed (logged).</summary>
-    public int? Purge(CachePurgeFilter filter)
+    public async ValueTask<int?> PurgeAsync(CachePurgeFilter filter, CancellationToken cancellationToken)
     {
         try
         {
-            return store.Purge(filter, time.GetUtcNow());
+            return await store.PurgeAsync(filter, time.GetUtcNow(), cancellationToken);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
         {
             LogStoreFailed(logger, "purge", ex);
             return null;
         }
     }
 
-    /// <summary>A store read; a store that throws is logged, counted under <paramref name="cacheName"/> and read as nothing.</summary>
-    private CachedAnswer? Read(string key, DateTimeOffset now, string cacheName, out bool failed)
+    /// <summary>How many answers are kept and their bytes; null when the store failed (logged).</summary>
+    public async ValueTask<(long Entries, long Bytes)?> SizeAsync(CancellationToken cancellationToken)
     {
-        failed = false;
         try
         {
-            return store.Get(key, now);
+            return await store.SizeAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
         {
-            failed = true;
+            LogStoreFailed(logger, "count", ex);
+            return null;
+        }
+    }
+
+    /// <summary>A store read; a store that throws is logged, counted under <paramref name="cacheName"/> and read as null (nothing).</summary>
+    private async ValueTask<CachedAnswer?[]?> ReadAsync(IReadOnlyList<string> keys, string cacheName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.GetManyAsync(keys, time.GetUtcNow(), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+        {
             metrics.CacheMiss(cacheName, "store_error");
             LogStoreFailed(logger, "read", ex);
             return null;

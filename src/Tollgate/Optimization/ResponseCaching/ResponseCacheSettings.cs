@@ -11,6 +11,9 @@ namespace Tollgate.Optimization.ResponseCaching;
 /// <param name="Aliases">The aliases whose answers are cached; empty: every alias.</param>
 public sealed record ResponseCacheSettings(bool Enabled, TimeSpan Ttl, long MaxBytes, CacheScope Scope, IReadOnlyList<string> Aliases)
 {
+    /// <summary>Whether answers are kept in the shared PostgreSQL database (every replica serves them; they survive a restart) rather than in memory.</summary>
+    public bool Shared { get; init; }
+
     public static ResponseCacheSettings Off { get; } = new(false, TimeSpan.FromHours(1), 256L * 1024 * 1024, CacheScope.PerKey, []);
 
     /// <summary>Whether requests to <paramref name="alias"/> are served from and kept in the cache.</summary>
