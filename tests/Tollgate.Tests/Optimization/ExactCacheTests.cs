@@ -310,8 +310,6 @@ public sealed class FailingCacheStoreTests : GatewayWithFakeUpstream
     {
         public ValueTask<(long Entries, long Bytes)> SizeAsync(CancellationToken cancellationToken) => throw new IOException("cache backend unreachable");
 
-        public ValueTask<CachedAnswer?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) => throw new IOException("cache backend unreachable");
-
         public ValueTask<CachedAnswer?[]> GetManyAsync(IReadOnlyList<string> keys, DateTimeOffset now, CancellationToken cancellationToken) => throw new IOException("cache backend unreachable");
 
         public ValueTask PutAsync(IReadOnlyList<CachedAnswer> answers, CancellationToken cancellationToken) => throw new IOException("cache backend unreachable");

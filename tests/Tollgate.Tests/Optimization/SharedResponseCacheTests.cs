@@ -220,8 +220,6 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres) : IAsyncLi
     {
         public int Reads { get; private set; }
 
-        public ValueTask<CachedAnswer?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) => throw new NotSupportedException("read through GetManyAsync");
-
         public ValueTask<CachedAnswer?[]> GetManyAsync(IReadOnlyList<string> keys, DateTimeOffset now, CancellationToken cancellationToken)
         {
             Reads++;

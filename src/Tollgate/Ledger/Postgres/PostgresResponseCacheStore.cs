@@ -24,9 +24,6 @@ public sealed class PostgresResponseCacheStore(NpgsqlDataSource source, long max
     private long _lastEvictionMs;
     private int _evicting;
 
-    public async ValueTask<CachedAnswer?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (await GetManyAsync([key], now, cancellationToken))[0];
-
     public async ValueTask<CachedAnswer?[]> GetManyAsync(IReadOnlyList<string> keys, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);

@@ -22,8 +22,6 @@ public sealed class MemoryResponseCacheStore(long maxBytes, TimeSpan ttl) : IRes
         }
     }
 
-    public ValueTask<CachedAnswer?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) => ValueTask.FromResult(Get(key, now));
-
     public ValueTask<CachedAnswer?[]> GetManyAsync(IReadOnlyList<string> keys, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);

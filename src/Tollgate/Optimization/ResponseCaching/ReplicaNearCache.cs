@@ -25,9 +25,6 @@ public sealed class ReplicaNearCache(IResponseCacheStore shared, TimeSpan ttl, T
     private readonly Lock _trimming = new();
     private long _bytes;
 
-    public async ValueTask<CachedAnswer?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (await GetManyAsync([key], now, cancellationToken))[0];
-
     public async ValueTask<CachedAnswer?[]> GetManyAsync(IReadOnlyList<string> keys, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);
