@@ -130,6 +130,7 @@ public static class GatewayHost
         services.AddSingleton(config.Idempotency);
         services.AddSingleton<Idempotency.IdempotencyGate>();
         services.AddSingleton(config.ResponseCache);
+        var shareSemanticCache = config.ResponseCache.Shared && postgres is not null && config.SemanticCache.IsOn;
         services.AddSingleton<Optimization.ResponseCaching.IResponseCacheStore>(sp => config.ResponseCache.Shared && postgres is not null
             ? new Optimization.ResponseCaching.ReplicaNearCache(
                 new Ledger.Postgres.PostgresResponseCacheStore(postgres, config.ResponseCache.MaxBytes, config.ResponseCache.Ttl, sp.GetRequiredService<TimeProvider>()),
@@ -142,7 +143,18 @@ public static class GatewayHost
         services.AddSingleton(sp => new Optimization.SemanticCaching.SemanticCache(
             config.SemanticCache,
             sp.GetRequiredService<EmbedderCatalog>().For(config.SemanticCache.IsOn ? config.SemanticCache.Embedder : "lexical"),
-            config.SemanticCache is { IsOn: true, PairModel: { } pairModel } ? Optimization.SemanticCaching.PairScorer.FromJson(File.ReadAllText(pairModel)) : null));
+            config.SemanticCache is { IsOn: true, PairModel: { } pairModel } ? Optimization.SemanticCaching.PairScorer.FromJson(File.ReadAllText(pairModel)) : null,
+            shared: shareSemanticCache));
+        if (shareSemanticCache)
+        {
+            // With the exact cache shared, replicas also share the questions their semantic caches remember and the
+            // bounded mode's verifications (and keep them across a restart).
+            services.AddSingleton(sp => new Optimization.SemanticCaching.SemanticCacheFollower(
+                sp.GetRequiredService<Optimization.SemanticCaching.SemanticCache>(), new Ledger.Postgres.PostgresSemanticCacheShare(postgres!, replica.Id),
+                config.ResponseCache.Ttl, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Optimization.SemanticCaching.SemanticCacheFollower>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<Optimization.SemanticCaching.SemanticCacheFollower>());
+        }
+
         services.AddSingleton<ResponseCacheStage>();
         services.AddSingleton<Routing.RouterTable>();
         services.AddSingleton<ProxyRequestHandler>();

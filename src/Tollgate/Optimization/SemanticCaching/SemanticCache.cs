@@ -15,8 +15,17 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// pair model (<paramref name="judge"/>), the nearest kept question is judged by it and its score stands for the
 /// similarity everywhere (threshold, bounded mode, header and record).
 /// </summary>
-public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder embedder, PairScorer? judge = null) : IDisposable
+/// <param name="settings">The semantic cache's settings.</param>
+/// <param name="embedder">What turns a question into a vector.</param>
+/// <param name="judge">A pair model whose score stands for the similarity, or null.</param>
+/// <param name="shared">Whether the questions remembered here are handed to the other replicas (<see cref="TakeToShare"/>).</param>
+public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder embedder, PairScorer? judge = null, bool shared = false) : IDisposable
 {
+    /// <summary>Questions waiting to be shared at most; past it, new ones are not shared (the store is unreachable).</summary>
+    public const int MaxWaitingToShare = 10_000;
+
+    private readonly ConcurrentQueue<SharedQuestion> _toShare = new();
+    private int _waitingToShare;
     /// <summary>Look-ups only read shelves and indexes, so they share the lock; remembering and forgetting take it alone.</summary>
     private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<string, Shelf> _shelves = new(StringComparer.Ordinal);
@@ -25,6 +34,9 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
     private int _entries;
 
     public SemanticCacheSettings Settings => settings;
+
+    /// <summary>The bounded mode's state of every alias that has one.</summary>
+    public IEnumerable<KeyValuePair<string, WrongHitBound>> Bounds => _bounds;
 
     /// <summary>The bounded mode's state for an alias (created on first use).</summary>
     public WrongHitBound BoundFor(string alias) =>
@@ -78,17 +90,53 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
             : settings.Threshold is { } threshold ? (similarity >= threshold ? BoundedDecision.Serve : BoundedDecision.Miss)
             : similarity <= nearest.WrongAt ? BoundedDecision.Miss
             : BoundOf(alias).Decide(similarity);
-        return new SemanticLookup(context, query, vector, decision, similarity, nearest);
+        return new SemanticLookup(context, query, vector, decision, similarity, nearest) { Text = text };
     }
 
     /// <summary>Remembers the question of a request whose answer was just kept under <paramref name="exactKey"/>.</summary>
     public void Remember(SemanticLookup lookup, string exactKey)
     {
         ArgumentNullException.ThrowIfNull(lookup);
+        Add(lookup.Context, lookup.Vector, lookup.Query, exactKey, skipKnown: false);
+        if (shared && Interlocked.Increment(ref _waitingToShare) <= MaxWaitingToShare)
+        {
+            _toShare.Enqueue(new SharedQuestion(0, lookup.Context, lookup.Vector, lookup.Text, exactKey));
+        }
+        else if (shared)
+        {
+            Interlocked.Decrement(ref _waitingToShare);
+        }
+    }
+
+    /// <summary>Takes up to <paramref name="max"/> remembered questions not yet handed to the other replicas.</summary>
+    public IReadOnlyList<SharedQuestion> TakeToShare(int max)
+    {
+        var taken = new List<SharedQuestion>();
+        while (taken.Count < max && _toShare.TryDequeue(out var question))
+        {
+            Interlocked.Decrement(ref _waitingToShare);
+            taken.Add(question);
+        }
+
+        return taken;
+    }
+
+    /// <summary>
+    /// Takes in a question another replica remembered (or this one, before a restart), unless its context already
+    /// holds the same answer's question.
+    /// </summary>
+    public void Adopt(SharedQuestion question)
+    {
+        ArgumentNullException.ThrowIfNull(question);
+        Add(question.Context, question.Vector, QueryText.Of(question.Text), question.ExactKey, skipKnown: true);
+    }
+
+    private void Add(string context, float[] vector, QueryText query, string exactKey, bool skipKnown)
+    {
         _gate.EnterWriteLock();
         try
         {
-            if (!_shelves.TryGetValue(lookup.Context, out var shelf) || shelf.Index.Dimensions != lookup.Vector.Length)
+            if (!_shelves.TryGetValue(context, out var shelf) || shelf.Index.Dimensions != vector.Length)
             {
                 if (shelf is not null)
                 {
@@ -98,13 +146,18 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
                     }
                 }
 
-                shelf = new Shelf(new VectorIndex(lookup.Vector.Length));
-                _shelves[lookup.Context] = shelf;
+                shelf = new Shelf(new VectorIndex(vector.Length));
+                _shelves[context] = shelf;
+            }
+            else if (skipKnown && shelf.ExactKeys.Contains(exactKey))
+            {
+                return;
             }
 
-            var id = shelf.Index.Add(lookup.Vector);
-            var entry = new Entry(lookup.Query, exactKey, shelf, id);
+            var id = shelf.Index.Add(vector);
+            var entry = new Entry(query, exactKey, shelf, id);
             shelf.Entries[id] = entry;
+            shelf.ExactKeys.Add(exactKey);
             _oldestFirst.Enqueue(entry);
             _entries++;
             while (_entries > settings.MaxEntries && _oldestFirst.TryDequeue(out var oldest))
@@ -193,6 +246,10 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         {
             entry.Shelf.Entries.Remove(entry.Id);
             entry.Shelf.Index.Remove(entry.Id);
+            if (!entry.Shelf.Entries.Values.Any(e => e.ExactKey == entry.ExactKey))
+            {
+                entry.Shelf.ExactKeys.Remove(entry.ExactKey);
+            }
             _entries--;
         }
     }
@@ -202,6 +259,9 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
     {
         public VectorIndex Index { get; } = index;
         public Dictionary<int, Entry> Entries { get; } = [];
+
+        /// <summary>The exact-cache keys of the entries' answers.</summary>
+        public HashSet<string> ExactKeys { get; } = new(StringComparer.Ordinal);
     }
 
     public sealed record Entry(QueryText Query, string ExactKey, Shelf Shelf, int Id)
@@ -212,4 +272,8 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
 }
 
 /// <summary>A semantic look-up: what to do, the nearest kept question and its similarity, and what to remember on a miss.</summary>
-public sealed record SemanticLookup(string Context, QueryText Query, float[] Vector, BoundedDecision Decision, double Similarity, SemanticCache.Entry? Nearest);
+public sealed record SemanticLookup(string Context, QueryText Query, float[] Vector, BoundedDecision Decision, double Similarity, SemanticCache.Entry? Nearest)
+{
+    /// <summary>The question as asked (shared with the other replicas with its vector).</summary>
+    public string Text { get; init; } = string.Empty;
+}

@@ -18,11 +18,17 @@ namespace Tollgate.Optimization.SemanticCaching;
 public sealed class WrongHitBound(double maxErrorRate, double verifyShare = 0.05, double minimumSimilarity = 0.80, int seed = 1)
 {
     public const int MinimumEvidence = 30;
-    private const int Bins = 101;
+
+    /// <summary>Bins of 0.01 from similarity 0 to 1.</summary>
+    public const int Bins = 101;
     private const double Z = 1.645; // one-sided 95%
 
     private readonly long[] _verified = new long[Bins];
     private readonly long[] _wrong = new long[Bins];
+
+    // Learnt here and not yet handed to the replicas' shared evidence (see TakeNew); already in the counts above.
+    private readonly long[] _newVerified = new long[Bins];
+    private readonly long[] _newWrong = new long[Bins];
     private readonly Random _random = new(seed);
     private readonly Lock _gate = new();
 
@@ -54,9 +60,11 @@ public sealed class WrongHitBound(double maxErrorRate, double verifyShare = 0.05
         {
             var bin = Bin(similarity);
             _verified[bin]++;
+            _newVerified[bin]++;
             if (!keptAnswerWasRight)
             {
                 _wrong[bin]++;
+                _newWrong[bin]++;
             }
         }
     }
@@ -75,6 +83,62 @@ public sealed class WrongHitBound(double maxErrorRate, double verifyShare = 0.05
             }
 
             return 1.01;
+        }
+    }
+
+    /// <summary>Verifications per bin of 0.01 (index = similarity × 100): how many, and how many found the kept answer wrong.</summary>
+    public sealed record Evidence(long[] Verified, long[] Wrong)
+    {
+        public bool IsEmpty => Verified.All(v => v == 0);
+
+        public static Evidence None() => new(new long[Bins], new long[Bins]);
+    }
+
+    /// <summary>What was learnt here since the last call, for the shared evidence; forgotten as new (still counted).</summary>
+    public Evidence TakeNew()
+    {
+        lock (_gate)
+        {
+            var taken = new Evidence([.. _newVerified], [.. _newWrong]);
+            Array.Clear(_newVerified);
+            Array.Clear(_newWrong);
+            return taken;
+        }
+    }
+
+    /// <summary>Puts back what <see cref="TakeNew"/> gave when it could not be shared (it is shared next time).</summary>
+    public void ReturnNew(Evidence taken)
+    {
+        ArgumentNullException.ThrowIfNull(taken);
+        lock (_gate)
+        {
+            for (var bin = 0; bin < Bins; bin++)
+            {
+                _newVerified[bin] += taken.Verified[bin];
+                _newWrong[bin] += taken.Wrong[bin];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes every replica's evidence (which includes everything taken from here so far) as the counts, plus what was
+    /// learnt here since it was last taken.
+    /// </summary>
+    public void Adopt(Evidence shared)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        if (shared.Verified.Length != Bins || shared.Wrong.Length != Bins)
+        {
+            throw new ArgumentException($"Evidence of {Bins} bins.", nameof(shared));
+        }
+
+        lock (_gate)
+        {
+            for (var bin = 0; bin < Bins; bin++)
+            {
+                _verified[bin] = shared.Verified[bin] + _newVerified[bin];
+                _wrong[bin] = shared.Wrong[bin] + _newWrong[bin];
+            }
         }
     }
 

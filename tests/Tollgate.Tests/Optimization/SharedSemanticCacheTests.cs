@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Tollgate.FakeProviders;
+using Tollgate.Ledger.Postgres;
+using Tollgate.Optimization.ResponseCaching;
+using Tollgate.Optimization.SemanticCaching;
+using Tollgate.Tests.Support;
+using Xunit;
+
+namespace Tollgate.Tests.Optimization;
+
+/// <summary>
+/// With the exact cache shared (<c>store: shared</c>), replicas share what their semantic caches learn: a rewording of a
+/// question one replica saw is served by another, and after a restart; the bounded mode's verifications add up across
+/// replicas and survive a restart.
+/// </summary>
+[Collection("postgres")]
+public sealed class SharedSemanticCacheTests(PostgresServer postgres) : IAsyncLifetime
+{
+    private readonly List<NpgsqlDataSource> _sources = [];
+
+    [Fact]
+    public async Task A_rewording_of_a_question_one_replica_saw_is_served_by_another_and_after_a_restart()
+    {
+        await using var upstream = await FakeOpenAiUpstream.StartAsync();
+        var config = $"storage:\n  postgres: \"{await postgres.CreateDatabaseAsync()}\"\n"
+            + "cache:\n  exact: { ttl_seconds: 3600, store: shared }\n  semantic: { aliases: [gpt-4o-mini], embedder: lexical, threshold: 0.91 }\nmodels:\n"
+            + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", upstream.BaseUrl);
+        await using var a = await TestGateway.StartAsync(config);
+        await using var b = await TestGateway.StartAsync(config);
+
+        using var first = await SemanticCacheTests.AskAsync(a.Client, "Bao lâu thì giao hàng tới Đà Nẵng?");
+        await a.Service<SemanticCacheFollower>().SyncAsync(default);
+        await b.Service<SemanticCacheFollower>().SyncAsync(default);
+        using var second = await SemanticCacheTests.AskAsync(b.Client, "Shop ơi, bao lâu giao hàng tới Đà Nẵng vậy ạ?");
+
+        Assert.Equal("miss", first.Headers.GetValues(ResponseCache.Header).Single());
+        Assert.StartsWith("semantic; similarity=", second.Headers.GetValues(ResponseCache.Header).Single(), StringComparison.Ordinal);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
+        Assert.Single(upstream.Received);
+
+        // A replica started afterwards takes in the newest questions at start.
+        await using var c = await TestGateway.StartAsync(config);
+        await c.Service<SemanticCacheFollower>().SyncAsync(default);
+        using var third = await SemanticCacheTests.AskAsync(c.Client, "Shop ơi, bao lâu giao hàng tới Đà Nẵng vậy ạ?");
+        Assert.StartsWith("semantic", third.Headers.GetValues(ResponseCache.Header).Single(), StringComparison.Ordinal);
+        Assert.Single(upstream.Received);
+
+        // A differing number is still refused, whichever replica remembered the question.
+        using var other = await SemanticCacheTests.AskAsync(c.Client, "Bao lâu thì giao hàng tới Đà Nẵng nếu đặt 3 cái?");
+        Assert.Equal("miss", other.Headers.GetValues(ResponseCache.Header).Single());
+    }
+
+    [Fact]
+    public async Task Verifications_add_up_across_replicas_and_survive_a_restart()
+    {
+        var source = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        _sources.Add(source);
+        await PostgresMigrations.ApplyAsync(source, default);
+        var (cacheA, followerA) = Replica(source, "replica-a");
+        var (cacheB, followerB) = Replica(source, "replica-b");
+
+        // 20 right answers at 0.95 on each replica: neither has the 30 the bound needs before it serves there.
+        for (var i = 0; i < 20; i++)
+        {
+            cacheA.BoundFor("m").Learn(0.95, keptAnswerWasRight: true);
+            cacheB.BoundFor("m").Learn(0.955, keptAnswerWasRight: true);
+        }
+
+        Assert.Equal(BoundedDecision.Verify, cacheA.BoundFor("m").Decide(0.95));
+        await followerA.SyncAsync(default);
+        await followerB.SyncAsync(default);
+        await followerA.SyncAsync(default);
+
+        // Together 40, none wrong: the Wilson upper bound of 0 in 40 (0.063) is under the tolerated 0.07.
+        Assert.Equal(0.95, cacheA.BoundFor("m").CurrentThreshold(), 3);
+        Assert.Equal(0.95, cacheB.BoundFor("m").CurrentThreshold(), 3);
+
+        // A restart: a new cache on replica-a's id takes the evidence in at its first round.
+        var (restarted, follower) = Replica(source, "replica-a");
+        Assert.Equal(1.01, restarted.BoundFor("m").CurrentThreshold(), 3);
+        await follower.SyncAsync(default);
+        Assert.Equal(0.95, restarted.BoundFor("m").CurrentThreshold(), 3);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var source in _sources)
+        {
+            await source.DisposeAsync();
+        }
+    }
+
+    private static (SemanticCache Cache, SemanticCacheFollower Follower) Replica(NpgsqlDataSource source, string id)
+    {
+        var settings = SemanticCacheSettings.Off with { Aliases = ["m"], MaxErrorRate = 0.07 };
+        var cache = new SemanticCache(settings, new LexicalEmbedder(), shared: true);
+        return (cache, new SemanticCacheFollower(cache, new PostgresSemanticCacheShare(source, id), TimeSpan.FromHours(1), TimeProvider.System, NullLogger<SemanticCacheFollower>.Instance));
+    }
+}
