@@ -15,10 +15,8 @@ namespace Tollgate.Tests.Optimization;
 /// too; a purge through one applies to all; the size limit and the TTL hold, in least-recently-used order.
 /// </summary>
 [Collection("postgres")]
-public sealed class SharedResponseCacheTests(PostgresServer postgres) : IAsyncLifetime
+public sealed class SharedResponseCacheTests(PostgresServer postgres)
 {
-    private readonly List<NpgsqlDataSource> _sources = [];
-
     private static readonly DateTimeOffset Start = new(2026, 12, 7, 10, 0, 0, TimeSpan.Zero);
 
     private const string Question = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"What are your opening hours?"}]}""";
@@ -176,16 +174,6 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres) : IAsyncLi
         Assert.Equal("e", await count.ExecuteScalarAsync());
     }
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var source in _sources)
-        {
-            await source.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task A_replica_serves_an_answer_it_read_from_memory_for_a_second_so_another_replicas_purge_applies_there_within_a_second()
     {
@@ -260,9 +248,7 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres) : IAsyncLi
 
     private async Task<(PostgresResponseCacheStore Store, ManualTimeProvider Clock, NpgsqlDataSource Source)> StoreWithSourceAsync(long maxBytes, TimeSpan ttl)
     {
-        var source = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
-        _sources.Add(source);
-        await PostgresMigrations.ApplyAsync(source, default);
+        var source = await postgres.CreateMigratedSourceAsync();
         var clock = new ManualTimeProvider(Start);
         return (new PostgresResponseCacheStore(source, maxBytes, ttl, clock), clock, source);
     }

@@ -15,10 +15,8 @@ namespace Tollgate.Tests.Optimization;
 /// replicas and survive a restart.
 /// </summary>
 [Collection("postgres")]
-public sealed class SharedSemanticCacheTests(PostgresServer postgres) : IAsyncLifetime
+public sealed class SharedSemanticCacheTests(PostgresServer postgres)
 {
-    private readonly List<NpgsqlDataSource> _sources = [];
-
     [Fact]
     public async Task A_rewording_of_a_question_one_replica_saw_is_served_by_another_and_after_a_restart()
     {
@@ -54,9 +52,7 @@ public sealed class SharedSemanticCacheTests(PostgresServer postgres) : IAsyncLi
     [Fact]
     public async Task Verifications_add_up_across_replicas_and_survive_a_restart()
     {
-        var source = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
-        _sources.Add(source);
-        await PostgresMigrations.ApplyAsync(source, default);
+        var source = await postgres.CreateMigratedSourceAsync();
         var (cacheA, followerA) = Replica(source, "replica-a");
         var (cacheB, followerB) = Replica(source, "replica-b");
 
@@ -81,16 +77,6 @@ public sealed class SharedSemanticCacheTests(PostgresServer postgres) : IAsyncLi
         Assert.Equal(1.01, restarted.BoundFor("m").CurrentThreshold(), 3);
         await follower.SyncAsync(default);
         Assert.Equal(0.95, restarted.BoundFor("m").CurrentThreshold(), 3);
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var source in _sources)
-        {
-            await source.DisposeAsync();
-        }
     }
 
     private static (SemanticCache Cache, SemanticCacheFollower Follower) Replica(NpgsqlDataSource source, string id)

@@ -17,6 +17,8 @@ public sealed class PostgresServer : IAsyncLifetime
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "tollgate-pg-" + Guid.NewGuid().ToString("N"));
     private string _bin = null!;
 
+    private readonly List<NpgsqlDataSource> _sources = [];
+
     public int Port { get; private set; }
 
     /// <summary>The connection string of the cluster's <c>postgres</c> database, as the superuser.</summary>
@@ -53,6 +55,11 @@ public sealed class PostgresServer : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var source in _sources)
+        {
+            await source.DisposeAsync();
+        }
+
         NpgsqlConnection.ClearAllPools();
         try
         {
@@ -62,6 +69,19 @@ public sealed class PostgresServer : IAsyncLifetime
         {
             Directory.Delete(_directory, recursive: true);
         }
+    }
+
+    /// <summary>A data source on a new database with the gateway's schema (disposed with the server).</summary>
+    public async Task<NpgsqlDataSource> CreateMigratedSourceAsync()
+    {
+        var source = NpgsqlDataSource.Create(await CreateDatabaseAsync());
+        lock (_sources)
+        {
+            _sources.Add(source);
+        }
+
+        await Tollgate.Ledger.Postgres.PostgresMigrations.ApplyAsync(source, default);
+        return source;
     }
 
     /// <summary>A new, empty database; returns its connection string.</summary>
