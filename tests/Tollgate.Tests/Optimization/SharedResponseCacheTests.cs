@@ -82,6 +82,21 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres)
         Assert.Equal([5000L, 50L], records.OrderBy(r => r.Timestamp).Select(r => r.Usage.InputTokens ?? 0));
     }
 
+    [Theory]
+    [InlineData("scope=key%3Aa%00b", "scope")]
+    [InlineData("alias=gpt%01", "alias")]
+    public async Task A_purge_naming_a_control_character_is_a_400_not_a_database_error(string query, string param)
+    {
+        var config = $"storage:\n  postgres: \"{await postgres.CreateDatabaseAsync()}\"\ncache:\n  exact:\n    store: shared\nmodels:\n  - {{ alias: m, provider: mock, model: mock-gpt }}\n";
+        await using var gateway = await TestGateway.StartAsync(config);
+
+        using var purge = await gateway.Client.DeleteAsync("/admin/cache?" + query);
+
+        Assert.Equal(HttpStatusCode.BadRequest, purge.StatusCode);
+        using var error = System.Text.Json.JsonDocument.Parse(await purge.Content.ReadAsStringAsync());
+        Assert.Equal(("invalid_value", param), (error.RootElement.GetProperty("error").GetProperty("code").GetString(), error.RootElement.GetProperty("error").GetProperty("param").GetString()));
+    }
+
     [Fact]
     public async Task Shared_without_a_postgres_database_stops_start_up_naming_the_setting()
     {

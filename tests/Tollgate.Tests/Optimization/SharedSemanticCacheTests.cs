@@ -50,6 +50,33 @@ public sealed class SharedSemanticCacheTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task A_question_with_a_nul_or_a_lone_surrogate_is_shared_without_failing_the_questions_beside_it()
+    {
+        var source = await postgres.CreateMigratedSourceAsync();
+        var (cacheA, followerA) = Replica(source, "replica-a");
+        var (cacheB, followerB) = Replica(source, "replica-b");
+        var questions = new Dictionary<string, string>
+        {
+            ["k-nul"] = "What are the opening\0hours on Sunday?",
+            ["k-surrogate"] = "What is the refund \ud800 policy for shoes?",
+            ["k-plain"] = "How long does delivery to Hanoi take?",
+        };
+        foreach (var (key, text) in questions)
+        {
+            cacheA.Remember(await LookAsync(cacheA, text), key);
+        }
+
+        await followerA.SyncAsync(default);
+        await followerB.SyncAsync(default);
+
+        // Each is found on the other replica by its own wording.
+        foreach (var (key, text) in questions)
+        {
+            Assert.Equal(key, (await LookAsync(cacheB, text)).Nearest?.ExactKey);
+        }
+    }
+
+    [Fact]
     public async Task Verifications_add_up_across_replicas_and_survive_a_restart()
     {
         var source = await postgres.CreateMigratedSourceAsync();
@@ -79,9 +106,16 @@ public sealed class SharedSemanticCacheTests(PostgresServer postgres)
         Assert.Equal(0.95, restarted.BoundFor("m").CurrentThreshold(), 3);
     }
 
+    private static async Task<SemanticLookup> LookAsync(SemanticCache cache, string question)
+    {
+        using var body = System.Text.Json.JsonDocument.Parse(System.Text.Json.JsonSerializer.Serialize(new { model = "m", messages = new[] { new { role = "user", content = question } } }));
+        return await cache.LookAsync("key:a", Tollgate.Providers.GatewayEndpoint.ChatCompletions, "m", Tollgate.Ledger.Attribution.Empty, body.RootElement, default)
+            ?? throw new InvalidOperationException("not looked up");
+    }
+
     private static (SemanticCache Cache, SemanticCacheFollower Follower) Replica(NpgsqlDataSource source, string id)
     {
-        var settings = SemanticCacheSettings.Off with { Aliases = ["m"], MaxErrorRate = 0.07 };
+        var settings = SemanticCacheSettings.Off with { Aliases = ["m"], MaxErrorRate = 0.07, Threshold = null };
         var cache = new SemanticCache(settings, new LexicalEmbedder(), shared: true);
         return (cache, new SemanticCacheFollower(cache, new PostgresSemanticCacheShare(source, id), TimeSpan.FromHours(1), TimeProvider.System, NullLogger<SemanticCacheFollower>.Instance));
     }

@@ -69,6 +69,15 @@ public static class AdminCacheEndpoints
 
         var scope = query["scope"].ToString();
         var alias = query["alias"].ToString();
+        foreach (var (name, value) in new[] { ("scope", scope), ("alias", alias) })
+        {
+            // No scope or alias holds a control character; a NUL would also be refused by a shared store's database.
+            if (value.Any(char.IsControl))
+            {
+                return AdminJson.Error(GatewayError.InvalidRequest($"'{name}' holds a control character; no {name} does.", "invalid_value", name));
+            }
+        }
+
         var purged = await cache.PurgeAsync(new CachePurgeFilter(scope.Length > 0 ? scope : null, alias.Length > 0 ? alias : null, olderThan), context.RequestAborted);
         return purged is { } count
             ? Results.Json(new { purged = count })

@@ -130,7 +130,7 @@ public static class PostgresMigrations
             """),
         (18, """
             CREATE TABLE semantic_questions (
-                id bigserial PRIMARY KEY, replica text NOT NULL, context text NOT NULL, vector bytea NOT NULL, question text NOT NULL,
+                id bigserial PRIMARY KEY, replica text NOT NULL, context text NOT NULL, vector bytea NOT NULL, question bytea NOT NULL,
                 exact_key text NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp());
             CREATE INDEX ix_semantic_questions_written ON semantic_questions (written_at);
             CREATE TABLE semantic_evidence (alias text NOT NULL, bin integer NOT NULL, verified bigint NOT NULL, wrong bigint NOT NULL, PRIMARY KEY (alias, bin));

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using Tollgate.Optimization.SemanticCaching;
@@ -7,7 +8,8 @@ namespace Tollgate.Ledger.Postgres;
 
 /// <summary>
 /// The semantic cache's shared state in PostgreSQL: <c>semantic_questions</c> (one row per question a replica
-/// remembered, stamped with the database's clock when written) and <c>semantic_evidence</c> (the bounded mode's
+/// remembered, stamped with the database's clock when written; the question's text as UTF-8 bytes, so that a client's
+/// NUL character or lone surrogate, which a <c>text</c> column refuses, cannot make a batch of other questions fail) and <c>semantic_evidence</c> (the bounded mode's
 /// verifications per alias and bin of 0.01, added to by every replica).
 /// </summary>
 public sealed class PostgresSemanticCacheShare(NpgsqlDataSource source, string replica) : ISemanticCacheShare
@@ -23,12 +25,12 @@ public sealed class PostgresSemanticCacheShare(NpgsqlDataSource source, string r
         await using var connection = await source.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand("""
             INSERT INTO semantic_questions (replica, context, vector, question, exact_key)
-            SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::text[], $5::text[])
+            SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::text[])
             """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = replica });
         command.Parameters.Add(new NpgsqlParameter { Value = questions.Select(q => q.Context).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = questions.Select(q => MemoryMarshal.AsBytes(q.Vector.AsSpan()).ToArray()).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = questions.Select(q => q.Text).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = questions.Select(q => Encoding.UTF8.GetBytes(q.Text)).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = questions.Select(q => q.ExactKey).ToArray() });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -64,7 +66,7 @@ public sealed class PostgresSemanticCacheShare(NpgsqlDataSource source, string r
         {
             var bytes = (byte[])reader.GetValue(2);
             var written = reader.GetFieldValue<DateTimeOffset>(5);
-            questions.Add(new SharedQuestion(reader.GetInt64(0), reader.GetString(1), MemoryMarshal.Cast<byte, float>(bytes).ToArray(), reader.GetString(3), reader.GetString(4)) { WrittenAt = written });
+            questions.Add(new SharedQuestion(reader.GetInt64(0), reader.GetString(1), MemoryMarshal.Cast<byte, float>(bytes).ToArray(), Encoding.UTF8.GetString((byte[])reader.GetValue(3)), reader.GetString(4)) { WrittenAt = written });
             latest = written > latest ? written : latest;
         }
 
