@@ -76,6 +76,21 @@ public sealed class AliasEmbedderTests : GatewayWithFakeUpstream
     }
 
     [Fact]
+    public async Task The_same_question_asked_under_another_system_prompt_is_embedded_once()
+    {
+        Upstream.VectorOf = VectorOf;
+        using var first = await SemanticCacheTests.AskAsync(Gateway.Client, English, system: "You answer for shop A.");
+        using var second = await SemanticCacheTests.AskAsync(Gateway.Client, English, system: "You answer for shop B.");
+
+        // Another context: a miss (shop B's answer may differ), paid for by the provider, but the question's vector is
+        // the one already paid for.
+        Assert.Equal(("miss", "miss"), (CacheHeader(first), CacheHeader(second)));
+        Assert.Equal(2, Chats.Count());
+        Assert.Equal([English], Embeddings.Select(e => e.Json.GetProperty("input").GetString()));
+        Assert.Single(await Gateway.RecordsAsync(3), r => r.Endpoint == "embeddings");
+    }
+
+    [Fact]
     public async Task An_embeddings_provider_that_fails_makes_the_lookup_a_miss_and_the_failed_call_is_recorded_once()
     {
         Upstream.VectorOf = VectorOf;

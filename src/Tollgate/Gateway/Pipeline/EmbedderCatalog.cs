@@ -25,18 +25,19 @@ public sealed class EmbedderCatalog(IServiceProvider services) : IDisposable
 
     private ITextEmbedder Create(string name)
     {
+        // The embedders that cost (a provider call, ~10 ms of a model) remember the vectors of texts embedded lately.
         if (SemanticCacheSettings.EmbedderAlias(name) is { } alias)
         {
-            return new AliasEmbedder(
+            return new RememberedVectors(new AliasEmbedder(
                 alias,
                 services.GetRequiredService<Forwarding.Forwarder>(),
                 services.GetRequiredService<UsageSettler>(),
                 services.GetRequiredService<Policy.Budgets.BudgetGuard>(),
-                services.GetRequiredService<TimeProvider>());
+                services.GetRequiredService<TimeProvider>()));
         }
 
         return name == "lexical"
             ? new LexicalEmbedder()
-            : SentenceModelEmbedder.Create(name) ?? throw new ArgumentOutOfRangeException(nameof(name), name, "not an embedder: lexical, minilm or alias:NAME");
+            : new RememberedVectors(SentenceModelEmbedder.Create(name) ?? throw new ArgumentOutOfRangeException(nameof(name), name, "not an embedder: lexical, minilm or alias:NAME"));
     }
 }
