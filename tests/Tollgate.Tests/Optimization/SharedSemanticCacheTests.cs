@@ -120,3 +120,45 @@ public sealed class SharedSemanticCacheTests(PostgresServer postgres)
         return (cache, new SemanticCacheFollower(cache, new PostgresSemanticCacheShare(source, id), TimeSpan.FromHours(1), TimeProvider.System, NullLogger<SemanticCacheFollower>.Instance));
     }
 }
+
+/// <summary>Questions taken in from other replicas are not kept twice for one answer, however questions come and go.</summary>
+public sealed class SemanticCacheAdoptionTests
+{
+    [Fact]
+    public void Random_remembering_and_adopting_keeps_one_question_per_adopted_answer_and_the_oldest_go_first()
+    {
+        var random = new Random(19);
+        for (var run = 0; run < 50; run++)
+        {
+            var settings = SemanticCacheSettings.Off with { Aliases = ["m"], Threshold = 0.9, MaxEntries = 12 };
+            using var cache = new SemanticCache(settings, new LexicalEmbedder(), shared: true);
+            var model = new List<(string Context, string Key)>(); // oldest first
+            for (var step = 0; step < 400; step++)
+            {
+                var context = "c" + random.Next(2);
+                var key = "k" + random.Next(20);
+                var vector = new float[] { 1, random.Next(3), 0 };
+                if (random.Next(2) == 0)
+                {
+                    cache.Remember(new SemanticLookup(context, QueryText.Of("q"), vector, BoundedDecision.Miss, 0, null) { Text = "q" }, key);
+                    model.Add((context, key));
+                }
+                else
+                {
+                    cache.Adopt(new SharedQuestion(step, context, vector, "q", key));
+                    if (!model.Contains((context, key)))
+                    {
+                        model.Add((context, key));
+                    }
+                }
+
+                while (model.Count > settings.MaxEntries)
+                {
+                    model.RemoveAt(0);
+                }
+
+                Assert.Equal(model.Count, cache.Count);
+            }
+        }
+    }
+}

@@ -35,6 +35,23 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
 
     public SemanticCacheSettings Settings => settings;
 
+    /// <summary>How many questions are kept, on every shelf.</summary>
+    public int Count
+    {
+        get
+        {
+            _gate.EnterReadLock();
+            try
+            {
+                return _entries;
+            }
+            finally
+            {
+                _gate.ExitReadLock();
+            }
+        }
+    }
+
     /// <summary>The bounded mode's state of every alias that has one.</summary>
     public IEnumerable<KeyValuePair<string, WrongHitBound>> Bounds => _bounds;
 
@@ -149,7 +166,7 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
                 shelf = new Shelf(new VectorIndex(vector.Length));
                 _shelves[context] = shelf;
             }
-            else if (skipKnown && shelf.ExactKeys.Contains(exactKey))
+            else if (skipKnown && shelf.ExactKeys.ContainsKey(exactKey))
             {
                 return;
             }
@@ -157,7 +174,7 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
             var id = shelf.Index.Add(vector);
             var entry = new Entry(query, exactKey, shelf, id);
             shelf.Entries[id] = entry;
-            shelf.ExactKeys.Add(exactKey);
+            shelf.ExactKeys[exactKey] = shelf.ExactKeys.GetValueOrDefault(exactKey) + 1;
             _oldestFirst.Enqueue(entry);
             _entries++;
             while (_entries > settings.MaxEntries && _oldestFirst.TryDequeue(out var oldest))
@@ -246,7 +263,11 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         {
             entry.Shelf.Entries.Remove(entry.Id);
             entry.Shelf.Index.Remove(entry.Id);
-            if (!entry.Shelf.Entries.Values.Any(e => e.ExactKey == entry.ExactKey))
+            if (entry.Shelf.ExactKeys[entry.ExactKey] is var count and > 1)
+            {
+                entry.Shelf.ExactKeys[entry.ExactKey] = count - 1;
+            }
+            else
             {
                 entry.Shelf.ExactKeys.Remove(entry.ExactKey);
             }
@@ -260,8 +281,8 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         public VectorIndex Index { get; } = index;
         public Dictionary<int, Entry> Entries { get; } = [];
 
-        /// <summary>The exact-cache keys of the entries' answers.</summary>
-        public HashSet<string> ExactKeys { get; } = new(StringComparer.Ordinal);
+        /// <summary>The exact-cache keys of the entries' answers, each with how many entries have it.</summary>
+        public Dictionary<string, int> ExactKeys { get; } = new(StringComparer.Ordinal);
     }
 
     public sealed record Entry(QueryText Query, string ExactKey, Shelf Shelf, int Id)
