@@ -60,19 +60,23 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
             }
         }
         // Responses are stateful (stored by the provider, chained by previous_response_id): not answered from the cache.
-        else if (exchange.Endpoint is not (GatewayEndpoint.Embeddings or GatewayEndpoint.Responses)
-            && await LookAsync(context, exchange, caller, parsed, b => bypassed = b) is { } lookup)
+        else if (exchange.Endpoint is not (GatewayEndpoint.Embeddings or GatewayEndpoint.Responses))
         {
-            if (lookup.Hit is { } hit)
+            (var lookup, bypassed) = await cache.LookAsync(
+                caller.KeyId, caller.Key?.Tags, exchange.Endpoint, parsed.Model, parsed.Body, parsed.BodyBytes, context.Request.Headers, context.RequestAborted);
+            if (lookup?.Hit is { } hit)
             {
                 await hits.WriteAsync(context, exchange, candidates, hit);
                 return true;
             }
 
-            exchange.CacheFill = lookup.Fill;
-            if (!bypassed && await TrySemanticAsync(context, exchange, candidates, parsed, lookup.Fill.Tenant))
+            if (lookup is not null)
             {
-                return true;
+                exchange.CacheFill = lookup.Fill;
+                if (!bypassed && await TrySemanticAsync(context, exchange, candidates, parsed, lookup.Fill.Tenant))
+                {
+                    return true;
+                }
             }
         }
 
@@ -82,15 +86,6 @@ public sealed class ResponseCacheStage(ResponseCache cache, SemanticCache semant
         }
 
         return false;
-    }
-
-    /// <summary>The exact cache's look-up; <paramref name="bypassed"/> is told whether the client opted out.</summary>
-    private async ValueTask<CacheLookup?> LookAsync(HttpContext context, Exchange exchange, CallerIdentity caller, ParsedRequest parsed, Action<bool> bypassed)
-    {
-        var (lookup, optedOut) = await cache.LookAsync(
-            caller.KeyId, caller.Key?.Tags, exchange.Endpoint, parsed.Model, parsed.Body, parsed.BodyBytes, context.Request.Headers, context.RequestAborted);
-        bypassed(optedOut);
-        return lookup;
     }
 
     /// <summary>A question worded otherwise, in the same context: served, verified against the fresh answer, or a miss.</summary>
