@@ -26,6 +26,7 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
 
     private readonly ConcurrentQueue<SharedQuestion> _toShare = new();
     private int _waitingToShare;
+
     /// <summary>Look-ups only read shelves and indexes, so they share the lock; remembering and forgetting take it alone.</summary>
     private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<string, Shelf> _shelves = new(StringComparer.Ordinal);
@@ -115,13 +116,18 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
     {
         ArgumentNullException.ThrowIfNull(lookup);
         Add(lookup.Context, lookup.Vector, lookup.Query, exactKey, skipKnown: false);
-        if (shared && Interlocked.Increment(ref _waitingToShare) <= MaxWaitingToShare)
+        if (!shared)
+        {
+            return;
+        }
+
+        if (Interlocked.Increment(ref _waitingToShare) <= MaxWaitingToShare)
         {
             _toShare.Enqueue(new SharedQuestion(0, lookup.Context, lookup.Vector, lookup.Text, exactKey));
         }
-        else if (shared)
+        else
         {
-            Interlocked.Decrement(ref _waitingToShare);
+            Interlocked.Decrement(ref _waitingToShare); // the store has been unreachable for a while: not shared
         }
     }
 
