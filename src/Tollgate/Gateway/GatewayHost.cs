@@ -151,7 +151,8 @@ public static class GatewayHost
             // bounded mode's verifications (and keep them across a restart).
             services.AddSingleton(sp => new Optimization.SemanticCaching.SemanticCacheFollower(
                 sp.GetRequiredService<Optimization.SemanticCaching.SemanticCache>(), new Ledger.Postgres.PostgresSemanticCacheShare(postgres!, replica.Id),
-                config.ResponseCache.Ttl, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Optimization.SemanticCaching.SemanticCacheFollower>>()));
+                config.ResponseCache.Ttl, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Optimization.SemanticCaching.SemanticCacheFollower>>(),
+                sp.GetRequiredService<Analytics.Metrics.GatewayMetrics>()));
             services.AddHostedService(sp => sp.GetRequiredService<Optimization.SemanticCaching.SemanticCacheFollower>());
         }
 

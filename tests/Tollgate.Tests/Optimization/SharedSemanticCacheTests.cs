@@ -37,6 +37,9 @@ public sealed class SharedSemanticCacheTests(PostgresServer postgres)
         Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
         Assert.Single(upstream.Received);
 
+        Assert.Contains("tollgate_semantic_questions_shared_total{direction=\"out\"} 1", await a.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Contains("tollgate_semantic_questions_shared_total{direction=\"in\"} 1", await b.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
+
         // A replica started afterwards takes in the newest questions at start.
         await using var c = await TestGateway.StartAsync(config);
         await c.Service<SemanticCacheFollower>().SyncAsync(default);
@@ -117,7 +120,7 @@ public sealed class SharedSemanticCacheTests(PostgresServer postgres)
     {
         var settings = SemanticCacheSettings.Off with { Aliases = ["m"], MaxErrorRate = 0.07, Threshold = null };
         var cache = new SemanticCache(settings, new LexicalEmbedder(), shared: true);
-        return (cache, new SemanticCacheFollower(cache, new PostgresSemanticCacheShare(source, id), TimeSpan.FromHours(1), TimeProvider.System, NullLogger<SemanticCacheFollower>.Instance));
+        return (cache, new SemanticCacheFollower(cache, new PostgresSemanticCacheShare(source, id), TimeSpan.FromHours(1), TimeProvider.System, NullLogger<SemanticCacheFollower>.Instance, new Tollgate.Analytics.Metrics.GatewayMetrics()));
     }
 }
 

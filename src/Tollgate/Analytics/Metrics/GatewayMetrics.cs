@@ -32,6 +32,7 @@ public sealed class GatewayMetrics
     private readonly ConcurrentDictionary<(string Router, string Target), StrongBox<long>> _routed = new();
     private readonly ConcurrentDictionary<string, DeploymentTotals> _routingSaved = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DeploymentTotals> _batchSaved = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _semanticShared = new(StringComparer.Ordinal);
 
     public IEnumerable<KeyValuePair<(string Alias, string Deployment, string Status), long>> Requests => _requests.Select(p => new KeyValuePair<(string, string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
@@ -108,6 +109,15 @@ public sealed class GatewayMetrics
             _cacheSpent.GetOrAdd(purpose, _ => new DeploymentTotals()).AddCost(spent);
         }
     }
+
+    /// <summary>
+    /// Semantic-cache questions exchanged with the other replicas (<c>store: shared</c>), by direction: <c>out</c>
+    /// (handed over), <c>in</c> (taken in), <c>lost</c> (not handed over: the store failed or was unreachable too long).
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, long>> SemanticQuestionsShared => _semanticShared.Select(p => new KeyValuePair<string, long>(p.Key, Volatile.Read(ref p.Value.Value)));
+
+    /// <summary>Counts semantic-cache questions exchanged with the other replicas (see <see cref="SemanticQuestionsShared"/>).</summary>
+    public void SemanticShared(string direction, long count) => Increment(_semanticShared, direction, count);
 
     /// <summary>A request the response cache did not answer, and why.</summary>
     public void CacheMiss(string cache, string outcome) => Increment(_cacheMisses, (cache, outcome), 1);

@@ -11,8 +11,10 @@ namespace Tollgate.Gateway.Endpoints;
 public static class MetricsEndpoint
 {
     public static async Task HandleAsync(
-        HttpContext context, Authenticator auth, GatewayMetrics metrics, BudgetGuard budgets, LedgerQueue ledger, Ledger.Rollups.RollupUpkeep rollups, Optimization.ResponseCaching.ResponseCache responseCache)
+        HttpContext context, Authenticator auth, GatewayMetrics metrics, BudgetGuard budgets, LedgerQueue ledger, Ledger.Rollups.RollupUpkeep rollups, Optimization.ResponseCaching.ResponseCache responseCache,
+        Optimization.SemanticCaching.SemanticCache semanticCache)
     {
+        ArgumentNullException.ThrowIfNull(semanticCache);
         ArgumentNullException.ThrowIfNull(responseCache);
         ArgumentNullException.ThrowIfNull(rollups);
         ArgumentNullException.ThrowIfNull(context);
@@ -128,6 +130,18 @@ public static class MetricsEndpoint
             text.Sample("tollgate_cache_entries", [], entries);
             text.Family("tollgate_cache_bytes", "gauge", "Bytes the kept answers count for against cache.exact.max_bytes.");
             text.Sample("tollgate_cache_bytes", [], bytes);
+        }
+
+        if (semanticCache.Settings.IsOn)
+        {
+            text.Family("tollgate_semantic_questions", "gauge", "Questions the semantic cache keeps on this replica.");
+            text.Sample("tollgate_semantic_questions", [], semanticCache.Count);
+        }
+
+        text.Family("tollgate_semantic_questions_shared_total", "counter", "Semantic-cache questions exchanged with the other replicas (store: shared), by direction: out, in, lost.");
+        foreach (var (direction, count) in metrics.SemanticQuestionsShared.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Sample("tollgate_semantic_questions_shared_total", [("direction", direction)], count);
         }
 
         text.Family("tollgate_rejections_total", "counter", "Requests refused before any provider call, by error code.");

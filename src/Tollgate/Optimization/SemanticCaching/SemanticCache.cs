@@ -24,6 +24,8 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
     /// <summary>Questions waiting to be shared at most; past it, new ones are not shared (the store is unreachable).</summary>
     public const int MaxWaitingToShare = 10_000;
 
+    private int _notShared;
+
     private readonly ConcurrentQueue<SharedQuestion> _toShare = new();
     private int _waitingToShare;
 
@@ -128,8 +130,12 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         else
         {
             Interlocked.Decrement(ref _waitingToShare); // the store has been unreachable for a while: not shared
+            Interlocked.Increment(ref _notShared);
         }
     }
+
+    /// <summary>Questions not shared because too many were waiting, since the last call (for the metrics).</summary>
+    public int TakeNotShared() => Interlocked.Exchange(ref _notShared, 0);
 
     /// <summary>Takes up to <paramref name="max"/> remembered questions not yet handed to the other replicas.</summary>
     public IReadOnlyList<SharedQuestion> TakeToShare(int max)

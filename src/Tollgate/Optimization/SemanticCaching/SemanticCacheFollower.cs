@@ -21,6 +21,7 @@ public sealed partial class SemanticCacheFollower : Policy.SharedStateFollower
     private readonly TimeSpan _ttl;
     private readonly TimeProvider _time;
     private readonly ILogger<SemanticCacheFollower> _logger;
+    private readonly Analytics.Metrics.GatewayMetrics _metrics;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<long, DateTimeOffset> _taken = []; // ids taken in, with when they were written
     private DateTimeOffset? _cursor;
@@ -31,10 +32,12 @@ public sealed partial class SemanticCacheFollower : Policy.SharedStateFollower
     /// <param name="ttl">The exact cache's TTL: older questions' answers have gone.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">Where failures are logged.</param>
-    public SemanticCacheFollower(SemanticCache cache, ISemanticCacheShare share, TimeSpan ttl, TimeProvider time, ILogger<SemanticCacheFollower> logger)
+    /// <param name="metrics">Where the questions exchanged are counted.</param>
+    public SemanticCacheFollower(
+        SemanticCache cache, ISemanticCacheShare share, TimeSpan ttl, TimeProvider time, ILogger<SemanticCacheFollower> logger, Analytics.Metrics.GatewayMetrics metrics)
         : base(TimeSpan.FromSeconds(1), time, logger)
     {
-        (_cache, _share, _ttl, _time, _logger) = (cache, share, ttl, time, logger);
+        (_cache, _share, _ttl, _time, _logger, _metrics) = (cache, share, ttl, time, logger, metrics);
     }
 
     /// <summary>One round: hand over, take in, exchange evidence, prune when due. Safe to call while the loop runs.</summary>
@@ -72,15 +75,18 @@ public sealed partial class SemanticCacheFollower : Policy.SharedStateFollower
 
     private async Task HandOverAsync(CancellationToken cancellationToken)
     {
+        _metrics.SemanticShared("lost", _cache.TakeNotShared());
         while (_cache.TakeToShare(Batch) is { Count: > 0 } questions)
         {
             try
             {
                 await _share.AppendAsync(questions, cancellationToken);
+                _metrics.SemanticShared("out", questions.Count);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // Only hints for the other replicas: not kept for a retry, so a store that stays down holds nothing back.
+                _metrics.SemanticShared("lost", questions.Count);
                 LogNotShared(_logger, questions.Count, ex);
                 return;
             }
@@ -93,10 +99,14 @@ public sealed partial class SemanticCacheFollower : Policy.SharedStateFollower
         {
             var first = _cursor is null;
             var (questions, cursor) = await _share.ReadAsync(_cursor, _taken.Keys, _ttl, first ? _cache.Settings.MaxEntries : Batch, cancellationToken);
+            var takenIn = 0;
             foreach (var question in questions.Where(q => _taken.TryAdd(q.Id, q.WrittenAt)))
             {
                 _cache.Adopt(question);
+                takenIn++;
             }
+
+            _metrics.SemanticShared("in", takenIn);
 
             // An id is remembered only as long as a read can return it again.
             _cursor = cursor;
