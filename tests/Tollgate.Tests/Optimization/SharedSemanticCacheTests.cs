@@ -165,3 +165,58 @@ public sealed class SemanticCacheAdoptionTests
         }
     }
 }
+
+/// <summary>A shared store that fails loses only the questions it could not take; the replica goes on serving its own.</summary>
+public sealed class SemanticCacheFollowerFailureTests
+{
+    [Fact]
+    public async Task Questions_the_store_refuses_are_counted_as_lost_not_retried_and_the_next_round_goes_on()
+    {
+        var settings = SemanticCacheSettings.Off with { Aliases = ["m"], Threshold = 0.9 };
+        using var cache = new SemanticCache(settings, new LexicalEmbedder(), shared: true);
+        var share = new FailingShare();
+        var metrics = new Tollgate.Analytics.Metrics.GatewayMetrics();
+        using var follower = new SemanticCacheFollower(cache, share, TimeSpan.FromHours(1), TimeProvider.System, NullLogger<SemanticCacheFollower>.Instance, metrics);
+        for (var i = 0; i < 3; i++)
+        {
+            cache.Remember(new SemanticLookup("c", QueryText.Of("q" + i), [1, i, 0], BoundedDecision.Miss, 0, null) { Text = "q" + i }, "k" + i);
+        }
+
+        await follower.SyncAsync(default);
+        share.Fail = false;
+        cache.Remember(new SemanticLookup("c", QueryText.Of("q3"), [1, 3, 0], BoundedDecision.Miss, 0, null) { Text = "q3" }, "k3");
+        await follower.SyncAsync(default);
+
+        Assert.Equal(["k3"], share.Appended.Select(q => q.ExactKey));
+        Assert.Equal(new Dictionary<string, long> { ["lost"] = 3, ["out"] = 1, ["in"] = 0 }, metrics.SemanticQuestionsShared.ToDictionary(p => p.Key, p => p.Value));
+        Assert.Equal(4, cache.Count); // this replica still has every question it remembered
+    }
+
+    private sealed class FailingShare : ISemanticCacheShare
+    {
+        public bool Fail { get; set; } = true;
+
+        public List<SharedQuestion> Appended { get; } = [];
+
+        public Task AppendAsync(IReadOnlyList<SharedQuestion> questions, CancellationToken cancellationToken)
+        {
+            if (Fail)
+            {
+                throw new IOException("database unreachable");
+            }
+
+            Appended.AddRange(questions);
+            return Task.CompletedTask;
+        }
+
+        public Task<(IReadOnlyList<SharedQuestion> Questions, DateTimeOffset Cursor)> ReadAsync(
+            DateTimeOffset? cursor, IReadOnlyCollection<long> skip, TimeSpan maxAge, int limit, CancellationToken cancellationToken) =>
+            Task.FromResult<(IReadOnlyList<SharedQuestion>, DateTimeOffset)>(([], cursor ?? DateTimeOffset.UnixEpoch));
+
+        public Task PruneAsync(TimeSpan maxAge, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<IReadOnlyDictionary<string, WrongHitBound.Evidence>> ExchangeEvidenceAsync(
+            IReadOnlyDictionary<string, WrongHitBound.Evidence> added, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyDictionary<string, WrongHitBound.Evidence>>(new Dictionary<string, WrongHitBound.Evidence>());
+    }
+}
