@@ -298,12 +298,15 @@ public sealed class FailingCacheStoreTests : GatewayWithFakeUpstream
     }
 
     [Fact]
-    public async Task A_purge_the_store_cannot_do_is_a_503_in_error_json()
+    public async Task A_purge_or_a_count_the_store_cannot_do_is_a_503_in_error_json_and_metrics_leave_the_size_out()
     {
         using var purge = await Gateway.Client.DeleteAsync("/admin/cache");
+        using var show = await Gateway.Client.GetAsync("/admin/cache");
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, purge.StatusCode);
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, HttpStatusCode.ServiceUnavailable), (purge.StatusCode, show.StatusCode));
         Assert.Equal("cache_unavailable", JsonDocument.Parse(await purge.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("cache_unavailable", JsonDocument.Parse(await show.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.DoesNotContain("tollgate_cache_entries", await Gateway.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 
     private sealed class BrokenStore : IResponseCacheStore
