@@ -82,6 +82,41 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres)
         Assert.Equal([5000L, 50L], records.OrderBy(r => r.Timestamp).Select(r => r.Usage.InputTokens ?? 0));
     }
 
+    [Fact]
+    public async Task With_the_database_down_requests_are_answered_by_the_provider_and_the_kept_answer_is_served_again_once_it_is_back()
+    {
+        await using var upstream = await FakeOpenAiUpstream.StartAsync();
+        var config = $"storage:\n  postgres: \"{await postgres.CreateDatabaseAsync()}\"\ncache:\n  exact:\n    store: shared\nmodels:\n"
+            + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", upstream.BaseUrl);
+        await using var gateway = await TestGateway.StartAsync(config);
+        Assert.Equal("miss", (await AskAsync(gateway)).Cache);
+
+        await postgres.StopServerAsync();
+        try
+        {
+            Assert.Equal("miss", (await AskAsync(gateway)).Cache); // the store's read fails: a miss, answered
+            using var show = await gateway.Client.GetAsync("/admin/cache");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, show.StatusCode);
+        }
+        finally
+        {
+            await postgres.StartServerAsync();
+        }
+
+        Assert.Equal(2, upstream.Received.Count);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string cache;
+        while ((cache = (await AskAsync(gateway)).Cache) != "hit" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200); // until the pool's connections to the stopped server are replaced
+        }
+
+        Assert.Equal("hit", cache);
+        Assert.Contains("outcome=\"store_error\"", await gateway.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        var records = await gateway.RecordsAsync(upstream.Received.Count + 1);
+        Assert.Equal(upstream.Received.Count, records.Count(r => r.ResponseCacheHit is null));
+    }
+
     [Theory]
     [InlineData("scope=key%3Aa%00b", "scope")]
     [InlineData("alias=gpt%01", "alias")]
