@@ -25,8 +25,7 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres)
     public async Task An_answer_kept_through_one_replica_is_served_by_the_other_and_after_a_restart_and_a_purge_on_one_applies_to_all()
     {
         await using var upstream = await FakeOpenAiUpstream.StartAsync();
-        var config = $"storage:\n  postgres: \"{await postgres.CreateDatabaseAsync()}\"\ncache:\n  exact:\n    store: shared\nmodels:\n"
-            + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", upstream.BaseUrl);
+        var config = await SharedConfigAsync(TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", upstream.BaseUrl));
         await using var a = await TestGateway.StartAsync(config);
         await using var b = await TestGateway.StartAsync(config);
 
@@ -65,8 +64,7 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres)
     {
         await using var upstream = await FakeOpenAiUpstream.StartAsync();
         upstream.EmbeddingTokensPerItem = 5;
-        var config = $"storage:\n  postgres: \"{await postgres.CreateDatabaseAsync()}\"\ncache:\n  exact:\n    store: shared\nmodels:\n"
-            + TestGateway.Model("emb", "text-embedding-3-small", upstream.BaseUrl);
+        var config = await SharedConfigAsync(TestGateway.Model("emb", "text-embedding-3-small", upstream.BaseUrl));
         await using var a = await TestGateway.StartAsync(config);
         await using var b = await TestGateway.StartAsync(config);
         var corpus = Enumerable.Range(0, 1000).Select(i => $"document {i} body").ToArray();
@@ -86,8 +84,7 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres)
     public async Task With_the_database_down_requests_are_answered_by_the_provider_and_the_kept_answer_is_served_again_once_it_is_back()
     {
         await using var upstream = await FakeOpenAiUpstream.StartAsync();
-        var config = $"storage:\n  postgres: \"{await postgres.CreateDatabaseAsync()}\"\ncache:\n  exact:\n    store: shared\nmodels:\n"
-            + TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", upstream.BaseUrl);
+        var config = await SharedConfigAsync(TestGateway.Model("gpt-4o-mini", "gpt-4o-mini", upstream.BaseUrl));
         await using var gateway = await TestGateway.StartAsync(config);
         Assert.Equal("miss", (await AskAsync(gateway)).Cache);
 
@@ -122,7 +119,7 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres)
     [InlineData("alias=gpt%01", "alias")]
     public async Task A_purge_naming_a_control_character_is_a_400_not_a_database_error(string query, string param)
     {
-        var config = $"storage:\n  postgres: \"{await postgres.CreateDatabaseAsync()}\"\ncache:\n  exact:\n    store: shared\nmodels:\n  - {{ alias: m, provider: mock, model: mock-gpt }}\n";
+        var config = await SharedConfigAsync("  - { alias: m, provider: mock, model: mock-gpt }\n");
         await using var gateway = await TestGateway.StartAsync(config);
 
         using var purge = await gateway.Client.DeleteAsync("/admin/cache?" + query);
@@ -270,6 +267,10 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres)
 
         public ValueTask<(long Entries, long Bytes)> SizeAsync(CancellationToken cancellationToken) => inner.SizeAsync(cancellationToken);
     }
+
+    /// <summary>A gateway configuration on a new database with the exact cache shared, serving <paramref name="models"/>.</summary>
+    private async Task<string> SharedConfigAsync(string models) =>
+        $"storage:\n  postgres: \"{await postgres.CreateDatabaseAsync()}\"\ncache:\n  exact:\n    store: shared\nmodels:\n" + models;
 
     private static async Task<(string Cache, string Body)> AskAsync(TestGateway gateway)
     {
