@@ -51,7 +51,7 @@ public sealed class EmbeddingItems
     /// The items of <paramref name="body"/>'s <c>input</c> and their keys; null when it has none to split (no input, an
     /// empty list, or something that is not a string, a list of strings or a list of id arrays).
     /// </summary>
-    public static (string Tenant, JsonElement[] Items, string[] Keys)? Split(string tenant, JsonElement body)
+    public static (JsonElement[] Items, string[] Keys)? Split(string tenant, JsonElement body)
     {
         if (!body.TryGetProperty("input", out var input))
         {
@@ -81,7 +81,7 @@ public sealed class EmbeddingItems
             keys[i] = ResponseCacheKey.OfEmbeddingItem(prefix, items[i]);
         }
 
-        return (tenant, items, keys);
+        return (items, keys);
     }
 
     /// <summary>The request with only the missing items as its <c>input</c>.</summary>

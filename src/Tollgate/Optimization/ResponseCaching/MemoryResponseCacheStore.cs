@@ -1,8 +1,8 @@
 namespace Tollgate.Optimization.ResponseCaching;
 
 /// <summary>
-/// Kept answers in the process's memory: a map from key to a node of a recency list, under one lock. A get moves the
-/// entry to the front; a put past <see cref="ResponseCacheSettings.MaxBytes"/> drops entries from the back (least
+/// Kept answers in the process's memory: a <see cref="ByteBoundedLru{TKey, TValue}"/> under one lock. A get makes the
+/// entry the most recent; a put past <see cref="ResponseCacheSettings.MaxBytes"/> drops entries from the back (least
 /// recently used) until the rest fit; an entry past its TTL is dropped when it is next looked up, and when it reaches
 /// the back. Entries do not survive a restart. (Microsoft.Extensions.Caching.Memory was not used: past its size limit it
 /// refuses new entries and compacts later, in the background, where this cache must evict at once and in LRU order.)
@@ -10,15 +10,13 @@ namespace Tollgate.Optimization.ResponseCaching;
 public sealed class MemoryResponseCacheStore(long maxBytes, TimeSpan ttl) : IResponseCacheStore
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, LinkedListNode<CachedAnswer>> _entries = new(StringComparer.Ordinal);
-    private readonly LinkedList<CachedAnswer> _recency = new();
-    private long _bytes;
+    private readonly ByteBoundedLru<string, CachedAnswer> _entries = new(maxBytes, (_, answer) => answer.Bytes, StringComparer.Ordinal);
 
     public ValueTask<(long Entries, long Bytes)> SizeAsync(CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            return ValueTask.FromResult<(long, long)>((_entries.Count, _bytes));
+            return ValueTask.FromResult<(long, long)>((_entries.Count, _entries.Bytes));
         }
     }
 
@@ -26,9 +24,18 @@ public sealed class MemoryResponseCacheStore(long maxBytes, TimeSpan ttl) : IRes
     {
         ArgumentNullException.ThrowIfNull(keys);
         var answers = new CachedAnswer?[keys.Count];
-        for (var i = 0; i < answers.Length; i++)
+        lock (_gate)
         {
-            answers[i] = Get(keys[i], now);
+            for (var i = 0; i < answers.Length; i++)
+            {
+                if (_entries.TryGet(keys[i], out var answer) && now - answer.CreatedAt >= ttl)
+                {
+                    _entries.Remove(keys[i]);
+                    answer = null;
+                }
+
+                answers[i] = answer;
+            }
         }
 
         return ValueTask.FromResult(answers);
@@ -37,87 +44,23 @@ public sealed class MemoryResponseCacheStore(long maxBytes, TimeSpan ttl) : IRes
     public ValueTask PutAsync(IReadOnlyList<CachedAnswer> answers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(answers);
-        foreach (var answer in answers)
+        lock (_gate)
         {
-            Put(answer);
+            foreach (var answer in answers)
+            {
+                _entries.Set(answer.Key, answer);
+            }
         }
 
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<int> PurgeAsync(CachePurgeFilter filter, DateTimeOffset now, CancellationToken cancellationToken) => ValueTask.FromResult(Purge(filter, now));
-
-    private CachedAnswer? Get(string key, DateTimeOffset now)
-    {
-        lock (_gate)
-        {
-            if (!_entries.TryGetValue(key, out var node))
-            {
-                return null;
-            }
-
-            if (now - node.Value.CreatedAt >= ttl)
-            {
-                Remove(node);
-                return null;
-            }
-
-            _recency.Remove(node);
-            _recency.AddFirst(node);
-            return node.Value;
-        }
-    }
-
-    private void Put(CachedAnswer answer)
-    {
-        ArgumentNullException.ThrowIfNull(answer);
-        if (answer.Bytes > maxBytes)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            if (_entries.TryGetValue(answer.Key, out var existing))
-            {
-                Remove(existing);
-            }
-
-            _entries[answer.Key] = _recency.AddFirst(answer);
-            _bytes += answer.Bytes;
-            while (_bytes > maxBytes && _recency.Last is { } oldest)
-            {
-                Remove(oldest);
-            }
-        }
-    }
-
-    private int Purge(CachePurgeFilter filter, DateTimeOffset now)
+    public ValueTask<int> PurgeAsync(CachePurgeFilter filter, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
         lock (_gate)
         {
-            var purged = 0;
-            for (var node = _recency.First; node is not null;)
-            {
-                var next = node.Next;
-                if (filter.Matches(node.Value, now))
-                {
-                    Remove(node);
-                    purged++;
-                }
-
-                node = next;
-            }
-
-            return purged;
+            return ValueTask.FromResult(_entries.RemoveWhere(answer => filter.Matches(answer, now)));
         }
-    }
-
-    private void Remove(LinkedListNode<CachedAnswer> node)
-    {
-        _recency.Remove(node);
-        _entries.Remove(node.Value.Key);
-        _bytes -= node.Value.Bytes;
     }
 }

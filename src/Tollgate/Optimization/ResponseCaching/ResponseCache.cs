@@ -84,13 +84,14 @@ public sealed partial class ResponseCache(
             return (null, bypassed);
         }
 
-        if (EmbeddingItems.Split(settings.Scope.TenantOf(keyId, keyTags), body) is not { } split)
+        var tenant = settings.Scope.TenantOf(keyId, keyTags);
+        if (EmbeddingItems.Split(tenant, body) is not var (inputs, keys))
         {
             return (null, bypassed);
         }
 
-        var hits = directive.MayServe ? await ReadAsync(split.Keys, "exact", cancellationToken) : null;
-        var items = new EmbeddingItems(split.Tenant, alias, split.Items, split.Keys, hits ?? new CachedAnswer?[split.Keys.Length], directive.MayStore);
+        var hits = directive.MayServe ? await ReadAsync(keys, "exact", cancellationToken) : null;
+        var items = new EmbeddingItems(tenant, alias, inputs, keys, hits ?? new CachedAnswer?[keys.Length], directive.MayStore);
         if (items.Missing.Count > 0 && !bypassed && hits is not null)
         {
             metrics.CacheMiss("exact", "miss");

@@ -19,9 +19,7 @@ public sealed class RememberedVectors(ITextEmbedder inner, long maxBytes = Remem
     public const int MaxTextLength = 8_000;
 
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, LinkedListNode<(string Text, float[] Vector)>> _byText = new(StringComparer.Ordinal);
-    private readonly LinkedList<(string Text, float[] Vector)> _recency = new();
-    private long _bytes;
+    private readonly ByteBoundedLru<string, float[]> _byText = new(maxBytes, Bytes, StringComparer.Ordinal);
 
     public string Name => inner.Name;
 
@@ -49,11 +47,9 @@ public sealed class RememberedVectors(ITextEmbedder inner, long maxBytes = Remem
 
         lock (_gate)
         {
-            if (_byText.TryGetValue(text, out var node))
+            if (_byText.TryGet(text, out var remembered))
             {
-                _recency.Remove(node);
-                _recency.AddFirst(node);
-                return node.Value.Vector;
+                return remembered;
             }
         }
 
@@ -75,18 +71,9 @@ public sealed class RememberedVectors(ITextEmbedder inner, long maxBytes = Remem
     {
         lock (_gate)
         {
-            if (_byText.ContainsKey(text))
+            if (!_byText.ContainsKey(text))
             {
-                return; // two lookups embedded it at once: the first kept stays
-            }
-
-            _byText[text] = _recency.AddFirst((text, vector));
-            _bytes += Bytes(text, vector);
-            while (_bytes > maxBytes && _recency.Last is { } oldest)
-            {
-                _recency.RemoveLast();
-                _byText.Remove(oldest.Value.Text);
-                _bytes -= Bytes(oldest.Value.Text, oldest.Value.Vector);
+                _byText.Set(text, vector); // when two lookups embedded it at once, the first kept stays
             }
         }
     }
