@@ -129,6 +129,19 @@ public sealed class SharedResponseCacheTests(PostgresServer postgres)
         Assert.Equal(("invalid_value", param), (error.RootElement.GetProperty("error").GetProperty("code").GetString(), error.RootElement.GetProperty("error").GetProperty("param").GetString()));
     }
 
+    [Theory]
+    [InlineData("bogus")]
+    [InlineData("1e300")]
+    [InlineData("[shared]")]
+    [InlineData("{ shared: true }")]
+    public async Task A_store_that_is_not_memory_or_shared_stops_start_up_naming_the_setting(string store)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestGateway.StartAsync(
+            $"cache:\n  exact:\n    store: {store}\nmodels:\n  - {{ alias: m, provider: mock, model: mock-gpt }}\n"));
+
+        Assert.Contains("cache.exact.store", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Shared_without_a_postgres_database_stops_start_up_naming_the_setting()
     {
