@@ -79,17 +79,18 @@ internal sealed class FeatureGateway : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         var app = GatewayHost.Build(config(settings, directory), masterKey);
         await app.StartAsync();
-        var bearer = masterKey;
-        if (key is not null)
-        {
-            using var admin = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
-            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", masterKey);
-            using var created = await admin.PostAsync("/admin/keys", new StringContent(key, Encoding.UTF8, "application/json"));
-            created.EnsureSuccessStatusCode();
-            bearer = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
-        }
-
+        var bearer = key is null ? masterKey : await CreateKeyAsync(new Uri(app.Urls.First()), masterKey, key);
         return new FeatureGateway(app, directory, bearer, headers);
+    }
+
+    /// <summary>Makes a virtual key through the gateway's admin API (<paramref name="key"/>: the body of <c>POST /admin/keys</c>) and gives its secret.</summary>
+    public static async Task<string> CreateKeyAsync(Uri gateway, string masterKey, string key)
+    {
+        using var admin = new HttpClient { BaseAddress = gateway };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", masterKey);
+        using var created = await admin.PostAsync("/admin/keys", new StringContent(key, Encoding.UTF8, "application/json"));
+        created.EnsureSuccessStatusCode();
+        return System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
     }
 
     public async ValueTask DisposeAsync()

@@ -10,7 +10,7 @@ namespace Tollgate.Bench;
 /// models and settings: what a user runs, with its own heap, threads and OpenTelemetry listeners. Stopped gracefully
 /// (SIGTERM: requests finished, the journal flushed into the ledger).
 /// </summary>
-internal sealed class GatewayProcess : IAsyncDisposable
+internal sealed class GatewayProcess : IServerProcess, IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Task<string> _output;

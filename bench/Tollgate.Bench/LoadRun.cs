@@ -89,8 +89,8 @@ internal sealed class LoadTarget(string name, Uri url, string? bearer, int maxCo
     /// </summary>
     public string? DistinctQuestion { get; init; }
 
-    /// <summary>A gateway running as a process of its own: its CPU is added to the bench process's in each slice.</summary>
-    public GatewayProcess? Server { get; init; }
+    /// <summary>A server running as a process of its own: its CPU is added to the bench process's in each slice.</summary>
+    public IServerProcess? Server { get; init; }
 
     /// <summary>Sends one request and reads its whole answer; says whether it succeeded and when the body's first byte came.</summary>
     public async Task<(bool Ok, double FirstByteUs)> SendOneAsync(byte[] payload)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -31,15 +30,7 @@ internal sealed class OtlpSink : IAsyncDisposable
 
     public static async Task<OtlpSink> StartAsync()
     {
-        var host = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
-        string[] arguments = Path.GetFileNameWithoutExtension(host) == "dotnet"
-            ? [Assembly.GetEntryAssembly()!.Location, "--otlp-sink"]
-            : ["--otlp-sink"];
-        var process = Process.Start(new ProcessStartInfo(host, arguments)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-        }) ?? throw new InvalidOperationException("could not start the OTLP sink");
+        var process = BenchChild.Start("--otlp-sink");
         var line = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the OTLP sink did not start");
         return new OtlpSink(process, new Uri(line));
     }

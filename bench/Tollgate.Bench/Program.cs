@@ -16,6 +16,13 @@ using Tollgate.Gateway;
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --ledger 10000000 [--db PATH | --postgres CONN]   (reports over a large ledger; see LedgerBench)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --postgres CONN [--nginx] --only "bare forwarder,tollgate,tollgate postgres,nginx → 1 replica,nginx → 2 replicas"   (PostgreSQL ledger; with nginx, two replicas behind it)
 //        dotnet run -c Release --project bench/Tollgate.Bench -- --postgres CONN --only "tollgate,tollgate cache hit,tollgate postgres,tollgate postgres cache hit"   (the exact cache in memory and in PostgreSQL)
+//        dotnet run -c Release --project bench/Tollgate.Bench -- --processes --only "forwarder process,tollgate serve,tollgate serve all features"   (each server in a process of its own)
+if (Array.IndexOf(args, "--serve-forwarder") is var serveForwarderAt and >= 0)
+{
+    await ForwarderProcess.ServeAsync(new Uri(args[serveForwarderAt + 1]));
+    return;
+}
+
 if (args.Contains("--otlp-sink"))
 {
     await OtlpSink.ServeAsync();
@@ -113,20 +120,38 @@ OtlpSink? otlpSink = args.Contains("--otlp") ? await OtlpSink.StartAsync() : nul
 var otlpSample = Array.IndexOf(args, "--otlp-sample") is var sampleAt and >= 0 ? args[sampleAt + 1] : "1.0";
 var processModels = BenchModels.Yaml(upstream.BaseUrl);
 var processGateways = new List<(string Name, GatewayProcess Gateway)>();
-if (otlpSink is not null)
+var processKeys = new Dictionary<string, string>();
+if (otlpSink is not null || args.Contains("--processes"))
 {
     processGateways.Add(("tollgate serve", await GatewayProcess.StartAsync(MasterKey, processModels)));
+}
+
+if (args.Contains("--processes"))
+{
+    // "tollgate all features" as `tollgate serve`: the same budget, required tags, limited key and attribution headers.
+    var allFeatures = await GatewayProcess.StartAsync(MasterKey, processModels + "\n" + FeatureGateway.HardBudget + FeatureGateway.RequiredTags);
+    processGateways.Add(("tollgate serve all features", allFeatures));
+    processKeys["tollgate serve all features"] = await FeatureGateway.CreateKeyAsync(allFeatures.BaseUrl, MasterKey, FeatureGateway.LimitedKey);
+}
+
+if (otlpSink is not null)
+{
     processGateways.Add(("tollgate serve + otlp", await GatewayProcess.StartAsync(MasterKey,
         processModels + $"\ntelemetry:\n  otlp_endpoint: {otlpSink.BaseUrl}\n  export_interval_ms: 1000\n  sample_ratio: {otlpSample}")));
 }
 
+// With --processes: the bare forwarder and `tollgate serve` each in a process of its own, as they run in production:
+// a gateway's collections then pause the gateway, not the load generator and the upstream beside it in this process.
+await using var forwarderProcess = args.Contains("--processes") ? await ForwarderProcess.StartAsync(upstream.BaseUrl) : null;
+
 // How each feature gateway's requests are shaped: distinct questions for the cache rows, the router's name for its row.
 LoadTarget TargetFor((string Name, Uri Url, string? Key) e) =>
-    new(e.Name, e.Url, e.Key, options.Connections.Max(), featureGateways.FirstOrDefault(f => f.Name == e.Name).Gateway?.Headers)
+    new(e.Name, e.Url, e.Key, options.Connections.Max(),
+        e.Name == "tollgate serve all features" ? FeatureGateway.Attribution : featureGateways.FirstOrDefault(f => f.Name == e.Name).Gateway?.Headers)
     {
         DistinctQuestion = e.Name.Contains("cache (misses)", StringComparison.Ordinal) ? FeatureGateway.Question : null,
         BodyOf = e.Name == "+ router" ? body => body.Replace("\"model\":\"gpt-4o-mini\"", "\"model\":\"bench-router\"", StringComparison.Ordinal) : null,
-        Server = processGateways.FirstOrDefault(p => p.Name == e.Name).Gateway,
+        Server = e.Name == "forwarder process" ? forwarderProcess : processGateways.FirstOrDefault(p => p.Name == e.Name).Gateway,
     };
 
 // With --postgres CONNECTION: the same gateway with its ledger (and hard budgets' room) in that PostgreSQL database.
@@ -181,7 +206,11 @@ var endpoints = new (string Name, Uri Url, string? Key)[]
     ("tollgate cache hit", new Uri(new Uri(cachedGateway.Urls.First()), "/v1/chat/completions"), MasterKey),
 };
 endpoints = [.. endpoints, .. featureGateways.Select(f => (f.Name, f.Gateway.Url, (string?)f.Gateway.Bearer))];
-endpoints = [.. endpoints, .. processGateways.Select(p => (p.Name, new Uri(p.Gateway.BaseUrl, "/v1/chat/completions"), (string?)MasterKey))];
+endpoints = [.. endpoints, .. processGateways.Select(p => (p.Name, new Uri(p.Gateway.BaseUrl, "/v1/chat/completions"), (string?)processKeys.GetValueOrDefault(p.Name, MasterKey)))];
+if (forwarderProcess is not null)
+{
+    endpoints = [.. endpoints, ("forwarder process", new Uri(forwarderProcess.BaseUrl, "/v1/chat/completions"), null)];
+}
 if (nginxUpstream is not null)
 {
     endpoints = [.. endpoints, ("nginx → upstream", new Uri(nginxUpstream.BaseUrl, "/v1/chat/completions"), null)];
@@ -445,8 +474,8 @@ internal sealed record Args(TimeSpan Slice, TimeSpan Warmup, int[] Connections, 
         var settleMinimum = 15.0;
         var settleMaximum = 60.0;
         var allocations = args.Contains("--allocations");
-        var targets = string.Concat(args.Where(a => a is "--nginx" or "--features").Select(a => a + " "));
-        args = [.. args.Where(a => a is not "--allocations" and not "--nginx" and not "--otlp" and not "--features")];
+        var targets = string.Concat(args.Where(a => a is "--nginx" or "--features" or "--processes").Select(a => a + " "));
+        args = [.. args.Where(a => a is not "--allocations" and not "--nginx" and not "--otlp" and not "--features" and not "--processes")];
         for (var i = 0; i < args.Length - 1; i += 2)
         {
             var value = args[i + 1];
@@ -580,6 +609,15 @@ internal static class Report
             var p99Ratio = Find("tollgate", most).P99Us / Find("bare forwarder", most).P99Us;
             text.AppendLine(string.Create(c, $"- p99 at {most} connections: Tollgate {Find("tollgate", most).P99Us:F0} µs, all features {full.P99Us:F0} µs, the bare forwarder {Find("bare forwarder", most).P99Us:F0} µs: **{p99Ratio:F1}×** (target ≤ 2×: {(p99Ratio <= 2 ? "met" : "NOT met")}); p99.9 {Find("tollgate", most).P999Us:F0} µs against {Find("bare forwarder", most).P999Us:F0} µs."));
             text.AppendLine(string.Create(c, $"- p99 at {least} connection: Tollgate **{Find("tollgate", least).P99Us:F0} µs** (target ≤ 2,000 µs: {(Find("tollgate", least).P99Us <= 2_000 ? "met" : "NOT met")}), the bare forwarder {Find("bare forwarder", least).P99Us:F0} µs."));
+        }
+
+        if (results.Any(r => r.Target == "forwarder process") && results.Any(r => r.Target == "tollgate serve all features"))
+        {
+            // The same comparison with each server in a process of its own (--processes).
+            var forwarderAlone = Find("forwarder process", most);
+            var serve = Find("tollgate serve", most);
+            var serveFull = Find("tollgate serve all features", most);
+            text.AppendLine(string.Create(c, $"- Each in a process of its own, at {most} connections: `tollgate serve` **{serve.RequestsPerSecond / forwarderAlone.RequestsPerSecond:P1}** of the forwarder's throughput, all features **{serveFull.RequestsPerSecond / forwarderAlone.RequestsPerSecond:P1}**; p99 {serve.P99Us:F0} µs and {serveFull.P99Us:F0} µs against {forwarderAlone.P99Us:F0} µs: **{serve.P99Us / forwarderAlone.P99Us:F1}×** and {serveFull.P99Us / forwarderAlone.P99Us:F1}×."));
         }
 
         LoadResult? Stream(string target, int connections) => results.FirstOrDefault(r => r.Target == target && r.Connections == connections && r.Stream);
