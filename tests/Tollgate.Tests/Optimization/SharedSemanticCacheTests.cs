@@ -109,6 +109,45 @@ public sealed class SharedSemanticCacheTests(PostgresServer postgres)
         Assert.Equal(0.95, restarted.BoundFor("m").CurrentThreshold(), 3);
     }
 
+    [Fact]
+    public async Task A_kept_answer_one_replica_found_wrong_is_not_served_by_another_at_or_below_that_similarity_nor_after_a_start()
+    {
+        var source = await postgres.CreateMigratedSourceAsync();
+        var (cacheA, followerA) = Replica(source, "replica-a");
+        var (cacheB, followerB) = Replica(source, "replica-b");
+        const string Kept = "What are the opening hours of the shop on Sunday?";
+        const string Reworded = "What are the opening hours of your shop on Sunday?"; // lexical similarity 0.85
+        cacheA.Remember(await LookAsync(cacheA, Kept), "k-hours");
+        await followerA.SyncAsync(default);
+        await followerB.SyncAsync(default);
+
+        var onA = await LookAsync(cacheA, Reworded);
+        var before = await LookAsync(cacheB, Reworded);
+        Assert.Equal("k-hours", before.Nearest?.ExactKey);
+        Assert.Equal(onA.Similarity, before.Similarity, 6);
+        Assert.NotEqual(BoundedDecision.Miss, before.Decision); // the bound would verify or serve here
+
+        // A verification on replica A finds the kept answer wrong for the rewording.
+        await cacheA.LearnAsync("m", onA, Answer("We open at 9 am on Sundays."), Answer("Refunds are paid back to your card within 30 days."), Tollgate.Ledger.Attribution.Empty, default);
+        Assert.Equal(BoundedDecision.Miss, (await LookAsync(cacheA, Reworded)).Decision);
+        await followerA.SyncAsync(default);
+        await followerB.SyncAsync(default);
+
+        // Replica B no longer uses that answer at or below the similarity it was wrong at; above it, it still may.
+        Assert.Equal(BoundedDecision.Miss, (await LookAsync(cacheB, Reworded)).Decision);
+        Assert.NotEqual(BoundedDecision.Miss, (await LookAsync(cacheB, Kept)).Decision);
+
+        // A replica started afterwards takes the question and its mark in at its first round.
+        var (cacheC, followerC) = Replica(source, "replica-c");
+        await followerC.SyncAsync(default);
+        var onC = await LookAsync(cacheC, Reworded);
+        Assert.Equal("k-hours", onC.Nearest?.ExactKey);
+        Assert.Equal(BoundedDecision.Miss, onC.Decision);
+    }
+
+    private static ReadOnlyMemory<byte> Answer(string text) =>
+        System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new { choices = new[] { new { message = new { role = "assistant", content = text } } } }));
+
     private static async Task<SemanticLookup> LookAsync(SemanticCache cache, string question)
     {
         using var body = System.Text.Json.JsonDocument.Parse(System.Text.Json.JsonSerializer.Serialize(new { model = "m", messages = new[] { new { role = "user", content = question } } }));
@@ -192,6 +231,45 @@ public sealed class SemanticCacheFollowerFailureTests
         Assert.Equal(4, cache.Count); // this replica still has every question it remembered
     }
 
+    [Fact]
+    public async Task A_wrong_mark_the_store_refuses_is_kept_and_handed_over_at_the_next_round()
+    {
+        var settings = SemanticCacheSettings.Off with { Aliases = ["m"], MaxErrorRate = 0.05, Threshold = null };
+        using var cache = new SemanticCache(settings, new LexicalEmbedder(), shared: true);
+        var share = new FailingShare();
+        using var follower = new SemanticCacheFollower(cache, share, TimeSpan.FromHours(1), TimeProvider.System, NullLogger<SemanticCacheFollower>.Instance, new Tollgate.Analytics.Metrics.GatewayMetrics());
+        var entry = new SemanticLookup("c", QueryText.Of("opening hours sunday"), [1, 1, 0], BoundedDecision.Miss, 0, null) { Text = "opening hours sunday" };
+        cache.Remember(entry, "k1");
+        var nearest = cache.Find("c", "k1");
+        var lookup = new SemanticLookup("c", QueryText.Of("open sunday"), [1, 0.9f, 0], BoundedDecision.Verify, 0.93, nearest);
+        await cache.LearnAsync("m", lookup, Answer("We open at 9."), Answer("Refunds take 30 days."), Tollgate.Ledger.Attribution.Empty, default);
+
+        await Assert.ThrowsAsync<IOException>(() => follower.SyncAsync(default));
+        Assert.Empty(share.Marked);
+        share.Fail = false;
+        await follower.SyncAsync(default);
+
+        var mark = Assert.Single(share.Marked);
+        Assert.Equal(new WrongMark("c", "k1", 0.93), mark);
+    }
+
+    [Fact]
+    public void A_mark_taken_in_before_its_question_applies_to_the_question_when_it_comes()
+    {
+        var settings = SemanticCacheSettings.Off with { Aliases = ["m"], MaxErrorRate = 0.05, Threshold = null };
+        using var cache = new SemanticCache(settings, new LexicalEmbedder(), shared: true);
+        cache.AdoptMark(new WrongMark("c", "k1", 0.9));
+        cache.AdoptMark(new WrongMark("c", "k1", 0.85)); // a mark only rises
+        cache.Adopt(new SharedQuestion(1, "c", [1, 0, 0], "q", "k1"));
+        cache.Adopt(new SharedQuestion(2, "c", [0, 1, 0], "q2", "k2"));
+
+        Assert.Equal(0.9, cache.Find("c", "k1")!.WrongAt);
+        Assert.Equal(-1, cache.Find("c", "k2")!.WrongAt);
+    }
+
+    private static ReadOnlyMemory<byte> Answer(string text) =>
+        System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new { choices = new[] { new { message = new { role = "assistant", content = text } } } }));
+
     private sealed class FailingShare : ISemanticCacheShare
     {
         public bool Fail { get; set; } = true;
@@ -218,5 +296,19 @@ public sealed class SemanticCacheFollowerFailureTests
         public Task<IReadOnlyDictionary<string, WrongHitBound.Evidence>> ExchangeEvidenceAsync(
             IReadOnlyDictionary<string, WrongHitBound.Evidence> added, CancellationToken cancellationToken) =>
             Task.FromResult<IReadOnlyDictionary<string, WrongHitBound.Evidence>>(new Dictionary<string, WrongHitBound.Evidence>());
+
+        public List<WrongMark> Marked { get; } = [];
+
+        public Task<(IReadOnlyList<WrongMark> Marks, DateTimeOffset Cursor)> ExchangeWrongMarksAsync(
+            IReadOnlyList<WrongMark> added, DateTimeOffset? since, TimeSpan maxAge, CancellationToken cancellationToken)
+        {
+            if (Fail)
+            {
+                throw new IOException("database unreachable");
+            }
+
+            Marked.AddRange(added);
+            return Task.FromResult<(IReadOnlyList<WrongMark>, DateTimeOffset)>(([], DateTimeOffset.UnixEpoch));
+        }
     }
 }

@@ -135,6 +135,12 @@ public static class PostgresMigrations
             CREATE INDEX ix_semantic_questions_written ON semantic_questions (written_at);
             CREATE TABLE semantic_evidence (alias text NOT NULL, bin integer NOT NULL, verified bigint NOT NULL, wrong bigint NOT NULL, PRIMARY KEY (alias, bin));
             """),
+        (19, """
+            CREATE TABLE semantic_wrong_marks (
+                context text NOT NULL, exact_key text NOT NULL, wrong_at double precision NOT NULL,
+                marked_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (context, exact_key));
+            CREATE INDEX ix_semantic_wrong_marks_marked ON semantic_wrong_marks (marked_at);
+            """),
     ];
 
     /// <summary>Applies the migrations this database lacks; safe to run from several replicas at once.</summary>

@@ -9,8 +9,9 @@ namespace Tollgate.Ledger.Postgres;
 /// <summary>
 /// The semantic cache's shared state in PostgreSQL: <c>semantic_questions</c> (one row per question a replica
 /// remembered, stamped with the database's clock when written; the question's text as UTF-8 bytes, so that a client's
-/// NUL character or lone surrogate, which a <c>text</c> column refuses, cannot make a batch of other questions fail) and <c>semantic_evidence</c> (the bounded mode's
-/// verifications per alias and bin of 0.01, added to by every replica).
+/// NUL character or lone surrogate, which a <c>text</c> column refuses, cannot make a batch of other questions fail), <c>semantic_evidence</c> (the bounded mode's
+/// verifications per alias and bin of 0.01, added to by every replica) and <c>semantic_wrong_marks</c> (per kept question,
+/// the highest similarity at which its answer was verified wrong, stamped with the database's clock when raised).
 /// </summary>
 public sealed class PostgresSemanticCacheShare(NpgsqlDataSource source, string replica) : ISemanticCacheShare
 {
@@ -76,9 +77,14 @@ public sealed class PostgresSemanticCacheShare(NpgsqlDataSource source, string r
     public async Task PruneAsync(TimeSpan maxAge, CancellationToken cancellationToken)
     {
         await using var connection = await source.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("DELETE FROM semantic_questions WHERE written_at <= clock_timestamp() - $1::interval", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = maxAge, NpgsqlDbType = NpgsqlDbType.Interval });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        foreach (var sql in (string[])[
+            "DELETE FROM semantic_questions WHERE written_at <= clock_timestamp() - $1::interval",
+            "DELETE FROM semantic_wrong_marks WHERE marked_at <= clock_timestamp() - $1::interval"])
+        {
+            await using var command = new NpgsqlCommand(sql, connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = maxAge, NpgsqlDbType = NpgsqlDbType.Interval });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     public async Task<IReadOnlyDictionary<string, WrongHitBound.Evidence>> ExchangeEvidenceAsync(
@@ -125,5 +131,50 @@ public sealed class PostgresSemanticCacheShare(NpgsqlDataSource source, string r
         }
 
         return totals;
+    }
+
+    public async Task<(IReadOnlyList<WrongMark> Marks, DateTimeOffset Cursor)> ExchangeWrongMarksAsync(
+        IReadOnlyList<WrongMark> added, DateTimeOffset? since, TimeSpan maxAge, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(added);
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        if (added.Count > 0)
+        {
+            // One row per question; a mark only rises, and its time moves only when it does, so readers see each rise.
+            await using var add = new NpgsqlCommand("""
+                INSERT INTO semantic_wrong_marks (context, exact_key, wrong_at)
+                SELECT context, exact_key, max(wrong_at) FROM unnest($1::text[], $2::text[], $3::double precision[]) AS m (context, exact_key, wrong_at)
+                GROUP BY context, exact_key
+                ON CONFLICT (context, exact_key) DO UPDATE SET wrong_at = EXCLUDED.wrong_at, marked_at = clock_timestamp()
+                WHERE semantic_wrong_marks.wrong_at < EXCLUDED.wrong_at
+                """, connection);
+            add.Parameters.Add(new NpgsqlParameter { Value = added.Select(m => m.Context).ToArray() });
+            add.Parameters.Add(new NpgsqlParameter { Value = added.Select(m => m.ExactKey).ToArray() });
+            add.Parameters.Add(new NpgsqlParameter { Value = added.Select(m => m.WrongAt).ToArray() });
+            await add.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // The next read starts from before this one (less the read-behind), by the database's clock: a mark raised in a
+        // transaction that commits after this read is still found; a mark read twice is applied twice, to no effect.
+        await using var clock = new NpgsqlCommand("SELECT clock_timestamp()", connection);
+        var cursor = new DateTimeOffset((DateTime)(await clock.ExecuteScalarAsync(cancellationToken))!, TimeSpan.Zero);
+        await using var read = new NpgsqlCommand("""
+            SELECT context, exact_key, wrong_at FROM semantic_wrong_marks
+            WHERE marked_at > clock_timestamp() - $1::interval AND marked_at > $2 ORDER BY marked_at
+            """, connection);
+        read.Parameters.Add(new NpgsqlParameter { Value = maxAge, NpgsqlDbType = NpgsqlDbType.Interval });
+        read.Parameters.Add(new NpgsqlParameter
+        {
+            Value = since is { } after ? after - ISemanticCacheShare.ReadBehind : DateTimeOffset.UnixEpoch,
+            NpgsqlDbType = NpgsqlDbType.TimestampTz,
+        });
+        var marks = new List<WrongMark>();
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            marks.Add(new WrongMark(reader.GetString(0), reader.GetString(1), reader.GetDouble(2)));
+        }
+
+        return (marks, cursor);
     }
 }

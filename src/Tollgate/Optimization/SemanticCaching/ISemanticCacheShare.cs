@@ -3,7 +3,7 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// <summary>
 /// Where replicas share what the semantic cache learns (<c>cache: exact: store: shared</c>): the questions each
 /// remembered, so that every replica can answer a rewording of a question another saw, and the bounded mode's
-/// verification evidence, so that replicas learn together and what was learnt survives a restart.
+/// verification evidence and wrong marks, so that replicas learn together and what was learnt survives a restart.
 /// </summary>
 public interface ISemanticCacheShare
 {
@@ -33,7 +33,22 @@ public interface ISemanticCacheShare
     /// every replica's included.
     /// </summary>
     Task<IReadOnlyDictionary<string, WrongHitBound.Evidence>> ExchangeEvidenceAsync(IReadOnlyDictionary<string, WrongHitBound.Evidence> added, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Adds this replica's new wrong marks (a mark only ever rises) and returns the marks raised after
+    /// <paramref name="since"/> − <see cref="ReadBehind"/> by any replica; with no <paramref name="since"/> (at
+    /// start-up), every mark not older than <paramref name="maxAge"/>. With the cursor to pass next time.
+    /// </summary>
+    Task<(IReadOnlyList<WrongMark> Marks, DateTimeOffset Cursor)> ExchangeWrongMarksAsync(
+        IReadOnlyList<WrongMark> added, DateTimeOffset? since, TimeSpan maxAge, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// The bounded mode's verdict on one kept question: a verification found its answer wrong for a look-up at similarity
+/// <paramref name="WrongAt"/>, so no replica serves it at or below that similarity again. The question is named by its
+/// context and its answer's exact-cache key (which covers the question's own text).
+/// </summary>
+public sealed record WrongMark(string Context, string ExactKey, double WrongAt);
 
 /// <summary>A question one replica remembered: its context, vector, text and the exact-cache key of its answer.</summary>
 /// <param name="Id">The store's id (0 before it is stored).</param>

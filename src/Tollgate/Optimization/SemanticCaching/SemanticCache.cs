@@ -36,6 +36,12 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
     private readonly ConcurrentDictionary<string, WrongHitBound> _bounds = new(StringComparer.Ordinal);
     private int _entries;
 
+    // Wrong marks by question (context, exact key), learnt here or taken in from other replicas, so that a question
+    // taken in after its mark still gets it; at most max_entries, the oldest forgotten first. Under the write lock.
+    private readonly Dictionary<(string Context, string ExactKey), double> _marks = [];
+    private readonly Queue<(string Context, string ExactKey)> _marksOldestFirst = new();
+    private readonly ConcurrentQueue<WrongMark> _marksToShare = new();
+
     public SemanticCacheSettings Settings => settings;
 
     /// <summary>How many questions are kept, on every shelf.</summary>
@@ -150,6 +156,59 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         return taken;
     }
 
+    /// <summary>The kept question of context <paramref name="context"/> whose answer is kept under <paramref name="exactKey"/>, or null.</summary>
+    public Entry? Find(string context, string exactKey)
+    {
+        _gate.EnterReadLock();
+        try
+        {
+            return _shelves.TryGetValue(context, out var shelf) && shelf.ExactKeys.ContainsKey(exactKey)
+                ? shelf.Entries.Values.FirstOrDefault(e => e.ExactKey == exactKey)
+                : null;
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
+    }
+
+    /// <summary>Takes the wrong marks learnt here and not yet handed to the other replicas.</summary>
+    public IReadOnlyList<WrongMark> TakeMarksToShare()
+    {
+        var taken = new List<WrongMark>();
+        while (taken.Count < MaxWaitingToShare && _marksToShare.TryDequeue(out var mark))
+        {
+            taken.Add(mark);
+        }
+
+        return taken;
+    }
+
+    /// <summary>Puts back marks that could not be handed over, to be tried again: a mark keeps replicas from a wrong answer.</summary>
+    public void ReturnMarksToShare(IReadOnlyList<WrongMark> marks)
+    {
+        ArgumentNullException.ThrowIfNull(marks);
+        foreach (var mark in marks.Take(MaxWaitingToShare - _marksToShare.Count))
+        {
+            _marksToShare.Enqueue(mark);
+        }
+    }
+
+    /// <summary>Takes in a wrong mark another replica learnt: the question it names is not served at or below it here either.</summary>
+    public void AdoptMark(WrongMark mark)
+    {
+        ArgumentNullException.ThrowIfNull(mark);
+        _gate.EnterWriteLock();
+        try
+        {
+            Mark(mark.Context, mark.ExactKey, mark.WrongAt);
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
+    }
+
     /// <summary>
     /// Takes in a question another replica remembered (or this one, before a restart), unless its context already
     /// holds the same answer's question.
@@ -184,7 +243,7 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
             }
 
             var id = shelf.Index.Add(vector);
-            var entry = new Entry(query, exactKey, shelf, id);
+            var entry = new Entry(query, exactKey, shelf, id) { WrongAt = _marks.GetValueOrDefault((context, exactKey), -1) };
             shelf.Entries[id] = entry;
             shelf.ExactKeys[exactKey] = shelf.ExactKeys.GetValueOrDefault(exactKey) + 1;
             _oldestFirst.Enqueue(entry);
@@ -252,11 +311,43 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
             _gate.EnterWriteLock();
             try
             {
-                entry.WrongAt = Math.Max(entry.WrongAt, similarity);
+                Mark(lookup.Context, entry.ExactKey, similarity);
             }
             finally
             {
                 _gate.ExitWriteLock();
+            }
+
+            if (shared && _marksToShare.Count < MaxWaitingToShare)
+            {
+                _marksToShare.Enqueue(new WrongMark(lookup.Context, entry.ExactKey, similarity));
+            }
+        }
+    }
+
+    /// <summary>Raises the wrong mark of a question (its context and answer) and of its entries on the shelf. Under the write lock.</summary>
+    private void Mark(string context, string exactKey, double wrongAt)
+    {
+        var question = (context, exactKey);
+        if (_marks.TryGetValue(question, out var known))
+        {
+            _marks[question] = Math.Max(known, wrongAt);
+        }
+        else
+        {
+            _marks[question] = wrongAt;
+            _marksOldestFirst.Enqueue(question);
+            while (_marks.Count > settings.MaxEntries && _marksOldestFirst.TryDequeue(out var oldest))
+            {
+                _marks.Remove(oldest);
+            }
+        }
+
+        if (_shelves.TryGetValue(context, out var shelf) && shelf.ExactKeys.ContainsKey(exactKey))
+        {
+            foreach (var entry in shelf.Entries.Values.Where(e => e.ExactKey == exactKey))
+            {
+                entry.WrongAt = Math.Max(entry.WrongAt, wrongAt);
             }
         }
     }

@@ -5,8 +5,8 @@ namespace Tollgate.Optimization.SemanticCaching;
 /// <summary>
 /// Keeps a replica's semantic cache in step with the others through the shared store, once a second: hands over the
 /// questions it remembered, takes in those the others remembered (at start, the newest ones of every replica, its own
-/// earlier life's included), and exchanges the bounded mode's verifications, so that replicas learn where serving is
-/// safe together and what was learnt survives a restart. Questions older than the exact cache's TTL (their answers
+/// earlier life's included), and exchanges the bounded mode's verifications and wrong marks, so that replicas learn
+/// where serving is safe together, none serves a kept answer another found wrong, and what was learnt survives a restart. Questions older than the exact cache's TTL (their answers
 /// have gone) are deleted from the store once a minute.
 /// </summary>
 public sealed partial class SemanticCacheFollower : Policy.SharedStateFollower
@@ -25,6 +25,7 @@ public sealed partial class SemanticCacheFollower : Policy.SharedStateFollower
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<long, DateTimeOffset> _taken = []; // ids taken in, with when they were written
     private DateTimeOffset? _cursor;
+    private DateTimeOffset? _marksCursor;
     private long? _prunedAt;
 
     /// <param name="cache">This replica's semantic cache.</param>
@@ -49,6 +50,7 @@ public sealed partial class SemanticCacheFollower : Policy.SharedStateFollower
             await HandOverAsync(cancellationToken);
             await TakeInAsync(cancellationToken);
             await ExchangeEvidenceAsync(cancellationToken);
+            await ExchangeWrongMarksAsync(cancellationToken);
             if (_prunedAt is not { } pruned || _time.GetElapsedTime(pruned) >= PruneEvery)
             {
                 _prunedAt = _time.GetTimestamp();
@@ -148,6 +150,37 @@ public sealed partial class SemanticCacheFollower : Policy.SharedStateFollower
         foreach (var (alias, evidence) in totals)
         {
             _cache.BoundFor(alias).Adopt(evidence);
+        }
+    }
+
+    /// <summary>
+    /// Hands over the wrong marks learnt here and takes in those raised anywhere since the last round (at start, every
+    /// mark younger than the TTL), after the questions, so that a question taken in this round gets its mark at once.
+    /// Marks that could not be handed over are kept for the next round.
+    /// </summary>
+    private async Task ExchangeWrongMarksAsync(CancellationToken cancellationToken)
+    {
+        if (_cache.Settings.MaxErrorRate is null)
+        {
+            return;
+        }
+
+        var mine = _cache.TakeMarksToShare();
+        IReadOnlyList<WrongMark> marks;
+        try
+        {
+            (marks, var cursor) = await _share.ExchangeWrongMarksAsync(mine, _marksCursor, _ttl, cancellationToken);
+            _marksCursor = cursor;
+        }
+        catch
+        {
+            _cache.ReturnMarksToShare(mine);
+            throw;
+        }
+
+        foreach (var mark in marks)
+        {
+            _cache.AdoptMark(mark);
         }
     }
 
