@@ -51,11 +51,24 @@ internal sealed class GatewayProcess : IServerProcess, IAsyncDisposable
         var configPath = Path.Combine(directory, "tollgate.yaml");
         await File.WriteAllTextAsync(configPath, $"listen: 127.0.0.1:{port}\nmaster_key: {masterKey}\nstorage:\n  data_dir: {directory}\n{settings}\n");
         var path = Path.Combine(AppContext.BaseDirectory, "tollgate");
-        var process = Process.Start(new ProcessStartInfo(path, ["serve", "--config", configPath])
+        var start = new ProcessStartInfo(path, ["serve", "--config", configPath])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-        }) ?? throw new InvalidOperationException("could not start " + path);
+        };
+
+        // Runtime settings for the gateway's process alone (TOLLGATE_BENCH_GATEWAY_ENV="DOTNET_GCgen0size=0x4000000;…"),
+        // to try a setting on the gateway without changing the forwarder's.
+        foreach (var setting in (Environment.GetEnvironmentVariable("TOLLGATE_BENCH_GATEWAY_ENV") ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = setting.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0)
+            {
+                start.Environment[setting[..equals]] = setting[(equals + 1)..];
+            }
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + path);
         var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}"), directory);
         try
         {
