@@ -148,6 +148,36 @@ public sealed class SemanticLookupTests
     }
 
     [Fact]
+    public void A_sparse_query_compared_on_the_dimensions_it_uses_finds_the_brute_force_answer_and_its_cosine()
+    {
+        // Sparse like the lexical embedder's (30 of 1,024 dimensions used), and some dense queries among them.
+        var random = new Random(23);
+        var index = new VectorIndex(1024);
+        var vectors = Enumerable.Range(0, 1_200).Select(_ => Sparse(random, 1024, 30)).ToList();
+        var ids = vectors.Select(v => index.Add(v)).ToList();
+        for (var q = 0; q < 300; q++)
+        {
+            var query = q % 10 == 0 ? Unit(random, 1024) : Sparse(random, 1024, random.Next(1, 129));
+            var expected = Enumerable.Range(0, vectors.Count).MaxBy(i => TensorPrimitives.Dot(query, vectors[i]));
+            var found = index.Nearest(query)!.Value;
+            Assert.Equal(TensorPrimitives.Dot(query, vectors[expected]), found.Similarity, tolerance: 1e-5);
+            Assert.Equal(TensorPrimitives.Dot(query, vectors[ids.IndexOf(found.Id)]), found.Similarity, tolerance: 1e-5);
+        }
+    }
+
+    private static float[] Sparse(Random random, int dimensions, int used)
+    {
+        var vector = new float[dimensions];
+        for (var k = 0; k < used; k++)
+        {
+            vector[random.Next(dimensions)] = (float)(random.NextDouble() - 0.5);
+        }
+
+        TensorPrimitives.Divide(vector, TensorPrimitives.Norm(vector), vector);
+        return vector;
+    }
+
+    [Fact]
     public void Past_the_exact_scan_limit_a_near_copy_of_an_entry_still_finds_it()
     {
         var random = new Random(11);
