@@ -237,7 +237,8 @@ public sealed class SemanticCacheFollowerFailureTests
         var settings = SemanticCacheSettings.Off with { Aliases = ["m"], MaxErrorRate = 0.05, Threshold = null };
         using var cache = new SemanticCache(settings, new LexicalEmbedder(), shared: true);
         var share = new FailingShare();
-        using var follower = new SemanticCacheFollower(cache, share, TimeSpan.FromHours(1), TimeProvider.System, NullLogger<SemanticCacheFollower>.Instance, new Tollgate.Analytics.Metrics.GatewayMetrics());
+        var metrics = new Tollgate.Analytics.Metrics.GatewayMetrics();
+        using var follower = new SemanticCacheFollower(cache, share, TimeSpan.FromHours(1), TimeProvider.System, NullLogger<SemanticCacheFollower>.Instance, metrics);
         var entry = new SemanticLookup("c", QueryText.Of("opening hours sunday"), [1, 1, 0], BoundedDecision.Miss, 0, null) { Text = "opening hours sunday" };
         cache.Remember(entry, "k1");
         var nearest = cache.Find("c", "k1");
@@ -251,6 +252,13 @@ public sealed class SemanticCacheFollowerFailureTests
 
         var mark = Assert.Single(share.Marked);
         Assert.Equal(new WrongMark("c", "k1", 0.93), mark);
+
+        // Marks read from the store count as taken in only when they raise what this replica knew.
+        share.ToReturn = [new WrongMark("c", "k1", 0.93), new WrongMark("c", "k1", 0.95), new WrongMark("c", "k2", 0.9)];
+        await follower.SyncAsync(default);
+        await follower.SyncAsync(default); // the same marks read again
+        Assert.Equal(0.95, cache.Find("c", "k1")!.WrongAt);
+        Assert.Equal(new Dictionary<string, long> { ["out"] = 1, ["in"] = 2 }, metrics.SemanticWrongMarksShared.ToDictionary(p => p.Key, p => p.Value));
     }
 
     [Fact]
@@ -299,6 +307,8 @@ public sealed class SemanticCacheFollowerFailureTests
 
         public List<WrongMark> Marked { get; } = [];
 
+        public IReadOnlyList<WrongMark> ToReturn { get; set; } = [];
+
         public Task<(IReadOnlyList<WrongMark> Marks, DateTimeOffset Cursor)> ExchangeWrongMarksAsync(
             IReadOnlyList<WrongMark> added, DateTimeOffset? since, TimeSpan maxAge, CancellationToken cancellationToken)
         {
@@ -308,7 +318,7 @@ public sealed class SemanticCacheFollowerFailureTests
             }
 
             Marked.AddRange(added);
-            return Task.FromResult<(IReadOnlyList<WrongMark>, DateTimeOffset)>(([], DateTimeOffset.UnixEpoch));
+            return Task.FromResult<(IReadOnlyList<WrongMark>, DateTimeOffset)>((ToReturn, DateTimeOffset.UnixEpoch));
         }
     }
 }

@@ -33,6 +33,7 @@ public sealed class GatewayMetrics
     private readonly ConcurrentDictionary<string, DeploymentTotals> _routingSaved = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DeploymentTotals> _batchSaved = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StrongBox<long>> _semanticShared = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _semanticMarksShared = new(StringComparer.Ordinal);
 
     public IEnumerable<KeyValuePair<(string Alias, string Deployment, string Status), long>> Requests => _requests.Select(p => new KeyValuePair<(string, string, string), long>(p.Key, Volatile.Read(ref p.Value.Value)));
 
@@ -118,6 +119,15 @@ public sealed class GatewayMetrics
 
     /// <summary>Counts semantic-cache questions exchanged with the other replicas (see <see cref="SemanticQuestionsShared"/>).</summary>
     public void SemanticShared(string direction, long count) => Increment(_semanticShared, direction, count);
+
+    /// <summary>
+    /// The semantic cache's wrong marks exchanged with the other replicas, by direction: <c>out</c> (handed over) and
+    /// <c>in</c> (taken in and raising what this replica knew).
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, long>> SemanticWrongMarksShared => _semanticMarksShared.Select(p => new KeyValuePair<string, long>(p.Key, Volatile.Read(ref p.Value.Value)));
+
+    /// <summary>Counts wrong marks exchanged with the other replicas (see <see cref="SemanticWrongMarksShared"/>).</summary>
+    public void SemanticMarksShared(string direction, long count) => Increment(_semanticMarksShared, direction, count);
 
     /// <summary>A request the response cache did not answer, and why.</summary>
     public void CacheMiss(string cache, string outcome) => Increment(_cacheMisses, (cache, outcome), 1);

@@ -144,6 +144,12 @@ public static class MetricsEndpoint
             text.Sample("tollgate_semantic_questions_shared_total", [("direction", direction)], count);
         }
 
+        text.Family("tollgate_semantic_wrong_marks_shared_total", "counter", "Semantic-cache wrong marks exchanged with the other replicas (store: shared), by direction: out, in.");
+        foreach (var (direction, count) in metrics.SemanticWrongMarksShared.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Sample("tollgate_semantic_wrong_marks_shared_total", [("direction", direction)], count);
+        }
+
         text.Family("tollgate_rejections_total", "counter", "Requests refused before any provider call, by error code.");
         foreach (var (reason, count) in metrics.Rejections.OrderBy(p => p.Key, StringComparer.Ordinal))
         {

@@ -194,14 +194,17 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         }
     }
 
-    /// <summary>Takes in a wrong mark another replica learnt: the question it names is not served at or below it here either.</summary>
-    public void AdoptMark(WrongMark mark)
+    /// <summary>
+    /// Takes in a wrong mark another replica learnt: the question it names is not served at or below it here either.
+    /// Says whether it raised what this replica knew (a mark read again, or lower, changes nothing).
+    /// </summary>
+    public bool AdoptMark(WrongMark mark)
     {
         ArgumentNullException.ThrowIfNull(mark);
         _gate.EnterWriteLock();
         try
         {
-            Mark(mark.Context, mark.ExactKey, mark.WrongAt);
+            return Mark(mark.Context, mark.ExactKey, mark.WrongAt);
         }
         finally
         {
@@ -311,7 +314,7 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
             _gate.EnterWriteLock();
             try
             {
-                Mark(lookup.Context, entry.ExactKey, similarity);
+                _ = Mark(lookup.Context, entry.ExactKey, similarity);
             }
             finally
             {
@@ -325,13 +328,21 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
         }
     }
 
-    /// <summary>Raises the wrong mark of a question (its context and answer) and of its entries on the shelf. Under the write lock.</summary>
-    private void Mark(string context, string exactKey, double wrongAt)
+    /// <summary>
+    /// Raises the wrong mark of a question (its context and answer) and of its entries on the shelf; says whether it
+    /// rose. Under the write lock.
+    /// </summary>
+    private bool Mark(string context, string exactKey, double wrongAt)
     {
         var question = (context, exactKey);
         if (_marks.TryGetValue(question, out var known))
         {
-            _marks[question] = Math.Max(known, wrongAt);
+            if (wrongAt <= known)
+            {
+                return false;
+            }
+
+            _marks[question] = wrongAt;
         }
         else
         {
@@ -350,6 +361,8 @@ public sealed class SemanticCache(SemanticCacheSettings settings, ITextEmbedder 
                 entry.WrongAt = Math.Max(entry.WrongAt, wrongAt);
             }
         }
+
+        return true;
     }
 
     public void Dispose() => _gate.Dispose();

@@ -178,10 +178,8 @@ public sealed partial class SemanticCacheFollower : Policy.SharedStateFollower
             throw;
         }
 
-        foreach (var mark in marks)
-        {
-            _cache.AdoptMark(mark);
-        }
+        _metrics.SemanticMarksShared("out", mine.Count);
+        _metrics.SemanticMarksShared("in", marks.Count(_cache.AdoptMark));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} remembered questions could not be shared with the other replicas; they stay on this one")]
