@@ -37,6 +37,16 @@ public sealed class PrometheusTextWriter
         _text.Append(' ').Append(Number(value)).Append('\n');
     }
 
+    /// <summary>A counter family with one label: a sample per label value, in ordinal order of the values.</summary>
+    public void Counter(string name, string help, string label, IEnumerable<(string Value, double Count)> samples)
+    {
+        Family(name, "counter", help);
+        foreach (var (value, count) in samples.OrderBy(s => s.Value, StringComparer.Ordinal))
+        {
+            Sample(name, [(label, value)], count);
+        }
+    }
+
     /// <summary>One histogram series (its family started with type <c>histogram</c>).</summary>
     public void Histogram(string name, IReadOnlyList<(string Name, string Value)> labels, Histogram histogram)
     {

@@ -41,11 +41,7 @@ public static class MetricsEndpoint
             text.Sample("tollgate_tokens_total", [("deployment", deployment), ("kind", kind)], count);
         }
 
-        text.Family("tollgate_cost_usd_total", "counter", "Cost of the recorded requests in USD (the ledger holds the exact decimal amounts).");
-        foreach (var (deployment, cost) in metrics.CostUsd.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Sample("tollgate_cost_usd_total", [("deployment", deployment)], (double)cost);
-        }
+        text.Counter("tollgate_cost_usd_total", "Cost of the recorded requests in USD (the ledger holds the exact decimal amounts).", "deployment", metrics.CostUsd.Select(p => (p.Key, (double)p.Value)));
 
         var latency = metrics.Latency.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
         foreach (var (name, help, pick) in new (string, string, Func<(Histogram Total, Histogram Upstream, Histogram Overhead), Histogram>)[]
@@ -81,11 +77,7 @@ public static class MetricsEndpoint
         text.Family("tollgate_threadpool_queue_length", "gauge", "Work items waiting for a thread-pool thread now.");
         text.Sample("tollgate_threadpool_queue_length", [], ThreadPool.PendingWorkItemCount);
 
-        text.Family("tollgate_cache_hits_total", "counter", "Requests answered without a provider call, by cache.");
-        foreach (var (cache, count) in metrics.CacheHits.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Sample("tollgate_cache_hits_total", [("cache", cache)], count);
-        }
+        text.Counter("tollgate_cache_hits_total", "Requests answered without a provider call, by cache.", "cache", metrics.CacheHits.Select(p => (p.Key, (double)p.Value)));
 
         text.Family("tollgate_cache_misses_total", "counter", "Requests the response cache did not answer, by outcome: miss, bypass (Cache-Control from the client), store_error.");
         foreach (var ((name, outcome), count) in metrics.CacheMisses.OrderBy(p => p.Key))
@@ -93,17 +85,9 @@ public static class MetricsEndpoint
             text.Sample("tollgate_cache_misses_total", [("cache", name), ("outcome", outcome)], count);
         }
 
-        text.Family("tollgate_cache_saved_usd_total", "counter", "What the response cache's hits would have cost from the provider, by alias.");
-        foreach (var (alias, saved) in metrics.CacheSavedUsd.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Sample("tollgate_cache_saved_usd_total", [("alias", alias)], (double)saved);
-        }
+        text.Counter("tollgate_cache_saved_usd_total", "What the response cache's hits would have cost from the provider, by alias.", "alias", metrics.CacheSavedUsd.Select(p => (p.Key, (double)p.Value)));
 
-        text.Family("tollgate_cache_spent_usd_total", "counter", "What the response cache's own calls cost, by purpose: embedding (the semantic cache's embeddings alias), verification (bounded mode).");
-        foreach (var (purpose, spent) in metrics.CacheSpentUsd.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Sample("tollgate_cache_spent_usd_total", [("purpose", purpose)], (double)spent);
-        }
+        text.Counter("tollgate_cache_spent_usd_total", "What the response cache's own calls cost, by purpose: embedding (the semantic cache's embeddings alias), verification (bounded mode).", "purpose", metrics.CacheSpentUsd.Select(p => (p.Key, (double)p.Value)));
 
         text.Family("tollgate_routed_requests_total", "counter", "Requests a router sent, by router and target alias.");
         foreach (var ((router, target), count) in metrics.Routed.OrderBy(p => p.Key))
@@ -111,17 +95,9 @@ public static class MetricsEndpoint
             text.Sample("tollgate_routed_requests_total", [("router", router), ("target", target)], count);
         }
 
-        text.Family("tollgate_routing_saved_usd_total", "counter", "What routing saved: routed requests' cost on the router's reference target less what they cost.");
-        foreach (var (router, saved) in metrics.RoutingSavedUsd.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Sample("tollgate_routing_saved_usd_total", [("router", router)], (double)saved);
-        }
+        text.Counter("tollgate_routing_saved_usd_total", "What routing saved: routed requests' cost on the router's reference target less what they cost.", "router", metrics.RoutingSavedUsd.Select(p => (p.Key, (double)p.Value)));
 
-        text.Family("tollgate_batch_saved_usd_total", "counter", "What batching saved: batch lines' cost at realtime prices less their cost at batch prices, by alias.");
-        foreach (var (alias, saved) in metrics.BatchSavedUsd.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Sample("tollgate_batch_saved_usd_total", [("alias", alias)], (double)saved);
-        }
+        text.Counter("tollgate_batch_saved_usd_total", "What batching saved: batch lines' cost at realtime prices less their cost at batch prices, by alias.", "alias", metrics.BatchSavedUsd.Select(p => (p.Key, (double)p.Value)));
 
         // A store that cannot count (a shared one that is down) leaves the two gauges out rather than report zero.
         if (await responseCache.SizeAsync(context.RequestAborted) is var (entries, bytes))
@@ -138,23 +114,11 @@ public static class MetricsEndpoint
             text.Sample("tollgate_semantic_questions", [], semanticCache.Count);
         }
 
-        text.Family("tollgate_semantic_questions_shared_total", "counter", "Semantic-cache questions exchanged with the other replicas (store: shared), by direction: out, in, lost.");
-        foreach (var (direction, count) in metrics.SemanticQuestionsShared.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Sample("tollgate_semantic_questions_shared_total", [("direction", direction)], count);
-        }
+        text.Counter("tollgate_semantic_questions_shared_total", "Semantic-cache questions exchanged with the other replicas (store: shared), by direction: out, in, lost.", "direction", metrics.SemanticQuestionsShared.Select(p => (p.Key, (double)p.Value)));
 
-        text.Family("tollgate_semantic_wrong_marks_shared_total", "counter", "Semantic-cache wrong marks exchanged with the other replicas (store: shared), by direction: out, in.");
-        foreach (var (direction, count) in metrics.SemanticWrongMarksShared.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Sample("tollgate_semantic_wrong_marks_shared_total", [("direction", direction)], count);
-        }
+        text.Counter("tollgate_semantic_wrong_marks_shared_total", "Semantic-cache wrong marks exchanged with the other replicas (store: shared), by direction: out, in.", "direction", metrics.SemanticWrongMarksShared.Select(p => (p.Key, (double)p.Value)));
 
-        text.Family("tollgate_rejections_total", "counter", "Requests refused before any provider call, by error code.");
-        foreach (var (reason, count) in metrics.Rejections.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            text.Sample("tollgate_rejections_total", [("reason", reason)], count);
-        }
+        text.Counter("tollgate_rejections_total", "Requests refused before any provider call, by error code.", "reason", metrics.Rejections.Select(p => (p.Key, (double)p.Value)));
 
         var snapshot = budgets.Snapshot();
         foreach (var (name, help, value) in new (string, string, Func<(Budget Budget, decimal Spent, decimal Reserved, DateTimeOffset? ResetsAt), decimal>)[]
